@@ -1,0 +1,1252 @@
+//! A blocking client for MagicBell's JWT service: list, create and revoke project tokens.
+//!
+//! ```no_run
+//! use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
+//!
+//! // Reads MAGICBELL_TOKEN (and MAGICBELL_BASE_URL when set).
+//! let client = Client::from_env()?;
+//!
+//! // The new token's value is shown this once: store it now.
+//! let created = client.create_project_jwt(&CreateProjectTokenRequest::new("deploy bot").expiry(3600))?;
+//! println!("created {}", created.token_id);
+//!
+//! // Walk every project token; pages are fetched as the loop needs them.
+//! for token in client.project_tokens(FetchProjectTokensParams::default().limit(50)) {
+//!     let token = token?;
+//!     println!("{:<40} {}", token.id.as_deref().unwrap_or("-"), token.created_at);
+//! }
+//!
+//! client.discard_project_jwt(&created.token_id)?;
+//! # Ok::<(), magicbell_jwt::Error>(())
+//! ```
+//!
+//! # Scope of this crate
+//!
+//! This crate speaks to the `JwtService` of MagicBell's REST API v2 and nothing
+//! else: it lists, creates and revokes project-level JWTs. It is blocking on
+//! purpose, for sync programs, build scripts and small ops tools: no async
+//! runtime, and no dependencies beyond [`ureq`](https://docs.rs/ureq), `serde`
+//! and `serde_json`. It does not sign or verify JWTs, and it does not cover the
+//! rest of MagicBell's API.
+//!
+//! # Pagination
+//!
+//! [`Client::fetch_project_tokens`] returns one page. [`Client::project_tokens`]
+//! returns a [`Paginator`]: an iterator over every token that fetches the next
+//! page only when the tokens before it are used up. The next page's cursor comes
+//! from the page just read (`links.next`, or the last token's `id`); the walk
+//! ends on an empty page or when `links.next` is `null`. A server that hands
+//! back a cursor it already gave ends the walk with
+//! [`Error::RepeatedCursor`] instead of looping. Setting `ending_before` walks
+//! backwards. [`Paginator::pages`] gives the same walk a page at a time.
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`]. Match on it to tell apart an answer from the
+//! server ([`Error::Api`], with the status and MagicBell's own error entries), a
+//! request that got no answer ([`Error::Transport`]), an answer that did not
+//! match the documented shape ([`Error::Decode`]) and an argument refused
+//! before anything was sent ([`Error::InvalidInput`]).
+//!
+//! ```no_run
+//! # let client = magicbell_jwt::Client::new("token")?;
+//! match client.discard_project_jwt("3f1c") {
+//!     Ok(discarded) => println!("revoked at {}", discarded.discarded_at),
+//!     Err(magicbell_jwt::Error::Api(e)) if e.status() == 404 => println!("no such token"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok::<(), magicbell_jwt::Error>(())
+//! ```
+//!
+//! # Secrets
+//!
+//! The bearer token and the value of a newly created token never appear in the
+//! `Debug` or `Display` output of [`Client`], [`CreateTokenResponse`] or
+//! [`Error`]; they print as `[redacted]`. (ureq's own `TRACE` log level shows
+//! wire bytes unredacted: do not enable it where logs are kept.)
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::collections::HashSet;
+use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use ureq::http::{self, header, HeaderValue, Method};
+
+// --- Constants ---------------------------------------------------------------
+
+/// The MagicBell REST API v2, which [`Client::new`] talks to.
+pub const DEFAULT_BASE_URL: &str = "https://api.magicbell.com/v2";
+
+const USER_AGENT: &str = concat!("magicbell-jwt/", env!("CARGO_PKG_VERSION"));
+const MAX_TEXT_CHARS: usize = 255;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+// An error answer is read only this far: enough for MagicBell's JSON, and a
+// bounded excerpt of a proxy's HTML page.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+const EXCERPT_CHARS: usize = 200;
+const REDACTED: &str = "[redacted]";
+
+// --- Client ------------------------------------------------------------------
+
+/// A blocking client for MagicBell's JWT service.
+///
+/// Cheap to clone and safe to share between threads: clones share one
+/// connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    base_url: String,
+    authorization: HeaderValue,
+    max_response_bytes: u64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url)
+            .field("token", &REDACTED)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for [`DEFAULT_BASE_URL`] with the default settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `token` is empty or holds whitespace or
+    /// control characters.
+    pub fn new(token: impl Into<String>) -> Result<Client, Error> {
+        Self::builder(token).build()
+    }
+
+    /// A builder to set the base URL, timeouts and other settings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = magicbell_jwt::Client::builder("my-project-token")
+    ///     .base_url("http://127.0.0.1:8080/v2")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn builder(token: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            token: token.into(),
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+
+    /// A client configured from the environment: `MAGICBELL_TOKEN` (required)
+    /// and `MAGICBELL_BASE_URL` (optional, defaults to [`DEFAULT_BASE_URL`]).
+    ///
+    /// Whitespace around either value is ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `MAGICBELL_TOKEN` is unset or empty, or
+    /// when either value is refused as by [`ClientBuilder::build`].
+    pub fn from_env() -> Result<Client, Error> {
+        let token = std::env::var("MAGICBELL_TOKEN").unwrap_or_default();
+        if token.trim().is_empty() {
+            return Err(Error::invalid("MAGICBELL_TOKEN is not set"));
+        }
+        let mut builder = Self::builder(token.trim());
+        if let Ok(url) = std::env::var("MAGICBELL_BASE_URL") {
+            if !url.trim().is_empty() {
+                builder = builder.base_url(url.trim());
+            }
+        }
+        builder.build()
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// One page of project tokens: `GET /jwt/project`.
+    ///
+    /// To walk every page, use [`Client::project_tokens`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a `limit` of 0 or an empty cursor, sent
+    /// nowhere; otherwise what [`Error`] lists for a request.
+    pub fn fetch_project_tokens(
+        &self,
+        params: &FetchProjectTokensParams,
+    ) -> Result<AccessTokenCollection, Error> {
+        self.fetch_tokens("/jwt/project", params)
+    }
+
+    /// Creates a project token: `POST /jwt/project`.
+    ///
+    /// The answer's [`token`](CreateTokenResponse::token) is the JWT itself,
+    /// shown only this once: store it before doing anything else.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`], with nothing sent, for an empty `name`, a
+    /// `name` over 255 characters, or an `expiry` of 0; otherwise what
+    /// [`Error`] lists for a request.
+    pub fn create_project_jwt(
+        &self,
+        request: &CreateProjectTokenRequest,
+    ) -> Result<CreateTokenResponse, Error> {
+        request.validate()?;
+        self.send(Method::POST, "/jwt/project", Some(request))
+    }
+
+    /// Revokes a project token at once: `DELETE /jwt/project/{token_id}`.
+    ///
+    /// Revocation cannot be undone. `token_id` is sent as one path segment,
+    /// whatever characters it holds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty `token_id`, sent nowhere; an
+    /// [`Error::Api`] with status 404 for a token the server does not know;
+    /// otherwise what [`Error`] lists for a request.
+    pub fn discard_project_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
+        let path = format!("/jwt/project/{}", path_segment("token_id", token_id)?);
+        self.send(Method::DELETE, &path, None::<&()>)
+    }
+
+    /// Every project token, one page at a time as the iterator needs it.
+    ///
+    /// Nothing is sent until the first call to `next`. See [`Paginator`].
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// use magicbell_jwt::FetchProjectTokensParams;
+    ///
+    /// let live = client
+    ///     .project_tokens(FetchProjectTokensParams::default().limit(100))
+    ///     .filter(|t| t.as_ref().map_or(true, |t| t.discarded_at.is_none()))
+    ///     .count();
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator<'_> {
+        Paginator::new(self, "/jwt/project".to_owned(), params)
+    }
+
+    fn fetch_tokens(
+        &self,
+        path: &str,
+        params: &FetchTokensParams,
+    ) -> Result<AccessTokenCollection, Error> {
+        let path_and_query = format!("{path}{}", params.query()?);
+        self.send(Method::GET, &path_and_query, None::<&()>)
+    }
+}
+
+/// Settings for a [`Client`]; made by [`Client::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct ClientBuilder {
+    token: String,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    max_response_bytes: u64,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &REDACTED)
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The API's base URL; paths such as `/jwt/project` are appended to it.
+    /// A trailing slash and a path prefix are both fine.
+    ///
+    /// Defaults to [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The longest each phase of a request may take once connected: sending
+    /// it, waiting for the answer's head, and reading its body.
+    ///
+    /// Defaults to 30 seconds.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The longest establishing a connection (TCP and TLS) may take.
+    ///
+    /// Defaults to 10 seconds.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest response body read; a larger one is
+    /// [`Error::ResponseTooLarge`] rather than a growing allocation.
+    ///
+    /// Defaults to 4 MiB.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Checks the settings and builds the client. Sends nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the token is empty or holds whitespace or
+    /// control characters, or when the base URL is not an absolute `http` or
+    /// `https` URL with a host (`api.magicbell.com/v2`, `ftp://host`,
+    /// `https://host/v2?x=1` are refused).
+    pub fn build(self) -> Result<Client, Error> {
+        if self.token.is_empty() {
+            return Err(Error::invalid("token is empty"));
+        }
+        if self
+            .token
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::invalid(
+                "token holds whitespace or control characters",
+            ));
+        }
+        let base_url = check_base_url(&self.base_url)?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
+            .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
+        authorization.set_sensitive(true);
+
+        let config = ureq::Agent::config_builder()
+            // Non-2xx answers carry MagicBell's error JSON: read it, do not
+            // let ureq turn it into a bare status.
+            .http_status_as_error(false)
+            // Following a redirect could carry the token elsewhere.
+            .max_redirects(0)
+            .user_agent(USER_AGENT)
+            .accept("application/json")
+            // Phase timeouts only: timeout_global/per_call start a name-lookup
+            // thread on every request.
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_send_request(Some(self.timeout))
+            .timeout_send_body(Some(self.timeout))
+            .timeout_recv_response(Some(self.timeout))
+            .timeout_recv_body(Some(self.timeout))
+            .build();
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                agent: config.new_agent(),
+                base_url,
+                authorization,
+                max_response_bytes: self.max_response_bytes,
+            }),
+        })
+    }
+}
+
+// --- Paginator ---------------------------------------------------------------
+
+/// An iterator over every token of a list, fetching pages lazily.
+///
+/// Made by [`Client::project_tokens`]. Nothing is sent until the first call to
+/// `next`; each further page is fetched only when the tokens before it are used
+/// up, so a walk over any number of tokens holds one page in memory.
+///
+/// - Forwards (the default), the next cursor is the `starting_after` inside
+///   `links.next`, or else the last token's `id`. With `ending_before` set and
+///   `starting_after` unset, the walk goes backwards, using `links.prev` and
+///   the first token's `id`; each page's tokens come in the server's order.
+/// - The walk ends on an empty page, or when the page has `links` whose `next`
+///   (backwards: `prev`) is `null` or missing. A page without `links` says
+///   nothing, so the walk goes on.
+/// - A cursor the walk has already used ends it with
+///   [`Error::RepeatedCursor`]; any error is yielded once, then the iterator
+///   ends.
+#[derive(Debug)]
+#[must_use = "a Paginator sends nothing until it is iterated"]
+pub struct Paginator<'a> {
+    walk: Walk<'a>,
+    items: std::vec::IntoIter<AccessToken>,
+}
+
+/// The same walk as [`Paginator`], a page at a time; made by
+/// [`Paginator::pages`].
+///
+/// Yields each non-empty page as the server sent it.
+#[derive(Debug)]
+#[must_use = "Pages sends nothing until it is iterated"]
+pub struct Pages<'a> {
+    walk: Walk<'a>,
+}
+
+#[derive(Debug)]
+struct Walk<'a> {
+    client: &'a Client,
+    path: String,
+    params: FetchTokensParams,
+    backwards: bool,
+    state: WalkState,
+    // Hashes of every cursor sent, so a server cycling cursors cannot make
+    // the walk loop; eight bytes a page.
+    seen: HashSet<u64>,
+}
+
+#[derive(Debug)]
+enum WalkState {
+    Start,
+    Next(String),
+    Failed(Error),
+    Done,
+}
+
+impl<'a> Paginator<'a> {
+    fn new(client: &'a Client, path: String, params: FetchTokensParams) -> Self {
+        let backwards = params.ending_before.is_some() && params.starting_after.is_none();
+        Paginator {
+            walk: Walk {
+                client,
+                path,
+                params,
+                backwards,
+                state: WalkState::Start,
+                seen: HashSet::new(),
+            },
+            items: Vec::new().into_iter(),
+        }
+    }
+
+    /// The same walk a page at a time, from where this iterator stands
+    /// (tokens of a page already started are not yielded again).
+    pub fn pages(self) -> Pages<'a> {
+        Pages { walk: self.walk }
+    }
+}
+
+impl Iterator for Paginator<'_> {
+    type Item = Result<AccessToken, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(token) = self.items.next() {
+                return Some(Ok(token));
+            }
+            match self.walk.next_page()? {
+                Ok(page) => self.items = page.data.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Paginator<'_> {}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<AccessTokenCollection, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.walk.next_page()
+    }
+}
+
+impl std::iter::FusedIterator for Pages<'_> {}
+
+impl Walk<'_> {
+    /// The next non-empty page, or the walk's one error, or `None` at the end.
+    fn next_page(&mut self) -> Option<Result<AccessTokenCollection, Error>> {
+        let params = match std::mem::replace(&mut self.state, WalkState::Done) {
+            WalkState::Done => return None,
+            WalkState::Failed(e) => return Some(Err(e)),
+            WalkState::Start => {
+                if self.params.starting_after.is_some() && self.params.ending_before.is_some() {
+                    return Some(Err(Error::invalid(
+                        "starting_after and ending_before are both set; a walk goes one way",
+                    )));
+                }
+                if let Some(cursor) = self.cursor_param() {
+                    self.seen.insert(hash_cursor(cursor));
+                }
+                self.params.clone()
+            }
+            WalkState::Next(cursor) => {
+                let mut params = self.params.clone();
+                if self.backwards {
+                    params.ending_before = Some(cursor);
+                } else {
+                    params.starting_after = Some(cursor);
+                }
+                params
+            }
+        };
+        let page = match self.client.fetch_tokens(&self.path, &params) {
+            Ok(page) => page,
+            Err(e) => return Some(Err(e)),
+        };
+        if page.data.is_empty() {
+            return None;
+        }
+        self.state = match self.next_cursor(&page) {
+            None => WalkState::Done,
+            Some(cursor) if !self.seen.insert(hash_cursor(&cursor)) => {
+                WalkState::Failed(Error::RepeatedCursor { cursor })
+            }
+            Some(cursor) => WalkState::Next(cursor),
+        };
+        Some(Ok(page))
+    }
+
+    fn cursor_param(&self) -> Option<&str> {
+        if self.backwards {
+            self.params.ending_before.as_deref()
+        } else {
+            self.params.starting_after.as_deref()
+        }
+    }
+
+    /// The cursor for the page after `page`, or `None` when the walk is over.
+    fn next_cursor(&self, page: &AccessTokenCollection) -> Option<String> {
+        let (link, name, edge) = match (&page.links, self.backwards) {
+            (Some(links), false) => (
+                Some(links.next.as_deref()?),
+                "starting_after",
+                page.data.last(),
+            ),
+            (Some(links), true) => (
+                Some(links.prev.as_deref()?),
+                "ending_before",
+                page.data.first(),
+            ),
+            (None, false) => (None, "starting_after", page.data.last()),
+            (None, true) => (None, "ending_before", page.data.first()),
+        };
+        link.and_then(|url| query_value(url, name))
+            .or_else(|| edge.and_then(|t| t.id.clone()))
+            .filter(|c| !c.is_empty())
+    }
+}
+
+fn hash_cursor(cursor: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    cursor.hash(&mut hasher);
+    hasher.finish()
+}
+
+// --- Models ------------------------------------------------------------------
+
+/// Query parameters of a token list: `limit`, `starting_after`, `ending_before`.
+///
+/// Unset fields are left out of the query.
+///
+/// ```
+/// use magicbell_jwt::FetchProjectTokensParams;
+///
+/// let params = FetchProjectTokensParams::default().limit(50).starting_after("3f1c");
+/// assert_eq!(params.limit, Some(50));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FetchTokensParams {
+    /// How many tokens a page holds at most; at least 1.
+    pub limit: Option<u32>,
+    /// Start after the token with this id (walk forwards).
+    pub starting_after: Option<String>,
+    /// End before the token with this id (walk backwards).
+    pub ending_before: Option<String>,
+}
+
+/// The parameters of [`Client::fetch_project_tokens`] and
+/// [`Client::project_tokens`]; another name for [`FetchTokensParams`].
+pub type FetchProjectTokensParams = FetchTokensParams;
+
+impl FetchTokensParams {
+    /// Sets `limit`, the page size. Defaults to the server's choice.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Sets `starting_after`, a token id. Defaults to unset.
+    pub fn starting_after(mut self, token_id: impl Into<String>) -> Self {
+        self.starting_after = Some(token_id.into());
+        self
+    }
+
+    /// Sets `ending_before`, a token id. Defaults to unset.
+    pub fn ending_before(mut self, token_id: impl Into<String>) -> Self {
+        self.ending_before = Some(token_id.into());
+        self
+    }
+
+    fn query(&self) -> Result<String, Error> {
+        if self.limit == Some(0) {
+            return Err(Error::invalid("limit is 0; the API needs at least 1"));
+        }
+        let limit = self.limit.map(|n| n.to_string());
+        build_query(&[
+            ("limit", limit.as_deref()),
+            ("starting_after", self.starting_after.as_deref()),
+            ("ending_before", self.ending_before.as_deref()),
+        ])
+    }
+}
+
+/// The body of [`Client::create_project_jwt`].
+///
+/// ```
+/// use magicbell_jwt::CreateProjectTokenRequest;
+///
+/// let request = CreateProjectTokenRequest::new("deploy bot").expiry(3600);
+/// assert_eq!(request.expiry, Some(3600));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateProjectTokenRequest {
+    /// The token's name; 1 to 255 characters.
+    pub name: String,
+    /// Seconds the token stays valid; at least 1. Unset lets the server choose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<u64>,
+}
+
+impl CreateProjectTokenRequest {
+    /// A request for a token called `name`, with the server's default expiry.
+    pub fn new(name: impl Into<String>) -> Self {
+        CreateProjectTokenRequest {
+            name: name.into(),
+            expiry: None,
+        }
+    }
+
+    /// Sets `expiry`, in seconds. Defaults to unset (the server's choice).
+    pub fn expiry(mut self, seconds: u64) -> Self {
+        self.expiry = Some(seconds);
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.name.is_empty() {
+            return Err(Error::invalid("name is empty; the API requires one"));
+        }
+        check_length("name", Some(&self.name))?;
+        check_expiry(self.expiry)
+    }
+}
+
+/// A page of tokens, as `GET /jwt/project` answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct AccessTokenCollection {
+    /// The tokens on this page; empty when the server sent none.
+    pub data: Vec<AccessToken>,
+    /// Links to neighbouring pages, when the server sent them.
+    pub links: Option<Links>,
+}
+
+/// A token's metadata. Token values are never listed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AccessToken {
+    /// When the token was created (RFC 3339).
+    pub created_at: String,
+    /// When the token was revoked (RFC 3339), if it was.
+    #[serde(default)]
+    pub discarded_at: Option<String>,
+    /// When the token expires (RFC 3339), if it does.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The token's id, used to revoke it and as a page cursor.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The token's name, if it has one.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Links to neighbouring pages of a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct Links {
+    /// The first page.
+    pub first: Option<String>,
+    /// The next page; `None` when this is the last one.
+    pub next: Option<String>,
+    /// The previous page; `None` when this is the first one.
+    pub prev: Option<String>,
+}
+
+/// The answer to a create: the new token, shown only this once.
+///
+/// `Debug` prints the token as `[redacted]`; read the field to store it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateTokenResponse {
+    /// The JWT itself. It cannot be retrieved again: store it now.
+    pub token: String,
+    /// The new token's id, used to revoke it.
+    pub token_id: String,
+    /// When the token was created (RFC 3339).
+    pub created_at: String,
+    /// When the token expires (RFC 3339), if it does.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl fmt::Debug for CreateTokenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreateTokenResponse")
+            .field("token", &REDACTED)
+            .field("token_id", &self.token_id)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// The answer to a revoke.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DiscardTokenResponse {
+    /// The revoked token's id.
+    pub token_id: String,
+    /// When it was revoked (RFC 3339).
+    pub discarded_at: String,
+}
+
+// --- Error -------------------------------------------------------------------
+
+/// Everything that can go wrong with a call.
+///
+/// `Display` is one line that includes the server's own message where there is
+/// one; it never holds the bearer token or a created token's value.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with a status outside 200–299 (redirects included:
+    /// they are never followed).
+    Api(Box<ApiError>),
+    /// The request got no usable answer: the connection could not be made,
+    /// timed out or was cut, or what came back was not HTTP.
+    Transport(Box<TransportError>),
+    /// A 2xx answer whose body does not match the documented model.
+    Decode {
+        /// The answer's status.
+        status: u16,
+        /// What did not match, naming the field where serde could tell.
+        message: String,
+    },
+    /// A 2xx answer whose body is larger than
+    /// [`ClientBuilder::max_response_bytes`].
+    ResponseTooLarge {
+        /// The answer's status.
+        status: u16,
+        /// The bound, in bytes.
+        limit: u64,
+    },
+    /// An argument refused before anything was sent.
+    InvalidInput {
+        /// What was wrong.
+        reason: String,
+    },
+    /// A [`Paginator`] was handed a cursor it had already used; the walk
+    /// stops instead of looping.
+    RepeatedCursor {
+        /// The repeated cursor.
+        cursor: String,
+    },
+}
+
+impl Error {
+    /// The HTTP status of the answer behind this error, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Decode { status, .. } | Error::ResponseTooLarge { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    fn invalid(reason: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Api(e) => e.fmt(f),
+            Error::Transport(e) => e.fmt(f),
+            Error::Decode { status, message } => {
+                write!(f, "the {status} answer does not match the API's model: {message}")
+            }
+            Error::ResponseTooLarge { status, limit } => write!(
+                f,
+                "the {status} answer's body is larger than the {limit}-byte limit"
+            ),
+            Error::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            Error::RepeatedCursor { cursor } => write!(
+                f,
+                "the server repeated the page cursor {cursor:?}; the walk stopped instead of looping"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Transport(e) => Some(&e.source),
+            _ => None,
+        }
+    }
+}
+
+/// An answer from the server with a status outside 200–299.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    status: u16,
+    errors: Vec<ApiErrorEntry>,
+    body_excerpt: Option<String>,
+    location: Option<String>,
+}
+
+/// One entry of the `errors` array of MagicBell's error answers. Every field
+/// may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct ApiErrorEntry {
+    /// A machine-readable code, such as `unauthorized`.
+    pub code: Option<String>,
+    /// What went wrong, for people.
+    pub message: Option<String>,
+    /// What to do about it.
+    pub suggestion: Option<String>,
+    /// Where to read more.
+    pub help_link: Option<String>,
+}
+
+impl ApiError {
+    /// The HTTP status, such as 401 or 404.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Every entry of the answer's `errors` array; empty when the body was
+    /// not MagicBell's error JSON.
+    pub fn errors(&self) -> &[ApiErrorEntry] {
+        &self.errors
+    }
+
+    /// The first entry's `code`, when there is one.
+    pub fn code(&self) -> Option<&str> {
+        self.errors.first()?.code.as_deref()
+    }
+
+    /// The first entry's `message`, when there is one.
+    pub fn message(&self) -> Option<&str> {
+        self.errors.first()?.message.as_deref()
+    }
+
+    /// The start of the raw body (at most 200 characters, white space
+    /// folded) when it was not MagicBell's error JSON, such as a proxy's HTML
+    /// page.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.body_excerpt.as_deref()
+    }
+
+    /// The `Location` of a redirect answer; redirects are not followed.
+    pub fn location(&self) -> Option<&str> {
+        self.location.as_deref()
+    }
+
+    fn from_answer(status: u16, location: Option<String>, body: &[u8]) -> ApiError {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(default)]
+            errors: Vec<ApiErrorEntry>,
+        }
+        let errors = serde_json::from_slice::<Body>(body)
+            .map(|b| b.errors)
+            .unwrap_or_default();
+        let body_excerpt = if errors.is_empty() {
+            excerpt(&String::from_utf8_lossy(body))
+        } else {
+            None
+        };
+        ApiError {
+            status,
+            errors,
+            body_excerpt,
+            location,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "server answered {}", self.status)?;
+        if let Some(reason) = http::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+        {
+            write!(f, " {reason}")?;
+        }
+        if let Some(location) = &self.location {
+            write!(f, " redirecting to {location}; redirects are not followed")?;
+        }
+        for (i, entry) in self.errors.iter().enumerate() {
+            f.write_str(if i == 0 { ": " } else { "; " })?;
+            let parts = [&entry.code, &entry.message];
+            let mut parts = parts.iter().filter_map(|p| p.as_deref());
+            if let Some(first) = parts.next() {
+                f.write_str(first)?;
+            }
+            for part in parts {
+                write!(f, ": {part}")?;
+            }
+            if let Some(suggestion) = &entry.suggestion {
+                write!(f, " ({suggestion})")?;
+            }
+        }
+        if let Some(body) = &self.body_excerpt {
+            write!(f, ": {body}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// A request that got no usable answer.
+#[derive(Debug)]
+pub struct TransportError {
+    source: ureq::Error,
+}
+
+impl TransportError {
+    /// Whether a timeout ended the request.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.source, ureq::Error::Timeout(_))
+            || matches!(&self.source, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
+    }
+
+    /// Whether the connection could not be established, so the server never
+    /// saw the request.
+    pub fn is_connect(&self) -> bool {
+        use std::io::ErrorKind as K;
+        match &self.source {
+            ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
+            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+            ureq::Error::Io(e) => matches!(
+                e.kind(),
+                K::ConnectionRefused
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::AddrNotAvailable
+            ),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::io::ErrorKind as K;
+        let what = match &self.source {
+            ureq::Error::Timeout(ureq::Timeout::Connect) => "connecting timed out",
+            ureq::Error::Timeout(_) => "the server did not answer in time",
+            ureq::Error::HostNotFound => "the host name was not found",
+            ureq::Error::Protocol(_) => "the answer was not valid HTTP",
+            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "the TLS connection failed",
+            ureq::Error::Io(e) => match e.kind() {
+                K::ConnectionRefused => "the connection was refused",
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    "the connection closed before a whole answer arrived"
+                }
+                K::TimedOut | K::WouldBlock => "the server did not answer in time",
+                _ => "the connection failed",
+            },
+            _ => "the request failed",
+        };
+        write!(f, "no usable answer from the server: {what}")
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+// Shared across threads by design; fail the build if that ever changes.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Client>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<Paginator<'static>>();
+};
+
+// --- Plumbing ----------------------------------------------------------------
+
+impl Client {
+    /// Sends one request and maps its answer: a 2xx body decoded as `T`, any
+    /// other answer or failure an [`Error`].
+    fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T, Error> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| Error::invalid(format!("the request body could not be encoded: {e}")))?;
+        let url = format!("{}{}", self.inner.base_url, path_and_query);
+        let (status, bytes) = self.exchange(method, &url, body.as_deref())?;
+        decode(status, &bytes)
+    }
+
+    /// One HTTP exchange: the status and body of a 2xx answer, or an error.
+    fn exchange(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header(header::AUTHORIZATION, self.inner.authorization.clone());
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .map(|r| self.inner.agent.run(r)),
+            None => request.body(()).map(|r| self.inner.agent.run(r)),
+        };
+        let mut response = request
+            .map_err(|e| Error::invalid(format!("the request could not be built: {e}")))?
+            .map_err(transport)?;
+
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let location = header_str(response.headers(), header::LOCATION);
+            let mut bytes = Vec::new();
+            // Only the status matters once the answer is an error: a cut or
+            // oversized body still leaves what was read for the excerpt.
+            let _ = response
+                .body_mut()
+                .as_reader()
+                .take(ERROR_BODY_LIMIT)
+                .read_to_end(&mut bytes);
+            return Err(Error::Api(Box::new(ApiError::from_answer(
+                status, location, &bytes,
+            ))));
+        }
+
+        let limit = self.inner.max_response_bytes;
+        let body = response.body_mut();
+        let mut bytes = Vec::with_capacity(body.content_length().unwrap_or(0).min(limit) as usize);
+        body.with_config()
+            .limit(limit)
+            .reader()
+            .read_to_end(&mut bytes)
+            .map_err(|e| match ureq::Error::from(e) {
+                ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { status, limit },
+                other => transport(other),
+            })?;
+        Ok((status, bytes))
+    }
+}
+
+fn transport(source: ureq::Error) -> Error {
+    Error::Transport(Box::new(TransportError { source }))
+}
+
+fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::Decode {
+            status,
+            message: "the body is empty".to_owned(),
+        });
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        status,
+        message: redact_json_error(&e),
+    })
+}
+
+/// serde's message without any string value it quotes: the body of a create
+/// answer holds a new token, which must not reach an error message.
+fn redact_json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match (message.find("string \""), message.rfind("\", expected")) {
+        (Some(start), Some(end)) if end > start => {
+            format!(
+                "{}string [redacted]{}",
+                &message[..start],
+                &message[end + 1..]
+            )
+        }
+        _ => message,
+    }
+}
+
+fn header_str(headers: &http::HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+/// The start of `text` with white space folded, or `None` for a blank body.
+fn excerpt(text: &str) -> Option<String> {
+    let folded = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(EXCERPT_CHARS) {
+        _ if folded.is_empty() => None,
+        Some((end, _)) => Some(format!("{}…", &folded[..end])),
+        None => Some(folded),
+    }
+}
+
+/// Checks a base URL and returns it without a trailing slash.
+fn check_base_url(url: &str) -> Result<String, Error> {
+    let bad = |why: &str| Error::invalid(format!("base URL {url:?} {why}"));
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("is not an absolute http or https URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if authority.contains('@') {
+        return Err(bad("holds credentials; the token is sent as a header"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(bad("has a query or fragment"));
+    }
+    if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("holds white space"));
+    }
+    http::Uri::try_from(url).map_err(|e| bad(&format!("does not parse: {e}")))?;
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn check_length(field: &str, value: Option<&str>) -> Result<(), Error> {
+    let chars = value.map_or(0, |v| v.chars().count());
+    if chars > MAX_TEXT_CHARS {
+        return Err(Error::invalid(format!(
+            "{field} is {chars} characters; the API allows at most {MAX_TEXT_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_expiry(expiry: Option<u64>) -> Result<(), Error> {
+    if expiry == Some(0) {
+        return Err(Error::invalid(
+            "expiry is 0 seconds; the API needs at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// `value` percent-encoded as one path segment; `name` says what it is when it
+/// is empty.
+fn path_segment(name: &str, value: &str) -> Result<String, Error> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{name} is empty")));
+    }
+    Ok(percent_encode(value))
+}
+
+/// `?a=1&b=2` from the pairs that are set, or an empty string.
+fn build_query(pairs: &[(&str, Option<&str>)]) -> Result<String, Error> {
+    let mut query = String::new();
+    for (name, value) in pairs {
+        let Some(value) = value else { continue };
+        if value.is_empty() {
+            return Err(Error::invalid(format!("{name} is empty")));
+        }
+        query.push(if query.is_empty() { '?' } else { '&' });
+        query.push_str(name);
+        query.push('=');
+        query.push_str(&percent_encode(value));
+    }
+    Ok(query)
+}
+
+/// Every byte but RFC 3986's unreserved characters, percent-encoded.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The decoded value of query parameter `name` in `url`, if it is there.
+fn query_value(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or_default();
+    let raw = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
+    percent_decode(raw)
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
