@@ -1,0 +1,68 @@
+//! Shared helpers for the integration tests: a client pointed at a mock, and
+//! the bodies MagicBell answers with.
+#![allow(dead_code)]
+
+use httpmock::{Mock, MockServer};
+use magicbell_jwt::Client;
+use serde_json::{json, Value};
+
+/// The bearer token every test client sends; no output may ever show it.
+pub const TOKEN: &str = "sk-test-bearer-7f3a9c";
+/// The value of a freshly minted token in create answers; no output may show it.
+pub const MINTED: &str = "eyJhbGciOiJIUzI1NiJ9.minted-secret.sig";
+
+/// A client for `server`, under the path prefix `/v2` like the real API.
+pub fn client(server: &MockServer) -> Client {
+    Client::builder(TOKEN)
+        .base_url(server.url("/v2"))
+        .build()
+        .expect("the test client builds")
+}
+
+/// A token as the list call returns it.
+pub fn token(id: &str) -> Value {
+    json!({
+        "id": id,
+        "name": format!("token {id}"),
+        "created_at": "2026-01-01T00:00:00Z",
+        "expires_at": "2026-02-01T00:00:00Z",
+        "discarded_at": null
+    })
+}
+
+/// A page holding tokens `ids`, with `links.next` set to `next` (a cursor) or null.
+pub fn page(ids: &[&str], next: Option<&str>) -> Value {
+    json!({
+        "data": ids.iter().map(|id| token(id)).collect::<Vec<_>>(),
+        "links": {
+            "first": "https://api.magicbell.com/v2/jwt/project",
+            "next": next.map(|c| format!("https://api.magicbell.com/v2/jwt/project?starting_after={c}")),
+            "prev": null
+        }
+    })
+}
+
+/// MagicBell's error body.
+pub fn error_body(code: &str, message: &str) -> Value {
+    json!({"errors": [{
+        "code": code,
+        "message": message,
+        "suggestion": "check the request",
+        "help_link": "https://www.magicbell.com/docs"
+    }]})
+}
+
+/// A mock that answers anything with 599, to prove that nothing was sent.
+pub fn catch_all(server: &MockServer) -> Mock<'_> {
+    server.mock(|when, then| {
+        when.any_request();
+        then.status(599);
+    })
+}
+
+/// The raw query string of a request, for exact comparisons.
+pub fn query_is(
+    expected: Option<&'static str>,
+) -> impl Fn(&httpmock::HttpMockRequest) -> bool + Send + Sync + 'static {
+    move |req| req.uri().query() == expected
+}
