@@ -1250,3 +1250,8 @@ fn percent_decode(raw: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+// The README's examples compile as doc tests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
