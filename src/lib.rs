@@ -70,7 +70,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +89,10 @@ const MAX_TEXT_CHARS: usize = 255;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
+const DEFAULT_MAX_RETRIES: u32 = 2;
+const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(500);
+const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
+const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 // An error answer is read only this far: enough for MagicBell's JSON, and a
 // bounded excerpt of a proxy's HTML page.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -111,6 +115,15 @@ struct Inner {
     base_url: String,
     authorization: HeaderValue,
     max_response_bytes: u64,
+    retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone)]
+struct RetryPolicy {
+    max_retries: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    max_retry_after: Duration,
 }
 
 impl fmt::Debug for Client {
@@ -147,10 +160,20 @@ impl Client {
     pub fn builder(token: impl Into<String>) -> ClientBuilder {
         ClientBuilder {
             token: token.into(),
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            settings: Settings {
+                base_url: DEFAULT_BASE_URL.to_owned(),
+                timeout: DEFAULT_TIMEOUT,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                retry: RetryPolicy {
+                    max_retries: DEFAULT_MAX_RETRIES,
+                    base_delay: DEFAULT_RETRY_DELAY,
+                    max_delay: DEFAULT_MAX_RETRY_DELAY,
+                    max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+                },
+                user_agent_suffix: None,
+                allow_insecure_http: false,
+            },
         }
     }
 
@@ -263,40 +286,47 @@ impl Client {
 #[must_use]
 pub struct ClientBuilder {
     token: String,
+    settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+struct Settings {
     base_url: String,
     timeout: Duration,
     connect_timeout: Duration,
     max_response_bytes: u64,
+    retry: RetryPolicy,
+    user_agent_suffix: Option<String>,
+    allow_insecure_http: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("token", &REDACTED)
-            .field("base_url", &self.base_url)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
+            .field("settings", &self.settings)
             .finish()
     }
 }
 
 impl ClientBuilder {
     /// The API's base URL; paths such as `/jwt/project` are appended to it.
-    /// A trailing slash and a path prefix are both fine.
+    /// A trailing slash and a path prefix are both fine. Plain `http` is
+    /// accepted only for a loopback host unless
+    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http) is set.
     ///
     /// Defaults to [`DEFAULT_BASE_URL`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
+        self.settings.base_url = url.into();
         self
     }
 
-    /// The longest each phase of a request may take once connected: sending
-    /// it, waiting for the answer's head, and reading its body.
+    /// The longest each phase of an attempt may take once connected: sending
+    /// the request, waiting for the answer's head, and reading its body.
     ///
     /// Defaults to 30 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
@@ -304,7 +334,7 @@ impl ClientBuilder {
     ///
     /// Defaults to 10 seconds.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
@@ -313,7 +343,68 @@ impl ClientBuilder {
     ///
     /// Defaults to 4 MiB.
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
-        self.max_response_bytes = bytes;
+        self.settings.max_response_bytes = bytes;
+        self
+    }
+
+    /// How many times a failed request is sent again; 0 turns retries off.
+    ///
+    /// Lists and discards (`GET`, `DELETE`) are retried on connection
+    /// failures, timeouts, and the statuses 408, 429, 500, 502, 503 and 504.
+    /// A create (`POST`) is retried only where the server provably did not
+    /// process it: the connection could not be established, or the answer was
+    /// 429. Never after a timeout once sent, a cut answer or a 5xx, since that
+    /// could mint a second live token nobody holds.
+    ///
+    /// Defaults to `2` (three attempts in all).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.settings.retry.max_retries = retries;
+        self
+    }
+
+    /// The wait before the first retry; each further retry waits twice as
+    /// long, up to [`max_retry_delay`](ClientBuilder::max_retry_delay), with
+    /// random jitter taking up to half of each wait off.
+    ///
+    /// Defaults to 500 milliseconds.
+    pub fn retry_delay(mut self, delay: Duration) -> Self {
+        self.settings.retry.base_delay = delay;
+        self
+    }
+
+    /// The longest computed wait between retries.
+    ///
+    /// Defaults to 8 seconds.
+    pub fn max_retry_delay(mut self, delay: Duration) -> Self {
+        self.settings.retry.max_delay = delay;
+        self
+    }
+
+    /// The longest `Retry-After` (seconds or an HTTP date) that is waited
+    /// out. It replaces the computed wait; an answer asking for longer is
+    /// returned at once, with [`ApiError::retry_after`] telling how long.
+    ///
+    /// Defaults to 60 seconds.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.settings.retry.max_retry_after = wait;
+        self
+    }
+
+    /// Text added to the `User-Agent` after `magicbell-jwt/<version>`, such
+    /// as your application's `name/version`.
+    ///
+    /// Defaults to none.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.settings.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Allows a plain `http` base URL to a host that is not loopback, which
+    /// sends the bearer token in clear text. Only for trusted networks.
+    ///
+    /// Defaults to `false`.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.settings.allow_insecure_http = allow;
         self
     }
 
@@ -322,10 +413,22 @@ impl ClientBuilder {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] when the token is empty or holds whitespace or
-    /// control characters, or when the base URL is not an absolute `http` or
+    /// control characters; when the base URL is not an absolute `http` or
     /// `https` URL with a host (`api.magicbell.com/v2`, `ftp://host`,
-    /// `https://host/v2?x=1` are refused).
+    /// `https://host/v2?x=1` are refused); when it is plain `http` to a host
+    /// that is not loopback without
+    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http); or when
+    /// the user agent suffix holds control characters.
     pub fn build(self) -> Result<Client, Error> {
+        let Settings {
+            base_url,
+            timeout,
+            connect_timeout,
+            max_response_bytes,
+            retry,
+            user_agent_suffix,
+            allow_insecure_http,
+        } = self.settings;
         if self.token.is_empty() {
             return Err(Error::invalid("token is empty"));
         }
@@ -338,10 +441,17 @@ impl ClientBuilder {
                 "token holds whitespace or control characters",
             ));
         }
-        let base_url = check_base_url(&self.base_url)?;
+        let base_url = check_base_url(&base_url, allow_insecure_http)?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
         authorization.set_sensitive(true);
+        let user_agent = match user_agent_suffix {
+            Some(suffix) if suffix.chars().any(char::is_control) => {
+                return Err(Error::invalid("user agent suffix holds control characters"));
+            }
+            Some(suffix) if !suffix.trim().is_empty() => format!("{USER_AGENT} {}", suffix.trim()),
+            _ => USER_AGENT.to_owned(),
+        };
 
         let config = ureq::Agent::config_builder()
             // Non-2xx answers carry MagicBell's error JSON: read it, do not
@@ -349,15 +459,15 @@ impl ClientBuilder {
             .http_status_as_error(false)
             // Following a redirect could carry the token elsewhere.
             .max_redirects(0)
-            .user_agent(USER_AGENT)
+            .user_agent(user_agent)
             .accept("application/json")
             // Phase timeouts only: timeout_global/per_call start a name-lookup
             // thread on every request.
-            .timeout_connect(Some(self.connect_timeout))
-            .timeout_send_request(Some(self.timeout))
-            .timeout_send_body(Some(self.timeout))
-            .timeout_recv_response(Some(self.timeout))
-            .timeout_recv_body(Some(self.timeout))
+            .timeout_connect(Some(connect_timeout))
+            .timeout_send_request(Some(timeout))
+            .timeout_send_body(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
             .build();
 
         Ok(Client {
@@ -365,7 +475,8 @@ impl ClientBuilder {
                 agent: config.new_agent(),
                 base_url,
                 authorization,
-                max_response_bytes: self.max_response_bytes,
+                max_response_bytes,
+                retry,
             }),
         })
     }
@@ -793,6 +904,25 @@ impl Error {
         }
     }
 
+    /// How many times the request was sent, retries included, for errors
+    /// that came from sending it.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            Error::Api(e) => Some(e.attempts),
+            Error::Transport(e) => Some(e.attempts),
+            _ => None,
+        }
+    }
+
+    fn after_attempts(mut self, attempts: u32) -> Error {
+        match &mut self {
+            Error::Api(e) => e.attempts = attempts,
+            Error::Transport(e) => e.attempts = attempts,
+            _ => {}
+        }
+        self
+    }
+
     fn invalid(reason: impl Into<String>) -> Error {
         Error::InvalidInput {
             reason: reason.into(),
@@ -837,6 +967,9 @@ pub struct ApiError {
     errors: Vec<ApiErrorEntry>,
     body_excerpt: Option<String>,
     location: Option<String>,
+    retry_after: Option<Duration>,
+    request_id: Option<String>,
+    attempts: u32,
 }
 
 /// One entry of the `errors` array of MagicBell's error answers. Every field
@@ -889,7 +1022,24 @@ impl ApiError {
         self.location.as_deref()
     }
 
-    fn from_answer(status: u16, location: Option<String>, body: &[u8]) -> ApiError {
+    /// How long the server asked to wait (`Retry-After`, in seconds or as an
+    /// HTTP date), when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The server's id for the request (`X-Request-Id` or `Request-Id`),
+    /// worth quoting to MagicBell's support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// How many times the request was sent, retries included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    fn from_answer(status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError {
         #[derive(Deserialize)]
         struct Body {
             #[serde(default)]
@@ -907,7 +1057,11 @@ impl ApiError {
             status,
             errors,
             body_excerpt,
-            location,
+            location: header_str(headers, "location"),
+            retry_after: header_str(headers, "retry-after").and_then(|v| parse_retry_after(&v)),
+            request_id: header_str(headers, "x-request-id")
+                .or_else(|| header_str(headers, "request-id")),
+            attempts: 1,
         }
     }
 }
@@ -941,7 +1095,10 @@ impl fmt::Display for ApiError {
         if let Some(body) = &self.body_excerpt {
             write!(f, ": {body}")?;
         }
-        Ok(())
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        write_attempts(f, self.attempts)
     }
 }
 
@@ -951,9 +1108,15 @@ impl std::error::Error for ApiError {}
 #[derive(Debug)]
 pub struct TransportError {
     source: ureq::Error,
+    attempts: u32,
 }
 
 impl TransportError {
+    /// How many times the request was sent, retries included.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// Whether a timeout ended the request.
     pub fn is_timeout(&self) -> bool {
         matches!(self.source, ureq::Error::Timeout(_))
@@ -977,6 +1140,18 @@ impl TransportError {
             _ => false,
         }
     }
+
+    /// Whether sending a request that does not change state again may help:
+    /// the failure lies in the connection, not in what was asked.
+    fn is_transient(&self) -> bool {
+        matches!(
+            self.source,
+            ureq::Error::Io(_)
+                | ureq::Error::Timeout(_)
+                | ureq::Error::HostNotFound
+                | ureq::Error::ConnectionFailed
+        )
+    }
 }
 
 impl fmt::Display for TransportError {
@@ -998,7 +1173,8 @@ impl fmt::Display for TransportError {
             },
             _ => "the request failed",
         };
-        write!(f, "no usable answer from the server: {what}")
+        write!(f, "no usable answer from the server: {what}")?;
+        write_attempts(f, self.attempts)
     }
 }
 
@@ -1032,8 +1208,19 @@ impl Client {
             .transpose()
             .map_err(|e| Error::invalid(format!("the request body could not be encoded: {e}")))?;
         let url = format!("{}{}", self.inner.base_url, path_and_query);
-        let (status, bytes) = self.exchange(method, &url, body.as_deref())?;
-        decode(status, &bytes)
+        let mut attempts = 1;
+        loop {
+            match self.exchange(method.clone(), &url, body.as_deref()) {
+                Ok((status, bytes)) => return decode(status, &bytes),
+                Err(e) => match self.inner.retry.wait_before_retry(&method, &e, attempts) {
+                    Some(wait) => {
+                        std::thread::sleep(wait);
+                        attempts += 1;
+                    }
+                    None => return Err(e.after_attempts(attempts)),
+                },
+            }
+        }
     }
 
     /// One HTTP exchange: the status and body of a 2xx answer, or an error.
@@ -1060,7 +1247,6 @@ impl Client {
 
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
-            let location = header_str(response.headers(), header::LOCATION);
             let mut bytes = Vec::new();
             // Only the status matters once the answer is an error: a cut or
             // oversized body still leaves what was read for the excerpt.
@@ -1070,12 +1256,17 @@ impl Client {
                 .take(ERROR_BODY_LIMIT)
                 .read_to_end(&mut bytes);
             return Err(Error::Api(Box::new(ApiError::from_answer(
-                status, location, &bytes,
+                status,
+                response.headers(),
+                &bytes,
             ))));
         }
 
         let limit = self.inner.max_response_bytes;
         let body = response.body_mut();
+        if body.content_length().is_some_and(|n| n > limit) {
+            return Err(Error::ResponseTooLarge { status, limit });
+        }
         let mut bytes = Vec::with_capacity(body.content_length().unwrap_or(0).min(limit) as usize);
         body.with_config()
             .limit(limit)
@@ -1089,8 +1280,93 @@ impl Client {
     }
 }
 
+impl RetryPolicy {
+    /// How long to wait before sending again after `error` on attempt
+    /// `attempts`, or `None` when the error is final.
+    fn wait_before_retry(&self, method: &Method, error: &Error, attempts: u32) -> Option<Duration> {
+        if attempts > self.max_retries {
+            return None;
+        }
+        // Only a create changes state; sending it again after the server
+        // may have processed it could mint a second live token.
+        let repeatable = *method != Method::POST;
+        let asked = match error {
+            Error::Api(e) => match e.status {
+                429 => e.retry_after,
+                408 | 500 | 502 | 503 | 504 if repeatable => e.retry_after,
+                _ => return None,
+            },
+            Error::Transport(e) if e.is_connect() || (repeatable && e.is_transient()) => None,
+            _ => return None,
+        };
+        match asked {
+            Some(wait) if wait > self.max_retry_after => None,
+            Some(wait) => Some(wait),
+            None => Some(self.backoff(attempts)),
+        }
+    }
+
+    /// Exponential from `base_delay`, capped, minus up to half at random so
+    /// that clients failing together do not retry together.
+    fn backoff(&self, attempts: u32) -> Duration {
+        let full = self
+            .base_delay
+            .saturating_mul(1 << (attempts - 1).min(20))
+            .min(self.max_delay);
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        full / 2 + (full / 2).mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// A `Retry-After` value: whole seconds, or an HTTP date (IMF-fixdate,
+/// `Sun, 06 Nov 1994 08:49:37 GMT`) turned into the time until then.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let [_, day, month, year, time, "GMT"] = *value.split_whitespace().collect::<Vec<_>>() else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == month)? as i64
+        + 1;
+    let mut hms = time.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let (y, d) = (year.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+    // days_from_civil).
+    let yy = if month <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let then = days * 86_400 + h * 3600 + m * 60 + s;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
+}
+
 fn transport(source: ureq::Error) -> Error {
-    Error::Transport(Box::new(TransportError { source }))
+    Error::Transport(Box::new(TransportError {
+        source,
+        attempts: 1,
+    }))
+}
+
+fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
+    if attempts > 1 {
+        write!(f, " (after {attempts} attempts)")?;
+    }
+    Ok(())
 }
 
 fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
@@ -1122,7 +1398,7 @@ fn redact_json_error(e: &serde_json::Error) -> String {
     }
 }
 
-fn header_str(headers: &http::HeaderMap, name: header::HeaderName) -> Option<String> {
+fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_owned)
 }
 
@@ -1137,7 +1413,7 @@ fn excerpt(text: &str) -> Option<String> {
 }
 
 /// Checks a base URL and returns it without a trailing slash.
-fn check_base_url(url: &str) -> Result<String, Error> {
+fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let bad = |why: &str| Error::invalid(format!("base URL {url:?} {why}"));
     let rest = url
         .strip_prefix("https://")
@@ -1156,8 +1432,22 @@ fn check_base_url(url: &str) -> Result<String, Error> {
     if rest.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("holds white space"));
     }
-    http::Uri::try_from(url).map_err(|e| bad(&format!("does not parse: {e}")))?;
+    let uri = http::Uri::try_from(url).map_err(|e| bad(&format!("does not parse: {e}")))?;
+    if url.starts_with("http://") && !allow_insecure_http && !is_loopback(uri.host()) {
+        return Err(bad(
+            "would send the token in clear text; use https, or allow_insecure_http(true) on a trusted network",
+        ));
+    }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(host: Option<&str>) -> bool {
+    let host = host.unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn check_length(field: &str, value: Option<&str>) -> Result<(), Error> {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{client, error_body};
+use common::{client, client_with, error_body};
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateProjectTokenRequest, Error};
@@ -18,7 +18,9 @@ fn discard_answered(status: u16, body: &str, content_type: &str) -> Error {
             .header("content-type", content_type)
             .body(body);
     });
-    let err = client(&server).discard_project_jwt("tok_1").unwrap_err();
+    let err = client_with(&server, |b| b.max_retries(0))
+        .discard_project_jwt("tok_1")
+        .unwrap_err();
     mock.assert_calls(1);
     err
 }

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use httpmock::{Mock, MockServer};
-use magicbell_jwt::Client;
+use std::time::Duration;
+
+use magicbell_jwt::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
 /// The bearer token every test client sends; no output may ever show it.
@@ -11,12 +13,24 @@ pub const TOKEN: &str = "sk-test-bearer-7f3a9c";
 /// The value of a freshly minted token in create answers; no output may show it.
 pub const MINTED: &str = "eyJhbGciOiJIUzI1NiJ9.minted-secret.sig";
 
-/// A client for `server`, under the path prefix `/v2` like the real API.
+/// A client for `server`, under the path prefix `/v2` like the real API, with
+/// the default policies but millisecond retry waits.
 pub fn client(server: &MockServer) -> Client {
-    Client::builder(TOKEN)
-        .base_url(server.url("/v2"))
-        .build()
-        .expect("the test client builds")
+    client_with(server, |b| b)
+}
+
+/// [`client`] with more settings.
+pub fn client_with(
+    server: &MockServer,
+    settings: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Client {
+    settings(
+        Client::builder(TOKEN)
+            .base_url(server.url("/v2"))
+            .retry_delay(Duration::from_millis(1)),
+    )
+    .build()
+    .expect("the test client builds")
 }
 
 /// A token as the list call returns it.
@@ -65,4 +79,23 @@ pub fn query_is(
     expected: Option<&'static str>,
 ) -> impl Fn(&httpmock::HttpMockRequest) -> bool + Send + Sync + 'static {
     move |req| req.uri().query() == expected
+}
+
+pub mod fault_server;
+
+/// Debug and Display of a result, checked to hold neither secret.
+pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {
+    let text = match result {
+        Ok(value) => format!("{value:?} {value:#?}"),
+        Err(e) => format!(
+            "{e} {e:?} {e:#?} {:?}",
+            std::error::Error::source(e).map(|s| s.to_string())
+        ),
+    };
+    assert!(!text.contains(TOKEN), "bearer token leaked: {text}");
+    assert!(
+        !text.contains("minted-secret"),
+        "minted token leaked: {text}"
+    );
+    text
 }

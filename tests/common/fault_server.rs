@@ -1,0 +1,204 @@
+//! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
+//! request with whatever a test's script says, and counts the TCP connections
+//! and requests it sees.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// What the server does with one request it has read.
+pub enum Reply {
+    /// Write these bytes as the answer and keep the connection for the next request.
+    Raw(Vec<u8>),
+    /// Write these bytes, then close the connection.
+    RawThenClose(Vec<u8>),
+    /// Close the connection without answering.
+    Close,
+    /// Answer nothing for this long, then close.
+    Stall(Duration),
+    /// A 200 whose body is `len` bytes of JSON-ish filler, with a
+    /// `Content-Length` when `announce`, else delimited by closing.
+    Huge { len: usize, announce: bool },
+}
+
+/// An answer with a `Content-Length`, kept alive.
+pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut head = format!(
+        "HTTP/1.1 {status} Whatever\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    Reply::Raw(bytes)
+}
+
+/// A JSON answer with a `Content-Length`, kept alive.
+pub fn json(status: u16, body: &str) -> Reply {
+    respond(status, &[("content-type", "application/json")], body)
+}
+
+/// One request as the server read it.
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    /// Header names lower-cased, values as sent.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+type Script = dyn Fn(usize, &Request) -> Reply + Send + Sync;
+
+pub struct FaultServer {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultServer {
+    /// Starts serving on 127.0.0.1; `script(n, request)` decides the answer
+    /// to the `n`th request (from 0) across all connections.
+    pub fn start(script: impl Fn(usize, &Request) -> Reply + Send + Sync + 'static) -> FaultServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let script: Arc<Script> = Arc::new(script);
+        {
+            let (connections, requests, stop) =
+                (connections.clone(), requests.clone(), stop.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    connections.fetch_add(1, Ordering::SeqCst);
+                    let (requests, script) = (requests.clone(), script.clone());
+                    thread::spawn(move || serve(stream, &requests, &*script));
+                }
+            });
+        }
+        FaultServer {
+            addr,
+            connections,
+            requests,
+            stop,
+        }
+    }
+
+    /// The base URL to give the client.
+    pub fn url(&self) -> String {
+        format!("http://{}/v2", self.addr)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Whole requests read so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(stream: TcpStream, requests: &AtomicUsize, script: &Script) {
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let n = requests.fetch_add(1, Ordering::SeqCst);
+        match script(n, &request) {
+            Reply::Raw(bytes) => {
+                if writer.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+            Reply::RawThenClose(bytes) => {
+                let _ = writer.write_all(&bytes);
+                return;
+            }
+            Reply::Close => return,
+            Reply::Stall(wait) => {
+                thread::sleep(wait);
+                return;
+            }
+            Reply::Huge { len, announce } => {
+                let head = if announce {
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\n\r\n")
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+                        .to_owned()
+                };
+                if writer.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![b' '; 64 * 1024];
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(chunk.len());
+                    if writer.write_all(&chunk[..n]).is_err() {
+                        return;
+                    }
+                    left -= n;
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let target = parts.next()?.to_owned();
+    let mut length = 0;
+    let mut headers = Vec::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    })
+}

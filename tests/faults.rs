@@ -1,0 +1,581 @@
+//! Fault injection: retries that never duplicate a token, timeouts, limits, and
+//! answers no well-behaved server would give. Every outcome is also checked to
+//! hold neither secret.
+
+mod common;
+
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::fault_server::{json, respond, FaultServer, Reply};
+use common::{shown, MINTED, TOKEN};
+use magicbell_jwt::{
+    Client, ClientBuilder, CreateProjectTokenRequest, Error, FetchProjectTokensParams,
+};
+
+const PAGE: &str =
+    r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;
+const DISCARDED: &str = r#"{"token_id":"t1","discarded_at":"2026-01-02T00:00:00Z"}"#;
+const HTML_502: &str = "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>";
+
+fn created() -> String {
+    format!(r#"{{"token":"{MINTED}","token_id":"t9","created_at":"2026-01-01T00:00:00Z"}}"#)
+}
+
+/// Short timeouts and waits, so the suite stays quick; the policies are the defaults.
+fn builder(url: &str) -> ClientBuilder {
+    Client::builder(TOKEN)
+        .base_url(url)
+        .retry_delay(Duration::from_millis(5))
+        .timeout(Duration::from_millis(300))
+        .connect_timeout(Duration::from_millis(300))
+}
+
+fn client(server: &FaultServer) -> Client {
+    builder(&server.url()).build().unwrap()
+}
+
+fn list(client: &Client) -> Result<magicbell_jwt::AccessTokenCollection, Error> {
+    let result = client.fetch_project_tokens(&FetchProjectTokensParams::default());
+    shown(&result);
+    result
+}
+
+fn create(client: &Client) -> Result<magicbell_jwt::CreateTokenResponse, Error> {
+    let result = client.create_project_jwt(&CreateProjectTokenRequest::new("ci"));
+    shown(&result);
+    result
+}
+
+/// Runs `f`, failing the test instead of hanging if it has not returned in 20 s.
+fn without_hanging<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || tx.send(f()));
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the call hung")
+}
+
+// --- Retries -----------------------------------------------------------------
+
+#[test]
+fn list_succeeds_after_two_503s() {
+    let server = FaultServer::start(|n, _| {
+        if n < 2 {
+            json(503, "{}")
+        } else {
+            json(200, PAGE)
+        }
+    });
+
+    let page = list(&client(&server)).unwrap();
+
+    assert_eq!(page.data.len(), 1);
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn with_retries_off_a_503_is_one_request_and_an_error() {
+    let server = FaultServer::start(|_, _| json(503, "{}"));
+
+    let err = list(&builder(&server.url()).max_retries(0).build().unwrap()).unwrap_err();
+
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn after_the_last_attempt_the_error_says_how_many_were_made() {
+    let server = FaultServer::start(|_, _| {
+        respond(
+            503,
+            &[("x-request-id", "req_42")],
+            r#"{"errors":[{"code":"unavailable","message":"try later"}]}"#,
+        )
+    });
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(server.requests(), 3);
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(
+        err.to_string(),
+        "server answered 503 Service Unavailable: unavailable: try later [request id req_42] (after 3 attempts)"
+    );
+    let Error::Api(api) = err else { panic!() };
+    assert_eq!(api.request_id(), Some("req_42"));
+}
+
+#[test]
+fn every_retryable_status_is_retried_for_a_list() {
+    for status in [408, 429, 500, 502, 503, 504] {
+        let server = FaultServer::start(move |n, _| {
+            if n == 0 {
+                json(status, "{}")
+            } else {
+                json(200, PAGE)
+            }
+        });
+
+        list(&client(&server)).unwrap();
+
+        assert_eq!(server.requests(), 2, "status {status}");
+    }
+}
+
+#[test]
+fn other_statuses_are_not_retried() {
+    for status in [400, 401, 403, 404, 422, 501] {
+        let server = FaultServer::start(move |_, _| json(status, "{}"));
+
+        let err = list(&client(&server)).unwrap_err();
+
+        assert_eq!((err.status(), server.requests()), (Some(status), 1));
+    }
+}
+
+#[test]
+fn retry_after_in_seconds_is_waited_out() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            respond(429, &[("retry-after", "1")], "{}")
+        } else {
+            json(200, PAGE)
+        }
+    });
+    let client = client(&server);
+
+    let started = Instant::now();
+    list(&client).unwrap();
+
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn retry_after_as_a_past_http_date_retries_at_once() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            respond(
+                503,
+                &[("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT")],
+                "{}",
+            )
+        } else {
+            json(200, PAGE)
+        }
+    });
+
+    list(&client(&server)).unwrap();
+
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn retry_after_beyond_the_cap_is_returned_at_once_with_the_wait() {
+    let server = FaultServer::start(|_, _| respond(429, &[("retry-after", "120")], "{}"));
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(server.requests(), 1);
+    let Error::Api(api) = err else { panic!() };
+    assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
+}
+
+#[test]
+fn retry_after_as_a_future_http_date_is_read() {
+    let server = FaultServer::start(|_, _| {
+        respond(
+            429,
+            &[("retry-after", "Fri, 01 Jan 2100 00:00:00 GMT")],
+            "{}",
+        )
+    });
+
+    let err = list(&client(&server)).unwrap_err();
+
+    let Error::Api(api) = err else { panic!() };
+    let wait = api.retry_after().unwrap();
+    assert!(
+        wait > Duration::from_secs(60 * 60 * 24 * 365 * 70),
+        "{wait:?}"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+// --- Creates are never sent twice unless the server provably did not process them
+
+#[test]
+fn create_is_not_retried_on_500() {
+    let server = FaultServer::start(|_, _| json(500, "{}"));
+
+    let err = create(&client(&server)).unwrap_err();
+
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn create_is_not_retried_after_the_connection_is_cut_once_the_request_was_read() {
+    let server = FaultServer::start(|_, _| Reply::Close);
+
+    let err = create(&client(&server)).unwrap_err();
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn create_is_not_retried_after_a_stall_past_the_timeout() {
+    let server = FaultServer::start(|_, _| Reply::Stall(Duration::from_secs(3)));
+
+    let err = create(&client(&server)).unwrap_err();
+
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(transport.is_timeout());
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the server did not answer in time"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn create_is_retried_when_the_connection_is_refused() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = builder(&format!("http://127.0.0.1:{port}/v2"))
+        .build()
+        .unwrap();
+
+    let err = create(&client).unwrap_err();
+
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(transport.is_connect());
+    assert_eq!(transport.attempts(), 3);
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the connection was refused (after 3 attempts)"
+    );
+}
+
+#[test]
+fn create_is_retried_on_429() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            json(429, "{}")
+        } else {
+            json(201, &created())
+        }
+    });
+
+    let token = create(&client(&server)).unwrap();
+
+    assert_eq!(token.token_id, "t9");
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn a_retried_discard_that_meets_a_404_reports_it() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            Reply::Close
+        } else {
+            json(404, r#"{"errors":[{"code":"not_found"}]}"#)
+        }
+    });
+
+    let result = client(&server).discard_project_jwt("t1");
+    shown(&result);
+    let err = result.unwrap_err();
+
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(err.attempts(), Some(2));
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn discard_is_retried_on_a_cut_connection() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            Reply::Close
+        } else {
+            json(200, DISCARDED)
+        }
+    });
+
+    let result = client(&server).discard_project_jwt("t1");
+    shown(&result);
+
+    assert_eq!(result.unwrap().token_id, "t1");
+    assert_eq!(server.requests(), 2);
+}
+
+// --- Bad answers -------------------------------------------------------------
+
+#[test]
+fn truncated_json_is_a_decode_error() {
+    let server = FaultServer::start(|_, _| json(200, r#"{"data":[{"id":"t1","crea"#));
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "the 200 answer does not match the API's model: EOF while parsing a string at line 1 column 25"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn an_empty_200_body_is_a_decode_error() {
+    let server = FaultServer::start(|_, _| json(200, ""));
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "the 200 answer does not match the API's model: the body is empty"
+    );
+}
+
+#[test]
+fn a_content_length_larger_than_the_body_is_a_transport_error() {
+    let server = FaultServer::start(|_, _| {
+        Reply::RawThenClose(b"HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n{\"data\":[]}".to_vec())
+    });
+
+    let err = without_hanging({
+        let client = client(&server);
+        move || list(&client).unwrap_err()
+    });
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the connection closed before a whole answer arrived (after 3 attempts)"
+    );
+}
+
+#[test]
+fn garbage_bytes_are_a_transport_error() {
+    let server = FaultServer::start(|_, _| {
+        Reply::RawThenClose(b"\x00\xffSSH-2.0-OpenSSH_9.6\r\n\r\n garbage".to_vec())
+    });
+
+    let err = without_hanging({
+        let client = client(&server);
+        move || list(&client).unwrap_err()
+    });
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.status(), None);
+}
+
+#[test]
+fn a_50_mib_body_is_refused_by_its_content_length() {
+    let server = FaultServer::start(|_, _| Reply::Huge {
+        len: 50 << 20,
+        announce: true,
+    });
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 4194304
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the 200 answer's body is larger than the 4194304-byte limit"
+    );
+}
+
+#[test]
+fn a_50_mib_body_without_a_length_stops_at_the_limit() {
+    let server = FaultServer::start(|_, _| Reply::Huge {
+        len: 50 << 20,
+        announce: false,
+    });
+
+    let err = without_hanging({
+        let client = builder(&server.url())
+            .max_response_bytes(1 << 20)
+            .build()
+            .unwrap();
+        move || list(&client).unwrap_err()
+    });
+
+    assert!(
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 1048576
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_html_502_page_is_an_api_error_with_an_excerpt() {
+    let server =
+        FaultServer::start(|_, _| respond(502, &[("content-type", "text/html")], HTML_502));
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        format!("server answered 502 Bad Gateway: {HTML_502} (after 3 attempts)")
+    );
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn a_301_is_not_followed() {
+    let server =
+        FaultServer::start(|_, _| respond(301, &[("location", "http://evil.example/steal")], ""));
+
+    let err = list(&client(&server)).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "server answered 301 Moved Permanently redirecting to http://evil.example/steal; redirects are not followed"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_on_every_attempt() {
+    let server = FaultServer::start(|_, _| Reply::Stall(Duration::from_secs(5)));
+
+    let err = without_hanging({
+        let client = client(&server);
+        move || list(&client).unwrap_err()
+    });
+
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(transport.is_timeout());
+    assert_eq!(transport.attempts(), 3);
+    assert_eq!(server.requests(), 3);
+}
+
+// --- Sharing -----------------------------------------------------------------
+
+#[test]
+fn eight_threads_share_one_client_and_its_connections() {
+    let server = FaultServer::start(|_, _| json(200, PAGE));
+    let client = client(&server);
+
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            thread::spawn(move || (0..50).filter(|_| list(&client).is_ok()).count())
+        })
+        .collect();
+    let ok: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+
+    assert_eq!(ok, 400);
+    assert_eq!(server.requests(), 400);
+    assert!(
+        server.connections() <= 16,
+        "{} connections for 400 requests",
+        server.connections()
+    );
+}
+
+// --- Transport policy --------------------------------------------------------
+
+#[test]
+fn every_request_carries_the_user_agent_and_accept_headers() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = FaultServer::start(move |_, request| {
+        let _ = tx.lock().unwrap().send((
+            request.method.clone(),
+            request.target.clone(),
+            request.headers.clone(),
+        ));
+        json(200, PAGE)
+    });
+
+    list(
+        &builder(&server.url())
+            .user_agent_suffix("token-rotator/2.1")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+
+    let (method, target, headers) = rx.recv().unwrap();
+    assert_eq!(
+        (method.as_str(), target.as_str()),
+        ("GET", "/v2/jwt/project")
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        headers.contains(&(
+            "user-agent".into(),
+            format!("magicbell-jwt/{version} token-rotator/2.1")
+        )),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("accept".into(), "application/json".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("authorization".into(), format!("Bearer {TOKEN}"))),
+        "{headers:?}"
+    );
+}
+
+#[test]
+fn plain_http_is_refused_for_hosts_that_are_not_loopback() {
+    let err = Client::builder(TOKEN)
+        .base_url("http://api.magicbell.com/v2")
+        .build()
+        .unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "invalid input: base URL \"http://api.magicbell.com/v2\" would send the token in clear text; use https, or allow_insecure_http(true) on a trusted network"
+    );
+    for url in [
+        "http://localhost:8080",
+        "http://127.0.0.9/v2",
+        "http://[::1]:3000/v2",
+    ] {
+        assert!(
+            Client::builder(TOKEN).base_url(url).build().is_ok(),
+            "{url}"
+        );
+    }
+    assert!(Client::builder(TOKEN)
+        .base_url("http://magicbell.internal/v2")
+        .allow_insecure_http(true)
+        .build()
+        .is_ok());
+}
