@@ -58,6 +58,16 @@
 //! # Ok::<(), magicbell_jwt::Error>(())
 //! ```
 //!
+//! # Reliability
+//!
+//! Lists and discards are retried on connection failures, timeouts, 408, 429
+//! and 5xx gateway statuses; a create only when the server provably did not
+//! process it (no connection, or 429), so a lost answer never mints a second
+//! token. Waits back off exponentially with jitter and honour `Retry-After`.
+//! Redirects are not followed, bodies are bounded, and plain `http` is refused
+//! for hosts that are not loopback. See [`ClientBuilder`] for each setting and
+//! its default.
+//!
 //! # Secrets
 //!
 //! The bearer token and the value of a newly created token never appear in the

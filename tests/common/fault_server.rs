@@ -26,6 +26,11 @@ pub enum Reply {
 
 /// An answer with a `Content-Length`, kept alive.
 pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    respond_bytes(status, headers, body.as_bytes())
+}
+
+/// [`respond`] with a body of any bytes, UTF-8 or not.
+pub fn respond_bytes(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     let mut head = format!(
         "HTTP/1.1 {status} Whatever\r\ncontent-length: {}\r\n",
         body.len()
@@ -35,7 +40,7 @@ pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
     }
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(body.as_bytes());
+    bytes.extend_from_slice(body);
     Reply::Raw(bytes)
 }
 
