@@ -1,4 +1,4 @@
-//! A blocking client for MagicBell's JWT service: list, create and revoke project tokens.
+//! A blocking client for MagicBell's JWT service: list, create and revoke project and user tokens.
 //!
 //! ```no_run
 //! use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
@@ -23,7 +23,8 @@
 //! # Scope of this crate
 //!
 //! This crate speaks to the `JwtService` of MagicBell's REST API v2 and nothing
-//! else: it lists, creates and revokes project-level JWTs. It is blocking on
+//! else: it lists, creates and revokes project-level and user-level JWTs, the
+//! six calls of MagicBell's own SDKs. It is blocking on
 //! purpose, for sync programs, build scripts and small ops tools: no async
 //! runtime, and no dependencies beyond [`ureq`](https://docs.rs/ureq), `serde`
 //! and `serde_json`. It does not sign or verify JWTs, and it does not cover the
@@ -278,7 +279,75 @@ impl Client {
     /// # Ok::<(), magicbell_jwt::Error>(())
     /// ```
     pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator<'_> {
-        Paginator::new(self, "/jwt/project".to_owned(), params)
+        Paginator::new(self, Ok("/jwt/project".to_owned()), params)
+    }
+
+    /// Creates a token for one user: `POST /jwt/user`.
+    ///
+    /// The user is named by `email` or `external_id` (their id in your own
+    /// database). The answer's [`token`](CreateTokenResponse::token) is shown
+    /// only this once.
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// use magicbell_jwt::CreateUserTokenRequest;
+    ///
+    /// let created = client.create_user_jwt(
+    ///     &CreateUserTokenRequest::for_external_id("user-8812").name("inbox").expiry(86_400),
+    /// )?;
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`], with nothing sent, when neither `email` nor
+    /// `external_id` is set, when a text field is empty or over 255
+    /// characters, or for an `expiry` of 0; otherwise what [`Error`] lists
+    /// for a request. Like a project create, it is retried only where the
+    /// server provably did not process it.
+    pub fn create_user_jwt(
+        &self,
+        request: &CreateUserTokenRequest,
+    ) -> Result<CreateTokenResponse, Error> {
+        request.validate()?;
+        self.send(Method::POST, "/jwt/user", Some(request))
+    }
+
+    /// Revokes a user token at once: `DELETE /jwt/user/{token_id}`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty `token_id`, sent nowhere; an
+    /// [`Error::Api`] with status 404 for a token the server does not know;
+    /// otherwise what [`Error`] lists for a request.
+    pub fn discard_user_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
+        let path = format!("/jwt/user/{}", path_segment("token_id", token_id)?);
+        self.send(Method::DELETE, &path, None::<&()>)
+    }
+
+    /// One page of a user's tokens: `GET /jwt/user/{user_id}`.
+    ///
+    /// To walk every page, use [`Client::user_tokens`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty `user_id`, a `limit` of 0 or an
+    /// empty cursor, sent nowhere; otherwise what [`Error`] lists for a
+    /// request.
+    pub fn fetch_user_tokens(
+        &self,
+        user_id: &str,
+        params: &FetchTokensParams,
+    ) -> Result<AccessTokenCollection, Error> {
+        self.fetch_tokens(&user_tokens_path(user_id)?, params)
+    }
+
+    /// Every token of one user, one page at a time as the iterator needs it.
+    ///
+    /// The same walk as [`Client::project_tokens`]; an empty `user_id` is the
+    /// walk's one error, with nothing sent.
+    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator<'_> {
+        Paginator::new(self, user_tokens_path(user_id), params)
     }
 
     fn fetch_tokens(
@@ -496,7 +565,7 @@ impl ClientBuilder {
 
 /// An iterator over every token of a list, fetching pages lazily.
 ///
-/// Made by [`Client::project_tokens`]. Nothing is sent until the first call to
+/// Made by [`Client::project_tokens`] and [`Client::user_tokens`]. Nothing is sent until the first call to
 /// `next`; each further page is fetched only when the tokens before it are used
 /// up, so a walk over any number of tokens holds one page in memory.
 ///
@@ -548,15 +617,20 @@ enum WalkState {
 }
 
 impl<'a> Paginator<'a> {
-    fn new(client: &'a Client, path: String, params: FetchTokensParams) -> Self {
+    /// A walk over the list at `path`; a refused path is the walk's one error.
+    fn new(client: &'a Client, path: Result<String, Error>, params: FetchTokensParams) -> Self {
         let backwards = params.ending_before.is_some() && params.starting_after.is_none();
+        let (path, state) = match path {
+            Ok(path) => (path, WalkState::Start),
+            Err(e) => (String::new(), WalkState::Failed(e)),
+        };
         Paginator {
             walk: Walk {
                 client,
                 path,
                 params,
                 backwards,
-                state: WalkState::Start,
+                state,
                 seen: HashSet::new(),
             },
             items: Vec::new().into_iter(),
@@ -672,6 +746,10 @@ impl Walk<'_> {
     }
 }
 
+fn user_tokens_path(user_id: &str) -> Result<String, Error> {
+    Ok(format!("/jwt/user/{}", path_segment("user_id", user_id)?))
+}
+
 fn hash_cursor(cursor: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
     cursor.hash(&mut hasher);
@@ -779,7 +857,89 @@ impl CreateProjectTokenRequest {
     }
 }
 
-/// A page of tokens, as `GET /jwt/project` answers.
+/// The body of [`Client::create_user_jwt`]: a token for one user, named by
+/// `email` or `external_id`.
+///
+/// ```
+/// use magicbell_jwt::CreateUserTokenRequest;
+///
+/// let request = CreateUserTokenRequest::for_email("ada@example.com").name("inbox");
+/// assert_eq!(request.email.as_deref(), Some("ada@example.com"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CreateUserTokenRequest {
+    /// The user's email; at most 255 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The user's id in your own database; at most 255 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The token's name; at most 255 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Seconds the token stays valid; at least 1. Unset lets the server choose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<u64>,
+}
+
+impl CreateUserTokenRequest {
+    /// A request for the user with this email.
+    pub fn for_email(email: impl Into<String>) -> Self {
+        Self::default().email(email)
+    }
+
+    /// A request for the user with this id in your own database.
+    pub fn for_external_id(external_id: impl Into<String>) -> Self {
+        Self::default().external_id(external_id)
+    }
+
+    /// Sets `email`. Defaults to unset.
+    pub fn email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets `external_id`. Defaults to unset.
+    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
+        self.external_id = Some(external_id.into());
+        self
+    }
+
+    /// Sets `name`. Defaults to unset.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets `expiry`, in seconds. Defaults to unset (the server's choice).
+    pub fn expiry(mut self, seconds: u64) -> Self {
+        self.expiry = Some(seconds);
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.email.is_none() && self.external_id.is_none() {
+            return Err(Error::invalid(
+                "a user token needs email or external_id to name its user; neither is set",
+            ));
+        }
+        for (field, value) in [
+            ("email", &self.email),
+            ("external_id", &self.external_id),
+            ("name", &self.name),
+        ] {
+            if value.as_deref() == Some("") {
+                return Err(Error::invalid(format!("{field} is empty")));
+            }
+            check_length(field, value.as_deref())?;
+        }
+        check_expiry(self.expiry)
+    }
+}
+
+/// A page of tokens, as `GET /jwt/project` and `GET /jwt/user/{user_id}`
+/// answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
