@@ -769,7 +769,6 @@ fn hash_cursor(cursor: &str) -> u64 {
 /// assert_eq!(params.limit, Some(50));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct FetchTokensParams {
     /// How many tokens a page holds at most; at least 1.
     pub limit: Option<u32>,
@@ -824,7 +823,6 @@ impl FetchTokensParams {
 /// assert_eq!(request.expiry, Some(3600));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct CreateProjectTokenRequest {
     /// The token's name; 1 to 255 characters.
     pub name: String,
@@ -867,7 +865,6 @@ impl CreateProjectTokenRequest {
 /// assert_eq!(request.email.as_deref(), Some("ada@example.com"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub struct CreateUserTokenRequest {
     /// The user's email; at most 255 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
