@@ -355,8 +355,7 @@ impl Client {
         path: &str,
         params: &FetchTokensParams,
     ) -> Result<AccessTokenCollection, Error> {
-        let path_and_query = format!("{path}{}", params.query()?);
-        self.send(Method::GET, &path_and_query, None::<&()>)
+        self.send(Method::GET, &params.append_query(path)?, None::<&()>)
     }
 }
 
@@ -801,16 +800,20 @@ impl FetchTokensParams {
         self
     }
 
-    fn query(&self) -> Result<String, Error> {
+    /// `path` with these parameters as its query.
+    fn append_query(&self, path: &str) -> Result<String, Error> {
         if self.limit == Some(0) {
             return Err(Error::invalid("limit is 0; the API needs at least 1"));
         }
         let limit = self.limit.map(|n| n.to_string());
-        build_query(&[
-            ("limit", limit.as_deref()),
-            ("starting_after", self.starting_after.as_deref()),
-            ("ending_before", self.ending_before.as_deref()),
-        ])
+        with_query(
+            path,
+            &[
+                ("limit", limit.as_deref()),
+                ("starting_after", self.starting_after.as_deref()),
+                ("ending_before", self.ending_before.as_deref()),
+            ],
+        )
     }
 }
 
@@ -1374,7 +1377,9 @@ impl Client {
             .map(serde_json::to_vec)
             .transpose()
             .map_err(|e| Error::invalid(format!("the request body could not be encoded: {e}")))?;
-        let url = format!("{}{}", self.inner.base_url, path_and_query);
+        let mut url = String::with_capacity(self.inner.base_url.len() + path_and_query.len());
+        url.push_str(&self.inner.base_url);
+        url.push_str(path_and_query);
         let mut attempts = 1;
         loop {
             match self.exchange(method.clone(), &url, body.as_deref()) {
@@ -1645,18 +1650,19 @@ fn path_segment(name: &str, value: &str) -> Result<String, Error> {
     Ok(percent_encode(value))
 }
 
-/// `?a=1&b=2` from the pairs that are set, or an empty string.
-fn build_query(pairs: &[(&str, Option<&str>)]) -> Result<String, Error> {
-    let mut query = String::new();
+/// `path?a=1&b=2` from the pairs that are set, or `path` alone.
+fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> Result<String, Error> {
+    let mut query = String::with_capacity(path.len() + 64);
+    query.push_str(path);
     for (name, value) in pairs {
         let Some(value) = value else { continue };
         if value.is_empty() {
             return Err(Error::invalid(format!("{name} is empty")));
         }
-        query.push(if query.is_empty() { '?' } else { '&' });
+        query.push(if query.len() == path.len() { '?' } else { '&' });
         query.push_str(name);
         query.push('=');
-        query.push_str(&percent_encode(value));
+        percent_encode_into(value, &mut query);
     }
     Ok(query)
 }
@@ -1664,14 +1670,21 @@ fn build_query(pairs: &[(&str, Option<&str>)]) -> Result<String, Error> {
 /// Every byte but RFC 3986's unreserved characters, percent-encoded.
 fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
+    percent_encode_into(value, &mut out);
+    out
+}
+
+fn percent_encode_into(value: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(byte as char);
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            out.push('%');
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 15)] as char);
         }
     }
-    out
 }
 
 /// The decoded value of query parameter `name` in `url`, if it is there.
