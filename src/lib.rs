@@ -399,8 +399,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest each phase of an attempt may take once connected: sending
-    /// the request, waiting for the answer's head, and reading its body.
+    /// The longest an attempt may wait, once connected, for the answer's
+    /// head, and then for its whole body; any one write of the request is
+    /// bounded by it too. A server that stalls ends the attempt with a
+    /// timeout [`Error::Transport`] within this long.
     ///
     /// Defaults to 30 seconds.
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -539,11 +541,11 @@ impl ClientBuilder {
             .max_redirects(0)
             .user_agent(user_agent)
             .accept("application/json")
-            // Phase timeouts only: timeout_global/per_call start a name-lookup
-            // thread on every request.
+            // No timeout_global/per_call: they start a name-lookup thread per
+            // request. A per-write bound is set on the socket once per
+            // connection; phase bounds cost one setsockopt per request.
             .timeout_connect(Some(connect_timeout))
-            .timeout_send_request(Some(timeout))
-            .timeout_send_body(Some(timeout))
+            .timeout_per_write(Some(timeout))
             .timeout_recv_response(Some(timeout))
             .timeout_recv_body(Some(timeout))
             .build();
