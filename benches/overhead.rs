@@ -1,0 +1,555 @@
+//! `cargo bench`: what the client costs over a hand-written `ureq` call, and
+//! what a long `Paginator` walk costs in connections and memory.
+//!
+//! Everything runs against a keep-alive HTTP/1.1 server on 127.0.0.1 inside
+//! this process (std only), which serves pre-rendered answers and counts TCP
+//! connections and requests. Each walk runs in a child process of this binary
+//! so its peak resident memory (`VmHWM`) is its own.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use magicbell_jwt::{
+    AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
+    DiscardTokenResponse, FetchProjectTokensParams,
+};
+
+const TOKEN: &str = "bench-project-token";
+const ROUNDS: usize = 200;
+const CALLS_PER_ROUND: usize = 50; // 10,000 calls a side for each endpoint
+const WALK_PAGE: usize = 100;
+const WALK_SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--walk-child") {
+        return walk_child(args[i + 1].parse().expect("size"), &args[i + 2]);
+    }
+    if let Some(i) = args.iter().position(|a| a == "--calls") {
+        return only_calls(
+            &args[i + 1],
+            &args[i + 2],
+            args[i + 3].parse().expect("count"),
+        );
+    }
+    // `cargo bench` passes `--bench`; anything else is ignored.
+    let server = Server::start();
+    let base = format!("http://{}/v2", server.addr);
+    println!("magicbell-jwt benchmark: {}", machine());
+    println!(
+        "server: std TcpListener on {}, keep-alive, pre-rendered answers\n",
+        server.addr
+    );
+
+    per_call(&server, &base);
+    walks(&server, &base);
+    footprint();
+}
+
+// --- 1. Per-call overhead ----------------------------------------------------------
+
+fn per_call(server: &Server, base: &str) {
+    let client = Client::builder(TOKEN)
+        .base_url(base)
+        .build()
+        .expect("client");
+    let raw = Raw::new(base);
+    let params = FetchProjectTokensParams::default().limit(10);
+    let request = CreateProjectTokenRequest::new("bench").expiry(3600);
+
+    println!("1. Per-call time, {ROUNDS} interleaved rounds of {CALLS_PER_ROUND} calls a side ({} calls a side)", ROUNDS * CALLS_PER_ROUND);
+    println!(
+        "   {:<22} {:>12} {:>12} {:>10} {:>18}",
+        "call", "crate µs", "raw µs", "ratio", "round ratios p25–p75"
+    );
+    compare(
+        server,
+        "fetch_project_tokens",
+        || {
+            client
+                .fetch_project_tokens(&params)
+                .expect("list")
+                .data
+                .len()
+        },
+        || raw.list().data.len(),
+    );
+    compare(
+        server,
+        "create_project_jwt",
+        || {
+            client
+                .create_project_jwt(&request)
+                .expect("create")
+                .token_id
+                .len()
+        },
+        || raw.create(&request).token_id.len(),
+    );
+    compare(
+        server,
+        "discard_project_jwt",
+        || {
+            client
+                .discard_project_jwt("tok_00000042")
+                .expect("discard")
+                .token_id
+                .len()
+        },
+        || raw.discard("tok_00000042").token_id.len(),
+    );
+    println!();
+}
+
+/// `--calls list|create|discard crate|raw N`: only those calls, for
+/// `valgrind --tool=callgrind` to count instructions of one side.
+fn only_calls(call: &str, side: &str, n: usize) {
+    let server = Server::start();
+    let base = format!("http://{}/v2", server.addr);
+    let client = Client::builder(TOKEN)
+        .base_url(&base)
+        .build()
+        .expect("client");
+    let raw = Raw::new(&base);
+    let params = FetchProjectTokensParams::default().limit(10);
+    let request = CreateProjectTokenRequest::new("bench").expiry(3600);
+    for _ in 0..n {
+        let got = match (call, side) {
+            ("list", "crate") => client
+                .fetch_project_tokens(&params)
+                .expect("list")
+                .data
+                .len(),
+            ("list", _) => raw.list().data.len(),
+            ("create", "crate") => client
+                .create_project_jwt(&request)
+                .expect("create")
+                .token_id
+                .len(),
+            ("create", _) => raw.create(&request).token_id.len(),
+            ("discard", "crate") => client
+                .discard_project_jwt("tok_00000042")
+                .expect("discard")
+                .token_id
+                .len(),
+            _ => raw.discard("tok_00000042").token_id.len(),
+        };
+        std::hint::black_box(got);
+    }
+}
+
+/// Runs `ours` and `raw` in alternating rounds; prints median per-call times,
+/// their ratio, and the middle half of the per-round ratios.
+fn compare(
+    server: &Server,
+    name: &str,
+    mut ours: impl FnMut() -> usize,
+    mut raw: impl FnMut() -> usize,
+) {
+    for _ in 0..200 {
+        std::hint::black_box(ours());
+        std::hint::black_box(raw());
+    }
+    let connections = server.connections();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut round_ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let (ra, rb) = if round % 2 == 0 {
+            let ra = time_calls(&mut ours);
+            (ra, time_calls(&mut raw))
+        } else {
+            let rb = time_calls(&mut raw);
+            (time_calls(&mut ours), rb)
+        };
+        round_ratios.push(median(&ra) / median(&rb));
+        a.extend(ra);
+        b.extend(rb);
+    }
+    let (ma, mb) = (median(&a), median(&b));
+    round_ratios.sort_by(f64::total_cmp);
+    println!(
+        "   {:<22} {:>12.1} {:>12.1} {:>10.3} {:>8.3}–{:<8.3}   new connections: {}",
+        name,
+        ma * 1e6,
+        mb * 1e6,
+        ma / mb,
+        round_ratios[round_ratios.len() / 4],
+        round_ratios[round_ratios.len() * 3 / 4],
+        server.connections() - connections,
+    );
+}
+
+fn time_calls(f: &mut impl FnMut() -> usize) -> Vec<f64> {
+    (0..CALLS_PER_ROUND)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(f());
+            start.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The floor: what a careful hand-written `ureq` 3 client does for the same
+/// requests: one agent, the same headers, the body read whole and decoded
+/// with `from_slice` into the same types.
+struct Raw {
+    agent: ureq::Agent,
+    base: String,
+    auth: String,
+}
+
+impl Raw {
+    fn new(base: &str) -> Raw {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent("raw/1")
+            .accept("application/json")
+            .build()
+            .new_agent();
+        Raw {
+            agent,
+            base: base.to_owned(),
+            auth: format!("Bearer {TOKEN}"),
+        }
+    }
+
+    fn list(&self) -> AccessTokenCollection {
+        let mut res = self
+            .agent
+            .get(format!("{}/jwt/project?limit=10", self.base))
+            .header("authorization", &self.auth)
+            .call()
+            .expect("raw list");
+        serde_json::from_slice(&res.body_mut().read_to_vec().expect("body")).expect("decode")
+    }
+
+    fn create(&self, request: &CreateProjectTokenRequest) -> CreateTokenResponse {
+        let mut res = self
+            .agent
+            .post(format!("{}/jwt/project", self.base))
+            .header("authorization", &self.auth)
+            .header("content-type", "application/json")
+            .send(&serde_json::to_vec(request).expect("encode")[..])
+            .expect("raw create");
+        serde_json::from_slice(&res.body_mut().read_to_vec().expect("body")).expect("decode")
+    }
+
+    fn discard(&self, id: &str) -> DiscardTokenResponse {
+        let mut res = self
+            .agent
+            .delete(format!("{}/jwt/project/{id}", self.base))
+            .header("authorization", &self.auth)
+            .call()
+            .expect("raw discard");
+        serde_json::from_slice(&res.body_mut().read_to_vec().expect("body")).expect("decode")
+    }
+}
+
+// --- 2. Walks ----------------------------------------------------------------------
+
+fn walks(server: &Server, base: &str) {
+    println!("2. Paginator walks, {WALK_PAGE} tokens a page, each in a fresh child process");
+    println!(
+        "   {:>10} {:>10} {:>14} {:>12} {:>10} {:>16}",
+        "tokens", "seconds", "tokens/s", "connections", "requests", "peak RSS (KiB)"
+    );
+    let exe = std::env::current_exe().expect("current exe");
+    for size in WALK_SIZES {
+        let (c0, r0) = (server.connections(), server.requests());
+        let out = Command::new(&exe)
+            .args(["--walk-child", &size.to_string(), base])
+            .output()
+            .expect("run the walk child");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| -> String {
+            text.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "child did not report {name}: {text} {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                })
+        };
+        let secs: f64 = field("secs").parse().expect("secs");
+        assert_eq!(
+            field("tokens"),
+            size.to_string(),
+            "the walk saw every token"
+        );
+        println!(
+            "   {:>10} {:>10.2} {:>14.0} {:>12} {:>10} {:>16}",
+            size,
+            secs,
+            size as f64 / secs,
+            server.connections() - c0,
+            server.requests() - r0,
+            field("hwm_kb"),
+        );
+    }
+    println!();
+}
+
+/// In the child: walk `size` tokens and report the count, time and VmHWM.
+fn walk_child(size: usize, base: &str) {
+    // The path prefix tells the server how long the list is.
+    let client = Client::builder(TOKEN)
+        .base_url(format!("{base}/walk/{size}"))
+        .build()
+        .expect("client");
+    let start = Instant::now();
+    let mut tokens = 0usize;
+    for token in client.project_tokens(FetchProjectTokensParams::default().limit(WALK_PAGE as u32))
+    {
+        std::hint::black_box(token.expect("token"));
+        tokens += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("tokens={tokens} secs={secs:.4} hwm_kb={}", vm_hwm_kb());
+}
+
+fn vm_hwm_kb() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_owned())
+        })
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+// --- 3. Dependency footprint -------------------------------------------------------
+
+fn footprint() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--manifest-path",
+        ])
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .output();
+    let count = out.ok().filter(|o| o.status.success()).map(|o| {
+        let mut names: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect();
+        names.sort();
+        names.dedup();
+        names.len().saturating_sub(1) // the crate itself
+    });
+    match count {
+        Some(n) => println!("3. Runtime dependency footprint: {n} crates in `cargo tree -e normal` besides magicbell-jwt"),
+        None => println!("3. Runtime dependency footprint: `cargo tree` could not be run"),
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}")
+}
+
+// --- The loopback server -----------------------------------------------------------
+
+struct Server {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let answers = Arc::new(Answers::render());
+        let (c, r) = (connections.clone(), requests.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                c.fetch_add(1, Ordering::Relaxed);
+                let (r, answers) = (r.clone(), answers.clone());
+                thread::spawn(move || serve(stream, &r, &answers));
+            }
+        });
+        Server {
+            addr,
+            connections,
+            requests,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+struct Answers {
+    page: Vec<u8>,
+    created: Vec<u8>,
+    discarded: Vec<u8>,
+}
+
+impl Answers {
+    fn render() -> Answers {
+        let tokens: Vec<String> = (1..=10).map(token_json).collect();
+        Answers {
+            page: answer(
+                200,
+                &format!(
+                    r#"{{"data":[{}],"links":{{"first":"https://api.magicbell.com/v2/jwt/project","next":"https://api.magicbell.com/v2/jwt/project?starting_after=tok_00000010","prev":null}}}}"#,
+                    tokens.join(",")
+                ),
+            ),
+            created: answer(
+                201,
+                r#"{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl","token_id":"tok_00000042","created_at":"2026-11-29T09:00:00Z","expires_at":"2026-11-29T10:00:00Z"}"#,
+            ),
+            discarded: answer(
+                200,
+                r#"{"token_id":"tok_00000042","discarded_at":"2026-11-29T09:00:05Z"}"#,
+            ),
+        }
+    }
+}
+
+fn token_json(i: usize) -> String {
+    format!(
+        r#"{{"id":"tok_{i:08}","name":"bench token {i}","created_at":"2026-01-01T00:00:00Z","expires_at":"2027-01-01T00:00:00Z","discarded_at":null}}"#
+    )
+}
+
+fn answer(status: u16, body: &str) -> Vec<u8> {
+    format!("HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).into_bytes()
+}
+
+fn serve(stream: TcpStream, requests: &AtomicUsize, answers: &Answers) {
+    let _ = stream.set_nodelay(true);
+    let mut writer = match stream.try_clone() {
+        Ok(w) => w,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    let mut page = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let target = parts.next().unwrap_or("").to_owned();
+        let mut length = 0usize;
+        let mut header = String::new();
+        loop {
+            header.clear();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = header.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some(v) = h
+                .strip_prefix("content-length:")
+                .or_else(|| h.strip_prefix("Content-Length:"))
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        requests.fetch_add(1, Ordering::Relaxed);
+        let bytes: &[u8] = match method.as_str() {
+            "POST" => &answers.created,
+            "DELETE" => &answers.discarded,
+            _ if target.contains("/walk/") => {
+                render_walk_page(&target, &mut page);
+                &page
+            }
+            _ => &answers.page,
+        };
+        if writer.write_all(bytes).is_err() {
+            return;
+        }
+    }
+}
+
+/// A page of a walk over the `N` tokens of `/v2/walk/N/jwt/project`, after
+/// the token in `starting_after`.
+fn render_walk_page(target: &str, out: &mut Vec<u8>) {
+    let value = |name: &str| {
+        target
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or("")
+    };
+    let after: usize = value("starting_after")
+        .trim_start_matches("tok_")
+        .parse()
+        .unwrap_or(0);
+    let total: usize = target
+        .split('/')
+        .skip_while(|part| *part != "walk")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = value("limit").parse().unwrap_or(WALK_PAGE);
+    let last = (after + limit).min(total);
+    let mut body = String::with_capacity(200 * limit);
+    body.push_str(r#"{"data":["#);
+    for i in after + 1..=last {
+        if i > after + 1 {
+            body.push(',');
+        }
+        body.push_str(&token_json(i));
+    }
+    body.push_str(r#"],"links":{"next":"#);
+    if last < total {
+        body.push_str(&format!(r#""http://bench/v2/walk/{total}/jwt/project?limit={limit}&starting_after=tok_{last:08}""#));
+    } else {
+        body.push_str("null");
+    }
+    body.push_str("}}");
+    out.clear();
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(body.as_bytes());
+}
