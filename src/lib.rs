@@ -24,21 +24,24 @@
 //!
 //! This crate speaks to the `JwtService` of MagicBell's REST API v2 and nothing
 //! else: it lists, creates and revokes project-level and user-level JWTs, the
-//! six calls of MagicBell's own SDKs. It is blocking on
-//! purpose, for sync programs, build scripts and small ops tools: no async
-//! runtime, and no dependencies beyond [`ureq`](https://docs.rs/ureq), `serde`
-//! and `serde_json`. It does not sign or verify JWTs, and it does not cover the
+//! six calls of MagicBell's own SDKs. It is blocking on purpose, for sync
+//! programs, build scripts and small ops tools: no async runtime, and no
+//! dependencies beyond [`ureq`](https://docs.rs/ureq), `serde` and
+//! `serde_json`. It does not sign or verify JWTs, and it does not cover the
 //! rest of MagicBell's API.
 //!
 //! # Pagination
 //!
 //! [`Client::fetch_project_tokens`] returns one page. [`Client::project_tokens`]
-//! returns a [`Paginator`]: an iterator over every token that fetches the next
-//! page only when the tokens before it are used up. The next page's cursor comes
+//! (and [`Client::user_tokens`]) returns a [`Paginator`]: an iterator over
+//! every token that fetches the next page only when the tokens before it are
+//! used up. The next page's cursor comes
 //! from the page just read (`links.next`, or the last token's `id`); the walk
 //! ends on an empty page or when `links.next` is `null`. A server that hands
 //! back a cursor it already gave ends the walk with
-//! [`Error::RepeatedCursor`] instead of looping. Setting `ending_before` walks
+//! [`Error::RepeatedCursor`] instead of looping, and one that promises more
+//! pages without a cursor ends it with [`Error::MissingCursor`] rather than
+//! dropping them silently. Setting `ending_before` walks
 //! backwards. [`Paginator::pages`] gives the same walk a page at a time.
 //!
 //! # Errors
@@ -708,11 +711,12 @@ impl Walk<'_> {
             return None;
         }
         self.state = match self.next_cursor(&page) {
-            None => WalkState::Done,
-            Some(cursor) if !self.seen.insert(hash_cursor(&cursor)) => {
+            Ok(None) => WalkState::Done,
+            Ok(Some(cursor)) if !self.seen.insert(hash_cursor(&cursor)) => {
                 WalkState::Failed(Error::RepeatedCursor { cursor })
             }
-            Some(cursor) => WalkState::Next(cursor),
+            Ok(Some(cursor)) => WalkState::Next(cursor),
+            Err(e) => WalkState::Failed(e),
         };
         Some(Ok(page))
     }
@@ -726,24 +730,26 @@ impl Walk<'_> {
     }
 
     /// The cursor for the page after `page`, or `None` when the walk is over.
-    fn next_cursor(&self, page: &AccessTokenCollection) -> Option<String> {
-        let (link, name, edge) = match (&page.links, self.backwards) {
-            (Some(links), false) => (
-                Some(links.next.as_deref()?),
-                "starting_after",
-                page.data.last(),
-            ),
-            (Some(links), true) => (
-                Some(links.prev.as_deref()?),
-                "ending_before",
-                page.data.first(),
-            ),
-            (None, false) => (None, "starting_after", page.data.last()),
-            (None, true) => (None, "ending_before", page.data.first()),
+    fn next_cursor(&self, page: &AccessTokenCollection) -> Result<Option<String>, Error> {
+        let (name, link, edge) = if self.backwards {
+            let link = page.links.as_ref().map(|l| l.prev.as_deref());
+            ("ending_before", link, page.data.first())
+        } else {
+            let link = page.links.as_ref().map(|l| l.next.as_deref());
+            ("starting_after", link, page.data.last())
         };
-        link.and_then(|url| query_value(url, name))
+        let from_link = match link {
+            // Links without a next (prev) link: this was the last page.
+            Some(None) => return Ok(None),
+            Some(Some(url)) => query_value(url, name),
+            // No links at all say nothing: go on from the edge token.
+            None => None,
+        };
+        from_link
             .or_else(|| edge.and_then(|t| t.id.clone()))
             .filter(|c| !c.is_empty())
+            .map(Some)
+            .ok_or(Error::MissingCursor)
     }
 }
 
@@ -1058,6 +1064,11 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A page said more tokens follow, but gave a [`Paginator`] no cursor to
+    /// fetch them with: no `starting_after` (`ending_before`) in its link and
+    /// no `id` on its edge token. The walk stops instead of dropping them
+    /// silently.
+    MissingCursor,
     /// A [`Paginator`] was handed a cursor it had already used; the walk
     /// stops instead of looping.
     RepeatedCursor {
@@ -1115,6 +1126,9 @@ impl fmt::Display for Error {
                 "the {status} answer's body is larger than the {limit}-byte limit"
             ),
             Error::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            Error::MissingCursor => f.write_str(
+                "the server's page says more tokens follow but gives no cursor to fetch them; the walk stopped",
+            ),
             Error::RepeatedCursor { cursor } => write!(
                 f,
                 "the server repeated the page cursor {cursor:?}; the walk stopped instead of looping"

@@ -141,6 +141,32 @@ fn the_cursor_inside_links_next_wins_over_the_last_id_and_is_decoded() {
 }
 
 #[test]
+fn more_pages_without_any_cursor_is_an_error_not_a_silent_end() {
+    let server = MockServer::start();
+    serve(
+        &server,
+        None,
+        json!({
+            "data": [{"name": "no id", "created_at": "2026-01-01T00:00:00Z"}],
+            "links": {"next": "https://x/v2/jwt/project?page=2"}
+        }),
+    );
+
+    let got: Vec<_> = client(&server)
+        .project_tokens(FetchProjectTokensParams::default())
+        .collect();
+
+    assert_eq!(got.len(), 2);
+    assert!(got[0].is_ok());
+    let err = got[1].as_ref().unwrap_err();
+    assert!(matches!(err, Error::MissingCursor), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "the server's page says more tokens follow but gives no cursor to fetch them; the walk stopped"
+    );
+}
+
+#[test]
 fn an_empty_first_page_yields_nothing() {
     let server = MockServer::start();
     let p1 = serve(&server, None, page(&[], Some("zzz")));
