@@ -1225,17 +1225,24 @@ impl ApiError {
         self.attempts
     }
 
-    fn from_answer(status: u16, headers: &http::HeaderMap, body: &[u8]) -> ApiError {
+    /// The error an answer makes, with any echo of `secret` (the bearer
+    /// token) in its body or `Location` blanked out.
+    fn from_answer(status: u16, headers: &http::HeaderMap, body: &[u8], secret: &str) -> ApiError {
         #[derive(Deserialize)]
         struct Body {
             #[serde(default)]
             errors: Vec<ApiErrorEntry>,
         }
-        let errors = serde_json::from_slice::<Body>(body)
+        let scrub = |text: &str| match secret {
+            "" => text.to_owned(),
+            _ => text.replace(secret, REDACTED),
+        };
+        let body = scrub(&String::from_utf8_lossy(body));
+        let errors = serde_json::from_str::<Body>(&body)
             .map(|b| b.errors)
             .unwrap_or_default();
         let body_excerpt = if errors.is_empty() {
-            excerpt(&String::from_utf8_lossy(body))
+            excerpt(&body)
         } else {
             None
         };
@@ -1243,7 +1250,7 @@ impl ApiError {
             status,
             errors,
             body_excerpt,
-            location: header_str(headers, "location"),
+            location: header_str(headers, "location").map(|l| scrub(&l)),
             retry_after: header_str(headers, "retry-after").and_then(|v| parse_retry_after(&v)),
             request_id: header_str(headers, "x-request-id")
                 .or_else(|| header_str(headers, "request-id")),
@@ -1443,10 +1450,13 @@ impl Client {
                 .as_reader()
                 .take(ERROR_BODY_LIMIT)
                 .read_to_end(&mut bytes);
+            let token = self.inner.authorization.to_str().unwrap_or_default();
+            let token = token.strip_prefix("Bearer ").unwrap_or(token);
             return Err(Error::Api(Box::new(ApiError::from_answer(
                 status,
                 response.headers(),
                 &bytes,
+                token,
             ))));
         }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{client, MINTED, TOKEN};
-use httpmock::Method::POST;
+use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{Client, CreateProjectTokenRequest};
 use serde_json::json;
@@ -86,4 +86,43 @@ fn errors_from_the_server_do_not_show_the_bearer_token() {
         .unwrap_err();
 
     assert_hidden(&format!("{err} {err:?}"));
+}
+
+#[test]
+fn a_server_that_echoes_the_bearer_token_has_it_blanked_out() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path("/v2/jwt/project");
+        then.status(401)
+            .header("location", format!("https://login.example/?t={TOKEN}"))
+            .json_body(common::error_body(
+                "unauthorized",
+                &format!("token {TOKEN} is not valid"),
+            ));
+    });
+    server.mock(|when, then| {
+        when.method(DELETE).path("/v2/jwt/project/x");
+        then.status(403)
+            .body(format!("<html>Forbidden for Bearer {TOKEN}</html>"));
+    });
+    let client = client(&server);
+
+    let json_err = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("x"))
+        .unwrap_err();
+    let html_err = client.discard_project_jwt("x").unwrap_err();
+
+    assert_hidden(&format!("{json_err} {json_err:?} {html_err} {html_err:?}"));
+    assert!(
+        json_err
+            .to_string()
+            .contains("unauthorized: token [redacted] is not valid"),
+        "{json_err}"
+    );
+    assert!(
+        html_err
+            .to_string()
+            .ends_with("<html>Forbidden for Bearer [redacted]</html>"),
+        "{html_err}"
+    );
 }
