@@ -544,6 +544,11 @@ impl ClientBuilder {
             .max_redirects(0)
             .user_agent(user_agent)
             .accept("application/json")
+            // A client talks to one host: let every idle connection stay
+            // pooled for it (ureq keeps 3 a host by default), so threads
+            // sharing a client do not churn TLS handshakes.
+            .max_idle_connections(16)
+            .max_idle_connections_per_host(16)
             // No timeout_global/per_call: they start a name-lookup thread per
             // request. A per-write bound is set on the socket once per
             // connection; phase bounds cost one setsockopt per request.
