@@ -6,13 +6,15 @@
 //! connections and requests. Each walk runs in a child process of this binary
 //! so its peak resident memory (`VmHWM`) is its own.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
+
+#[allow(dead_code)]
+#[path = "../tests/common/fault_server.rs"]
+mod fault_server;
+
+use fault_server::{answer_bytes, FaultServer, Reply};
 
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
@@ -38,13 +40,10 @@ fn main() {
         );
     }
     // `cargo bench` passes `--bench`; anything else is ignored.
-    let server = Server::start();
-    let base = format!("http://{}/v2", server.addr);
+    let server = start_server();
+    let base = server.url();
     println!("magicbell-jwt benchmark: {}", machine());
-    println!(
-        "server: std TcpListener on {}, keep-alive, pre-rendered answers\n",
-        server.addr
-    );
+    println!("server: std TcpListener at {base}, keep-alive, pre-rendered answers\n");
 
     per_call(&server, &base);
     walks(&server, &base);
@@ -53,7 +52,7 @@ fn main() {
 
 // --- 1. Per-call overhead ----------------------------------------------------------
 
-fn per_call(server: &Server, base: &str) {
+fn per_call(server: &FaultServer, base: &str) {
     let client = Client::builder(TOKEN)
         .base_url(base)
         .build()
@@ -109,8 +108,8 @@ fn per_call(server: &Server, base: &str) {
 /// `--calls list|create|discard crate|raw N`: only those calls, for
 /// `valgrind --tool=callgrind` to count instructions of one side.
 fn only_calls(call: &str, side: &str, n: usize) {
-    let server = Server::start();
-    let base = format!("http://{}/v2", server.addr);
+    let server = start_server();
+    let base = server.url();
     let client = Client::builder(TOKEN)
         .base_url(&base)
         .build()
@@ -146,7 +145,7 @@ fn only_calls(call: &str, side: &str, n: usize) {
 /// Runs `ours` and `raw` in alternating rounds; prints median per-call times,
 /// their ratio, and the middle half of the per-round ratios.
 fn compare(
-    server: &Server,
+    server: &FaultServer,
     name: &str,
     mut ours: impl FnMut() -> usize,
     mut raw: impl FnMut() -> usize,
@@ -259,7 +258,7 @@ impl Raw {
 
 // --- 2. Walks ----------------------------------------------------------------------
 
-fn walks(server: &Server, base: &str) {
+fn walks(server: &FaultServer, base: &str) {
     println!("2. Paginator walks, {WALK_PAGE} tokens a page, each in a fresh child process");
     println!(
         "   {:>10} {:>10} {:>14} {:>12} {:>10} {:>16}",
@@ -376,70 +375,26 @@ fn machine() -> String {
 
 // --- The loopback server -----------------------------------------------------------
 
-struct Server {
-    addr: SocketAddr,
-    connections: Arc<AtomicUsize>,
-    requests: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let connections = Arc::new(AtomicUsize::new(0));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let answers = Arc::new(Answers::render());
-        let (c, r) = (connections.clone(), requests.clone());
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                c.fetch_add(1, Ordering::Relaxed);
-                let (r, answers) = (r.clone(), answers.clone());
-                thread::spawn(move || serve(stream, &r, &answers));
-            }
-        });
-        Server {
-            addr,
-            connections,
-            requests,
-        }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::Relaxed)
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::Relaxed)
-    }
-}
-
-struct Answers {
-    page: Vec<u8>,
-    created: Vec<u8>,
-    discarded: Vec<u8>,
-}
-
-impl Answers {
-    fn render() -> Answers {
-        let tokens: Vec<String> = (1..=10).map(token_json).collect();
-        Answers {
-            page: answer(
-                200,
-                &format!(
-                    r#"{{"data":[{}],"links":{{"first":"https://api.magicbell.com/v2/jwt/project","next":"https://api.magicbell.com/v2/jwt/project?starting_after=tok_00000010","prev":null}}}}"#,
-                    tokens.join(",")
-                ),
-            ),
-            created: answer(
-                201,
-                r#"{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl","token_id":"tok_00000042","created_at":"2026-11-29T09:00:00Z","expires_at":"2026-11-29T10:00:00Z"}"#,
-            ),
-            discarded: answer(
-                200,
-                r#"{"token_id":"tok_00000042","discarded_at":"2026-11-29T09:00:05Z"}"#,
-            ),
-        }
-    }
+/// The tests' misbehaving server, here only behaving: every answer is
+/// pre-rendered but the pages of a walk.
+fn start_server() -> FaultServer {
+    let tokens: Vec<String> = (1..=10).map(token_json).collect();
+    let page = format!(
+        r#"{{"data":[{}],"links":{{"first":"https://api.magicbell.com/v2/jwt/project","next":"https://api.magicbell.com/v2/jwt/project?starting_after=tok_00000010","prev":null}}}}"#,
+        tokens.join(",")
+    );
+    let created = r#"{"token":"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl","token_id":"tok_00000042","created_at":"2026-11-29T09:00:00Z","expires_at":"2026-11-29T10:00:00Z"}"#;
+    let discarded = r#"{"token_id":"tok_00000042","discarded_at":"2026-11-29T09:00:05Z"}"#;
+    let [page, created, discarded] = [(200, page.as_str()), (201, created), (200, discarded)]
+        .map(|(status, body)| json(status, body));
+    FaultServer::start(move |_, request| {
+        Reply::Raw(match request.method.as_str() {
+            "POST" => created.clone(),
+            "DELETE" => discarded.clone(),
+            _ if request.target.contains("/walk/") => render_walk_page(&request.target),
+            _ => page.clone(),
+        })
+    })
 }
 
 fn token_json(i: usize) -> String {
@@ -448,68 +403,7 @@ fn token_json(i: usize) -> String {
     )
 }
 
-fn answer(status: u16, body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).into_bytes()
-}
-
-fn serve(stream: TcpStream, requests: &AtomicUsize, answers: &Answers) {
-    let _ = stream.set_nodelay(true);
-    let mut writer = match stream.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    let mut page = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_owned();
-        let target = parts.next().unwrap_or("").to_owned();
-        let mut length = 0usize;
-        let mut header = String::new();
-        loop {
-            header.clear();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = header.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some(v) = h
-                .strip_prefix("content-length:")
-                .or_else(|| h.strip_prefix("Content-Length:"))
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        requests.fetch_add(1, Ordering::Relaxed);
-        let bytes: &[u8] = match method.as_str() {
-            "POST" => &answers.created,
-            "DELETE" => &answers.discarded,
-            _ if target.contains("/walk/") => {
-                render_walk_page(&target, &mut page);
-                &page
-            }
-            _ => &answers.page,
-        };
-        if writer.write_all(bytes).is_err() {
-            return;
-        }
-    }
-}
-
-/// A page of a walk over the `N` tokens of `/v2/walk/N/jwt/project`, after
-/// the token in `starting_after`.
-fn render_walk_page(target: &str, out: &mut Vec<u8>) {
+fn render_walk_page(target: &str) -> Vec<u8> {
     let value = |name: &str| {
         target
             .split(['?', '&'])
@@ -543,13 +437,14 @@ fn render_walk_page(target: &str, out: &mut Vec<u8>) {
         body.push_str("null");
     }
     body.push_str("}}");
-    out.clear();
-    out.extend_from_slice(
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(body.as_bytes());
+    json(200, &body)
+}
+
+/// The bytes of a JSON answer.
+fn json(status: u16, body: &str) -> Vec<u8> {
+    answer_bytes(
+        status,
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    )
 }

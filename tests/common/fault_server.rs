@@ -31,6 +31,11 @@ pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
 
 /// [`respond`] with a body of any bytes, UTF-8 or not.
 pub fn respond_bytes(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    Reply::Raw(answer_bytes(status, headers, body))
+}
+
+/// The bytes of an HTTP/1.1 answer with a `Content-Length`.
+pub fn answer_bytes(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut head = format!(
         "HTTP/1.1 {status} Whatever\r\ncontent-length: {}\r\n",
         body.len()
@@ -41,7 +46,7 @@ pub fn respond_bytes(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Repl
     head.push_str("\r\n");
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(body);
-    Reply::Raw(bytes)
+    bytes
 }
 
 /// A JSON answer with a `Content-Length`, kept alive.
@@ -125,6 +130,8 @@ impl Drop for FaultServer {
 }
 
 fn serve(stream: TcpStream, requests: &AtomicUsize, script: &Script) {
+    // Answers go out in one write; do not let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
     let mut writer = match stream.try_clone() {
         Ok(w) => w,
         Err(_) => return,
