@@ -1542,6 +1542,15 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     let mut hms = time.split(':').map(|n| n.parse::<i64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     let (y, d) = (year.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
+    // Out-of-range fields are a bad header, not a reason to overflow.
+    let in_range = (0..=9999).contains(&y)
+        && (1..=31).contains(&d)
+        && (0..24).contains(&h)
+        && (0..60).contains(&m)
+        && (0..=60).contains(&s);
+    if !in_range {
+        return None;
+    }
     // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
     // days_from_civil).
     let yy = if month <= 2 { y - 1 } else { y };

@@ -209,6 +209,31 @@ fn retry_after_as_a_future_http_date_is_read() {
     assert_eq!(server.requests(), 1);
 }
 
+#[test]
+fn a_malformed_retry_after_falls_back_to_the_computed_wait() {
+    for value in [
+        "soon",
+        "-5",
+        "1.5",
+        "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+        "Sun, 32 Nov 2026 99:99:99 GMT",
+        "Sun, 06 Foo 2026 08:49:37 GMT",
+        "Sun, 06 Nov 2026 08:49:37 PST",
+    ] {
+        let server = FaultServer::start(move |n, _| {
+            if n == 0 {
+                respond(503, &[("retry-after", value)], "{}")
+            } else {
+                json(200, PAGE)
+            }
+        });
+
+        list(&client(&server)).unwrap();
+
+        assert_eq!(server.requests(), 2, "{value}");
+    }
+}
+
 // --- Creates are never sent twice unless the server provably did not process them
 
 #[test]
