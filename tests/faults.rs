@@ -49,10 +49,11 @@ fn create(client: &Client) -> Result<magicbell_jwt::CreateTokenResponse, Error> 
     result
 }
 
-/// Runs `f`, failing the test instead of hanging if it has not returned in 20 s.
-fn without_hanging<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+/// The error of a list call, failing the test instead of hanging if the call
+/// has not returned in 20 s.
+fn list_error_without_hanging(client: Client) -> Error {
     let (tx, rx) = mpsc::channel();
-    thread::spawn(move || tx.send(f()));
+    thread::spawn(move || tx.send(list(&client).unwrap_err()));
     rx.recv_timeout(Duration::from_secs(20))
         .expect("the call hung")
 }
@@ -383,10 +384,7 @@ fn a_content_length_larger_than_the_body_is_a_transport_error() {
         Reply::RawThenClose(b"HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n{\"data\":[]}".to_vec())
     });
 
-    let err = without_hanging({
-        let client = client(&server);
-        move || list(&client).unwrap_err()
-    });
+    let err = list_error_without_hanging(client(&server));
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(
@@ -401,10 +399,7 @@ fn garbage_bytes_are_a_transport_error() {
         Reply::RawThenClose(b"\x00\xffSSH-2.0-OpenSSH_9.6\r\n\r\n garbage".to_vec())
     });
 
-    let err = without_hanging({
-        let client = client(&server);
-        move || list(&client).unwrap_err()
-    });
+    let err = list_error_without_hanging(client(&server));
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(err.status(), None);
@@ -442,13 +437,12 @@ fn a_50_mib_body_without_a_length_stops_at_the_limit() {
         announce: false,
     });
 
-    let err = without_hanging({
-        let client = builder(&server.url())
+    let err = list_error_without_hanging(
+        builder(&server.url())
             .max_response_bytes(1 << 20)
             .build()
-            .unwrap();
-        move || list(&client).unwrap_err()
-    });
+            .unwrap(),
+    );
 
     assert!(
         matches!(
@@ -494,10 +488,7 @@ fn a_301_is_not_followed() {
 fn a_server_that_never_answers_times_out_on_every_attempt() {
     let server = FaultServer::start(|_, _| Reply::Stall(Duration::from_secs(5)));
 
-    let err = without_hanging({
-        let client = client(&server);
-        move || list(&client).unwrap_err()
-    });
+    let err = list_error_without_hanging(client(&server));
 
     let Error::Transport(transport) = &err else {
         panic!("{err:?}")

@@ -3,18 +3,13 @@
 
 mod common;
 
-use common::{catch_all, client, client_with, error_body, query_is, shown, token, MINTED, TOKEN};
+use common::{
+    catch_all, client, client_with, error_body, query_is, reason, shown, token, MINTED, TOKEN,
+};
 use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateUserTokenRequest, Error, FetchTokensParams};
 use serde_json::json;
-
-fn reason(err: Error) -> String {
-    match err {
-        Error::InvalidInput { reason } => reason,
-        other => panic!("expected Error::InvalidInput, got {other:?}"),
-    }
-}
 
 fn user_page(ids: &[&str], next: Option<&str>) -> serde_json::Value {
     json!({

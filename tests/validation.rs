@@ -2,16 +2,9 @@
 
 mod common;
 
-use common::{catch_all, client, TOKEN};
+use common::{catch_all, client, reason, TOKEN};
 use httpmock::MockServer;
-use magicbell_jwt::{Client, CreateProjectTokenRequest, Error, FetchProjectTokensParams};
-
-fn reason(err: Error) -> String {
-    match err {
-        Error::InvalidInput { reason } => reason,
-        other => panic!("expected Error::InvalidInput, got {other:?}"),
-    }
-}
+use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
 
 #[test]
 fn an_empty_token_is_refused() {
