@@ -90,10 +90,22 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprint!("{}", report(&*e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `error: …` and one `caused by: …` line for each error in its `source()`
+/// chain: the host, proxy or TLS library's own words.
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = format!("error: {error}\n");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("  caused by: {cause}\n"));
+        source = cause.source();
+    }
+    text
 }
 
 // --- Parsing -----------------------------------------------------------------
@@ -558,6 +570,27 @@ mod tests {
         assert_eq!(created["token"], "jwt-value");
         assert_eq!(created["token_id"], "ut_1");
         assert_eq!(discarded, "revoked tok_1 at 2026-01-02T00:00:00Z\n");
+    }
+
+    #[test]
+    fn a_failure_is_reported_with_its_source_chain() {
+        let client = Client::builder("sk-test")
+            .base_url("http://127.0.0.1:9/v2")
+            .max_retries(0)
+            .no_proxy()
+            .build()
+            .unwrap();
+
+        let err = output(&client, "discard tok_1").unwrap_err();
+
+        let text = report(&*err);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "error: no usable answer from the server: 127.0.0.1 refused the connection"
+        );
+        assert!(lines[1].starts_with("  caused by: io: "), "{text}");
+        assert!(!text.contains("sk-test"), "{text}");
     }
 
     #[test]

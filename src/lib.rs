@@ -82,6 +82,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(any(feature = "rustls", feature = "native-tls")))]
+compile_error!("magicbell-jwt needs a TLS feature: `rustls` (the default) or `native-tls`");
+
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
@@ -130,6 +133,16 @@ struct Inner {
     authorization: HeaderValue,
     max_response_bytes: u64,
     retry: RetryPolicy,
+    endpoint: Arc<Endpoint>,
+}
+
+/// Where requests go, as errors name it.
+#[derive(Debug)]
+struct Endpoint {
+    /// The API's host name.
+    host: String,
+    /// The proxy requests go through, without credentials, if any.
+    proxy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +200,8 @@ impl Client {
                 },
                 user_agent_suffix: None,
                 allow_insecure_http: false,
+                root_certificates: None,
+                proxy: ProxySetting::FromEnv,
             },
         }
     }
@@ -379,6 +394,40 @@ struct Settings {
     retry: RetryPolicy,
     user_agent_suffix: Option<String>,
     allow_insecure_http: bool,
+    root_certificates: Option<PemBundle>,
+    proxy: ProxySetting,
+}
+
+/// PEM bytes, shown in `Debug` by size only.
+#[derive(Clone)]
+struct PemBundle(Vec<u8>);
+
+impl fmt::Debug for PemBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PemBundle({} bytes)", self.0.len())
+    }
+}
+
+/// Which proxy requests go through.
+#[derive(Clone)]
+enum ProxySetting {
+    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`, as ureq reads them.
+    FromEnv,
+    /// None, whatever the environment says.
+    Off,
+    /// This proxy URL.
+    Url(String),
+}
+
+impl fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySetting::FromEnv => f.write_str("FromEnv"),
+            ProxySetting::Off => f.write_str("Off"),
+            // A proxy URL may carry a password.
+            ProxySetting::Url(url) => write!(f, "Url({:?})", without_userinfo(url)),
+        }
+    }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -491,6 +540,49 @@ impl ClientBuilder {
         self
     }
 
+    /// Trusts exactly the certificates in this PEM bundle, instead of the
+    /// bundled Mozilla roots (or the platform's, with the `platform-verifier`
+    /// feature): a corporate CA that a TLS-inspecting proxy re-signs with, or
+    /// a system bundle such as `/etc/ssl/certs/ca-certificates.crt`.
+    ///
+    /// ```no_run
+    /// let ca = std::fs::read("/etc/ssl/certs/corporate-ca.pem")?;
+    /// let client = magicbell_jwt::Client::builder("my-project-token")
+    ///     .root_certificates_pem(ca)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Defaults to none: the bundled Mozilla roots (`rustls`), the
+    /// operating system's trust store (`platform-verifier`, `native-tls`).
+    pub fn root_certificates_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.settings.root_certificates = Some(PemBundle(pem.as_ref().to_vec()));
+        self
+    }
+
+    /// Sends every request through this proxy, whatever the environment
+    /// says: `http://host:port` (an HTTP `CONNECT` proxy) or `https://`,
+    /// optionally with `user:password@` (sent to the proxy as
+    /// `Proxy-Authorization`, never shown). The TLS session to the API runs
+    /// inside the tunnel, so the proxy sees only the host name.
+    ///
+    /// Defaults to the environment: the first of `ALL_PROXY`, `HTTPS_PROXY`
+    /// and `HTTP_PROXY` (or their lower-case forms) that is set, except for
+    /// hosts listed in `NO_PROXY`.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.settings.proxy = ProxySetting::Url(url.into());
+        self
+    }
+
+    /// Connects directly, ignoring `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`
+    /// and `NO_PROXY`.
+    ///
+    /// Defaults to off: the environment's proxy is used when one is set.
+    pub fn no_proxy(mut self) -> Self {
+        self.settings.proxy = ProxySetting::Off;
+        self
+    }
+
     /// Checks the settings and builds the client. Sends nothing.
     ///
     /// # Errors
@@ -500,8 +592,12 @@ impl ClientBuilder {
     /// `https` URL with a host (`api.magicbell.com/v2`, `ftp://host`,
     /// `https://host/v2?x=1` are refused); when it is plain `http` to a host
     /// that is not loopback without
-    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http); or when
-    /// the user agent suffix holds control characters.
+    /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http); when
+    /// the user agent suffix holds control characters; when the
+    /// [`root_certificates_pem`](ClientBuilder::root_certificates_pem) bundle
+    /// holds no certificate or does not parse; or when the
+    /// [`proxy`](ClientBuilder::proxy) URL does not parse (`proxy:3128:x`,
+    /// `ftp://proxy`).
     pub fn build(self) -> Result<Client, Error> {
         let Settings {
             base_url,
@@ -511,6 +607,8 @@ impl ClientBuilder {
             retry,
             user_agent_suffix,
             allow_insecure_http,
+            root_certificates,
+            proxy,
         } = self.settings;
         if self.token.is_empty() {
             return Err(Error::invalid("token is empty"));
@@ -536,6 +634,23 @@ impl ClientBuilder {
             _ => USER_AGENT.to_owned(),
         };
 
+        let proxy = match proxy {
+            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
+            ProxySetting::Off => None,
+            ProxySetting::Url(url) => Some(parse_proxy(&url)?),
+        };
+        let target = http::Uri::try_from(base_url.as_str())
+            .map_err(|e| Error::invalid(format!("base URL {base_url:?} does not parse: {e}")))?;
+        // What errors name: the API host, and the proxy when one is in the way.
+        let endpoint = Arc::new(Endpoint {
+            host: target.host().unwrap_or_default().to_owned(),
+            proxy: proxy
+                .as_ref()
+                .filter(|p| !p.is_no_proxy(&target))
+                .map(|p| without_userinfo(p.uri().to_string().trim_end_matches('/'))),
+        });
+        let tls = tls_config(root_certificates)?;
+
         let config = ureq::Agent::config_builder()
             // Non-2xx answers carry MagicBell's error JSON: read it, do not
             // let ureq turn it into a bare status.
@@ -556,6 +671,8 @@ impl ClientBuilder {
             .timeout_per_write(Some(timeout))
             .timeout_recv_response(Some(timeout))
             .timeout_recv_body(Some(timeout))
+            .proxy(proxy)
+            .tls_config(tls)
             .build();
 
         Ok(Client {
@@ -565,6 +682,7 @@ impl ClientBuilder {
                 authorization,
                 max_response_bytes,
                 retry,
+                endpoint,
             }),
         })
     }
@@ -585,9 +703,10 @@ impl ClientBuilder {
 /// - The walk ends on an empty page, or when the page has `links` whose `next`
 ///   (backwards: `prev`) is `null` or missing. A page without `links` says
 ///   nothing, so the walk goes on.
-/// - A cursor the walk has already used ends it with
-///   [`Error::RepeatedCursor`]; any error is yielded once, then the iterator
-///   ends.
+/// - A page whose next cursor the walk has already used repeats a page
+///   already walked: the walk ends with [`Error::RepeatedCursor`] instead of
+///   yielding it, so no token is yielded twice. Any error is yielded once,
+///   then the iterator ends.
 #[derive(Debug)]
 #[must_use = "a Paginator sends nothing until it is iterated"]
 pub struct Paginator<'a> {
@@ -717,8 +836,10 @@ impl Walk<'_> {
         }
         self.state = match self.next_cursor(&page) {
             Ok(None) => WalkState::Done,
+            // A page pointing at a cursor already used repeats a page already
+            // walked: end with the error rather than yield it again.
             Ok(Some(cursor)) if !self.seen.insert(hash_cursor(&cursor)) => {
-                WalkState::Failed(Error::RepeatedCursor { cursor })
+                return Some(Err(Error::RepeatedCursor { cursor }));
             }
             Ok(Some(cursor)) => WalkState::Next(cursor),
             Err(e) => WalkState::Failed(e),
@@ -1102,13 +1223,38 @@ impl Error {
         }
     }
 
-    fn after_attempts(mut self, attempts: u32) -> Error {
+    /// The error a call returns: with its attempt count, and for a create
+    /// that may have reached the server, saying so.
+    fn finish(mut self, attempts: u32, method: &Method) -> Error {
         match &mut self {
             Error::Api(e) => e.attempts = attempts,
-            Error::Transport(e) => e.attempts = attempts,
+            Error::Transport(e) => {
+                e.attempts = attempts;
+                e.maybe_processed = *method == Method::POST && !e.is_connect();
+            }
             _ => {}
         }
         self
+    }
+
+    /// Whether the connection closed under a request before any answer:
+    /// what a server does when its keep-alive timeout fires as a request
+    /// arrives on a pooled connection.
+    fn is_closed_connection(&self) -> bool {
+        use std::io::ErrorKind as K;
+        matches!(self, Error::Transport(e) if matches!(&e.source, ureq::Error::Io(io) if matches!(
+            io.kind(),
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        )))
+    }
+
+    /// A few words for a log line: the status, or what failed.
+    fn summary(&self) -> String {
+        match self {
+            Error::Api(e) => format!("status {}", e.status),
+            Error::Transport(e) => e.what(),
+            other => other.to_string(),
+        }
     }
 
     fn invalid(reason: impl Into<String>) -> Error {
@@ -1231,34 +1377,46 @@ impl ApiError {
     }
 
     /// The error an answer makes, with any echo of `secret` (the bearer
-    /// token) in its body or `Location` blanked out.
+    /// token), and anything shaped like a JWT, blanked out of every value it
+    /// keeps.
     fn from_answer(status: u16, headers: &http::HeaderMap, body: &[u8], secret: &str) -> ApiError {
         #[derive(Deserialize)]
         struct Body {
             #[serde(default)]
             errors: Vec<ApiErrorEntry>,
         }
-        let scrub = |text: &str| match secret {
-            "" => text.to_owned(),
-            _ => text.replace(secret, REDACTED),
+        // Fields are blanked after decoding, so an escaped echo
+        // (`\u0073k_live…`) is caught as well as a literal one.
+        let scrub_opt = |text: &mut Option<String>| {
+            if let Some(text) = text {
+                *text = scrub(text, secret);
+            }
         };
-        let body = scrub(&String::from_utf8_lossy(body));
-        let errors = serde_json::from_str::<Body>(&body)
+        let errors = serde_json::from_slice::<Body>(body)
             .map(|b| b.errors)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut entry| {
+                scrub_opt(&mut entry.code);
+                scrub_opt(&mut entry.message);
+                scrub_opt(&mut entry.suggestion);
+                scrub_opt(&mut entry.help_link);
+                entry
+            })
+            .collect::<Vec<_>>();
         let body_excerpt = if errors.is_empty() {
-            excerpt(&body)
+            excerpt(&scrub_body(body, secret))
         } else {
             None
         };
+        let header = |name: &str| header_str(headers, name).map(|value| scrub(&value, secret));
         ApiError {
             status,
             errors,
             body_excerpt,
-            location: header_str(headers, "location").map(|l| scrub(&l)),
+            location: header("location"),
             retry_after: header_str(headers, "retry-after").and_then(|v| parse_retry_after(&v)),
-            request_id: header_str(headers, "x-request-id")
-                .or_else(|| header_str(headers, "request-id")),
+            request_id: header("x-request-id").or_else(|| header("request-id")),
             attempts: 1,
         }
     }
@@ -1307,6 +1465,17 @@ impl std::error::Error for ApiError {}
 pub struct TransportError {
     source: ureq::Error,
     attempts: u32,
+    endpoint: Arc<Endpoint>,
+    // A create that failed after it was sent: the server may have minted it.
+    maybe_processed: bool,
+}
+
+/// What went wrong in a TLS handshake, as far as the error tells.
+enum TlsProblem {
+    Untrusted,
+    Expired,
+    OtherName,
+    Other,
 }
 
 impl TransportError {
@@ -1325,9 +1494,17 @@ impl TransportError {
     /// saw the request.
     pub fn is_connect(&self) -> bool {
         use std::io::ErrorKind as K;
+        if self.tls_problem().is_some() {
+            return true;
+        }
+        if self.is_name_lookup() {
+            return true;
+        }
         match &self.source {
             ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+            ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::ConnectProxyFailed(_) => true,
             ureq::Error::Io(e) => matches!(
                 e.kind(),
                 K::ConnectionRefused
@@ -1339,39 +1516,143 @@ impl TransportError {
         }
     }
 
-    /// Whether sending a request that does not change state again may help:
-    /// the failure lies in the connection, not in what was asked.
-    fn is_transient(&self) -> bool {
-        matches!(
+    /// Whether sending again may help: the failure lies in the connection,
+    /// not in what was asked. A request that does not change state
+    /// (`repeatable`) is sent again after any such failure; a create only when
+    /// no connection was made. A refused certificate stays refused, and a
+    /// proxy that refused the tunnel is asked nothing again.
+    fn is_retryable(&self, repeatable: bool) -> bool {
+        let transient = matches!(
             self.source,
             ureq::Error::Io(_)
                 | ureq::Error::Timeout(_)
                 | ureq::Error::HostNotFound
                 | ureq::Error::ConnectionFailed
-        )
+        );
+        transient && (repeatable || self.is_connect()) && self.tls_problem().is_none()
+    }
+
+    /// Whether looking up a host name failed. ureq passes std's lookup error
+    /// on as I/O; its message is the only mark it has.
+    fn is_name_lookup(&self) -> bool {
+        match &self.source {
+            ureq::Error::HostNotFound => true,
+            ureq::Error::Io(e) => e.to_string().contains("failed to lookup address"),
+            _ => false,
+        }
+    }
+
+    /// The TLS failure behind this error, read from the TLS library's own
+    /// error (rustls, or the system library through native-tls), if it is one.
+    fn tls_problem(&self) -> Option<TlsProblem> {
+        let (text, surely_tls) = match &self.source {
+            ureq::Error::Tls(what) => (what.to_string(), true),
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(e) => (format!("{e:?} {e}"), true),
+            #[cfg(feature = "native-tls")]
+            ureq::Error::NativeTls(e) => (format!("{e:?} {e}"), true),
+            // rustls reports a refused certificate through the stream's reads.
+            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let inner = e.get_ref()?;
+                (format!("{inner:?} {inner}"), false)
+            }
+            _ => return None,
+        };
+        let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+        if has(&[
+            "UnknownIssuer",
+            "local issuer",
+            "self signed",
+            "self-signed",
+            "UnknownCA",
+            "not trusted",
+        ]) {
+            Some(TlsProblem::Untrusted)
+        } else if has(&["Expired", "expired"]) {
+            Some(TlsProblem::Expired)
+        } else if has(&["NotValidForName", "not valid for name", "hostname mismatch"]) {
+            Some(TlsProblem::OtherName)
+        } else if surely_tls
+            || has(&[
+                "Certificate",
+                "certificate",
+                "Handshake",
+                "handshake",
+                "Alert",
+            ])
+        {
+            Some(TlsProblem::Other)
+        } else {
+            None
+        }
+    }
+
+    /// What failed, naming the host or proxy; no secret is ever part of it.
+    fn what(&self) -> String {
+        use std::io::ErrorKind as K;
+        let host = &self.endpoint.host;
+        let proxy = self.endpoint.proxy.as_deref();
+        if let Some(problem) = self.tls_problem() {
+            let why = match problem {
+                TlsProblem::Untrusted => "the server's certificate is not trusted: its issuer is not among the trusted roots (behind a TLS-inspecting proxy, trust its CA with root_certificates_pem)".to_owned(),
+                TlsProblem::Expired => "the server's certificate has expired".to_owned(),
+                TlsProblem::OtherName => format!("the server's certificate is for another name than {host}"),
+                TlsProblem::Other => "the TLS handshake failed".to_owned(),
+            };
+            return format!("TLS with {host} failed: {why}");
+        }
+        if self.is_name_lookup() {
+            // Through a proxy, the client looks up only the proxy's name.
+            return match proxy {
+                Some(proxy) => format!("the proxy {proxy}: its host name could not be resolved"),
+                None => format!("the host name {host} could not be resolved"),
+            };
+        }
+        match (&self.source, proxy) {
+            (ureq::Error::Timeout(ureq::Timeout::Resolve), _) => {
+                format!("looking up the host name {host} timed out")
+            }
+            (ureq::Error::Timeout(ureq::Timeout::Connect), Some(proxy)) => {
+                format!("connecting to {host} through the proxy {proxy} timed out")
+            }
+            (ureq::Error::Timeout(ureq::Timeout::Connect), None) => {
+                format!("connecting to {host} timed out")
+            }
+            (ureq::Error::Timeout(_), _) => "the server did not answer in time".to_owned(),
+            (ureq::Error::ConnectProxyFailed(why), proxy) => format!(
+                "the proxy {} did not open a tunnel to {host}: {why}",
+                proxy.unwrap_or("in use")
+            ),
+            (ureq::Error::ConnectionFailed, Some(proxy)) => {
+                format!("could not connect to the proxy {proxy}")
+            }
+            (ureq::Error::ConnectionFailed, None) => format!("could not connect to {host}"),
+            (ureq::Error::Protocol(_), _) => "the answer was not valid HTTP".to_owned(),
+            (ureq::Error::Io(e), proxy) => match (e.kind(), proxy) {
+                (K::ConnectionRefused, Some(proxy)) => {
+                    format!("the proxy {proxy} refused the connection")
+                }
+                (K::ConnectionRefused, None) => format!("{host} refused the connection"),
+                (
+                    K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof,
+                    _,
+                ) => "the connection closed before a whole answer arrived".to_owned(),
+                (K::TimedOut | K::WouldBlock, _) => "the server did not answer in time".to_owned(),
+                _ => format!("the connection to {host} failed"),
+            },
+            _ => "the request failed".to_owned(),
+        }
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use std::io::ErrorKind as K;
-        let what = match &self.source {
-            ureq::Error::Timeout(ureq::Timeout::Connect) => "connecting timed out",
-            ureq::Error::Timeout(_) => "the server did not answer in time",
-            ureq::Error::HostNotFound => "the host name was not found",
-            ureq::Error::Protocol(_) => "the answer was not valid HTTP",
-            ureq::Error::Tls(_) | ureq::Error::Rustls(_) => "the TLS connection failed",
-            ureq::Error::Io(e) => match e.kind() {
-                K::ConnectionRefused => "the connection was refused",
-                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
-                    "the connection closed before a whole answer arrived"
-                }
-                K::TimedOut | K::WouldBlock => "the server did not answer in time",
-                _ => "the connection failed",
-            },
-            _ => "the request failed",
-        };
-        write!(f, "no usable answer from the server: {what}")?;
+        write!(f, "no usable answer from the server: {}", self.what())?;
+        if self.maybe_processed {
+            f.write_str(
+                "; the server may or may not have processed the create, so it was not sent again (list the tokens to check)",
+            )?;
+        }
         write_attempts(f, self.attempts)
     }
 }
@@ -1409,17 +1690,40 @@ impl Client {
         url.push_str(&self.inner.base_url);
         url.push_str(path_and_query);
         let mut attempts = 1;
+        let mut reconnected = false;
         loop {
-            match self.exchange(method.clone(), &url, body.as_deref()) {
+            let error = match self.exchange(method.clone(), &url, body.as_deref()) {
                 Ok((status, bytes)) => return decode(status, &bytes),
-                Err(e) => match self.inner.retry.wait_before_retry(&method, &e, attempts) {
-                    Some(wait) => {
-                        std::thread::sleep(wait);
-                        attempts += 1;
-                    }
-                    None => return Err(e.after_attempts(attempts)),
-                },
+                Err(e) => e,
+            };
+            let Some(mut wait) = self
+                .inner
+                .retry
+                .wait_before_retry(&method, &error, attempts)
+            else {
+                if matches!(error, Error::Api(_) | Error::Transport(_)) {
+                    log::debug!(
+                        "{method} {path_and_query}: {} on attempt {attempts}; giving up",
+                        error.summary()
+                    );
+                }
+                return Err(error.finish(attempts, &method));
+            };
+            // A kept-alive connection the server closed as this request
+            // arrived: the request never reached it, and a fresh connection
+            // will do. Once a call, at once; then the usual backoff.
+            if !reconnected && error.is_closed_connection() {
+                reconnected = true;
+                wait = Duration::ZERO;
             }
+            log::debug!(
+                "{method} {path_and_query}: {} on attempt {attempts}; retrying in {wait:?}",
+                error.summary()
+            );
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
+            }
+            attempts += 1;
         }
     }
 
@@ -1443,7 +1747,7 @@ impl Client {
         };
         let mut response = request
             .map_err(|e| Error::invalid(format!("the request could not be built: {e}")))?
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
 
         let status = response.status().as_u16();
         if !(200..300).contains(&status) {
@@ -1455,13 +1759,11 @@ impl Client {
                 .as_reader()
                 .take(ERROR_BODY_LIMIT)
                 .read_to_end(&mut bytes);
-            let token = self.inner.authorization.to_str().unwrap_or_default();
-            let token = token.strip_prefix("Bearer ").unwrap_or(token);
             return Err(Error::Api(Box::new(ApiError::from_answer(
                 status,
                 response.headers(),
                 &bytes,
-                token,
+                self.bearer_token(),
             ))));
         }
 
@@ -1477,9 +1779,24 @@ impl Client {
             .read_to_end(&mut bytes)
             .map_err(|e| match ureq::Error::from(e) {
                 ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { status, limit },
-                other => transport(other),
+                other => self.transport(other),
             })?;
         Ok((status, bytes))
+    }
+
+    fn transport(&self, source: ureq::Error) -> Error {
+        Error::Transport(Box::new(TransportError {
+            source,
+            attempts: 1,
+            endpoint: self.inner.endpoint.clone(),
+            maybe_processed: false,
+        }))
+    }
+
+    /// The bearer token, to blank out of anything an answer brings back.
+    fn bearer_token(&self) -> &str {
+        let header = self.inner.authorization.to_str().unwrap_or_default();
+        header.strip_prefix("Bearer ").unwrap_or(header)
     }
 }
 
@@ -1499,7 +1816,7 @@ impl RetryPolicy {
                 408 | 500 | 502 | 503 | 504 if repeatable => e.retry_after,
                 _ => return None,
             },
-            Error::Transport(e) if e.is_connect() || (repeatable && e.is_transient()) => None,
+            Error::Transport(e) if e.is_retryable(repeatable) => None,
             _ => return None,
         };
         match asked {
@@ -1567,11 +1884,79 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
 }
 
-fn transport(source: ureq::Error) -> Error {
-    Error::Transport(Box::new(TransportError {
-        source,
-        attempts: 1,
-    }))
+/// The TLS settings: the feature's provider, with the caller's roots if given.
+fn tls_config(roots: Option<PemBundle>) -> Result<ureq::tls::TlsConfig, Error> {
+    use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
+    let provider = if cfg!(feature = "native-tls") {
+        TlsProvider::NativeTls
+    } else {
+        TlsProvider::Rustls
+    };
+    let root_certs = match roots {
+        Some(PemBundle(pem)) => {
+            let mut certs = Vec::new();
+            for item in ureq::tls::parse_pem(&pem) {
+                match item {
+                    Ok(PemItem::Certificate(cert)) => certs.push(cert),
+                    // A key or other section in a bundle is no root; skip it.
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::invalid(format!(
+                            "the root certificate bundle does not parse: {e}"
+                        )))
+                    }
+                }
+            }
+            if certs.is_empty() {
+                return Err(Error::invalid(
+                    "the root certificate bundle holds no certificate (no -----BEGIN CERTIFICATE----- section)",
+                ));
+            }
+            RootCerts::from(certs)
+        }
+        // The system's trust store: the platform verifier, or what native-tls loads.
+        None if cfg!(any(feature = "platform-verifier", feature = "native-tls")) => {
+            RootCerts::PlatformVerifier
+        }
+        None => RootCerts::WebPki,
+    };
+    Ok(TlsConfig::builder()
+        .provider(provider)
+        .root_certs(root_certs)
+        .build())
+}
+
+/// A proxy URL as ureq takes it, with a port that is a number if given.
+fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
+    let bad = || {
+        Error::invalid(format!(
+            "proxy URL {:?} does not parse; expected such as http://proxy.example:3128",
+            without_userinfo(url)
+        ))
+    };
+    let proxy = ureq::Proxy::new(url).map_err(|_| bad())?;
+    let authority = proxy.uri().authority().ok_or_else(bad)?;
+    let port_ok = match authority.as_str().rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') && !host.ends_with(':') => {
+            port.parse::<u16>().is_ok()
+        }
+        _ => true,
+    };
+    if proxy.host().is_empty() || !port_ok {
+        return Err(bad());
+    }
+    Ok(proxy)
+}
+
+/// `url` without any `user:password@`, for showing.
+fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if scheme.is_empty() => rest[at + 1..].to_owned(),
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
 }
 
 fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
@@ -1608,6 +1993,92 @@ fn redact_json_error(e: &serde_json::Error) -> String {
         }
         _ => message,
     }
+}
+
+/// `text` with `secret` (the bearer token) and anything shaped like a JWT
+/// replaced by `[redacted]`.
+fn scrub(text: &str, secret: &str) -> String {
+    if !secret.is_empty() && text.contains(secret) {
+        redact_jwts(&text.replace(secret, REDACTED))
+    } else {
+        redact_jwts(text)
+    }
+}
+
+/// An error body as text for its excerpt, scrubbed. A JSON body is decoded
+/// and scrubbed value by value, so escapes cannot hide a secret.
+fn scrub_body(body: &[u8], secret: &str) -> String {
+    fn scrub_value(value: &mut serde_json::Value, secret: &str) {
+        match value {
+            serde_json::Value::String(text) => *text = scrub(text, secret),
+            serde_json::Value::Array(items) => {
+                items.iter_mut().for_each(|v| scrub_value(v, secret));
+            }
+            serde_json::Value::Object(map) => {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(key, mut v)| {
+                        scrub_value(&mut v, secret);
+                        (scrub(&key, secret), v)
+                    })
+                    .collect();
+            }
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            scrub_value(&mut value, secret);
+            value.to_string()
+        }
+        Err(_) => scrub(&String::from_utf8_lossy(body), secret),
+    }
+}
+
+/// `text` with every JWT-shaped run (three base64url parts joined by dots,
+/// the first starting `eyJ`, as every JSON header does) replaced by
+/// `[redacted]`: a freshly minted token in an error body must not reach a
+/// terminal or a log.
+fn redact_jwts(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let base64url_run = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'_')
+            .count()
+    };
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = text[from..].find("eyJ") {
+        let start = from + found;
+        let mut end = start;
+        let mut parts = 0;
+        while parts < 3 {
+            let run = base64url_run(end);
+            // The signature may be empty (an unsigned token); the others not.
+            if run == 0 && parts < 2 {
+                break;
+            }
+            end += run;
+            parts += 1;
+            if parts < 3 {
+                if bytes.get(end) != Some(&b'.') {
+                    break;
+                }
+                end += 1;
+            }
+        }
+        if parts == 3 {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            copied = end;
+            from = end;
+        } else {
+            from = start + 3;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
@@ -1682,10 +2153,17 @@ fn check_expiry(expiry: Option<u64>) -> Result<(), Error> {
 }
 
 /// `value` percent-encoded as one path segment; `name` says what it is when it
-/// is empty.
+/// is refused.
 fn path_segment(name: &str, value: &str) -> Result<String, Error> {
     if value.is_empty() {
         return Err(Error::invalid(format!("{name} is empty")));
+    }
+    // Servers resolve these as "this" and "parent" segments, even encoded:
+    // the request would name another resource than the caller's.
+    if value == "." || value == ".." {
+        return Err(Error::invalid(format!(
+            "{name} is {value:?}, which names a different resource as a path segment"
+        )));
     }
     Ok(percent_encode(value))
 }

@@ -149,3 +149,27 @@ fn a_redirect_is_not_followed_and_names_the_location() {
         Some("https://elsewhere.example/v2/jwt/project")
     );
 }
+
+#[test]
+fn a_failed_name_lookup_names_the_host() {
+    // A 64-character label is refused by the resolver itself: no query
+    // leaves the machine.
+    let host = format!("{}.example", "a".repeat(64));
+    let client = magicbell_jwt::Client::builder(common::TOKEN)
+        .base_url(format!("https://{host}/v2"))
+        .no_proxy()
+        .max_retries(0)
+        .build()
+        .unwrap();
+
+    let err = client.discard_project_jwt("tok_1").unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        format!("no usable answer from the server: the host name {host} could not be resolved")
+    );
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "ureq's error is the source"
+    );
+}

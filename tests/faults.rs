@@ -52,8 +52,14 @@ fn create(client: &Client) -> Result<magicbell_jwt::CreateTokenResponse, Error> 
 /// The error of a list call, failing the test instead of hanging if the call
 /// has not returned in 20 s.
 fn list_error_without_hanging(client: Client) -> Error {
+    without_hanging(move || list(&client).unwrap_err())
+}
+
+/// Runs `call` on another thread, failing the test instead of hanging past 20 s
+/// (what an unbounded stall, or a backoff of an hour, would do).
+fn without_hanging<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
-    thread::spawn(move || tx.send(list(&client).unwrap_err()));
+    thread::spawn(move || tx.send(call()));
     rx.recv_timeout(Duration::from_secs(20))
         .expect("the call hung")
 }
@@ -270,7 +276,7 @@ fn create_is_not_retried_after_a_stall_past_the_timeout() {
     assert!(transport.is_timeout());
     assert_eq!(
         err.to_string(),
-        "no usable answer from the server: the server did not answer in time"
+        "no usable answer from the server: the server did not answer in time; the server may or may not have processed the create, so it was not sent again (list the tokens to check)"
     );
     assert_eq!(server.requests(), 1);
 }
@@ -295,7 +301,7 @@ fn create_is_retried_when_the_connection_is_refused() {
     assert_eq!(transport.attempts(), 3);
     assert_eq!(
         err.to_string(),
-        "no usable answer from the server: the connection was refused (after 3 attempts)"
+        "no usable answer from the server: 127.0.0.1 refused the connection (after 3 attempts)"
     );
 }
 
@@ -348,6 +354,109 @@ fn discard_is_retried_on_a_cut_connection() {
     shown(&result);
 
     assert_eq!(result.unwrap().token_id, "t1");
+    assert_eq!(server.requests(), 2);
+}
+
+// --- Connections the server closed as a request arrived ---------------------
+
+/// Answers the first request on each connection, then closes it as the next
+/// one arrives, unanswered: a keep-alive timeout firing as a request comes in.
+fn closes_reused_connections(answer: &'static str) -> FaultServer {
+    FaultServer::start(move |_, request| {
+        if request.on_connection == 0 {
+            json(200, answer)
+        } else {
+            Reply::Close
+        }
+    })
+}
+
+#[test]
+fn a_list_on_a_closed_kept_alive_connection_is_sent_again_at_once_on_a_new_one() {
+    let server = closes_reused_connections(PAGE);
+    let client = builder(&server.url())
+        .retry_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    list(&client).unwrap();
+
+    let page = without_hanging(move || list(&client));
+
+    assert_eq!(page.unwrap().data.len(), 1);
+    // First list; the second on the old connection (closed), then on a new one.
+    assert_eq!((server.requests(), server.connections()), (3, 2));
+}
+
+#[test]
+fn a_discard_on_a_closed_kept_alive_connection_is_sent_again_at_once() {
+    let server = closes_reused_connections(DISCARDED);
+    let client = builder(&server.url())
+        .retry_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    client.discard_project_jwt("t1").unwrap();
+
+    let discarded = without_hanging(move || client.discard_project_jwt("t1"));
+
+    assert_eq!(discarded.unwrap().token_id, "t1");
+    assert_eq!((server.requests(), server.connections()), (3, 2));
+}
+
+#[test]
+fn the_send_on_a_new_connection_counts_toward_max_retries() {
+    let server = closes_reused_connections(PAGE);
+    let client = builder(&server.url()).max_retries(0).build().unwrap();
+    list(&client).unwrap();
+
+    let err = list(&client).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the connection closed before a whole answer arrived"
+    );
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn only_the_first_closed_connection_of_a_call_skips_the_backoff() {
+    // Every request after the first is met by a close: the second attempt
+    // goes at once, the third waits out the (short) backoff, then it gives up.
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            json(200, PAGE)
+        } else {
+            Reply::Close
+        }
+    });
+    let client = client(&server);
+    list(&client).unwrap();
+
+    let err = list(&client).unwrap_err();
+
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(server.requests(), 4);
+}
+
+#[test]
+fn a_create_on_a_closed_kept_alive_connection_is_not_sent_again_and_says_so() {
+    let created = created();
+    let server = FaultServer::start(move |_, request| {
+        if request.on_connection == 0 {
+            json(201, &created)
+        } else {
+            Reply::Close
+        }
+    });
+    let client = client(&server);
+    create(&client).unwrap();
+
+    let err = create(&client).unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the connection closed before a whole answer arrived; the server may or may not have processed the create, so it was not sent again (list the tokens to check)"
+    );
+    assert_eq!(err.attempts(), Some(1));
     assert_eq!(server.requests(), 2);
 }
 

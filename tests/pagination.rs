@@ -187,9 +187,10 @@ fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
     let mut walk = client.project_tokens(FetchProjectTokensParams::default());
     let got: Vec<_> = walk.by_ref().take(10).collect();
 
-    assert_eq!(got.len(), 4);
-    assert_eq!(got[2].as_ref().unwrap().id.as_deref(), Some("c"));
-    let err = got[3].as_ref().unwrap_err();
+    // The page after "b" points back at "b": it is not yielded.
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1].as_ref().unwrap().id.as_deref(), Some("b"));
+    let err = got[2].as_ref().unwrap_err();
     assert!(
         matches!(err, Error::RepeatedCursor { cursor } if cursor == "b"),
         "{err:?}"
@@ -214,8 +215,9 @@ fn a_cursor_cycle_through_several_pages_is_caught() {
         .take(10)
         .collect();
 
-    assert_eq!(got.len(), 4);
-    assert!(matches!(&got[3], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[1].as_ref().unwrap().id.as_deref(), Some("b"));
+    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
     p3.assert_calls(1);
 }
 
@@ -228,9 +230,49 @@ fn the_starting_cursor_counts_as_used() {
         .project_tokens(FetchProjectTokensParams::default().starting_after("s"))
         .collect();
 
-    assert_eq!(got.len(), 2);
-    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor }) if cursor == "s"));
+    assert_eq!(got.len(), 1);
+    assert!(matches!(&got[0], Err(Error::RepeatedCursor { cursor }) if cursor == "s"));
     p1.assert_calls(1);
+}
+
+#[test]
+fn a_server_that_ignores_the_cursor_gives_page_one_once_then_the_error() {
+    let server = MockServer::start();
+    let any_page = server.mock(|when, then| {
+        when.method(GET).path("/v2/jwt/project");
+        then.status(200).json_body(page(&["a", "b"], Some("b")));
+    });
+
+    let got: Vec<_> = client(&server)
+        .project_tokens(FetchProjectTokensParams::default())
+        .take(10)
+        .map(|t| t.map(|t| t.id.unwrap()))
+        .collect();
+
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].as_deref().unwrap(), "a");
+    assert_eq!(got[1].as_deref().unwrap(), "b");
+    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor }) if cursor == "b"));
+    any_page.assert_calls(2);
+}
+
+#[test]
+fn pages_never_yields_a_repeated_page() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/v2/jwt/project");
+        then.status(200).json_body(page(&["a"], Some("a")));
+    });
+
+    let got: Vec<_> = client(&server)
+        .project_tokens(FetchProjectTokensParams::default())
+        .pages()
+        .take(10)
+        .collect();
+
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].as_ref().unwrap().data.len(), 1);
+    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
 }
 
 #[test]

@@ -126,3 +126,128 @@ fn a_server_that_echoes_the_bearer_token_has_it_blanked_out() {
         "{html_err}"
     );
 }
+
+// --- Whatever field an echo comes back in ------------------------------------
+
+/// The error a 401 with this body and these headers makes, checked to show
+/// neither secret.
+fn error_for(body: &str, headers: &[(&str, String)]) -> magicbell_jwt::Error {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(DELETE).path("/v2/jwt/project/x");
+        let mut then = then.status(401).body(body);
+        for (name, value) in headers {
+            then = then.header(*name, value);
+        }
+    });
+    let err = client(&server).discard_project_jwt("x").unwrap_err();
+    assert_hidden(&format!("{err} {err:?} {err:#?}"));
+    err
+}
+
+/// `TOKEN` with its first character JSON-escaped, as `\u0073k-test…`.
+fn escaped_token() -> String {
+    let first = TOKEN.chars().next().unwrap();
+    format!("\\u{:04x}{}", first as u32, &TOKEN[1..])
+}
+
+#[test]
+fn a_bearer_token_echoed_in_the_request_id_is_blanked_out() {
+    for header in ["x-request-id", "request-id"] {
+        let err = error_for("{}", &[(header, format!("req-{TOKEN}"))]);
+
+        let magicbell_jwt::Error::Api(api) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(api.request_id(), Some("req-[redacted]"));
+        assert!(
+            err.to_string().ends_with("[request id req-[redacted]]"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_bearer_token_echoed_in_location_is_blanked_out() {
+    let err = error_for("", &[("location", format!("https://x.example/?t={TOKEN}"))]);
+
+    let magicbell_jwt::Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(api.location(), Some("https://x.example/?t=[redacted]"));
+}
+
+#[test]
+fn a_json_escaped_bearer_token_in_the_errors_is_blanked_out_after_decoding() {
+    let body = format!(
+        r#"{{"errors":[{{"code":"c {0}","message":"m {0}","suggestion":"s {0}","help_link":"h {0}"}}]}}"#,
+        escaped_token()
+    );
+
+    let err = error_for(&body, &[]);
+
+    let magicbell_jwt::Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    let entry = &api.errors()[0];
+    assert_eq!(entry.code.as_deref(), Some("c [redacted]"));
+    assert_eq!(entry.message.as_deref(), Some("m [redacted]"));
+    assert_eq!(entry.suggestion.as_deref(), Some("s [redacted]"));
+    assert_eq!(entry.help_link.as_deref(), Some("h [redacted]"));
+}
+
+#[test]
+fn a_json_escaped_bearer_token_in_a_body_excerpt_is_blanked_out() {
+    let body = format!(r#"{{"error":"bad token {}"}}"#, escaped_token());
+
+    let err = error_for(&body, &[]);
+
+    let magicbell_jwt::Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        api.body_excerpt(),
+        Some(r#"{"error":"bad token [redacted]"}"#)
+    );
+}
+
+#[test]
+fn a_jwt_in_an_error_body_is_blanked_out() {
+    // A server that minted the token, then failed: the 500 carries it.
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(POST).path("/v2/jwt/project");
+        then.status(500)
+            .body(format!(r#"<pre>created {jwt} then failed</pre>"#));
+    });
+    server.mock(|when, then| {
+        when.method(DELETE).path("/v2/jwt/project/x");
+        then.status(500).json_body(common::error_body(
+            "internal",
+            &format!("lost token {MINTED}"),
+        ));
+    });
+    let client = client(&server);
+
+    let excerpt_err = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("x"))
+        .unwrap_err();
+    let message_err = client.discard_project_jwt("x").unwrap_err();
+
+    let shown = format!("{excerpt_err} {excerpt_err:?} {message_err} {message_err:?}");
+    assert_hidden(&shown);
+    assert!(!shown.contains(jwt), "{shown}");
+    assert!(
+        excerpt_err
+            .to_string()
+            .ends_with("<pre>created [redacted] then failed</pre>"),
+        "{excerpt_err}"
+    );
+    assert!(
+        message_err
+            .to_string()
+            .contains("internal: lost token [redacted]"),
+        "{message_err}"
+    );
+}

@@ -155,3 +155,57 @@ fn an_empty_cursor_is_refused_before_sending() {
     assert_eq!(reason(err), "starting_after is empty");
     any.assert_calls(0);
 }
+
+#[test]
+fn dot_segments_and_empty_ids_are_refused_for_every_id_before_sending() {
+    use magicbell_jwt::FetchTokensParams;
+    let server = MockServer::start();
+    let any = catch_all(&server);
+    let client = client(&server);
+
+    for id in ["", ".", ".."] {
+        let refusals = [
+            ("token_id", client.discard_project_jwt(id).map(|_| ())),
+            ("token_id", client.discard_user_jwt(id).map(|_| ())),
+            (
+                "user_id",
+                client
+                    .fetch_user_tokens(id, &FetchTokensParams::default())
+                    .map(|_| ()),
+            ),
+            (
+                "user_id",
+                client
+                    .user_tokens(id, FetchTokensParams::default())
+                    .next()
+                    .unwrap()
+                    .map(|_| ()),
+            ),
+        ];
+        for (name, result) in refusals {
+            let expected = if id.is_empty() {
+                format!("{name} is empty")
+            } else {
+                format!("{name} is {id:?}, which names a different resource as a path segment")
+            };
+            assert_eq!(reason(result.unwrap_err()), expected);
+        }
+    }
+    any.assert_calls(0);
+}
+
+#[test]
+fn ids_that_merely_hold_dots_are_sent_as_one_segment() {
+    let server = MockServer::start();
+    let discard = server.mock(|when, then| {
+        when.method(httpmock::Method::DELETE)
+            .path("/v2/jwt/project/...");
+        then.status(200).json_body(
+            serde_json::json!({"token_id": "...", "discarded_at": "2026-01-01T00:00:00Z"}),
+        );
+    });
+
+    client(&server).discard_project_jwt("...").unwrap();
+
+    discard.assert_calls(1);
+}

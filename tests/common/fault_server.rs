@@ -2,7 +2,7 @@
 //! request with whatever a test's script says, and counts the TCP connections
 //! and requests it sees.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -61,6 +61,8 @@ pub struct Request {
     /// Header names lower-cased, values as sent.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// How many requests came before this one on its connection.
+    pub on_connection: usize,
 }
 
 type Script = dyn Fn(usize, &Request) -> Reply + Send + Sync;
@@ -137,7 +139,10 @@ fn serve(stream: TcpStream, requests: &AtomicUsize, script: &Script) {
         Err(_) => return,
     };
     let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
+    let mut on_connection = 0;
+    while let Some(mut request) = read_request(&mut reader) {
+        request.on_connection = on_connection;
+        on_connection += 1;
         let n = requests.fetch_add(1, Ordering::SeqCst);
         match script(n, &request) {
             Reply::Raw(bytes) => {
@@ -179,7 +184,9 @@ fn serve(stream: TcpStream, requests: &AtomicUsize, script: &Script) {
     }
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+/// Reads one HTTP/1.1 request, or `None` when the connection ends or the
+/// request is malformed.
+pub fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).ok()? == 0 {
         return None;
@@ -212,5 +219,6 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         target,
         headers,
         body,
+        on_connection: 0,
     })
 }

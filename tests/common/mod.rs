@@ -81,7 +81,9 @@ pub fn query_is(
     move |req| req.uri().query() == expected
 }
 
+pub mod connect_proxy;
 pub mod fault_server;
+pub mod tls_server;
 
 /// Debug and Display of a result, checked to hold neither secret.
 pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {

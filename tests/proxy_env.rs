@@ -1,0 +1,64 @@
+//! The environment's proxy variables. They are process-wide, so this file
+//! holds one test, and its own process.
+
+mod common;
+
+use common::connect_proxy::ConnectProxy;
+use common::fault_server::{json, FaultServer};
+use common::TOKEN;
+use magicbell_jwt::{Client, FetchProjectTokensParams};
+
+const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
+
+#[test]
+fn all_proxy_is_honoured_unless_no_proxy_is_called_or_no_proxy_lists_the_host() {
+    let (server, proxy) = (
+        FaultServer::start(|_, _| json(200, PAGE)),
+        ConnectProxy::start(),
+    );
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        std::env::remove_var(name);
+    }
+    std::env::set_var("ALL_PROXY", proxy.url());
+    let list = |client: Client| {
+        client
+            .fetch_project_tokens(&FetchProjectTokensParams::default())
+            .unwrap()
+    };
+
+    list(
+        Client::builder(TOKEN)
+            .base_url(server.url())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(proxy.tunnels().len(), 1, "the default follows ALL_PROXY");
+
+    list(
+        Client::builder(TOKEN)
+            .base_url(server.url())
+            .no_proxy()
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(proxy.tunnels().len(), 1, "no_proxy() ignores it");
+
+    std::env::set_var("NO_PROXY", "127.0.0.1");
+    list(
+        Client::builder(TOKEN)
+            .base_url(server.url())
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(proxy.tunnels().len(), 1, "NO_PROXY lists the host");
+
+    assert_eq!(server.requests(), 3);
+}

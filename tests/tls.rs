@@ -1,0 +1,127 @@
+//! TLS over loopback: a rustls HTTPS server with certificates signed by a
+//! test CA (tests/fixtures/tls, made by make.sh there).
+
+mod common;
+
+use common::tls_server::{TlsServer, CA};
+use common::{reason, shown, TOKEN};
+use magicbell_jwt::{Client, ClientBuilder, Error, FetchProjectTokensParams};
+
+const PAGE: &str =
+    r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;
+
+fn builder(server: &TlsServer) -> ClientBuilder {
+    // The environment's proxy, if any, has no business with loopback tests.
+    Client::builder(TOKEN).base_url(server.url()).no_proxy()
+}
+
+fn list_error(client: &Client) -> Error {
+    let result = client.fetch_project_tokens(&FetchProjectTokensParams::default());
+    shown(&result);
+    result.unwrap_err()
+}
+
+#[test]
+fn with_the_ca_from_root_certificates_pem_a_call_succeeds() {
+    let server = TlsServer::start("localhost", PAGE);
+    let client = builder(&server).root_certificates_pem(CA).build().unwrap();
+
+    let page = client
+        .fetch_project_tokens(&FetchProjectTokensParams::default())
+        .unwrap();
+
+    assert_eq!(page.data[0].id.as_deref(), Some("t1"));
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn without_the_ca_the_error_says_the_certificate_is_not_trusted() {
+    let server = TlsServer::start("localhost", PAGE);
+    let client = builder(&server).build().unwrap();
+
+    let err = list_error(&client);
+
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: TLS with localhost failed: the server's certificate is not trusted: its issuer is not among the trusted roots (behind a TLS-inspecting proxy, trust its CA with root_certificates_pem)"
+    );
+    // A refused certificate is not tried again.
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let server = TlsServer::start("other-name", PAGE);
+    let client = builder(&server).root_certificates_pem(CA).build().unwrap();
+
+    let err = list_error(&client);
+
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: TLS with localhost failed: the server's certificate is for another name than localhost"
+    );
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn an_expired_certificate_is_refused_as_expired() {
+    let server = TlsServer::start("expired", PAGE);
+    let client = builder(&server).root_certificates_pem(CA).build().unwrap();
+
+    let err = list_error(&client);
+
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: TLS with localhost failed: the server's certificate has expired"
+    );
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_bundle_with_no_certificate_is_refused_by_build() {
+    for pem in [
+        "",
+        "not a certificate",
+        include_str!("fixtures/tls/localhost.key"),
+    ] {
+        let err = Client::builder(TOKEN)
+            .root_certificates_pem(pem)
+            .build()
+            .unwrap_err();
+
+        assert_eq!(
+            reason(err),
+            "the root certificate bundle holds no certificate (no -----BEGIN CERTIFICATE----- section)"
+        );
+    }
+}
+
+#[test]
+fn a_bundle_among_other_certificates_trusts_each_of_them() {
+    let server = TlsServer::start("localhost", PAGE);
+    // A system bundle holds many roots; the test CA among unrelated ones.
+    let bundle = format!("{}\n{CA}", include_str!("fixtures/tls/other-name.pem"));
+    let client = builder(&server)
+        .root_certificates_pem(bundle)
+        .build()
+        .unwrap();
+
+    assert!(client
+        .fetch_project_tokens(&FetchProjectTokensParams::default())
+        .is_ok());
+}
+
+#[test]
+fn the_bundle_shows_in_debug_by_size_only() {
+    let builder = Client::builder(TOKEN).root_certificates_pem(CA);
+
+    let shown = format!("{builder:?}");
+
+    assert!(
+        shown.contains(&format!("PemBundle({} bytes)", CA.len())),
+        "{shown}"
+    );
+    assert!(!shown.contains("BEGIN CERTIFICATE"));
+}
