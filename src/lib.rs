@@ -90,7 +90,7 @@ use std::fmt;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -296,8 +296,8 @@ impl Client {
     ///     .count();
     /// # Ok::<(), magicbell_jwt::Error>(())
     /// ```
-    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator<'_> {
-        Paginator::new(self, Ok("/jwt/project".to_owned()), params)
+    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator {
+        Paginator::new(self.clone(), Ok("/jwt/project".to_owned()), params)
     }
 
     /// Creates a token for one user: `POST /jwt/user`.
@@ -364,8 +364,8 @@ impl Client {
     ///
     /// The same walk as [`Client::project_tokens`]; an empty `user_id` is the
     /// walk's one error, with nothing sent.
-    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator<'_> {
-        Paginator::new(self, user_tokens_path(user_id), params)
+    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator {
+        Paginator::new(self.clone(), user_tokens_path(user_id), params)
     }
 
     fn fetch_tokens(
@@ -709,8 +709,8 @@ impl ClientBuilder {
 ///   then the iterator ends.
 #[derive(Debug)]
 #[must_use = "a Paginator sends nothing until it is iterated"]
-pub struct Paginator<'a> {
-    walk: Walk<'a>,
+pub struct Paginator {
+    walk: Walk,
     items: std::vec::IntoIter<AccessToken>,
 }
 
@@ -720,13 +720,15 @@ pub struct Paginator<'a> {
 /// Yields each non-empty page as the server sent it.
 #[derive(Debug)]
 #[must_use = "Pages sends nothing until it is iterated"]
-pub struct Pages<'a> {
-    walk: Walk<'a>,
+pub struct Pages {
+    walk: Walk,
 }
 
 #[derive(Debug)]
-struct Walk<'a> {
-    client: &'a Client,
+struct Walk {
+    // A clone: the walk owns its client, so it can be returned and moved
+    // to another thread.
+    client: Client,
     path: String,
     params: FetchTokensParams,
     backwards: bool,
@@ -744,9 +746,9 @@ enum WalkState {
     Done,
 }
 
-impl<'a> Paginator<'a> {
+impl Paginator {
     /// A walk over the list at `path`; a refused path is the walk's one error.
-    fn new(client: &'a Client, path: Result<String, Error>, params: FetchTokensParams) -> Self {
+    fn new(client: Client, path: Result<String, Error>, params: FetchTokensParams) -> Self {
         let backwards = params.ending_before.is_some() && params.starting_after.is_none();
         let (path, state) = match path {
             Ok(path) => (path, WalkState::Start),
@@ -767,12 +769,12 @@ impl<'a> Paginator<'a> {
 
     /// The same walk a page at a time, from where this iterator stands
     /// (tokens of a page already started are not yielded again).
-    pub fn pages(self) -> Pages<'a> {
+    pub fn pages(self) -> Pages {
         Pages { walk: self.walk }
     }
 }
 
-impl Iterator for Paginator<'_> {
+impl Iterator for Paginator {
     type Item = Result<AccessToken, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -788,9 +790,9 @@ impl Iterator for Paginator<'_> {
     }
 }
 
-impl std::iter::FusedIterator for Paginator<'_> {}
+impl std::iter::FusedIterator for Paginator {}
 
-impl Iterator for Pages<'_> {
+impl Iterator for Pages {
     type Item = Result<AccessTokenCollection, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -798,9 +800,9 @@ impl Iterator for Pages<'_> {
     }
 }
 
-impl std::iter::FusedIterator for Pages<'_> {}
+impl std::iter::FusedIterator for Pages {}
 
-impl Walk<'_> {
+impl Walk {
     /// The next non-empty page, or the walk's one error, or `None` at the end.
     fn next_page(&mut self) -> Option<Result<AccessTokenCollection, Error>> {
         let params = match std::mem::replace(&mut self.state, WalkState::Done) {
@@ -1084,6 +1086,24 @@ pub struct AccessTokenCollection {
     pub links: Option<Links>,
 }
 
+impl AccessTokenCollection {
+    /// Whether the server says more pages follow: `links.next` is a URL, not
+    /// `null` or missing.
+    ///
+    /// ```
+    /// # let page: magicbell_jwt::AccessTokenCollection = serde_json::from_str(
+    /// #     r#"{"data":[],"links":{"next":"https://api.magicbell.com/v2/jwt/project?starting_after=t9"}}"#,
+    /// # )?;
+    /// if page.has_more() {
+    ///     println!("more tokens follow; walk them with client.project_tokens(…)");
+    /// }
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn has_more(&self) -> bool {
+        self.links.as_ref().is_some_and(|l| l.next.is_some())
+    }
+}
+
 /// A token's metadata. Token values are never listed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -1102,6 +1122,42 @@ pub struct AccessToken {
     /// The token's name, if it has one.
     #[serde(default)]
     pub name: Option<String>,
+}
+
+impl AccessToken {
+    /// `created_at` as a time; `None` when it does not parse as RFC 3339.
+    pub fn created_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(&self.created_at)
+    }
+
+    /// `expires_at` as a time; `None` when the token does not expire or the
+    /// value does not parse as RFC 3339.
+    pub fn expires_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(self.expires_at.as_deref()?)
+    }
+
+    /// `discarded_at` as a time; `None` when the token was not revoked or
+    /// the value does not parse as RFC 3339.
+    pub fn discarded_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(self.discarded_at.as_deref()?)
+    }
+
+    /// Whether the token has expired at `now`: `now` is at or past
+    /// `expires_at`. A token whose `expires_at` is missing or does not parse
+    /// is not expired.
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        self.expires_at_time().is_some_and(|expires| now >= expires)
+    }
+
+    /// Whether the token was revoked: `discarded_at` is set.
+    pub fn is_discarded(&self) -> bool {
+        self.discarded_at.is_some()
+    }
+
+    /// Whether the token still works at `now`: neither revoked nor expired.
+    pub fn is_active_at(&self, now: SystemTime) -> bool {
+        !self.is_discarded() && !self.is_expired_at(now)
+    }
 }
 
 /// Links to neighbouring pages of a list.
@@ -1145,6 +1201,19 @@ impl fmt::Debug for CreateTokenResponse {
     }
 }
 
+impl CreateTokenResponse {
+    /// `created_at` as a time; `None` when it does not parse as RFC 3339.
+    pub fn created_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(&self.created_at)
+    }
+
+    /// `expires_at` as a time; `None` when the token does not expire or the
+    /// value does not parse as RFC 3339.
+    pub fn expires_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(self.expires_at.as_deref()?)
+    }
+}
+
 /// The answer to a revoke.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -1153,6 +1222,13 @@ pub struct DiscardTokenResponse {
     pub token_id: String,
     /// When it was revoked (RFC 3339).
     pub discarded_at: String,
+}
+
+impl DiscardTokenResponse {
+    /// `discarded_at` as a time; `None` when it does not parse as RFC 3339.
+    pub fn discarded_at_time(&self) -> Option<SystemTime> {
+        parse_rfc3339(&self.discarded_at)
+    }
 }
 
 // --- Error -------------------------------------------------------------------
@@ -1668,7 +1744,8 @@ const _: () = {
     const fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Client>();
     assert_send_sync::<Error>();
-    assert_send_sync::<Paginator<'static>>();
+    assert_send_sync::<Paginator>();
+    assert_send_sync::<Pages>();
 };
 
 // --- Plumbing ----------------------------------------------------------------
@@ -1868,20 +1945,106 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     if !in_range {
         return None;
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-    // days_from_civil).
+    let then = days_from_civil(y, month, d) * 86_400 + h * 3600 + m * 60 + s;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// days_from_civil); `month` is 1 to 12.
+fn days_from_civil(y: i64, month: i64, d: i64) -> i64 {
     let yy = if month <= 2 { y - 1 } else { y };
     let era = yy.div_euclid(400);
     let yoe = yy - era * 400;
     let doy = (153 * ((month + 9) % 12) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let then = days * 86_400 + h * 3600 + m * 60 + s;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
+    era * 146_097 + doe - 719_468
+}
+
+/// An RFC 3339 timestamp as MagicBell sends it (`2026-01-01T00:00:00Z`,
+/// fractional seconds, a numeric offset such as `+02:00`), or `None`.
+fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let b = text.as_bytes();
+    let number = |from: usize, len: usize| -> Option<i64> {
+        let digits = text.get(from..from + len)?;
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let separators_ok = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !separators_ok {
+        return None;
+    }
+    let (y, month, d) = (number(0, 4)?, number(5, 2)?, number(8, 2)?);
+    let (h, m, s) = (number(11, 2)?, number(14, 2)?, number(17, 2)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let in_range = (1..=12).contains(&month)
+        && d >= 1
+        && d <= month_days[(month - 1) as usize]
+        && h < 24
+        && m < 60
+        && s <= 60;
+    if !in_range {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut nanos = 0u32;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        // Nanoseconds: the first nine digits, padded; finer ones are dropped.
+        for i in 0..9 {
+            let digit = fraction.as_bytes().get(i).filter(|_| i < digits);
+            nanos = nanos * 10 + digit.map_or(0, |c| u32::from(c - b'0'));
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest.as_bytes() {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (oh, om) = (number(text.len() - 5, 2)?, number(text.len() - 2, 2)?);
+            if oh >= 24 || om >= 60 {
+                return None;
+            }
+            let offset = oh * 3600 + om * 60;
+            if *sign == b'-' {
+                -offset
+            } else {
+                offset
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, month, d) * 86_400 + h * 3600 + m * 60 + s - offset;
+    let since_epoch = Duration::new(secs.unsigned_abs(), 0);
+    let whole = if secs >= 0 {
+        UNIX_EPOCH.checked_add(since_epoch)?
+    } else {
+        UNIX_EPOCH.checked_sub(since_epoch)?
+    };
+    whole.checked_add(Duration::from_nanos(u64::from(nanos)))
 }
 
 /// The TLS settings: the feature's provider, with the caller's roots if given.

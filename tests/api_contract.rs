@@ -21,12 +21,12 @@ fn signatures(client: &Client, params: FetchProjectTokensParams) -> Result<(), E
     let _: AccessTokenCollection = client.fetch_project_tokens(&params)?;
     let _: CreateTokenResponse = client.create_project_jwt(&CreateProjectTokenRequest::new("n"))?;
     let _: DiscardTokenResponse = client.discard_project_jwt("id")?;
-    let walk: Paginator<'_> = client.project_tokens(params.clone());
-    let _: Pages<'_> = walk.pages();
+    let walk: Paginator = client.project_tokens(params.clone());
+    let _: Pages = walk.pages();
     let _: CreateTokenResponse = client.create_user_jwt(&CreateUserTokenRequest::for_email("e"))?;
     let _: DiscardTokenResponse = client.discard_user_jwt("id")?;
     let _: AccessTokenCollection = client.fetch_user_tokens("u", &FetchTokensParams::default())?;
-    let mut walk: Paginator<'_> = client.user_tokens("u", params);
+    let mut walk: Paginator = client.user_tokens("u", params);
     let item: Option<Result<AccessToken, Error>> = walk.next();
     let _: Option<u16> = item.and_then(Result::err).and_then(|e| e.status());
     Ok(())

@@ -392,3 +392,38 @@ fn both_cursors_set_is_refused_before_sending() {
     assert!(walk.next().is_none());
     any.assert_calls(0);
 }
+
+/// A walk built inside a function that owns its client and returns it.
+fn walk_from_an_owned_client(url: String) -> magicbell_jwt::Paginator {
+    let client = magicbell_jwt::Client::builder(common::TOKEN)
+        .base_url(url)
+        .build()
+        .unwrap();
+    client.project_tokens(FetchProjectTokensParams::default())
+}
+
+#[test]
+fn a_walk_owns_its_client_so_it_can_be_returned_and_moved_to_another_thread() {
+    let server = MockServer::start();
+    serve(&server, None, page(&["a", "b"], Some("b")));
+    serve(&server, Some("starting_after=b"), page(&["c"], None));
+
+    let walk = walk_from_an_owned_client(server.url("/v2"));
+    let ids = std::thread::spawn(move || ids(walk)).join().unwrap();
+
+    assert_eq!(ids, ["a", "b", "c"]);
+}
+
+#[test]
+fn pages_are_owned_too() {
+    let server = MockServer::start();
+    serve(&server, None, page(&["a"], None));
+
+    let pages = walk_from_an_owned_client(server.url("/v2")).pages();
+    let sizes: Vec<usize> =
+        std::thread::spawn(move || pages.map(|p| p.unwrap().data.len()).collect())
+            .join()
+            .unwrap();
+
+    assert_eq!(sizes, [1]);
+}
