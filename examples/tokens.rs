@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, CreateUserTokenRequest,
@@ -30,9 +31,22 @@ COMMANDS:
                                              create a user token (its value is shown once)
     user-discard TOKEN_ID                    revoke a user token
 
+JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
+    rotate NAME [--expiry SECS] [--dry-run]  create a project token NAME, then revoke
+                                             every other project token named NAME
+    prune (--expired | --older-than DAYS) [--name NAME] [--dry-run]
+                                             revoke project tokens expired now, or
+                                             created more than DAYS days ago
+    user-revoke-all USER_ID [--dry-run]      revoke every token of one user
+
 OPTIONS:
     --json        one JSON document on stdout instead of a table
     -h, --help    this text
+    --version     the tool's version
+
+EXIT STATUS:
+    0 success; 1 a call failed (a job goes on with the rest and names each
+    failure on stderr); 2 bad arguments or no MAGICBELL_TOKEN
 
 ENVIRONMENT:
     MAGICBELL_TOKEN      the project token to authenticate with (required)
@@ -59,6 +73,27 @@ enum Command {
         user: bool,
         token_id: String,
     },
+    Version,
+    Rotate {
+        request: CreateProjectTokenRequest,
+        dry_run: bool,
+    },
+    Prune {
+        rule: PruneRule,
+        name: Option<String>,
+        dry_run: bool,
+    },
+    UserRevokeAll {
+        user_id: String,
+        dry_run: bool,
+    },
+}
+
+/// Which project tokens `prune` revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PruneRule {
+    Expired,
+    OlderThanDays(u64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,29 +104,72 @@ struct Invocation {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let invocation = match parse(&args) {
+    let code = cli(
+        &args,
+        Client::from_env,
+        &mut io::stdout().lock(),
+        &mut io::stderr().lock(),
+    );
+    ExitCode::from(code)
+}
+
+/// The whole tool, with its client, stdout and stderr passed in: the exit
+/// status for `args`.
+fn cli(
+    args: &[String],
+    client: impl FnOnce() -> Result<Client, magicbell_jwt::Error>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if args.is_empty() {
+        let _ = write!(err, "{USAGE}");
+        return 2;
+    }
+    let invocation = match parse(args) {
         Ok(invocation) => invocation,
         Err(message) => {
-            eprintln!("error: {message}; see --help");
-            return ExitCode::from(2);
+            let _ = writeln!(err, "error: {message}; see --help");
+            return 2;
         }
     };
-    if invocation.command == Command::Help {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
+    match invocation.command {
+        Command::Help => return u8::from(write(out, USAGE).is_err()),
+        Command::Version => {
+            let version = format!("tokens {}\n", env!("CARGO_PKG_VERSION"));
+            return u8::from(write(out, &version).is_err());
+        }
+        _ => {}
     }
-    if std::env::var("MAGICBELL_TOKEN").map_or(true, |t| t.trim().is_empty()) {
-        eprintln!("{NO_TOKEN}");
-        return ExitCode::from(2);
-    }
-    let result = Client::from_env()
-        .map_err(Into::into)
-        .and_then(|client| run(&client, &invocation, &mut io::stdout().lock()));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let client = match client() {
+        Ok(client) => client,
+        Err(magicbell_jwt::Error::InvalidInput { reason })
+            if reason.contains("MAGICBELL_TOKEN") =>
+        {
+            let _ = writeln!(err, "{NO_TOKEN}");
+            return 2;
+        }
         Err(e) => {
-            eprint!("{}", report(&*e));
-            ExitCode::FAILURE
+            let _ = write!(err, "{}", report(&e));
+            return 2;
+        }
+    };
+    let result = run(&client, &invocation, out, err);
+    let _ = out.flush();
+    match result {
+        Ok(Status::Done) => 0,
+        Ok(Status::SomeFailed) => 1,
+        Err(e) => {
+            let _ = write!(err, "{}", report(&*e));
+            // Refused before anything was sent: an argument, like a bad flag.
+            let refused = matches!(
+                e.downcast_ref::<magicbell_jwt::Error>(),
+                Some(magicbell_jwt::Error::InvalidInput { .. })
+            );
+            if refused {
+                2
+            } else {
+                1
+            }
         }
     }
 }
@@ -113,6 +191,8 @@ fn report(error: &dyn std::error::Error) -> String {
 fn parse(args: &[String]) -> Result<Invocation, String> {
     let mut json = false;
     let mut all = false;
+    let mut dry_run = false;
+    let mut expired = false;
     let mut positional = Vec::new();
     let mut options: Vec<(&str, &str)> = Vec::new();
     let mut args = args.iter();
@@ -124,9 +204,17 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
                     json,
                 })
             }
+            "--version" | "-V" => {
+                return Ok(Invocation {
+                    command: Command::Version,
+                    json,
+                })
+            }
             "--json" => json = true,
             "--all" => all = true,
-            "--limit" | "--expiry" | "--email" | "--external-id" | "--name" => {
+            "--dry-run" => dry_run = true,
+            "--expired" => expired = true,
+            "--limit" | "--expiry" | "--email" | "--external-id" | "--name" | "--older-than" => {
                 let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
                 if options.iter().any(|(name, _)| name == arg) {
                     return Err(format!("{arg} is given twice"));
@@ -147,9 +235,18 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
         "list" | "user-list" => &["--limit"],
         "create" => &["--expiry"],
         "user-create" => &["--email", "--external-id", "--name", "--expiry"],
-        "discard" | "user-discard" => &[],
+        "discard" | "user-discard" | "user-revoke-all" => &[],
+        "rotate" => &["--expiry"],
+        "prune" => &["--older-than", "--name"],
         other => return Err(format!("unknown command {other:?}")),
     };
+    let is_job = matches!(name, "rotate" | "prune" | "user-revoke-all");
+    if dry_run && !is_job {
+        return Err(format!("{name} does not take --dry-run"));
+    }
+    if expired && name != "prune" {
+        return Err(format!("{name} does not take --expired"));
+    }
     if let Some((option, _)) = options.iter().find(|(o, _)| !allowed.contains(o)) {
         return Err(format!("{name} does not take {option}"));
     }
@@ -220,6 +317,35 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
             user: name == "user-discard",
             token_id: one("a TOKEN_ID")?,
         },
+        "rotate" => Command::Rotate {
+            request: CreateProjectTokenRequest {
+                name: one("a NAME")?,
+                expiry: number("--expiry")?,
+            },
+            dry_run,
+        },
+        "prune" => {
+            none()?;
+            let rule = match (expired, number("--older-than")?) {
+                (true, None) => PruneRule::Expired,
+                (false, Some(days)) => PruneRule::OlderThanDays(days),
+                (true, Some(_)) => {
+                    return Err("prune takes --expired or --older-than, not both".to_owned())
+                }
+                (false, None) => {
+                    return Err("prune needs --expired or --older-than DAYS".to_owned())
+                }
+            };
+            Command::Prune {
+                rule,
+                name: option("--name"),
+                dry_run,
+            }
+        }
+        "user-revoke-all" => Command::UserRevokeAll {
+            user_id: one("a USER_ID")?,
+            dry_run,
+        },
         _ => unreachable!("commands were matched above"),
     };
     Ok(Invocation { command, json })
@@ -228,12 +354,25 @@ fn parse(args: &[String]) -> Result<Invocation, String> {
 // --- Running -----------------------------------------------------------------
 
 /// What a command can fail with: the API's error, or writing the output.
-type Outcome = Result<(), Box<dyn std::error::Error>>;
+type Outcome<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
-fn run(client: &Client, invocation: &Invocation, out: &mut dyn Write) -> Outcome {
+/// How a command that ran ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Status {
+    Done,
+    /// A job that went on past failed revokes, each named on stderr.
+    SomeFailed,
+}
+
+fn run(
+    client: &Client,
+    invocation: &Invocation,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Outcome<Status> {
     let json = invocation.json;
     match &invocation.command {
-        Command::Help => write(out, USAGE),
+        Command::Help | Command::Version => write(out, USAGE)?,
         Command::List {
             user_id,
             limit,
@@ -243,36 +382,34 @@ fn run(client: &Client, invocation: &Invocation, out: &mut dyn Write) -> Outcome
                 limit: *limit,
                 ..Default::default()
             };
-            let (tokens, more) = if *all {
+            if *all {
                 let walk = match user_id {
                     Some(user) => client.user_tokens(user, params),
                     None => client.project_tokens(params),
                 };
-                (walk.collect::<Result<Vec<_>, _>>()?, false)
+                print_walk(out, walk.pages(), json)?;
             } else {
                 let page = match user_id {
                     Some(user) => client.fetch_user_tokens(user, &params)?,
                     None => client.fetch_project_tokens(&params)?,
                 };
-                let more = page.links.as_ref().is_some_and(|l| l.next.is_some());
-                (page.data, more)
-            };
-            if json {
-                return print_json(out, &serde_json::json!({ "data": tokens }));
+                if json {
+                    print_json(out, &page)?;
+                } else {
+                    print_tokens(out, &page.data, true)?;
+                    if page.has_more() {
+                        write(out, "(more pages: add --all to list every token)\n")?;
+                    }
+                }
             }
-            print_tokens(out, &tokens)?;
-            if more {
-                write(out, "(more pages: add --all to list every token)\n")?;
-            }
-            Ok(())
         }
         Command::Create(request) => {
             let created = client.create_project_jwt(request)?;
-            print_created(out, &created, json)
+            print_created(out, &created, json)?;
         }
         Command::CreateUser(request) => {
             let created = client.create_user_jwt(request)?;
-            print_created(out, &created, json)
+            print_created(out, &created, json)?;
         }
         Command::Discard { user, token_id } => {
             let discarded = if *user {
@@ -280,9 +417,177 @@ fn run(client: &Client, invocation: &Invocation, out: &mut dyn Write) -> Outcome
             } else {
                 client.discard_project_jwt(token_id)?
             };
-            print_discarded(out, &discarded, json)
+            print_discarded(out, &discarded, json)?;
+        }
+        Command::Rotate { request, dry_run } => {
+            return rotate(client, request, *dry_run, json, out, err)
+        }
+        Command::Prune {
+            rule,
+            name,
+            dry_run,
+        } => {
+            let now = SystemTime::now();
+            let picked = |t: &AccessToken| {
+                let old = match rule {
+                    PruneRule::Expired => t.is_expired_at(now),
+                    PruneRule::OlderThanDays(days) => t.created_at_time().is_some_and(|created| {
+                        now.duration_since(created)
+                            .is_ok_and(|age| age > Duration::from_secs(days.saturating_mul(86_400)))
+                    }),
+                };
+                old && name.as_ref().is_none_or(|n| t.name.as_ref() == Some(n))
+            };
+            let ids = live_ids(client.project_tokens(FetchTokensParams::default()), picked)?;
+            let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
+            return revoke_all(&ids, revoke, *dry_run, json, None, out, err);
+        }
+        Command::UserRevokeAll { user_id, dry_run } => {
+            let walk = client.user_tokens(user_id, FetchTokensParams::default());
+            let ids = live_ids(walk, |_| true)?;
+            let revoke = |id: &str| client.discard_user_jwt(id).map(|_| ());
+            return revoke_all(&ids, revoke, *dry_run, json, None, out, err);
         }
     }
+    Ok(Status::Done)
+}
+
+/// Creates the new token first: if that fails, nothing is revoked.
+fn rotate(
+    client: &Client,
+    request: &CreateProjectTokenRequest,
+    dry_run: bool,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Outcome<Status> {
+    let same_name = |t: &AccessToken| t.name.as_deref() == Some(request.name.as_str());
+    if dry_run {
+        if !json {
+            write(
+                out,
+                &format!("would create a project token named {:?}\n", request.name),
+            )?;
+        }
+        let ids = live_ids(
+            client.project_tokens(FetchTokensParams::default()),
+            same_name,
+        )?;
+        let revoke = |_: &str| Ok(());
+        return revoke_all(&ids, revoke, true, json, None, out, err);
+    }
+    let created = client.create_project_jwt(request)?;
+    if !json {
+        print_created(out, &created, false)?;
+    }
+    let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(&created.token_id);
+    let ids = live_ids(client.project_tokens(FetchTokensParams::default()), others)?;
+    let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
+    revoke_all(&ids, revoke, false, json, Some(&created), out, err)
+}
+
+/// The ids of the tokens of a whole walk that are not revoked and that
+/// `keep` picks; the walk finishes before anything is revoked.
+fn live_ids(
+    walk: magicbell_jwt::Paginator,
+    keep: impl Fn(&AccessToken) -> bool,
+) -> Outcome<Vec<String>> {
+    let mut ids = Vec::new();
+    for token in walk {
+        let token = token?;
+        if !token.is_discarded() && keep(&token) {
+            ids.extend(token.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Revokes each id (or, in a dry run, only says it would), one line each,
+/// then the summary; failures are named on stderr and the rest go on.
+fn revoke_all(
+    ids: &[String],
+    revoke: impl Fn(&str) -> Result<(), magicbell_jwt::Error>,
+    dry_run: bool,
+    json: bool,
+    created: Option<&CreateTokenResponse>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Outcome<Status> {
+    if dry_run {
+        if json {
+            print_json(
+                out,
+                &serde_json::json!({ "dry_run": true, "would_revoke": ids }),
+            )?;
+        } else {
+            for id in ids {
+                write(out, &format!("would revoke {id}\n"))?;
+            }
+            write(out, &format!("would revoke {}\n", ids.len()))?;
+        }
+        return Ok(Status::Done);
+    }
+    let (mut revoked, mut failed) = (Vec::new(), Vec::new());
+    for id in ids {
+        match revoke(id) {
+            Ok(()) => {
+                if !json {
+                    write(out, &format!("revoked {id}\n"))?;
+                }
+                revoked.push(id.as_str());
+            }
+            Err(e) => {
+                write(err, &format!("failed to revoke {id}: {e}\n"))?;
+                failed.push(serde_json::json!({ "id": id, "error": e.to_string() }));
+            }
+        }
+    }
+    if json {
+        let mut doc = serde_json::json!({ "revoked": revoked, "failed": failed });
+        if let Some(created) = created {
+            doc["created"] = serde_json::to_value(created)?;
+        }
+        print_json(out, &doc)?;
+    } else {
+        write(
+            out,
+            &format!("revoked {}, failed {}\n", revoked.len(), failed.len()),
+        )?;
+    }
+    Ok(if failed.is_empty() {
+        Status::Done
+    } else {
+        Status::SomeFailed
+    })
+}
+
+/// Every page of a walk, printed as it arrives: table rows under one header,
+/// or one `{"data":[...]}` document written token by token.
+fn print_walk(out: &mut dyn Write, pages: magicbell_jwt::Pages, json: bool) -> Outcome {
+    if json {
+        write(out, "{\"data\":[")?;
+    }
+    let mut first = true;
+    for page in pages {
+        let page = page?;
+        if json {
+            for token in &page.data {
+                write(out, if first { "\n  " } else { ",\n  " })?;
+                write(out, &serde_json::to_string(token)?)?;
+                first = false;
+            }
+        } else {
+            print_tokens(out, &page.data, first)?;
+            first = false;
+        }
+        out.flush()?;
+    }
+    if json {
+        write(out, "\n]}\n")?;
+    } else if first {
+        print_tokens(out, &[], true)?;
+    }
+    Ok(())
 }
 
 fn print_created(out: &mut dyn Write, created: &CreateTokenResponse, json: bool) -> Outcome {
@@ -313,7 +618,8 @@ fn print_discarded(out: &mut dyn Write, discarded: &DiscardTokenResponse, json: 
     )
 }
 
-fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken]) -> Outcome {
+/// Tokens as table rows, under the header when `header`.
+fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken], header: bool) -> Outcome {
     let rows: Vec<[&str; 5]> = tokens
         .iter()
         .map(|t| {
@@ -326,11 +632,8 @@ fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken]) -> Outcome {
             ]
         })
         .collect();
-    print_table(
-        out,
-        &["ID", "NAME", "CREATED_AT", "EXPIRES_AT", "DISCARDED_AT"],
-        &rows,
-    )
+    let names = ["ID", "NAME", "CREATED_AT", "EXPIRES_AT", "DISCARDED_AT"];
+    print_table(out, if header { &names } else { &[] }, &rows)
 }
 
 /// Columns padded to their widest cell; `header` may be empty.
@@ -486,8 +789,368 @@ mod tests {
 
     fn output(client: &Client, line: &str) -> Result<String, Box<dyn std::error::Error>> {
         let mut out = Vec::new();
-        run(client, &parse(&args(line)).unwrap(), &mut out)?;
+        run(
+            client,
+            &parse(&args(line)).unwrap(),
+            &mut out,
+            &mut io::sink(),
+        )?;
         Ok(String::from_utf8(out).unwrap())
+    }
+
+    /// The tool run on `line` against `server`: exit status, stdout, stderr.
+    fn tool(server: &MockServer, line: &str) -> (u8, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let client = mock_client(server);
+        let code = cli(&args(line), || Ok(client), &mut out, &mut err);
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+        (code, text(out), text(err))
+    }
+
+    fn named(id: &str, name: &str, expires_at: Option<&str>, discarded: bool) -> serde_json::Value {
+        json!({
+            "id": id, "name": name, "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": expires_at,
+            "discarded_at": if discarded { Some("2026-01-02T00:00:00Z") } else { None },
+        })
+    }
+
+    fn serve_list<'a>(
+        server: &'a MockServer,
+        path: &str,
+        tokens: Vec<serde_json::Value>,
+    ) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(GET).path(path.to_owned());
+            then.status(200)
+                .json_body(json!({"data": tokens, "links": {"next": null}}));
+        })
+    }
+
+    fn serve_discard<'a>(server: &'a MockServer, path: &str, status: u16) -> httpmock::Mock<'a> {
+        let id = path.rsplit('/').next().unwrap().to_owned();
+        server.mock(|when, then| {
+            when.method(DELETE).path(path.to_owned());
+            then.status(status)
+                .json_body(json!({"token_id": id, "discarded_at": "2026-11-29T00:00:00Z"}));
+        })
+    }
+
+    /// A mock for any request of `method`, to count that none was sent.
+    fn any<'a>(server: &'a MockServer, method: httpmock::Method) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(method);
+            then.status(599);
+        })
+    }
+
+    #[test]
+    fn rotate_creates_then_revokes_only_other_live_tokens_of_that_name() {
+        let server = MockServer::start();
+        let create = server.mock(|when, then| {
+            when.method(POST).path("/v2/jwt/project").json_body(json!({"name": "deploy", "expiry": 60}));
+            then.status(201).json_body(json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"}));
+        });
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("old1", "deploy", None, false),
+                named("old2", "deploy", None, true),
+                named("other", "deployer", None, false),
+                named("new1", "deploy", None, false),
+            ],
+        );
+        let old1 = serve_discard(&server, "/v2/jwt/project/old1", 200);
+        let other_deletes = any(&server, DELETE);
+
+        let (code, out, _) = tool(&server, "rotate deploy --expiry 60");
+
+        assert_eq!(code, 0);
+        create.assert_calls(1);
+        old1.assert_calls(1);
+        other_deletes.assert_calls(0);
+        assert!(out.contains("TOKEN       jwt-new\n"), "{out}");
+        assert!(
+            out.ends_with("revoked old1\nrevoked 1, failed 0\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rotate_dry_run_sends_no_post_and_no_delete() {
+        let server = MockServer::start();
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("old1", "deploy", None, false),
+                named("old2", "deploy", None, true),
+            ],
+        );
+        let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+        let (code, out, _) = tool(&server, "rotate deploy --dry-run");
+
+        assert_eq!(code, 0);
+        posts.assert_calls(0);
+        deletes.assert_calls(0);
+        assert_eq!(
+            out,
+            "would create a project token named \"deploy\"\nwould revoke old1\nwould revoke 1\n"
+        );
+    }
+
+    #[test]
+    fn rotate_revokes_nothing_when_the_create_fails() {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST).path("/v2/jwt/project");
+            then.status(422)
+                .json_body(json!({"errors": [{"message": "bad name"}]}));
+        });
+        let (gets, deletes) = (any(&server, GET), any(&server, DELETE));
+
+        let (code, out, err) = tool(&server, "rotate deploy");
+
+        assert_eq!(code, 1);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "error: server answered 422 Unprocessable Entity: bad name\n"
+        );
+        gets.assert_calls(0);
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn prune_expired_revokes_only_live_tokens_past_their_expiry() {
+        let server = MockServer::start();
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("gone", "a", Some("2020-01-01T00:00:00Z"), false),
+                named("gone-revoked", "a", Some("2020-01-01T00:00:00Z"), true),
+                named("future", "a", Some("2999-01-01T00:00:00Z"), false),
+                named("forever", "a", None, false),
+            ],
+        );
+        let gone = serve_discard(&server, "/v2/jwt/project/gone", 200);
+        let others = any(&server, DELETE);
+
+        let (code, out, _) = tool(&server, "prune --expired");
+
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "revoked gone\nrevoked 1, failed 0\n")
+        );
+        gone.assert_calls(1);
+        others.assert_calls(0);
+    }
+
+    #[test]
+    fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
+        let server = MockServer::start();
+        let recent = chrono_free_rfc3339_days_ago(1);
+        let mut fresh = named("fresh", "ci", None, false);
+        fresh["created_at"] = json!(recent);
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("old-ci", "ci", None, false),
+                named("old-deploy", "deploy", None, false),
+                fresh,
+            ],
+        );
+        let (old_ci, others) = (
+            serve_discard(&server, "/v2/jwt/project/old-ci", 200),
+            any(&server, DELETE),
+        );
+
+        let (code, out, _) = tool(&server, "prune --older-than 30 --name ci --json");
+
+        assert_eq!(code, 0);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc, json!({"revoked": ["old-ci"], "failed": []}));
+        old_ci.assert_calls(1);
+        others.assert_calls(0);
+    }
+
+    /// `YYYY-01-01T00:00:00Z`-style text for `days` days ago.
+    fn chrono_free_rfc3339_days_ago(days: u64) -> String {
+        // Within a few days of now is all the test needs: the current year's
+        // first instant is at most 366 days ago, so build from seconds.
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - days * 86_400;
+        let (days_since, rem) = (secs / 86_400, secs % 86_400);
+        // Civil date from days (Howard Hinnant's civil_from_days).
+        let z = days_since as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
+            rem / 3600,
+            rem % 3600 / 60
+        )
+    }
+
+    #[test]
+    fn prune_needs_a_rule_and_exits_2() {
+        let server = MockServer::start();
+        let anything = server.mock(|when, then| {
+            when.any_request();
+            then.status(599);
+        });
+
+        let (code, _, err) = tool(&server, "prune --name ci");
+
+        assert_eq!(code, 2);
+        assert_eq!(
+            err,
+            "error: prune needs --expired or --older-than DAYS; see --help\n"
+        );
+        anything.assert_calls(0);
+    }
+
+    #[test]
+    fn user_revoke_all_goes_on_past_a_failure_and_exits_1() {
+        let server = MockServer::start();
+        serve_list(
+            &server,
+            "/v2/jwt/user/u1",
+            vec![
+                named("a", "x", None, false),
+                named("b", "x", None, true),
+                named("c", "x", None, false),
+            ],
+        );
+        let a = serve_discard(&server, "/v2/jwt/user/a", 404);
+        let c = serve_discard(&server, "/v2/jwt/user/c", 200);
+        let others = any(&server, DELETE);
+
+        let (code, out, err) = tool(&server, "user-revoke-all u1");
+
+        assert_eq!(code, 1);
+        assert_eq!(out, "revoked c\nrevoked 1, failed 1\n");
+        assert_eq!(
+            err,
+            "failed to revoke a: server answered 404 Not Found: {\"discarded_at\":\"2026-11-29T00:00:00Z\",\"token_id\":\"a\"}\n"
+        );
+        a.assert_calls(1);
+        c.assert_calls(1);
+        others.assert_calls(0);
+    }
+
+    #[test]
+    fn user_revoke_all_dry_run_json_lists_what_it_would_revoke() {
+        let server = MockServer::start();
+        serve_list(
+            &server,
+            "/v2/jwt/user/u1",
+            vec![named("a", "x", None, false), named("b", "x", None, true)],
+        );
+        let deletes = any(&server, DELETE);
+
+        let (code, out, _) = tool(&server, "user-revoke-all u1 --dry-run --json");
+
+        assert_eq!(code, 0);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc, json!({"dry_run": true, "would_revoke": ["a"]}));
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn version_no_arguments_and_refused_arguments() {
+        let server = MockServer::start();
+        let anything = server.mock(|when, then| {
+            when.any_request();
+            then.status(599);
+        });
+
+        assert_eq!(
+            tool(&server, "--version"),
+            (
+                0,
+                format!("tokens {}\n", env!("CARGO_PKG_VERSION")),
+                String::new()
+            )
+        );
+        let (code, out, err) = tool(&server, "");
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert!(err.starts_with("tokens: list, create and revoke"), "{err}");
+        let (code, _, err) = tool(&server, "list --limit 0");
+        assert_eq!(code, 2);
+        assert_eq!(
+            err,
+            "error: invalid input: limit is 0; the API needs at least 1\n"
+        );
+        let (code, _, _) = tool(&server, "discard ..");
+        assert_eq!(code, 2);
+        anything.assert_calls(0);
+    }
+
+    #[test]
+    fn list_all_prints_each_page_as_it_arrives_and_keeps_it_on_a_later_failure() {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET)
+                .path("/v2/jwt/project")
+                .query_param_missing("starting_after");
+            then.status(200).json_body(
+                json!({"data": [token("a")], "links": {"next": "https://x/?starting_after=a"}}),
+            );
+        });
+        server.mock(|when, then| {
+            when.method(GET)
+                .path("/v2/jwt/project")
+                .query_param("starting_after", "a");
+            then.status(500)
+                .json_body(json!({"errors": [{"message": "boom"}]}));
+        });
+
+        let (code, out, err) = tool(&server, "list --all");
+        let (json_code, json_out, _) = tool(&server, "list --all --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(out, "ID  NAME  CREATED_AT            EXPIRES_AT  DISCARDED_AT\na   n a   2026-01-01T00:00:00Z  -           -\n");
+        assert_eq!(
+            err,
+            "error: server answered 500 Internal Server Error: boom\n"
+        );
+        assert_eq!(json_code, 1);
+        assert!(
+            json_out.starts_with("{\"data\":[\n  {\"created_at\":\"2026-01-01T00:00:00Z\""),
+            "{json_out}"
+        );
+    }
+
+    #[test]
+    fn list_json_of_one_page_keeps_its_links() {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET).path("/v2/jwt/project");
+            then.status(200).json_body(
+                json!({"data": [token("a")], "links": {"next": "https://x/?starting_after=a"}}),
+            );
+        });
+
+        let (code, out, _) = tool(&server, "list --json");
+
+        assert_eq!(code, 0);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["links"]["next"], "https://x/?starting_after=a");
+        assert_eq!(doc["data"][0]["id"], "a");
     }
 
     fn token(id: &str) -> serde_json::Value {
