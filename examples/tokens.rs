@@ -440,13 +440,13 @@ fn run(
             };
             let ids = live_ids(client.project_tokens(FetchTokensParams::default()), picked)?;
             let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
-            return revoke_all(&ids, revoke, *dry_run, json, None, out, err);
+            return revoke_all(&ids, revoke, Mode::plain(*dry_run), json, out, err);
         }
         Command::UserRevokeAll { user_id, dry_run } => {
             let walk = client.user_tokens(user_id, FetchTokensParams::default());
             let ids = live_ids(walk, |_| true)?;
             let revoke = |id: &str| client.discard_user_jwt(id).map(|_| ());
-            return revoke_all(&ids, revoke, *dry_run, json, None, out, err);
+            return revoke_all(&ids, revoke, Mode::plain(*dry_run), json, out, err);
         }
     }
     Ok(Status::Done)
@@ -473,8 +473,10 @@ fn rotate(
             client.project_tokens(FetchTokensParams::default()),
             same_name,
         )?;
-        let revoke = |_: &str| Ok(());
-        return revoke_all(&ids, revoke, true, json, None, out, err);
+        let mode = Mode::DryRun {
+            would_create: Some(&request.name),
+        };
+        return revoke_all(&ids, |_| Ok(()), mode, json, out, err);
     }
     let created = client.create_project_jwt(request)?;
     if !json {
@@ -483,7 +485,30 @@ fn rotate(
     let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(&created.token_id);
     let ids = live_ids(client.project_tokens(FetchTokensParams::default()), others)?;
     let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
-    revoke_all(&ids, revoke, false, json, Some(&created), out, err)
+    let mode = Mode::Revoke {
+        created: Some(&created),
+    };
+    revoke_all(&ids, revoke, mode, json, out, err)
+}
+
+/// Whether a job revokes, and what its JSON document says besides.
+enum Mode<'a> {
+    DryRun {
+        would_create: Option<&'a str>,
+    },
+    Revoke {
+        created: Option<&'a CreateTokenResponse>,
+    },
+}
+
+impl Mode<'_> {
+    fn plain(dry_run: bool) -> Self {
+        if dry_run {
+            Mode::DryRun { would_create: None }
+        } else {
+            Mode::Revoke { created: None }
+        }
+    }
 }
 
 /// The ids of the tokens of a whole walk that are not revoked and that
@@ -507,26 +532,17 @@ fn live_ids(
 fn revoke_all(
     ids: &[String],
     revoke: impl Fn(&str) -> Result<(), magicbell_jwt::Error>,
-    dry_run: bool,
+    mode: Mode,
     json: bool,
-    created: Option<&CreateTokenResponse>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Outcome<Status> {
-    if dry_run {
-        if json {
-            print_json(
-                out,
-                &serde_json::json!({ "dry_run": true, "would_revoke": ids }),
-            )?;
-        } else {
-            for id in ids {
-                write(out, &format!("would revoke {id}\n"))?;
-            }
-            write(out, &format!("would revoke {}\n", ids.len()))?;
+    let created = match mode {
+        Mode::Revoke { created } => created,
+        Mode::DryRun { would_create } => {
+            return dry_run(ids, would_create, json, out).map(|()| Status::Done)
         }
-        return Ok(Status::Done);
-    }
+    };
     let (mut revoked, mut failed) = (Vec::new(), Vec::new());
     for id in ids {
         match revoke(id) {
@@ -559,6 +575,21 @@ fn revoke_all(
     } else {
         Status::SomeFailed
     })
+}
+
+/// What a dry run would do; it sends nothing.
+fn dry_run(ids: &[String], would_create: Option<&str>, json: bool, out: &mut dyn Write) -> Outcome {
+    if json {
+        let mut doc = serde_json::json!({ "dry_run": true, "would_revoke": ids });
+        if let Some(name) = would_create {
+            doc["would_create"] = name.into();
+        }
+        return print_json(out, &doc);
+    }
+    for id in ids {
+        write(out, &format!("would revoke {id}\n"))?;
+    }
+    write(out, &format!("would revoke {}\n", ids.len()))
 }
 
 /// Every page of a walk, printed as it arrives: table rows under one header,
@@ -899,6 +930,52 @@ mod tests {
             out,
             "would create a project token named \"deploy\"\nwould revoke old1\nwould revoke 1\n"
         );
+    }
+
+    #[test]
+    fn rotate_dry_run_json_says_what_it_would_create_and_revoke() {
+        let server = MockServer::start();
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![named("old1", "deploy", None, false)],
+        );
+        let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+        let (code, out, _) = tool(&server, "rotate deploy --dry-run --json");
+
+        assert_eq!(code, 0);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            doc,
+            json!({"dry_run": true, "would_create": "deploy", "would_revoke": ["old1"]})
+        );
+        posts.assert_calls(0);
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn rotate_json_is_one_document_with_the_new_token() {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(POST).path("/v2/jwt/project");
+            then.status(201).json_body(json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"}));
+        });
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![named("new1", "deploy", None, false)],
+        );
+        let deletes = any(&server, DELETE);
+
+        let (code, out, _) = tool(&server, "rotate deploy --json");
+
+        assert_eq!(code, 0);
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["created"]["token"], "jwt-new");
+        assert_eq!(doc["revoked"], json!([]));
+        assert_eq!(doc["failed"], json!([]));
+        deletes.assert_calls(0);
     }
 
     #[test]

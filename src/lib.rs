@@ -20,6 +20,36 @@
 //! # Ok::<(), magicbell_jwt::Error>(())
 //! ```
 //!
+//! # Rotating a token
+//!
+//! The job behind most uses: mint a new project token, store it, then revoke
+//! every other live token of the same name. (The `tokens` example does this
+//! as `tokens rotate NAME`.)
+//!
+//! ```no_run
+//! use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
+//!
+//! let client = Client::from_env()?;
+//! let name = "deploy bot";
+//! let new = client.create_project_jwt(&CreateProjectTokenRequest::new(name).expiry(30 * 86_400))?;
+//! store_in_vault(&new.token); // revoke nothing before the new token is safe
+//!
+//! // Walk to the end before revoking anything.
+//! let mut old = Vec::new();
+//! for token in client.project_tokens(FetchProjectTokensParams::default().limit(100)) {
+//!     let token = token?;
+//!     let other = token.id.as_deref() != Some(new.token_id.as_str());
+//!     if token.name.as_deref() == Some(name) && !token.is_discarded() && other {
+//!         old.extend(token.id);
+//!     }
+//! }
+//! for id in &old {
+//!     client.discard_project_jwt(id)?;
+//! }
+//! # fn store_in_vault(_: &str) {}
+//! # Ok::<(), magicbell_jwt::Error>(())
+//! ```
+//!
 //! # Scope of this crate
 //!
 //! This crate speaks to the `JwtService` of MagicBell's REST API v2 and nothing
@@ -707,6 +737,33 @@ impl ClientBuilder {
 ///   already walked: the walk ends with [`Error::RepeatedCursor`] instead of
 ///   yielding it, so no token is yielded twice. Any error is yielded once,
 ///   then the iterator ends.
+///
+/// A walk owns a clone of its [`Client`] (a reference count): it can be
+/// returned from a function and moved to another thread.
+///
+/// ```no_run
+/// use std::time::SystemTime;
+/// use magicbell_jwt::{Client, FetchProjectTokensParams, Paginator};
+///
+/// fn project_tokens() -> Result<Paginator, magicbell_jwt::Error> {
+///     let client = Client::from_env()?;
+///     Ok(client.project_tokens(FetchProjectTokensParams::default().limit(100)))
+/// }
+///
+/// let walk = project_tokens()?;
+/// let expired = std::thread::spawn(move || {
+///     let now = SystemTime::now();
+///     let mut expired = 0;
+///     for token in walk {
+///         if token?.is_expired_at(now) {
+///             expired += 1;
+///         }
+///     }
+///     Ok::<_, magicbell_jwt::Error>(expired)
+/// });
+/// println!("{} expired tokens", expired.join().expect("the walk's thread")?);
+/// # Ok::<(), magicbell_jwt::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "a Paginator sends nothing until it is iterated"]
 pub struct Paginator {
@@ -718,6 +775,17 @@ pub struct Paginator {
 /// [`Paginator::pages`].
 ///
 /// Yields each non-empty page as the server sent it.
+///
+/// ```no_run
+/// # let client = magicbell_jwt::Client::new("token")?;
+/// use magicbell_jwt::FetchTokensParams;
+///
+/// for page in client.user_tokens("user-8812", FetchTokensParams::default()).pages() {
+///     let page = page?;
+///     println!("{} tokens; more to come: {}", page.data.len(), page.has_more());
+/// }
+/// # Ok::<(), magicbell_jwt::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use = "Pages sends nothing until it is iterated"]
 pub struct Pages {
@@ -1076,6 +1144,20 @@ impl CreateUserTokenRequest {
 
 /// A page of tokens, as `GET /jwt/project` and `GET /jwt/user/{user_id}`
 /// answer.
+///
+/// ```no_run
+/// # let client = magicbell_jwt::Client::new("token")?;
+/// use magicbell_jwt::FetchProjectTokensParams;
+///
+/// let page = client.fetch_project_tokens(&FetchProjectTokensParams::default().limit(20))?;
+/// for token in &page.data {
+///     println!("{:?} {:?}", token.id, token.name);
+/// }
+/// if page.has_more() {
+///     println!("more pages follow: walk them all with client.project_tokens(…)");
+/// }
+/// # Ok::<(), magicbell_jwt::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -1105,6 +1187,26 @@ impl AccessTokenCollection {
 }
 
 /// A token's metadata. Token values are never listed.
+///
+/// The timestamps are kept as the server sent them; the `*_time` methods
+/// parse them (RFC 3339), and the `is_*` methods answer the usual questions.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use magicbell_jwt::AccessToken;
+///
+/// let token: AccessToken = serde_json::from_str(
+///     r#"{"id":"t1","name":"ci","created_at":"2026-01-01T00:00:00Z",
+///         "expires_at":"2026-02-01T00:00:00+00:00","discarded_at":null}"#,
+/// )?;
+/// let february = UNIX_EPOCH + Duration::from_secs(1_769_904_000); // 2026-02-01T00:00:00Z
+///
+/// assert_eq!(token.expires_at_time(), Some(february));
+/// assert!(token.is_active_at(february - Duration::from_secs(1)));
+/// assert!(token.is_expired_at(february));
+/// assert!(!token.is_discarded());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccessToken {
@@ -1236,7 +1338,23 @@ impl DiscardTokenResponse {
 /// Everything that can go wrong with a call.
 ///
 /// `Display` is one line that includes the server's own message where there is
-/// one; it never holds the bearer token or a created token's value.
+/// one; it never holds the bearer token or a created token's value. Where the
+/// failure came from below (the network, TLS, a proxy), `source()` is the
+/// underlying error.
+///
+/// ```no_run
+/// use magicbell_jwt::Error;
+/// # let client = magicbell_jwt::Client::new("token")?;
+///
+/// match client.discard_project_jwt("3f1c") {
+///     Ok(discarded) => println!("revoked at {}", discarded.discarded_at),
+///     Err(Error::Api(e)) if e.status() == 404 => println!("no such token"),
+///     Err(e @ Error::Transport(_)) => eprintln!("network trouble: {e}"),
+///     Err(Error::InvalidInput { reason }) => eprintln!("not sent: {reason}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok::<(), magicbell_jwt::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
