@@ -1148,6 +1148,23 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_magicbell_token_exits_2_with_the_way_out() {
+        // What Client::from_env answers when MAGICBELL_TOKEN is unset.
+        let unset = || {
+            Err(magicbell_jwt::Error::InvalidInput {
+                reason: "MAGICBELL_TOKEN is not set".to_owned(),
+            })
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+
+        let code = cli(&args("prune --expired"), unset, &mut out, &mut err);
+
+        assert_eq!(code, 2);
+        assert!(out.is_empty());
+        assert_eq!(String::from_utf8(err).unwrap(), format!("{NO_TOKEN}\n"));
+    }
+
+    #[test]
     fn version_no_arguments_and_refused_arguments() {
         let server = MockServer::start();
         let anything = server.mock(|when, then| {
