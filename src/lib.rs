@@ -626,7 +626,7 @@ impl ClientBuilder {
     /// the user agent suffix holds control characters; when the
     /// [`root_certificates_pem`](ClientBuilder::root_certificates_pem) bundle
     /// holds no certificate or does not parse; or when the
-    /// [`proxy`](ClientBuilder::proxy) URL does not parse (`proxy:3128:x`,
+    /// [`proxy`](ClientBuilder::proxy) URL does not parse (`http://proxy:port`,
     /// `ftp://proxy`).
     pub fn build(self) -> Result<Client, Error> {
         let Settings {
