@@ -405,11 +405,11 @@ fn run(
         }
         Command::Create(request) => {
             let created = client.create_project_jwt(request)?;
-            print_created(out, &created, json)?;
+            print_created(out, err, &created, json)?;
         }
         Command::CreateUser(request) => {
             let created = client.create_user_jwt(request)?;
-            print_created(out, &created, json)?;
+            print_created(out, err, &created, json)?;
         }
         Command::Discard { user, token_id } => {
             let discarded = if *user {
@@ -480,7 +480,7 @@ fn rotate(
     }
     let created = client.create_project_jwt(request)?;
     if !json {
-        print_created(out, &created, false)?;
+        print_created(out, err, &created, false)?;
     }
     let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(&created.token_id);
     let ids = live_ids(client.project_tokens(FetchTokensParams::default()), others)?;
@@ -621,7 +621,12 @@ fn print_walk(out: &mut dyn Write, pages: magicbell_jwt::Pages, json: bool) -> O
     Ok(())
 }
 
-fn print_created(out: &mut dyn Write, created: &CreateTokenResponse, json: bool) -> Outcome {
+fn print_created(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    created: &CreateTokenResponse,
+    json: bool,
+) -> Outcome {
     if json {
         return print_json(out, created);
     }
@@ -632,8 +637,7 @@ fn print_created(out: &mut dyn Write, created: &CreateTokenResponse, json: bool)
         ["TOKEN", created.token.as_str()],
     ];
     print_table(out, &[], &rows)?;
-    eprintln!("Store the token now: it cannot be shown again.");
-    Ok(())
+    write(err, "Store the token now: it cannot be shown again.\n")
 }
 
 fn print_discarded(out: &mut dyn Write, discarded: &DiscardTokenResponse, json: bool) -> Outcome {
@@ -895,9 +899,10 @@ mod tests {
         let old1 = serve_discard(&server, "/v2/jwt/project/old1", 200);
         let other_deletes = any(&server, DELETE);
 
-        let (code, out, _) = tool(&server, "rotate deploy --expiry 60");
+        let (code, out, err) = tool(&server, "rotate deploy --expiry 60");
 
         assert_eq!(code, 0);
+        assert_eq!(err, "Store the token now: it cannot be shown again.\n");
         create.assert_calls(1);
         old1.assert_calls(1);
         other_deletes.assert_calls(0);
