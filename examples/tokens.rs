@@ -1034,9 +1034,9 @@ mod tests {
     #[test]
     fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
         let server = MockServer::start();
-        let recent = chrono_free_rfc3339_days_ago(1);
+        // Created after any run of this test: never older than 30 days.
         let mut fresh = named("fresh", "ci", None, false);
-        fresh["created_at"] = json!(recent);
+        fresh["created_at"] = json!("2999-01-01T00:00:00Z");
         serve_list(
             &server,
             "/v2/jwt/project",
@@ -1058,33 +1058,6 @@ mod tests {
         assert_eq!(doc, json!({"revoked": ["old-ci"], "failed": []}));
         old_ci.assert_calls(1);
         others.assert_calls(0);
-    }
-
-    /// `YYYY-01-01T00:00:00Z`-style text for `days` days ago.
-    fn chrono_free_rfc3339_days_ago(days: u64) -> String {
-        // Within a few days of now is all the test needs: the current year's
-        // first instant is at most 366 days ago, so build from seconds.
-        let secs = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            - days * 86_400;
-        let (days_since, rem) = (secs / 86_400, secs % 86_400);
-        // Civil date from days (Howard Hinnant's civil_from_days).
-        let z = days_since as i64 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
-            rem / 3600,
-            rem % 3600 / 60
-        )
     }
 
     #[test]

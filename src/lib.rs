@@ -652,7 +652,7 @@ impl ClientBuilder {
                 "token holds whitespace or control characters",
             ));
         }
-        let base_url = check_base_url(&base_url, allow_insecure_http)?;
+        let (base_url, target) = check_base_url(&base_url, allow_insecure_http)?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
         authorization.set_sensitive(true);
@@ -669,8 +669,6 @@ impl ClientBuilder {
             ProxySetting::Off => None,
             ProxySetting::Url(url) => Some(parse_proxy(&url)?),
         };
-        let target = http::Uri::try_from(base_url.as_str())
-            .map_err(|e| Error::invalid(format!("base URL {base_url:?} does not parse: {e}")))?;
         // What errors name: the API host, and the proxy when one is in the way.
         let endpoint = Arc::new(Endpoint {
             host: target.host().unwrap_or_default().to_owned(),
@@ -2376,8 +2374,8 @@ fn excerpt(text: &str) -> Option<String> {
     }
 }
 
-/// Checks a base URL and returns it without a trailing slash.
-fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+/// Checks a base URL and returns it without a trailing slash, and parsed.
+fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<(String, http::Uri), Error> {
     let bad = |why: &str| Error::invalid(format!("base URL {url:?} {why}"));
     let rest = url
         .strip_prefix("https://")
@@ -2402,7 +2400,7 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
             "would send the token in clear text; use https, or allow_insecure_http(true) on a trusted network",
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    Ok((url.trim_end_matches('/').to_owned(), uri))
 }
 
 fn is_loopback(host: Option<&str>) -> bool {
