@@ -95,9 +95,10 @@
 //! # Reliability
 //!
 //! Lists and discards are retried on connection failures, timeouts, 408, 429
-//! and 5xx gateway statuses; a create only when the server provably did not
-//! process it (no connection, or 429), so a lost answer never mints a second
-//! token. Waits back off exponentially with jitter and honour `Retry-After`.
+//! and 5xx gateway statuses; a create only when the server surely did not
+//! process it (no connection, 408 or 429), so a lost answer never mints a
+//! second token. After a failed create, [`Error::may_have_been_processed`]
+//! says whether to list the tokens before trying again. Waits back off exponentially with jitter and honour `Retry-After`.
 //! Redirects are not followed, bodies are bounded, and plain `http` is refused
 //! for hosts that are not loopback. See [`ClientBuilder`] for each setting and
 //! its default.
@@ -171,6 +172,8 @@ struct Inner {
 struct Endpoint {
     /// The API's host name.
     host: String,
+    /// The host and port connected to, such as `api.magicbell.com:443`.
+    address: String,
     /// The proxy requests go through, without credentials, if any.
     proxy: Option<String>,
 }
@@ -288,13 +291,17 @@ impl Client {
     ///
     /// [`Error::InvalidInput`], with nothing sent, for an empty `name`, a
     /// `name` over 255 characters, or an `expiry` of 0; otherwise what
-    /// [`Error`] lists for a request.
+    /// [`Error`] lists for a request. When the create failed,
+    /// [`Error::may_have_been_processed`] tells whether the server may have
+    /// minted a token anyway: if `true`, list the tokens (a new one of this
+    /// name) before creating another; if `false`, nothing was created and
+    /// trying again is safe.
     pub fn create_project_jwt(
         &self,
         request: &CreateProjectTokenRequest,
     ) -> Result<CreateTokenResponse, Error> {
         request.validate()?;
-        self.send(Method::POST, "/jwt/project", Some(request))
+        self.send(Method::POST, "/jwt/project", Some(request), Effect::Creates)
     }
 
     /// Revokes a project token at once: `DELETE /jwt/project/{token_id}`.
@@ -309,7 +316,7 @@ impl Client {
     /// otherwise what [`Error`] lists for a request.
     pub fn discard_project_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
         let path = format!("/jwt/project/{}", path_segment("token_id", token_id)?);
-        self.send(Method::DELETE, &path, None::<&()>)
+        self.send(Method::DELETE, &path, None::<&()>, Effect::Repeatable)
     }
 
     /// Every project token, one page at a time as the iterator needs it.
@@ -352,13 +359,15 @@ impl Client {
     /// `external_id` is set, when a text field is empty or over 255
     /// characters, or for an `expiry` of 0; otherwise what [`Error`] lists
     /// for a request. Like a project create, it is retried only where the
-    /// server provably did not process it.
+    /// server surely did not process it; after a failure,
+    /// [`Error::may_have_been_processed`] tells whether to list the user's
+    /// tokens before creating another.
     pub fn create_user_jwt(
         &self,
         request: &CreateUserTokenRequest,
     ) -> Result<CreateTokenResponse, Error> {
         request.validate()?;
-        self.send(Method::POST, "/jwt/user", Some(request))
+        self.send(Method::POST, "/jwt/user", Some(request), Effect::Creates)
     }
 
     /// Revokes a user token at once: `DELETE /jwt/user/{token_id}`.
@@ -370,7 +379,7 @@ impl Client {
     /// otherwise what [`Error`] lists for a request.
     pub fn discard_user_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
         let path = format!("/jwt/user/{}", path_segment("token_id", token_id)?);
-        self.send(Method::DELETE, &path, None::<&()>)
+        self.send(Method::DELETE, &path, None::<&()>, Effect::Repeatable)
     }
 
     /// One page of a user's tokens: `GET /jwt/user/{user_id}`.
@@ -403,7 +412,12 @@ impl Client {
         path: &str,
         params: &FetchTokensParams,
     ) -> Result<AccessTokenCollection, Error> {
-        self.send(Method::GET, &params.append_query(path)?, None::<&()>)
+        self.send(
+            Method::GET,
+            &params.append_query(path)?,
+            None::<&()>,
+            Effect::Repeatable,
+        )
     }
 }
 
@@ -511,12 +525,13 @@ impl ClientBuilder {
 
     /// How many times a failed request is sent again; 0 turns retries off.
     ///
-    /// Lists and discards (`GET`, `DELETE`) are retried on connection
-    /// failures, timeouts, and the statuses 408, 429, 500, 502, 503 and 504.
-    /// A create (`POST`) is retried only where the server provably did not
-    /// process it: the connection could not be established, or the answer was
-    /// 429. Never after a timeout once sent, a cut answer or a 5xx, since that
-    /// could mint a second live token nobody holds.
+    /// Lists and discards are retried on connection failures, timeouts, and
+    /// the statuses 408, 429, 500, 502, 503 and 504. A create is retried only
+    /// where the server surely did not process it
+    /// ([`Error::may_have_been_processed`] is `false`): the connection, TLS
+    /// handshake or name lookup failed, or the answer was 408 or 429. Never
+    /// after a timeout once sent, a cut answer or a 5xx, since that could
+    /// mint a second live token nobody holds.
     ///
     /// Defaults to `2` (three attempts in all).
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -653,6 +668,7 @@ impl ClientBuilder {
             ));
         }
         let (base_url, target) = check_base_url(&base_url, allow_insecure_http)?;
+        let url_is_https = base_url.starts_with("https://");
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
             .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
         authorization.set_sensitive(true);
@@ -672,6 +688,13 @@ impl ClientBuilder {
         // What errors name: the API host, and the proxy when one is in the way.
         let endpoint = Arc::new(Endpoint {
             host: target.host().unwrap_or_default().to_owned(),
+            address: format!(
+                "{}:{}",
+                target.host().unwrap_or_default(),
+                target
+                    .port_u16()
+                    .unwrap_or(if url_is_https { 443 } else { 80 })
+            ),
             proxy: proxy
                 .as_ref()
                 .filter(|p| !p.is_no_proxy(&target))
@@ -970,6 +993,7 @@ fn hash_cursor(cursor: &str) -> u64 {
 /// assert_eq!(params.limit, Some(50));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FetchTokensParams {
     /// How many tokens a page holds at most; at least 1.
     pub limit: Option<u32>,
@@ -1028,6 +1052,7 @@ impl FetchTokensParams {
 /// assert_eq!(request.expiry, Some(3600));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateProjectTokenRequest {
     /// The token's name; 1 to 255 characters.
     pub name: String,
@@ -1070,6 +1095,7 @@ impl CreateProjectTokenRequest {
 /// assert_eq!(request.email.as_deref(), Some("ada@example.com"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CreateUserTokenRequest {
     /// The user's email; at most 255 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1348,7 +1374,7 @@ impl DiscardTokenResponse {
 ///     Ok(discarded) => println!("revoked at {}", discarded.discarded_at),
 ///     Err(Error::Api(e)) if e.status() == 404 => println!("no such token"),
 ///     Err(e @ Error::Transport(_)) => eprintln!("network trouble: {e}"),
-///     Err(Error::InvalidInput { reason }) => eprintln!("not sent: {reason}"),
+///     Err(Error::InvalidInput { reason, .. }) => eprintln!("not sent: {reason}"),
 ///     Err(e) => return Err(e),
 /// }
 /// # Ok::<(), magicbell_jwt::Error>(())
@@ -1363,6 +1389,7 @@ pub enum Error {
     /// timed out or was cut, or what came back was not HTTP.
     Transport(Box<TransportError>),
     /// A 2xx answer whose body does not match the documented model.
+    #[non_exhaustive]
     Decode {
         /// The answer's status.
         status: u16,
@@ -1371,6 +1398,7 @@ pub enum Error {
     },
     /// A 2xx answer whose body is larger than
     /// [`ClientBuilder::max_response_bytes`].
+    #[non_exhaustive]
     ResponseTooLarge {
         /// The answer's status.
         status: u16,
@@ -1378,6 +1406,7 @@ pub enum Error {
         limit: u64,
     },
     /// An argument refused before anything was sent.
+    #[non_exhaustive]
     InvalidInput {
         /// What was wrong.
         reason: String,
@@ -1389,6 +1418,7 @@ pub enum Error {
     MissingCursor,
     /// A [`Paginator`] was handed a cursor it had already used; the walk
     /// stops instead of looping.
+    #[non_exhaustive]
     RepeatedCursor {
         /// The repeated cursor.
         cursor: String,
@@ -1415,29 +1445,64 @@ impl Error {
         }
     }
 
-    /// The error a call returns: with its attempt count, and for a create
-    /// that may have reached the server, saying so.
-    fn finish(mut self, attempts: u32, method: &Method) -> Error {
+    /// Whether the server may have acted on the request, so that sending it
+    /// again could act twice: after a failed create, `true` means a token may
+    /// have been minted that nobody holds (list the tokens before creating
+    /// another), `false` means it surely was not.
+    ///
+    /// - `true`: the request was written and then no usable answer came (a
+    ///   timeout once sent, a cut connection, an answer that was not HTTP); a
+    ///   5xx answer; a 2xx answer that could not be used
+    ///   ([`Error::Decode`], [`Error::ResponseTooLarge`], and the walk errors
+    ///   [`Error::MissingCursor`] and [`Error::RepeatedCursor`]).
+    /// - `false`: refused before sending ([`Error::InvalidInput`]); never
+    ///   sent (no connection, the name lookup, the TLS handshake or the
+    ///   proxy's tunnel failed: [`TransportError::is_connect`]); or answered
+    ///   with a 1xx, 3xx or 4xx status, 408 and 429 included.
+    ///
+    /// ```no_run
+    /// use magicbell_jwt::{CreateProjectTokenRequest, Error};
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    ///
+    /// match client.create_project_jwt(&CreateProjectTokenRequest::new("deploy bot")) {
+    ///     Ok(created) => println!("store {}", created.token_id),
+    ///     Err(e) if e.may_have_been_processed() => {
+    ///         eprintln!("{e}: list the tokens named \"deploy bot\" before creating another");
+    ///     }
+    ///     Err(e) => eprintln!("{e}: nothing was created; safe to try again"),
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn may_have_been_processed(&self) -> bool {
+        matches!(self.reach(), Reach::MaybeProcessed | Reach::Processed)
+    }
+
+    /// How far the failed request got.
+    fn reach(&self) -> Reach {
+        match self {
+            Error::Api(e) if e.status >= 500 => Reach::MaybeProcessed,
+            Error::Api(_) => Reach::Declined,
+            Error::Transport(e) => e.reach(),
+            Error::InvalidInput { .. } => Reach::NotSent,
+            Error::Decode { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::MissingCursor
+            | Error::RepeatedCursor { .. } => Reach::Processed,
+        }
+    }
+
+    /// The error a call returns: with its attempt count, and what the
+    /// request would have done, for the message.
+    fn finish(mut self, attempts: u32, effect: Effect) -> Error {
         match &mut self {
             Error::Api(e) => e.attempts = attempts,
             Error::Transport(e) => {
                 e.attempts = attempts;
-                e.maybe_processed = *method == Method::POST && !e.is_connect();
+                e.creates = effect == Effect::Creates;
             }
             _ => {}
         }
         self
-    }
-
-    /// Whether the connection closed under a request before any answer:
-    /// what a server does when its keep-alive timeout fires as a request
-    /// arrives on a pooled connection.
-    fn is_closed_connection(&self) -> bool {
-        use std::io::ErrorKind as K;
-        matches!(self, Error::Transport(e) if matches!(&e.source, ureq::Error::Io(io) if matches!(
-            io.kind(),
-            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
-        )))
     }
 
     /// A few words for a log line: the status, or what failed.
@@ -1552,7 +1617,11 @@ impl ApiError {
     }
 
     /// How long the server asked to wait (`Retry-After`, in seconds or as an
-    /// HTTP date), when it did.
+    /// HTTP date), when it did. All three date forms RFC 9110 asks for are
+    /// read: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
+    /// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime
+    /// (`Sun Nov  6 08:49:37 1994`); a date already past is a zero wait, and a
+    /// value that is none of these is ignored.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -1607,7 +1676,8 @@ impl ApiError {
             errors,
             body_excerpt,
             location: header("location"),
-            retry_after: header_str(headers, "retry-after").and_then(|v| parse_retry_after(&v)),
+            retry_after: header_str(headers, "retry-after")
+                .and_then(|v| parse_retry_after(&v, SystemTime::now())),
             request_id: header("x-request-id").or_else(|| header("request-id")),
             attempts: 1,
         }
@@ -1658,11 +1728,48 @@ pub struct TransportError {
     source: ureq::Error,
     attempts: u32,
     endpoint: Arc<Endpoint>,
-    // A create that failed after it was sent: the server may have minted it.
-    maybe_processed: bool,
+    // The request was a create: a failure after sending may have minted a
+    // token, which the message says.
+    creates: bool,
 }
 
-/// What went wrong in a TLS handshake, as far as the error tells.
+/// How far a failed request got: the one answer that retries,
+/// [`TransportError::is_connect`], the messages and
+/// [`Error::may_have_been_processed`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Nothing reached the server: refused before sending, or no connection
+    /// (name lookup, TCP, the TLS handshake or the proxy's tunnel failed).
+    NotSent,
+    /// The server answered without acting on it: a 1xx, 3xx or 4xx status.
+    Declined,
+    /// Sent, and then no usable answer (a timeout, a cut connection, an
+    /// answer that was not HTTP), or a 5xx status: it may have acted.
+    MaybeProcessed,
+    /// The server acted: a 2xx answer that could not be used.
+    Processed,
+}
+
+/// What sending a request twice would do; each call site says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Reading or revoking: a second send leaves the same state.
+    Repeatable,
+    /// Creating: a second send after the first was processed mints a second
+    /// live token that nobody holds.
+    Creates,
+}
+
+/// A TLS failure: what went wrong, and whether the handshake is where it
+/// happened (so no request was written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TlsFailure {
+    problem: TlsProblem,
+    in_handshake: bool,
+}
+
+/// What went wrong in a TLS session, as far as the error tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TlsProblem {
     Untrusted,
     Expired,
@@ -1676,106 +1783,105 @@ impl TransportError {
         self.attempts
     }
 
-    /// Whether a timeout ended the request.
+    /// Whether a timeout ended the request: connecting, or waiting for the
+    /// answer.
     pub fn is_timeout(&self) -> bool {
         matches!(self.source, ureq::Error::Timeout(_))
             || matches!(&self.source, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
     }
 
-    /// Whether the connection could not be established, so the server never
-    /// saw the request.
+    /// Whether the request never reached the server: the name lookup, the
+    /// connection, the TLS handshake or the proxy's tunnel failed. When
+    /// `true`, [`Error::may_have_been_processed`] is `false`.
     pub fn is_connect(&self) -> bool {
+        self.reach() == Reach::NotSent
+    }
+
+    /// How far the request got, from ureq's error variant, the I/O error's
+    /// kind and, for TLS, the TLS library's own error.
+    fn reach(&self) -> Reach {
         use std::io::ErrorKind as K;
-        if self.tls_problem().is_some() {
-            return true;
-        }
-        if self.is_name_lookup() {
-            return true;
-        }
         match &self.source {
-            ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Connect | ureq::Timeout::Resolve),
-            ureq::Error::HostNotFound
+            // Raised while resolving, connecting or setting up TLS, before
+            // any byte of the request is written.
+            ureq::Error::Timeout(ureq::Timeout::Resolve | ureq::Timeout::Connect)
+            | ureq::Error::HostNotFound
             | ureq::Error::ConnectionFailed
-            | ureq::Error::ConnectProxyFailed(_) => true,
-            ureq::Error::Io(e) => matches!(
-                e.kind(),
+            | ureq::Error::ConnectProxyFailed(_)
+            | ureq::Error::Tls(_)
+            | ureq::Error::BadUri(_)
+            | ureq::Error::Http(_)
+            | ureq::Error::InvalidProxyUrl
+            | ureq::Error::RequireHttpsOnly(_)
+            | ureq::Error::TlsRequired => Reach::NotSent,
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(_) => Reach::NotSent,
+            // ureq reports native-tls errors by this variant only from the
+            // handshake; later failures come as I/O.
+            #[cfg(feature = "native-tls")]
+            ureq::Error::NativeTls(_) | ureq::Error::Der(_) => Reach::NotSent,
+            ureq::Error::Io(e) => match e.kind() {
                 K::ConnectionRefused
-                    | K::HostUnreachable
-                    | K::NetworkUnreachable
-                    | K::AddrNotAvailable
-            ),
-            _ => false,
+                | K::HostUnreachable
+                | K::NetworkUnreachable
+                | K::AddrNotAvailable => Reach::NotSent,
+                _ if is_name_lookup(e) => Reach::NotSent,
+                _ if self.tls_failure().is_some_and(|t| t.in_handshake) => Reach::NotSent,
+                _ => Reach::MaybeProcessed,
+            },
+            _ => Reach::MaybeProcessed,
         }
     }
 
-    /// Whether sending again may help: the failure lies in the connection,
-    /// not in what was asked. A request that does not change state
-    /// (`repeatable`) is sent again after any such failure; a create only when
-    /// no connection was made. A refused certificate stays refused, and a
-    /// proxy that refused the tunnel is asked nothing again.
-    fn is_retryable(&self, repeatable: bool) -> bool {
-        let transient = matches!(
+    /// Whether the same request may fare better sent again: the connection
+    /// failed, not a check that would fail the same way (a certificate, a
+    /// proxy refusing the tunnel, a setting).
+    fn is_transient(&self) -> bool {
+        matches!(
             self.source,
             ureq::Error::Io(_)
                 | ureq::Error::Timeout(_)
                 | ureq::Error::HostNotFound
                 | ureq::Error::ConnectionFailed
-        );
-        transient && (repeatable || self.is_connect()) && self.tls_problem().is_none()
+        ) && self.tls_failure().is_none()
     }
 
-    /// Whether looking up a host name failed. ureq passes std's lookup error
-    /// on as I/O; its message is the only mark it has.
-    fn is_name_lookup(&self) -> bool {
-        match &self.source {
-            ureq::Error::HostNotFound => true,
-            ureq::Error::Io(e) => e.to_string().contains("failed to lookup address"),
-            _ => false,
-        }
+    /// Whether the connection closed under the request before any answer:
+    /// what a server does when its keep-alive timeout fires as a request
+    /// arrives on a pooled connection.
+    fn is_closed_connection(&self) -> bool {
+        use std::io::ErrorKind as K;
+        matches!(&self.source, ureq::Error::Io(io) if matches!(
+            io.kind(),
+            K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        ))
     }
 
-    /// The TLS failure behind this error, read from the TLS library's own
-    /// error (rustls, or the system library through native-tls), if it is one.
-    fn tls_problem(&self) -> Option<TlsProblem> {
-        let (text, surely_tls) = match &self.source {
-            ureq::Error::Tls(what) => (what.to_string(), true),
-            #[cfg(feature = "rustls")]
-            ureq::Error::Rustls(e) => (format!("{e:?} {e}"), true),
-            #[cfg(feature = "native-tls")]
-            ureq::Error::NativeTls(e) => (format!("{e:?} {e}"), true),
-            // rustls reports a refused certificate through the stream's reads.
-            ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                let inner = e.get_ref()?;
-                (format!("{inner:?} {inner}"), false)
-            }
-            _ => return None,
+    /// The TLS failure behind this error, if it is one.
+    fn tls_failure(&self) -> Option<TlsFailure> {
+        let handshake = |problem| {
+            Some(TlsFailure {
+                problem,
+                in_handshake: true,
+            })
         };
-        let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
-        if has(&[
-            "UnknownIssuer",
-            "local issuer",
-            "self signed",
-            "self-signed",
-            "UnknownCA",
-            "not trusted",
-        ]) {
-            Some(TlsProblem::Untrusted)
-        } else if has(&["Expired", "expired"]) {
-            Some(TlsProblem::Expired)
-        } else if has(&["NotValidForName", "not valid for name", "hostname mismatch"]) {
-            Some(TlsProblem::OtherName)
-        } else if surely_tls
-            || has(&[
-                "Certificate",
-                "certificate",
-                "Handshake",
-                "handshake",
-                "Alert",
-            ])
-        {
-            Some(TlsProblem::Other)
-        } else {
-            None
+        match &self.source {
+            ureq::Error::Tls(_) => handshake(TlsProblem::Other),
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(e) => Some(rustls_failure(e)),
+            // rustls reports the handshake, and the session after it, through
+            // the stream's I/O errors.
+            #[cfg(feature = "rustls")]
+            ureq::Error::Io(e) => e
+                .get_ref()?
+                .downcast_ref::<rustls::Error>()
+                .map(rustls_failure),
+            // native-tls's error is opaque: its text (OpenSSL's, SChannel's or
+            // Security.framework's message) is all there is to read the
+            // problem from. That it is a handshake failure, the variant says.
+            #[cfg(feature = "native-tls")]
+            ureq::Error::NativeTls(e) => handshake(tls_problem_from_text(&format!("{e:?} {e}"))),
+            _ => None,
         }
     }
 
@@ -1784,7 +1890,7 @@ impl TransportError {
         use std::io::ErrorKind as K;
         let host = &self.endpoint.host;
         let proxy = self.endpoint.proxy.as_deref();
-        if let Some(problem) = self.tls_problem() {
+        if let Some(TlsFailure { problem, .. }) = self.tls_failure() {
             let why = match problem {
                 TlsProblem::Untrusted => "the server's certificate is not trusted: its issuer is not among the trusted roots (behind a TLS-inspecting proxy, trust its CA with root_certificates_pem)".to_owned(),
                 TlsProblem::Expired => "the server's certificate has expired".to_owned(),
@@ -1793,7 +1899,9 @@ impl TransportError {
             };
             return format!("TLS with {host} failed: {why}");
         }
-        if self.is_name_lookup() {
+        if matches!(&self.source, ureq::Error::HostNotFound)
+            || matches!(&self.source, ureq::Error::Io(e) if is_name_lookup(e))
+        {
             // Through a proxy, the client looks up only the proxy's name.
             return match proxy {
                 Some(proxy) => format!("the proxy {proxy}: its host name could not be resolved"),
@@ -1818,13 +1926,18 @@ impl TransportError {
             (ureq::Error::ConnectionFailed, Some(proxy)) => {
                 format!("could not connect to the proxy {proxy}")
             }
-            (ureq::Error::ConnectionFailed, None) => format!("could not connect to {host}"),
+            (ureq::Error::ConnectionFailed, None) => {
+                format!("could not connect to {}", self.endpoint.address)
+            }
             (ureq::Error::Protocol(_), _) => "the answer was not valid HTTP".to_owned(),
             (ureq::Error::Io(e), proxy) => match (e.kind(), proxy) {
                 (K::ConnectionRefused, Some(proxy)) => {
-                    format!("the proxy {proxy} refused the connection")
+                    format!("could not connect to the proxy {proxy}: connection refused")
                 }
-                (K::ConnectionRefused, None) => format!("{host} refused the connection"),
+                (K::ConnectionRefused, None) => format!(
+                    "could not connect to {}: connection refused",
+                    self.endpoint.address
+                ),
                 (
                     K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof,
                     _,
@@ -1840,7 +1953,7 @@ impl TransportError {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "no usable answer from the server: {}", self.what())?;
-        if self.maybe_processed {
+        if self.creates && self.reach() == Reach::MaybeProcessed {
             f.write_str(
                 "; the server may or may not have processed the create, so it was not sent again (list the tokens to check)",
             )?;
@@ -1874,6 +1987,7 @@ impl Client {
         method: Method,
         path_and_query: &str,
         body: Option<&impl Serialize>,
+        effect: Effect,
     ) -> Result<T, Error> {
         let body = body
             .map(serde_json::to_vec)
@@ -1889,10 +2003,7 @@ impl Client {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e,
             };
-            let Some(mut wait) = self
-                .inner
-                .retry
-                .wait_before_retry(&method, &error, attempts)
+            let Some(mut wait) = self.inner.retry.wait_before_retry(&error, effect, attempts)
             else {
                 if matches!(error, Error::Api(_) | Error::Transport(_)) {
                     log::debug!(
@@ -1900,12 +2011,12 @@ impl Client {
                         error.summary()
                     );
                 }
-                return Err(error.finish(attempts, &method));
+                return Err(error.finish(attempts, effect));
             };
             // A kept-alive connection the server closed as this request
             // arrived: the request never reached it, and a fresh connection
             // will do. Once a call, at once; then the usual backoff.
-            if !reconnected && error.is_closed_connection() {
+            if !reconnected && matches!(&error, Error::Transport(e) if e.is_closed_connection()) {
                 reconnected = true;
                 wait = Duration::ZERO;
             }
@@ -1982,7 +2093,7 @@ impl Client {
             source,
             attempts: 1,
             endpoint: self.inner.endpoint.clone(),
-            maybe_processed: false,
+            creates: false,
         }))
     }
 
@@ -1996,22 +2107,20 @@ impl Client {
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
     /// `attempts`, or `None` when the error is final.
-    fn wait_before_retry(&self, method: &Method, error: &Error, attempts: u32) -> Option<Duration> {
+    fn wait_before_retry(&self, error: &Error, effect: Effect, attempts: u32) -> Option<Duration> {
         if attempts > self.max_retries {
             return None;
         }
-        // Only a create changes state; sending it again after the server
-        // may have processed it could mint a second live token.
-        let repeatable = *method != Method::POST;
         let asked = match error {
-            Error::Api(e) => match e.status {
-                429 => e.retry_after,
-                408 | 500 | 502 | 503 | 504 if repeatable => e.retry_after,
-                _ => return None,
-            },
-            Error::Transport(e) if e.is_retryable(repeatable) => None,
+            Error::Api(e) if matches!(e.status, 408 | 429 | 500 | 502 | 503 | 504) => e.retry_after,
+            Error::Transport(e) if e.is_transient() => None,
             _ => return None,
         };
+        // Sending a create again after the server may have processed it
+        // could mint a second live token that nobody holds.
+        if effect == Effect::Creates && error.may_have_been_processed() {
+            return None;
+        }
         match asked {
             Some(wait) if wait > self.max_retry_after => None,
             Some(wait) => Some(wait),
@@ -2033,15 +2142,42 @@ impl RetryPolicy {
     }
 }
 
-/// A `Retry-After` value: whole seconds, or an HTTP date (IMF-fixdate,
-/// `Sun, 06 Nov 1994 08:49:37 GMT`) turned into the time until then.
-fn parse_retry_after(value: &str) -> Option<Duration> {
+/// A `Retry-After` value as the wait from `now`: whole seconds, or an HTTP
+/// date in any of the three forms RFC 9110 (section 5.6.7) asks recipients to
+/// accept, always GMT: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the
+/// obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`, its two-digit
+/// year taken as the latest past year that is no more than 50 years ahead)
+/// and asctime (`Sun Nov  6 08:49:37 1994`). A date in the past is no wait.
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let [_, day, month, year, time, "GMT"] = *value.split_whitespace().collect::<Vec<_>>() else {
-        return None;
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let fields = value.split_whitespace().collect::<Vec<_>>();
+    let (day, month, year, time) = match fields[..] {
+        // IMF-fixdate; its weekday is not checked, as no date needs it.
+        [_, day, month, year, time, "GMT"] if year.len() == 4 => {
+            (day, month, year.to_owned(), time)
+        }
+        // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT".
+        [_, date, time, "GMT"] => {
+            let [day, month, yy] = *date.split('-').collect::<Vec<_>>() else {
+                return None;
+            };
+            if yy.len() != 2 {
+                return None;
+            }
+            let this_year = 1970 + now.div_euclid(31_556_952);
+            let mut year = this_year - this_year % 100 + yy.parse::<i64>().ok()?;
+            if year > this_year + 50 {
+                year -= 100;
+            }
+            (day, month, year.to_string(), time)
+        }
+        // asctime: "Sun Nov  6 08:49:37 1994".
+        [_, month, day, time, year] if year.len() == 4 => (day, month, year.to_owned(), time),
+        _ => return None,
     };
     let month = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -2051,6 +2187,9 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         + 1;
     let mut hms = time.split(':').map(|n| n.parse::<i64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() {
+        return None;
+    }
     let (y, d) = (year.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
     // Out-of-range fields are a bad header, not a reason to overflow.
     let in_range = (0..=9999).contains(&y)
@@ -2062,7 +2201,6 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         return None;
     }
     let then = days_from_civil(y, month, d) * 86_400 + h * 3600 + m * 60 + s;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
 }
 
@@ -2238,6 +2376,72 @@ fn without_userinfo(url: &str) -> String {
     }
 }
 
+/// Whether an I/O error is a failed host name lookup. std gives it no kind of
+/// its own (it is the unstable `Uncategorized`) and no OS error code on Unix;
+/// its fixed English prefix, std's own and not the OS's, is the only mark.
+fn is_name_lookup(e: &std::io::Error) -> bool {
+    e.raw_os_error().is_none() && e.to_string().starts_with("failed to lookup address")
+}
+
+/// What a rustls error says, and whether only a handshake raises it: the
+/// server's certificate is checked, and versions and ciphers agreed, there
+/// alone. Anything else may have come after the request was written.
+#[cfg(feature = "rustls")]
+fn rustls_failure(e: &rustls::Error) -> TlsFailure {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    let problem = match e {
+        E::InvalidCertificate(C::UnknownIssuer) => TlsProblem::Untrusted,
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => TlsProblem::Expired,
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            TlsProblem::OtherName
+        }
+        _ => TlsProblem::Other,
+    };
+    let in_handshake = matches!(
+        e,
+        E::InvalidCertificate(_)
+            | E::NoCertificatesPresented
+            | E::UnsupportedNameType
+            | E::InappropriateHandshakeMessage { .. }
+            | E::PeerIncompatible(_)
+            | E::NoApplicationProtocol
+            | E::AlertReceived(
+                A::HandshakeFailure
+                    | A::ProtocolVersion
+                    | A::InsufficientSecurity
+                    | A::UnrecognisedName
+                    | A::NoApplicationProtocol
+                    | A::InappropriateFallback
+            )
+    );
+    TlsFailure {
+        problem,
+        in_handshake,
+    }
+}
+
+/// The problem a TLS library's message names, for native-tls, whose error
+/// has no typed reason.
+#[cfg(feature = "native-tls")]
+fn tls_problem_from_text(text: &str) -> TlsProblem {
+    let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+    if has(&[
+        "local issuer",
+        "self signed",
+        "self-signed",
+        "not trusted",
+        "UnknownIssuer",
+    ]) {
+        TlsProblem::Untrusted
+    } else if has(&["expired", "Expired"]) {
+        TlsProblem::Expired
+    } else if has(&["hostname mismatch", "not valid for name", "NotValidForName"]) {
+        TlsProblem::OtherName
+    } else {
+        TlsProblem::Other
+    }
+}
+
 fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
     if attempts > 1 {
         write!(f, " (after {attempts} attempts)")?;
@@ -2397,7 +2601,7 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<(String, http:
     let uri = http::Uri::try_from(url).map_err(|e| bad(&format!("does not parse: {e}")))?;
     if url.starts_with("http://") && !allow_insecure_http && !is_loopback(uri.host()) {
         return Err(bad(
-            "would send the token in clear text; use https, or allow_insecure_http(true) on a trusted network",
+            "would send the token in clear text to a host that is not loopback; use https, or a loopback host such as 127.0.0.1",
         ));
     }
     Ok((url.trim_end_matches('/').to_owned(), uri))
@@ -2441,7 +2645,8 @@ fn path_segment(name: &str, value: &str) -> Result<String, Error> {
     // the request would name another resource than the caller's.
     if value == "." || value == ".." {
         return Err(Error::invalid(format!(
-            "{name} is {value:?}, which names a different resource as a path segment"
+            "{name} {value:?} cannot be sent: in a URL path it means {}, so the request would reach another resource",
+            if value == "." { "\"this folder\"" } else { "\"the parent folder\"" }
         )));
     }
     Ok(percent_encode(value))
@@ -2464,7 +2669,14 @@ fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> Result<String, Erro
     Ok(query)
 }
 
-/// Every byte but RFC 3986's unreserved characters, percent-encoded.
+/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` with every byte but the unreserved characters percent-encoded.
 fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     percent_encode_into(value, &mut out);
@@ -2472,53 +2684,564 @@ fn percent_encode(value: &str) -> String {
 }
 
 fn percent_encode_into(value: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 15)] as char);
-        }
-    }
+    out.extend(percent_encoding::utf8_percent_encode(value, NOT_UNRESERVED));
 }
 
-/// The decoded value of query parameter `name` in `url`, if it is there.
+/// The decoded value of query parameter `name` in `url`, if it is there and
+/// is UTF-8. A `+` stays a `+`: this is a URL's query, not a form.
 fn query_value(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     let query = query.split('#').next().unwrap_or_default();
     let raw = query
         .split('&')
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
-    percent_decode(raw)
-}
-
-fn percent_decode(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = raw.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()
+        .map(Into::into)
 }
 
 // The README's examples compile as doc tests too.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// --- Unit tests of private helpers -------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error as IoError, ErrorKind};
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn transport(source: ureq::Error) -> TransportError {
+        TransportError {
+            source,
+            attempts: 1,
+            endpoint: Arc::new(Endpoint {
+                host: "api.example".to_owned(),
+                address: "api.example:443".to_owned(),
+                proxy: None,
+            }),
+            creates: false,
+        }
+    }
+
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        let mut error = ApiError::from_answer(status, &http::HeaderMap::new(), b"", "secret");
+        error.retry_after = retry_after.map(Duration::from_secs);
+        Error::Api(Box::new(error))
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+
+    // --- RFC 3339 ---
+
+    #[test]
+    fn rfc3339_accepts_the_forms_the_api_sends() {
+        let cases = [
+            ("1970-01-01T00:00:00Z", Some(at(0))),
+            ("2026-01-01T00:00:00Z", Some(at(1_767_225_600))),
+            ("2026-01-01t00:00:00z", Some(at(1_767_225_600))),
+            ("2026-01-01 00:00:00Z", Some(at(1_767_225_600))),
+            ("2026-01-01T02:30:00+02:30", Some(at(1_767_225_600))),
+            ("2025-12-31T23:00:00-01:00", Some(at(1_767_225_600))),
+            ("2024-02-29T12:00:00Z", Some(at(1_709_208_000))),
+            ("2000-02-29T00:00:00Z", Some(at(951_782_400))),
+            (
+                "2026-01-01T00:00:00.5Z",
+                Some(at(1_767_225_600) + Duration::from_millis(500)),
+            ),
+            (
+                "2026-01-01T00:00:00.123456789123Z",
+                Some(at(1_767_225_600) + Duration::from_nanos(123_456_789)),
+            ),
+            (
+                "1969-12-31T23:59:59Z",
+                UNIX_EPOCH.checked_sub(Duration::from_secs(1)),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_rfc3339(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_refuses_out_of_range_and_malformed_fields() {
+        for text in [
+            "2025-02-29T00:00:00Z", // not a leap year
+            "1900-02-29T00:00:00Z", // century, not a leap year
+            "2026-13-01T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:61Z",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+02:60",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00+0200",
+            "2026-01-01T00:00:00ZZ",
+            "2026/01/01T00:00:00Z",
+            "+026-01-01T00:00:00Z",
+            "2026-01-01",
+            "",
+            "2026-01-01T00:00:0éZ",
+        ] {
+            assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn days_from_civil_counts_from_the_epoch() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(1970, 3, 1), 59);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(
+            days_from_civil(2024, 12, 31) - days_from_civil(2024, 1, 1),
+            365
+        );
+    }
+
+    // --- Retry-After ---
+
+    #[test]
+    fn retry_after_reads_seconds_and_the_three_http_date_forms() {
+        // 1994-11-06T08:49:27Z: ten seconds before the examples' date.
+        let now = at(784_111_767);
+        let ten = Some(Duration::from_secs(10));
+        let cases = [
+            ("120", Some(Duration::from_secs(120))),
+            (" 0 ", Some(Duration::ZERO)),
+            ("Sun, 06 Nov 1994 08:49:37 GMT", ten),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", ten),
+            ("Sun Nov  6 08:49:37 1994", ten),
+            // A date already past is no wait, not an error.
+            ("Sat, 05 Nov 1994 08:49:37 GMT", Some(Duration::ZERO)),
+        ];
+        for (value, want) in cases {
+            assert_eq!(parse_retry_after(value, now), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_a_two_digit_year_as_at_most_50_years_ahead() {
+        // Now is 2026-01-01: "76" is 2076 (50 years ahead), "77" is 1977.
+        let now = at(1_767_225_600);
+        let in_2076 = parse_retry_after("Friday, 01-Jan-76 00:00:00 GMT", now);
+        assert_eq!(
+            in_2076,
+            Some(Duration::from_secs(
+                (days_from_civil(2076, 1, 1) - days_from_civil(2026, 1, 1)) as u64 * 86_400
+            ))
+        );
+        assert_eq!(
+            parse_retry_after("Saturday, 01-Jan-77 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn retry_after_ignores_what_is_neither_seconds_nor_a_date() {
+        let now = at(784_111_767);
+        for value in [
+            "",
+            "-1",
+            "1.5",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:60:00 GMT",
+            "Sun, 06 Nov 1994 08:49:61 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sunday, 06-Nov 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 94",
+            "Sun, 06 Nov 99999 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_retry_after(value, now), None, "{value:?}");
+        }
+    }
+
+    // --- Redaction ---
+
+    #[test]
+    fn redact_jwts_blanks_every_jwt_shaped_run() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_x";
+        let cases = [
+            (jwt.to_owned(), "[redacted]".to_owned()),
+            (
+                format!("token {jwt} leaked"),
+                "token [redacted] leaked".to_owned(),
+            ),
+            (format!("\"{jwt}\""), "\"[redacted]\"".to_owned()),
+            (format!("{jwt},{jwt}"), "[redacted],[redacted]".to_owned()),
+            // An unsigned token: the third part may be empty.
+            (
+                "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.".to_owned(),
+                "[redacted]".to_owned(),
+            ),
+            // At the end of a value, and right after other text.
+            (format!("x={jwt}"), "x=[redacted]".to_owned()),
+            (format!("abc{jwt}"), "abc[redacted]".to_owned()),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redact_jwts(&text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn redact_jwts_leaves_ordinary_text_and_base64_alone() {
+        for text in [
+            "",
+            "eyJ",
+            "eyJ.",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "eyJhbGciOiJIUzI1NiJ9.",
+            "eyJhbGciOiJIUzI1NiJ9..sig",
+            "aGVsbG8.d29ybGQ.c2ln",
+            "v1.2.3",
+            "the eyJ prefix. and more",
+            "dGhpcyBpcyBiYXNlNjQ=",
+        ] {
+            assert_eq!(redact_jwts(text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn scrub_body_finds_a_token_inside_escapes_arrays_and_keys() {
+        let secret = "sk-live-123";
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig";
+        // `\u0073` is `s`: the escaped echo decodes to the secret.
+        let body = format!(r#"{{"a":["\u0073k-live-123",{{"{jwt}":1}}],"b":"x {jwt}","n":3}}"#);
+        let scrubbed = scrub_body(body.as_bytes(), secret);
+        assert_eq!(
+            scrubbed,
+            r#"{"a":["[redacted]",{"[redacted]":1}],"b":"x [redacted]","n":3}"#
+        );
+        assert_eq!(scrub_body(b"plain sk-live-123", secret), "plain [redacted]");
+        assert_eq!(scrub("no secret here", ""), "no secret here");
+    }
+
+    // --- Percent-encoding ---
+
+    #[test]
+    fn percent_encoding_keeps_only_unreserved_characters() {
+        let cases = [
+            ("abc-._~XYZ09", "abc-._~XYZ09"),
+            ("a/b?c", "a%2Fb%3Fc"),
+            ("a+b c", "a%2Bb%20c"),
+            ("%", "%25"),
+            ("é", "%C3%A9"),
+            ("#&=", "%23%26%3D"),
+        ];
+        for (value, want) in cases {
+            assert_eq!(percent_encode(value), want, "{value}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_survives_a_round_trip_through_a_link() {
+        for cursor in ["a+b", "a b", "a/b?c=d&e", "é%", "3f1c-9a", "+"] {
+            let link = format!(
+                "https://api.example/v2/jwt/project?limit=5&starting_after={}#top",
+                percent_encode(cursor)
+            );
+            assert_eq!(
+                query_value(&link, "starting_after").as_deref(),
+                Some(cursor),
+                "{link}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_value_keeps_a_plus_and_finds_only_the_named_parameter() {
+        let url = "https://x/v2?xstarting_after=no&starting_after=a+b&limit=2";
+        assert_eq!(query_value(url, "starting_after").as_deref(), Some("a+b"));
+        assert_eq!(query_value(url, "limit").as_deref(), Some("2"));
+        assert_eq!(query_value(url, "ending_before"), None);
+        assert_eq!(query_value("https://x/v2", "limit"), None);
+        // Not UTF-8 once decoded: no cursor, rather than a mangled one.
+        assert_eq!(query_value("https://x/?limit=%FF", "limit"), None);
+    }
+
+    #[test]
+    fn with_query_encodes_values_and_refuses_empty_ones() {
+        assert_eq!(
+            with_query("/p", &[("a", Some("1 2")), ("b", None), ("c", Some("x"))]).ok(),
+            Some("/p?a=1%202&c=x".to_owned())
+        );
+        assert_eq!(with_query("/p", &[("a", None)]).ok(), Some("/p".to_owned()));
+        assert!(matches!(
+            with_query("/p", &[("a", Some(""))]),
+            Err(Error::InvalidInput { reason }) if reason == "a is empty"
+        ));
+    }
+
+    // --- Proxy URLs ---
+
+    #[test]
+    fn proxy_urls_parse_with_a_host_and_a_numeric_port() {
+        for url in [
+            "http://proxy.example:3128",
+            "http://proxy.example",
+            "https://user:pw@proxy.example:8443",
+            "http://[::1]:3128",
+            "http://127.0.0.1:3128",
+        ] {
+            assert!(parse_proxy(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://proxy.example:port",
+            "http://proxy.example:99999",
+            "ftp://proxy.example",
+            "http://",
+            "http://:3128",
+            "http://user:secret@proxy.example:port",
+        ] {
+            let err = parse_proxy(url).err().map(|e| e.to_string());
+            let err = err.unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(err.starts_with("invalid input: proxy URL"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+    }
+
+    #[test]
+    fn without_userinfo_drops_credentials_only() {
+        let cases = [
+            ("http://user:pw@proxy:3128", "http://proxy:3128"),
+            ("http://user:p@w@proxy:3128/x", "http://proxy:3128/x"),
+            ("user:pw@proxy:3128", "proxy:3128"),
+            ("http://proxy:3128", "http://proxy:3128"),
+            ("http://proxy:3128/a@b", "http://proxy:3128/a@b"),
+            ("http://proxy:3128?x=a@b", "http://proxy:3128?x=a@b"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(without_userinfo(url), want, "{url}");
+        }
+    }
+
+    // --- The "did the server see it?" decision ---
+
+    #[test]
+    fn transport_failures_before_the_request_was_written_are_not_sent() {
+        for source in [
+            ureq::Error::HostNotFound,
+            ureq::Error::ConnectionFailed,
+            ureq::Error::ConnectProxyFailed("403".to_owned()),
+            ureq::Error::Timeout(ureq::Timeout::Resolve),
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+            ureq::Error::Tls("Rustls invalid dns name error"),
+            ureq::Error::Io(IoError::from(ErrorKind::ConnectionRefused)),
+            ureq::Error::Io(IoError::from(ErrorKind::HostUnreachable)),
+            ureq::Error::Io(IoError::from(ErrorKind::NetworkUnreachable)),
+            ureq::Error::Io(IoError::other(
+                "failed to lookup address information: Name or service not known",
+            )),
+        ] {
+            let shown = format!("{source:?}");
+            let e = transport(source);
+            assert_eq!(e.reach(), Reach::NotSent, "{shown}");
+            assert!(e.is_connect(), "{shown}");
+            assert!(
+                !Error::Transport(Box::new(e)).may_have_been_processed(),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn transport_failures_after_the_request_was_written_may_have_been_processed() {
+        for source in [
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse),
+            ureq::Error::Timeout(ureq::Timeout::RecvBody),
+            ureq::Error::Timeout(ureq::Timeout::SendBody),
+            ureq::Error::Io(IoError::from(ErrorKind::UnexpectedEof)),
+            ureq::Error::Io(IoError::from(ErrorKind::ConnectionReset)),
+            ureq::Error::Io(IoError::from(ErrorKind::BrokenPipe)),
+            ureq::Error::Io(IoError::from(ErrorKind::TimedOut)),
+            // Another error whose text merely looks like a lookup failure.
+            ureq::Error::Io(IoError::other("lookup failed")),
+            ureq::Error::BodyStalled,
+        ] {
+            let shown = format!("{source:?}");
+            let e = transport(source);
+            assert_eq!(e.reach(), Reach::MaybeProcessed, "{shown}");
+            assert!(!e.is_connect(), "{shown}");
+            assert!(
+                Error::Transport(Box::new(e)).may_have_been_processed(),
+                "{shown}"
+            );
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_refused_certificate_is_not_sent_but_a_later_alert_may_have_been_processed() {
+        use rustls::{AlertDescription, CertificateError};
+        let tls =
+            |e: rustls::Error| transport(ureq::Error::Io(IoError::new(ErrorKind::InvalidData, e)));
+        let refused = tls(rustls::Error::InvalidCertificate(
+            CertificateError::UnknownIssuer,
+        ));
+        assert_eq!(refused.reach(), Reach::NotSent);
+        assert_eq!(
+            refused.tls_failure(),
+            Some(TlsFailure {
+                problem: TlsProblem::Untrusted,
+                in_handshake: true
+            })
+        );
+        assert!(refused.is_connect());
+        assert!(!refused.is_transient());
+
+        // A fatal alert once the session is up: the create may have landed.
+        let later = tls(rustls::Error::AlertReceived(
+            AlertDescription::InternalError,
+        ));
+        assert_eq!(later.reach(), Reach::MaybeProcessed);
+        assert!(!later.is_connect());
+        assert_eq!(later.tls_failure().map(|t| t.in_handshake), Some(false));
+
+        let handshake = tls(rustls::Error::AlertReceived(
+            AlertDescription::HandshakeFailure,
+        ));
+        assert_eq!(handshake.reach(), Reach::NotSent);
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn rustls_certificate_errors_name_the_problem() {
+        use rustls::CertificateError as C;
+        let cases = [
+            (C::UnknownIssuer, TlsProblem::Untrusted),
+            (C::Expired, TlsProblem::Expired),
+            (C::NotValidForName, TlsProblem::OtherName),
+            (C::BadSignature, TlsProblem::Other),
+        ];
+        for (error, want) in cases {
+            let failure = rustls_failure(&rustls::Error::InvalidCertificate(error));
+            assert_eq!(failure.problem, want);
+            assert!(failure.in_handshake);
+        }
+    }
+
+    #[test]
+    fn answers_decide_by_status() {
+        let cases = [
+            (400, false),
+            (404, false),
+            (408, false),
+            (422, false),
+            (429, false),
+            (301, false),
+            (500, true),
+            (502, true),
+            (503, true),
+            (504, true),
+        ];
+        for (status, processed) in cases {
+            assert_eq!(
+                api(status, None).may_have_been_processed(),
+                processed,
+                "{status}"
+            );
+        }
+        assert!(!Error::invalid("x").may_have_been_processed());
+        assert!(Error::MissingCursor.may_have_been_processed());
+        assert!(Error::Decode {
+            status: 201,
+            message: String::new()
+        }
+        .may_have_been_processed());
+    }
+
+    #[test]
+    fn a_create_is_retried_only_where_the_server_surely_did_not_act() {
+        let p = policy();
+        let refused = || {
+            Error::Transport(Box::new(transport(ureq::Error::Io(IoError::from(
+                ErrorKind::ConnectionRefused,
+            )))))
+        };
+        let cut = || {
+            Error::Transport(Box::new(transport(ureq::Error::Io(IoError::from(
+                ErrorKind::UnexpectedEof,
+            )))))
+        };
+        let retried = |e: &Error, effect| p.wait_before_retry(e, effect, 1).is_some();
+        for effect in [Effect::Creates, Effect::Repeatable] {
+            assert!(retried(&refused(), effect));
+            assert!(retried(&api(429, None), effect));
+            assert!(retried(&api(408, None), effect));
+            assert!(!retried(&api(422, None), effect));
+            assert!(!retried(&api(404, None), effect));
+        }
+        assert!(!retried(&cut(), Effect::Creates));
+        assert!(retried(&cut(), Effect::Repeatable));
+        assert!(!retried(&api(503, None), Effect::Creates));
+        assert!(retried(&api(503, None), Effect::Repeatable));
+        assert!(!retried(&api(501, None), Effect::Repeatable));
+    }
+
+    #[test]
+    fn retries_stop_after_max_retries_and_past_max_retry_after() {
+        let p = policy();
+        assert!(p
+            .wait_before_retry(&api(503, None), Effect::Repeatable, 2)
+            .is_some());
+        assert_eq!(
+            p.wait_before_retry(&api(503, None), Effect::Repeatable, 3),
+            None
+        );
+        assert_eq!(
+            p.wait_before_retry(&api(429, Some(7)), Effect::Creates, 1),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            p.wait_before_retry(&api(429, Some(60)), Effect::Creates, 1),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            p.wait_before_retry(&api(429, Some(61)), Effect::Creates, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap_with_at_most_half_taken_off() {
+        let p = policy();
+        for (attempt, full) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 8), (40, 8)] {
+            let full = Duration::from_secs(full);
+            for _ in 0..50 {
+                let wait = p.backoff(attempt);
+                assert!(
+                    wait >= full / 2 && wait <= full,
+                    "attempt {attempt}: {wait:?}"
+                );
+            }
+        }
+        // The jitter varies: 50 draws are not all the same.
+        let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3)).collect();
+        assert!(draws.len() > 1);
+    }
+}

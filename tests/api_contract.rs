@@ -34,22 +34,15 @@ fn signatures(client: &Client, params: FetchProjectTokensParams) -> Result<(), E
 
 #[test]
 fn models_are_built_and_read_as_written() {
-    let params = FetchProjectTokensParams {
-        limit: Some(10),
-        starting_after: Some("a".into()),
-        ending_before: None,
-    };
-    assert_eq!(
-        params,
-        FetchProjectTokensParams::default()
-            .limit(10)
-            .starting_after("a")
-    );
-    let request = CreateProjectTokenRequest {
-        name: "ci".into(),
-        expiry: Some(60),
-    };
-    assert_eq!(request, CreateProjectTokenRequest::new("ci").expiry(60));
+    // The request types are #[non_exhaustive]: builders make them, fields read them.
+    let params = FetchProjectTokensParams::default()
+        .limit(10)
+        .starting_after("a");
+    assert_eq!(params.limit, Some(10));
+    assert_eq!(params.starting_after.as_deref(), Some("a"));
+    assert_eq!(params.ending_before, None);
+    let request = CreateProjectTokenRequest::new("ci").expiry(60);
+    assert_eq!((request.name.as_str(), request.expiry), ("ci", Some(60)));
 
     let page: AccessTokenCollection = serde_json::from_str(
         r#"{"data":[{"created_at":"2026-01-01T00:00:00Z","id":"t"}],"links":{"next":null}}"#,

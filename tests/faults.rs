@@ -178,10 +178,27 @@ fn retry_after_as_a_past_http_date_retries_at_once() {
             json(200, PAGE)
         }
     });
+    // A computed wait would take an hour: only the date's zero wait finishes.
+    let patient = builder(&server.url())
+        .retry_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
 
-    list(&client(&server)).unwrap();
+    without_hanging(move || list(&patient).unwrap());
 
     assert_eq!(server.requests(), 2);
+    let past = FaultServer::start(|_, _| {
+        respond(
+            503,
+            &[("retry-after", "Thu, 01 Jan 1970 00:00:00 GMT")],
+            "{}",
+        )
+    });
+    let once = builder(&past.url()).max_retries(0).build().unwrap();
+    let Error::Api(api) = list(&once).unwrap_err() else {
+        panic!("expected an API error")
+    };
+    assert_eq!(api.retry_after(), Some(Duration::ZERO));
 }
 
 #[test]
@@ -238,6 +255,12 @@ fn a_malformed_retry_after_falls_back_to_the_computed_wait() {
         list(&client(&server)).unwrap();
 
         assert_eq!(server.requests(), 2, "{value}");
+        let answer = FaultServer::start(move |_, _| respond(503, &[("retry-after", value)], "{}"));
+        let once = builder(&answer.url()).max_retries(0).build().unwrap();
+        let Error::Api(api) = list(&once).unwrap_err() else {
+            panic!("expected an API error")
+        };
+        assert_eq!(api.retry_after(), None, "{value}");
     }
 }
 
@@ -250,7 +273,63 @@ fn create_is_not_retried_on_500() {
     let err = create(&client(&server)).unwrap_err();
 
     assert_eq!(err.status(), Some(500));
+    assert!(err.may_have_been_processed());
     assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_503_on_a_create_may_have_been_processed_and_is_not_retried() {
+    let server = FaultServer::start(|_, _| respond(503, &[("retry-after", "0")], "{}"));
+
+    let err = create(&client(&server)).unwrap_err();
+
+    assert_eq!(err.status(), Some(503));
+    assert!(err.may_have_been_processed());
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_422_on_a_create_was_not_processed_and_is_not_retried() {
+    let server = FaultServer::start(|_, _| {
+        json(
+            422,
+            r#"{"errors":[{"code":"invalid","message":"name is taken"}]}"#,
+        )
+    });
+
+    let err = create(&client(&server)).unwrap_err();
+
+    assert_eq!(err.status(), Some(422));
+    assert!(!err.may_have_been_processed());
+    assert_eq!(server.requests(), 1);
+}
+
+#[test]
+fn a_429_on_every_attempt_of_a_create_was_not_processed() {
+    let server = FaultServer::start(|_, _| json(429, "{}"));
+
+    let err = create(&client(&server)).unwrap_err();
+
+    assert_eq!(err.status(), Some(429));
+    assert!(!err.may_have_been_processed());
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(server.requests(), 3);
+}
+
+#[test]
+fn a_create_answered_408_was_not_processed_and_is_sent_again() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            json(408, "{}")
+        } else {
+            json(201, &created())
+        }
+    });
+
+    let token = create(&client(&server)).unwrap();
+
+    assert_eq!(token.token_id, "t9");
+    assert_eq!(server.requests(), 2);
 }
 
 #[test]
@@ -259,7 +338,12 @@ fn create_is_not_retried_after_the_connection_is_cut_once_the_request_was_read()
 
     let err = create(&client(&server)).unwrap_err();
 
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(!transport.is_connect());
+    assert!(!transport.is_timeout());
+    assert!(err.may_have_been_processed());
     assert_eq!(err.attempts(), Some(1));
     assert_eq!(server.requests(), 1);
 }
@@ -274,6 +358,8 @@ fn create_is_not_retried_after_a_stall_past_the_timeout() {
         panic!("{err:?}")
     };
     assert!(transport.is_timeout());
+    assert!(!transport.is_connect());
+    assert!(err.may_have_been_processed());
     assert_eq!(
         err.to_string(),
         "no usable answer from the server: the server did not answer in time; the server may or may not have processed the create, so it was not sent again (list the tokens to check)"
@@ -298,10 +384,12 @@ fn create_is_retried_when_the_connection_is_refused() {
         panic!("{err:?}")
     };
     assert!(transport.is_connect());
+    assert!(!transport.is_timeout());
+    assert!(!err.may_have_been_processed());
     assert_eq!(transport.attempts(), 3);
     assert_eq!(
         err.to_string(),
-        "no usable answer from the server: 127.0.0.1 refused the connection (after 3 attempts)"
+        format!("no usable answer from the server: could not connect to 127.0.0.1:{port}: connection refused (after 3 attempts)")
     );
 }
 
@@ -528,7 +616,8 @@ fn a_50_mib_body_is_refused_by_its_content_length() {
             err,
             Error::ResponseTooLarge {
                 status: 200,
-                limit: 4194304
+                limit: 4194304,
+                ..
             }
         ),
         "{err:?}"
@@ -558,7 +647,8 @@ fn a_50_mib_body_without_a_length_stops_at_the_limit() {
             err,
             Error::ResponseTooLarge {
                 status: 200,
-                limit: 1048576
+                limit: 1048576,
+                ..
             }
         ),
         "{err:?}"
@@ -686,7 +776,7 @@ fn plain_http_is_refused_for_hosts_that_are_not_loopback() {
 
     assert_eq!(
         err.to_string(),
-        "invalid input: base URL \"http://api.magicbell.com/v2\" would send the token in clear text; use https, or allow_insecure_http(true) on a trusted network"
+        "invalid input: base URL \"http://api.magicbell.com/v2\" would send the token in clear text to a host that is not loopback; use https, or a loopback host such as 127.0.0.1"
     );
     for url in [
         "http://localhost:8080",

@@ -141,6 +141,25 @@ fn the_cursor_inside_links_next_wins_over_the_last_id_and_is_decoded() {
 }
 
 #[test]
+fn a_plus_in_a_links_next_cursor_is_sent_back_as_a_plus() {
+    let server = MockServer::start();
+    serve(
+        &server,
+        None,
+        json!({
+            "data": [token("a")],
+            "links": {"next": "https://x/v2/jwt/project?starting_after=a+b"}
+        }),
+    );
+    let p2 = serve(&server, Some("starting_after=a%2Bb"), page(&["c"], None));
+
+    let all = ids(client(&server).project_tokens(FetchProjectTokensParams::default()));
+
+    assert_eq!(all, ["a", "c"]);
+    p2.assert_calls(1);
+}
+
+#[test]
 fn more_pages_without_any_cursor_is_an_error_not_a_silent_end() {
     let server = MockServer::start();
     serve(
@@ -192,7 +211,7 @@ fn a_repeated_cursor_is_an_error_not_an_endless_loop() {
     assert_eq!(got[1].as_ref().unwrap().id.as_deref(), Some("b"));
     let err = got[2].as_ref().unwrap_err();
     assert!(
-        matches!(err, Error::RepeatedCursor { cursor } if cursor == "b"),
+        matches!(err, Error::RepeatedCursor { cursor, .. } if cursor == "b"),
         "{err:?}"
     );
     assert_eq!(
@@ -217,7 +236,7 @@ fn a_cursor_cycle_through_several_pages_is_caught() {
 
     assert_eq!(got.len(), 3);
     assert_eq!(got[1].as_ref().unwrap().id.as_deref(), Some("b"));
-    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
+    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor, .. }) if cursor == "a"));
     p3.assert_calls(1);
 }
 
@@ -231,7 +250,7 @@ fn the_starting_cursor_counts_as_used() {
         .collect();
 
     assert_eq!(got.len(), 1);
-    assert!(matches!(&got[0], Err(Error::RepeatedCursor { cursor }) if cursor == "s"));
+    assert!(matches!(&got[0], Err(Error::RepeatedCursor { cursor, .. }) if cursor == "s"));
     p1.assert_calls(1);
 }
 
@@ -252,7 +271,7 @@ fn a_server_that_ignores_the_cursor_gives_page_one_once_then_the_error() {
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got[0].as_deref().unwrap(), "a");
     assert_eq!(got[1].as_deref().unwrap(), "b");
-    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor }) if cursor == "b"));
+    assert!(matches!(&got[2], Err(Error::RepeatedCursor { cursor, .. }) if cursor == "b"));
     any_page.assert_calls(2);
 }
 
@@ -272,7 +291,7 @@ fn pages_never_yields_a_repeated_page() {
 
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].as_ref().unwrap().data.len(), 1);
-    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
+    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor, .. }) if cursor == "a"));
 }
 
 #[test]

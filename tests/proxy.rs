@@ -129,6 +129,6 @@ fn a_proxy_that_is_not_there_is_named_in_the_error() {
 
     assert_eq!(
         err.to_string(),
-        format!("no usable answer from the server: the proxy http://127.0.0.1:{port} refused the connection")
+        format!("no usable answer from the server: could not connect to the proxy http://127.0.0.1:{port}: connection refused")
     );
 }

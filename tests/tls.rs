@@ -5,7 +5,9 @@ mod common;
 
 use common::tls_server::{TlsServer, CA};
 use common::{reason, shown, TOKEN};
-use magicbell_jwt::{Client, ClientBuilder, Error, FetchProjectTokensParams};
+use magicbell_jwt::{
+    Client, ClientBuilder, CreateProjectTokenRequest, Error, FetchProjectTokensParams,
+};
 
 const PAGE: &str =
     r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;
@@ -48,6 +50,26 @@ fn without_the_ca_the_error_says_the_certificate_is_not_trusted() {
     );
     // A refused certificate is not tried again.
     assert_eq!(err.attempts(), Some(1));
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_create_whose_tls_handshake_fails_was_not_processed_and_is_not_sent_again() {
+    let server = TlsServer::start("localhost", PAGE);
+    let client = builder(&server).build().unwrap();
+
+    let result = client.create_project_jwt(&CreateProjectTokenRequest::new("ci"));
+    shown(&result);
+    let err = result.unwrap_err();
+
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(transport.is_connect());
+    assert!(!err.may_have_been_processed());
+    // The policy for a refused certificate: it would be refused again.
+    assert_eq!(err.attempts(), Some(1));
+    assert!(!err.to_string().contains("may or may not"), "{err}");
     assert_eq!(server.requests(), 0);
 }
 

@@ -300,5 +300,5 @@ fn user_tokens_stops_on_a_repeated_cursor() {
         .collect();
 
     assert_eq!(got.len(), 2);
-    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor }) if cursor == "a"));
+    assert!(matches!(&got[1], Err(Error::RepeatedCursor { cursor, .. }) if cursor == "a"));
 }

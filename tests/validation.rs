@@ -186,7 +186,12 @@ fn dot_segments_and_empty_ids_are_refused_for_every_id_before_sending() {
             let expected = if id.is_empty() {
                 format!("{name} is empty")
             } else {
-                format!("{name} is {id:?}, which names a different resource as a path segment")
+                let means = if id == "." {
+                    "\"this folder\""
+                } else {
+                    "\"the parent folder\""
+                };
+                format!("{name} {id:?} cannot be sent: in a URL path it means {means}, so the request would reach another resource")
             };
             assert_eq!(reason(result.unwrap_err()), expected);
         }

@@ -105,7 +105,7 @@ pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> St
 /// The reason of an [`magicbell_jwt::Error::InvalidInput`]; any other error fails the test.
 pub fn reason(err: magicbell_jwt::Error) -> String {
     match err {
-        magicbell_jwt::Error::InvalidInput { reason } => reason,
+        magicbell_jwt::Error::InvalidInput { reason, .. } => reason,
         other => panic!("expected Error::InvalidInput, got {other:?}"),
     }
 }
