@@ -120,8 +120,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, DefaultHasher, Hash, Hasher};
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,9 @@ const DEFAULT_MAX_RETRIES: u32 = 2;
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(500);
 const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+// Idle connections kept for the one host a client talks to: at least the
+// largest parallelism the docs recommend, so a batch reuses its connections.
+const MAX_IDLE_CONNECTIONS: usize = 16;
 // An error answer is read only this far: enough for MagicBell's JSON, and a
 // bounded excerpt of a proxy's HTML page.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -165,6 +169,11 @@ struct Inner {
     max_response_bytes: u64,
     retry: RetryPolicy,
     endpoint: Arc<Endpoint>,
+    // When a `Retry-After` the client waits out ends, in milliseconds since
+    // `started` (0: none): every clone holds back until then. An atomic, so
+    // the path of a request that meets no pause takes no lock.
+    paused_until: AtomicU64,
+    started: Instant,
 }
 
 /// Where requests go, as errors name it.
@@ -380,6 +389,48 @@ impl Client {
     pub fn discard_user_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
         let path = format!("/jwt/user/{}", path_segment("token_id", token_id)?);
         self.send(Method::DELETE, &path, None::<&()>, Effect::Repeatable)
+    }
+
+    /// Revokes many project tokens, up to `parallelism` at a time: one
+    /// [`discard_project_jwt`](Client::discard_project_jwt) per id, with all
+    /// its policies (retries, backoff, timeouts), on scoped threads that
+    /// share this client's connections.
+    ///
+    /// Returns one result per id, in the order of `token_ids`. An id refused
+    /// before sending (empty, `.`, `..`) gets its [`Error::InvalidInput`] and
+    /// sends nothing; a failure of one id does not stop the others.
+    /// `parallelism` 0 counts as 1, and 1 revokes one at a time on the
+    /// calling thread. Up to 16 keeps every connection pooled between
+    /// batches; more works, opening connections that are not kept.
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// let leaked = ["3f1c", "9a2e", "77b0"];
+    /// for (id, result) in leaked.iter().zip(client.discard_project_jwts(&leaked, 8)) {
+    ///     match result {
+    ///         Ok(_) => println!("revoked {id}"),
+    ///         Err(e) => eprintln!("{id}: {e}"),
+    ///     }
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn discard_project_jwts<S: AsRef<str> + Sync>(
+        &self,
+        token_ids: &[S],
+        parallelism: usize,
+    ) -> Vec<Result<DiscardTokenResponse, Error>> {
+        in_parallel(token_ids, parallelism, |id| self.discard_project_jwt(id))
+    }
+
+    /// Revokes many user tokens, up to `parallelism` at a time: one
+    /// [`discard_user_jwt`](Client::discard_user_jwt) per id. Results and
+    /// policies as for [`discard_project_jwts`](Client::discard_project_jwts).
+    pub fn discard_user_jwts<S: AsRef<str> + Sync>(
+        &self,
+        token_ids: &[S],
+        parallelism: usize,
+    ) -> Vec<Result<DiscardTokenResponse, Error>> {
+        in_parallel(token_ids, parallelism, |id| self.discard_user_jwt(id))
     }
 
     /// One page of a user's tokens: `GET /jwt/user/{user_id}`.
@@ -713,8 +764,8 @@ impl ClientBuilder {
             // A client talks to one host: let every idle connection stay
             // pooled for it (ureq keeps 3 a host by default), so threads
             // sharing a client do not churn TLS handshakes.
-            .max_idle_connections(16)
-            .max_idle_connections_per_host(16)
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             // No timeout_global/per_call: they start a name-lookup thread per
             // request. A per-write bound is set on the socket once per
             // connection; phase bounds cost one setsockopt per request.
@@ -734,6 +785,8 @@ impl ClientBuilder {
                 max_response_bytes,
                 retry,
                 endpoint,
+                paused_until: AtomicU64::new(0),
+                started: Instant::now(),
             }),
         })
     }
@@ -968,6 +1021,47 @@ impl Walk {
             .map(Some)
             .ok_or(Error::MissingCursor)
     }
+}
+
+/// `call` on every item, up to `parallelism` at once on scoped threads, the
+/// results in the items' order. Each thread takes the next item when it is
+/// free, so one slow item holds up no other.
+fn in_parallel<S, T, F>(items: &[S], parallelism: usize, call: F) -> Vec<T>
+where
+    S: AsRef<str> + Sync,
+    T: Send,
+    F: Fn(&str) -> T + Sync,
+{
+    let workers = parallelism.clamp(1, items.len().max(1));
+    if workers == 1 {
+        return items.iter().map(|item| call(item.as_ref())).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, call(item.as_ref())));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+        let mut done = Vec::with_capacity(items.len());
+        for thread in threads {
+            // A panic in `call` is the caller's, passed on as it was.
+            done.extend(
+                thread
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        done
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn user_tokens_path(user_id: &str) -> Result<String, Error> {
@@ -1999,10 +2093,12 @@ impl Client {
         let mut attempts = 1;
         let mut reconnected = false;
         loop {
+            self.wait_out_pause(&method, path_and_query);
             let error = match self.exchange(method.clone(), &url, body.as_deref()) {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e,
             };
+            self.pause_if_asked(&error);
             let Some(mut wait) = self.inner.retry.wait_before_retry(&error, effect, attempts)
             else {
                 if matches!(error, Error::Api(_) | Error::Transport(_)) {
@@ -2028,6 +2124,37 @@ impl Client {
                 std::thread::sleep(wait);
             }
             attempts += 1;
+        }
+    }
+
+    /// Holds back while a `Retry-After` that any clone met is running.
+    fn wait_out_pause(&self, method: &Method, path_and_query: &str) {
+        let until = self.inner.paused_until.load(Ordering::Relaxed);
+        if until == 0 {
+            return;
+        }
+        let now = self.inner.started.elapsed().as_millis() as u64;
+        if until > now {
+            let wait = Duration::from_millis(until - now);
+            log::debug!(
+                "{method} {path_and_query}: waiting {wait:?} for a Retry-After this client met"
+            );
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// Remembers a `Retry-After` of a 429 or 503 that the client waits out,
+    /// so every request through it holds back until it ends.
+    fn pause_if_asked(&self, error: &Error) {
+        let Error::Api(e) = error else { return };
+        let Some(wait) = e.retry_after.filter(|w| !w.is_zero()) else {
+            return;
+        };
+        if matches!(e.status, 429 | 503) && wait <= self.inner.retry.max_retry_after {
+            let now = self.inner.started.elapsed();
+            // Rounded up, and never 0, which means "no pause".
+            let until = (now + wait).as_millis() as u64 + 1;
+            self.inner.paused_until.fetch_max(until, Ordering::Relaxed);
         }
     }
 

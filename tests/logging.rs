@@ -1,5 +1,6 @@
 //! Retries and give-ups are logged at debug level through `log`, naming the
-//! method, path, status or failure, attempt and wait, and never a secret.
+//! method, path, status or failure, attempt and wait, and never a secret;
+//! so is a wait for a `Retry-After` that another call met.
 //! The logger is process-wide, so this file holds one test.
 
 mod common;
@@ -66,6 +67,32 @@ fn retries_and_give_ups_are_logged_at_debug_without_secrets() {
     assert_eq!(
         lines[1],
         "DEBUG POST /jwt/project: status 400 on attempt 1; giving up"
+    );
+
+    // A Retry-After met by one call holds back the next, and says so.
+    let paused = FaultServer::start(|n, _| match n {
+        0 => respond(429, &[("retry-after", "1")], "{}"),
+        _ => json(200, r#"{"data":[]}"#),
+    });
+    let once = Client::builder(TOKEN)
+        .base_url(paused.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let list = || once.fetch_project_tokens(&FetchProjectTokensParams::default());
+    list().unwrap_err();
+    list().unwrap();
+
+    let lines = LINES.lock().unwrap().clone();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(
+        lines[2],
+        "DEBUG GET /jwt/project: status 429 on attempt 1; giving up"
+    );
+    assert!(
+        lines[3].starts_with("DEBUG GET /jwt/project: waiting ")
+            && lines[3].ends_with(" for a Retry-After this client met"),
+        "{lines:?}"
     );
     let all = lines.join("\n");
     assert!(

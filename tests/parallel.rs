@@ -1,0 +1,275 @@
+//! Revoking many tokens at once, and one `Retry-After` for a whole client:
+//! order and per-id errors, how many requests are in flight, and the shared
+//! wait across threads.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::fault_server::{json, respond, FaultServer, Reply};
+use common::{reason, TOKEN};
+use httpmock::prelude::*;
+use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
+
+fn discarded(id: &str) -> String {
+    format!(r#"{{"token_id":"{id}","discarded_at":"2026-01-02T00:00:00Z"}}"#)
+}
+
+fn fault_client(server: &FaultServer) -> Client {
+    Client::builder(TOKEN)
+        .base_url(server.url())
+        .retry_delay(Duration::from_millis(1))
+        .build()
+        .unwrap()
+}
+
+/// A server that answers each revoke only once `wanted` requests are in
+/// flight together (or `patience` has passed), recording the most it ever
+/// held at once and the order requests arrived in.
+struct Concurrency {
+    server: FaultServer,
+    most: Arc<AtomicUsize>,
+    order: Arc<Mutex<Vec<String>>>,
+}
+
+fn concurrency_server(wanted: usize, patience: Duration) -> Concurrency {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (most2, order2) = (most.clone(), order.clone());
+    let server = FaultServer::start(move |_, request| {
+        order2.lock().unwrap().push(request.target.clone());
+        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        most2.fetch_max(now, Ordering::SeqCst);
+        let started = Instant::now();
+        while in_flight.load(Ordering::SeqCst) < wanted && started.elapsed() < patience {
+            thread::sleep(Duration::from_millis(1));
+        }
+        // Let the others of this round see the full count before leaving.
+        thread::sleep(Duration::from_millis(5));
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        let id = request
+            .target
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        json(200, &discarded(&id))
+    });
+    Concurrency {
+        server,
+        most,
+        order,
+    }
+}
+
+#[test]
+fn results_come_in_the_order_of_the_ids_with_each_ids_own_error() {
+    let server = MockServer::start();
+    let ok: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|id| {
+            server.mock(|when, then| {
+                when.method(DELETE)
+                    .path(format!("/v2/jwt/project/{id}"))
+                    .header("authorization", format!("Bearer {TOKEN}"));
+                then.status(200)
+                    .header("content-type", "application/json")
+                    .body(discarded(id));
+            })
+        })
+        .collect();
+    let missing = server.mock(|when, then| {
+        when.method(DELETE).path("/v2/jwt/project/missing");
+        then.status(404)
+            .header("content-type", "application/json")
+            .body(r#"{"errors":[{"code":"not_found","message":"no such token"}]}"#);
+    });
+    let client = common::client(&server);
+
+    let results = client.discard_project_jwts(&["a", "", "b", "missing", "..", "c"], 4);
+
+    assert_eq!(results.len(), 6);
+    let ids: Vec<Option<&str>> = results
+        .iter()
+        .map(|r| r.as_ref().ok().map(|d| d.token_id.as_str()))
+        .collect();
+    assert_eq!(ids, [Some("a"), None, Some("b"), None, None, Some("c")]);
+    let mut results = results.into_iter();
+    let refused = results.nth(1).unwrap().unwrap_err();
+    assert_eq!(reason(refused), "token_id is empty");
+    let not_found = results.nth(1).unwrap().unwrap_err();
+    assert_eq!(not_found.status(), Some(404));
+    assert_eq!(not_found.attempts(), Some(1));
+    assert!(matches!(
+        results.next(),
+        Some(Err(Error::InvalidInput { .. }))
+    ));
+    for mock in ok {
+        mock.assert_calls(1);
+    }
+    missing.assert_calls(1);
+}
+
+#[test]
+fn user_tokens_are_revoked_at_their_own_path_in_order() {
+    let server = MockServer::start();
+    let mocks: Vec<_> = ["u1", "u/2"]
+        .iter()
+        .map(|id| {
+            let path = format!("/v2/jwt/user/{}", id.replace('/', "%2F"));
+            server.mock(|when, then| {
+                when.method(DELETE).path(path);
+                then.status(200)
+                    .header("content-type", "application/json")
+                    .body(discarded(id));
+            })
+        })
+        .collect();
+
+    let results =
+        common::client(&server).discard_user_jwts(&["u1".to_owned(), "u/2".to_owned()], 2);
+
+    let ids: Vec<String> = results.into_iter().map(|r| r.unwrap().token_id).collect();
+    assert_eq!(ids, ["u1", "u/2"]);
+    for mock in mocks {
+        mock.assert_calls(1);
+    }
+}
+
+#[test]
+fn no_more_than_parallelism_requests_are_in_flight_and_that_many_are_reached() {
+    for parallelism in [2, 4, 8] {
+        let c = concurrency_server(parallelism, Duration::from_secs(2));
+        let ids: Vec<String> = (0..parallelism * 3).map(|i| format!("t{i}")).collect();
+
+        let results = fault_client(&c.server).discard_project_jwts(&ids, parallelism);
+
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(c.most.load(Ordering::SeqCst), parallelism);
+        assert_eq!(c.server.requests(), parallelism * 3);
+    }
+}
+
+#[test]
+fn parallelism_1_sends_strictly_one_after_another_in_order() {
+    for parallelism in [1, 0] {
+        // Each request is held 50 ms: a second one sent alongside would be seen.
+        let c = concurrency_server(2, Duration::from_millis(50));
+        let ids = ["t0", "t1", "t2", "t3"];
+
+        let results = fault_client(&c.server).discard_project_jwts(&ids, parallelism);
+
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(c.most.load(Ordering::SeqCst), 1);
+        let order = c.order.lock().unwrap().clone();
+        assert_eq!(
+            order,
+            [
+                "/v2/jwt/project/t0",
+                "/v2/jwt/project/t1",
+                "/v2/jwt/project/t2",
+                "/v2/jwt/project/t3"
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_batch_reuses_its_connections() {
+    let c = concurrency_server(8, Duration::from_secs(2));
+    let client = fault_client(&c.server);
+    let ids: Vec<String> = (0..64).map(|i| format!("t{i}")).collect();
+
+    client.discard_project_jwts(&ids, 8);
+    client.discard_project_jwts(&ids, 8);
+
+    assert_eq!(c.server.requests(), 128);
+    assert_eq!(c.server.connections(), 8);
+}
+
+#[test]
+fn an_empty_batch_sends_nothing() {
+    let server = FaultServer::start(|_, _| json(500, "{}"));
+    let none: [&str; 0] = [];
+
+    assert!(fault_client(&server)
+        .discard_project_jwts(&none, 8)
+        .is_empty());
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_retry_after_met_on_one_thread_holds_back_a_request_started_on_another() {
+    let first_429: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let (seen, log) = (first_429.clone(), statuses.clone());
+    const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
+    // 429 with Retry-After: 1 to the first request, and to any other that
+    // arrives within that second; 200 after it.
+    let server = FaultServer::start(move |_, _| {
+        let mut first = seen.lock().unwrap();
+        let within = first.is_none_or(|at| at.elapsed() < Duration::from_secs(1));
+        first.get_or_insert_with(Instant::now);
+        if within {
+            log.lock().unwrap().push(429);
+            respond(429, &[("retry-after", "1")], "{}")
+        } else {
+            log.lock().unwrap().push(200);
+            Reply::Raw(common::fault_server::answer_bytes(
+                200,
+                &[("content-type", "application/json")],
+                PAGE.as_bytes(),
+            ))
+        }
+    });
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let list = |c: &Client| c.fetch_project_tokens(&FetchProjectTokensParams::default());
+
+    let met = list(&client).unwrap_err();
+    assert_eq!(met.status(), Some(429));
+    let other = client.clone();
+    let started = Instant::now();
+    let second = thread::spawn(move || list(&other)).join().unwrap();
+
+    assert!(second.is_ok(), "{second:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "sent after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(*statuses.lock().unwrap(), [429, 200]);
+}
+
+#[test]
+fn a_retry_after_beyond_max_retry_after_holds_nobody_back() {
+    let server = FaultServer::start(|n, _| {
+        if n == 0 {
+            respond(429, &[("retry-after", "3600")], "{}")
+        } else {
+            json(200, r#"{"data":[]}"#)
+        }
+    });
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let list = |c: &Client| c.fetch_project_tokens(&FetchProjectTokensParams::default());
+
+    assert_eq!(list(&client).unwrap_err().status(), Some(429));
+    // Waiting out the hour would fail here rather than hang the suite.
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || tx.send(list(&client).map(|_| ())));
+    let second = rx.recv_timeout(Duration::from_secs(10));
+
+    assert!(matches!(second, Ok(Ok(()))), "{second:?}");
+    assert_eq!(server.requests(), 2);
+}
