@@ -2133,7 +2133,9 @@ impl Client {
         if until == 0 {
             return;
         }
-        let now = self.inner.started.elapsed().as_millis() as u64;
+        // Rounded up, like `until`: the call that met the Retry-After and
+        // slept it out does not wait again for a fraction of a millisecond.
+        let now = self.inner.started.elapsed().as_millis() as u64 + 1;
         if until > now {
             let wait = Duration::from_millis(until - now);
             log::debug!(
@@ -2152,7 +2154,7 @@ impl Client {
         };
         if matches!(e.status, 429 | 503) && wait <= self.inner.retry.max_retry_after {
             let now = self.inner.started.elapsed();
-            // Rounded up, and never 0, which means "no pause".
+            // Rounded up, and so never 0, which means "no pause".
             let until = (now + wait).as_millis() as u64 + 1;
             self.inner.paused_until.fetch_max(until, Ordering::Relaxed);
         }
