@@ -3,55 +3,233 @@
 //! ```text
 //! export MAGICBELL_TOKEN=...            # a project token allowed to manage tokens
 //! cargo run --example tokens -- --help
+//! cargo run --example tokens -- rotate --help
 //! cargo run --example tokens -- list --all --json
 //! ```
+//!
+//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a [`Report`] and
+//! the tool prints it once, whatever happened; the one thing printed before
+//! that is a newly created token, the moment the create returns.
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{
-    AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, CreateUserTokenRequest,
-    DiscardTokenResponse, FetchTokensParams,
+    AccessToken, Client, ClientBuilder, CreateProjectTokenRequest, CreateTokenResponse,
+    CreateUserTokenRequest, DiscardTokenResponse, FetchTokensParams,
 };
 use serde::Serialize;
+use serde_json::json;
 
-const USAGE: &str = "\
-tokens: list, create and revoke MagicBell JWTs
+// --- Commands and their usage --------------------------------------------------
+
+/// One command: what its usage says, and so what the parser accepts.
+struct Spec {
+    name: &'static str,
+    /// The positional argument it needs, if any.
+    positional: Option<&'static str>,
+    /// Its synopsis after the name, as the overview shows it.
+    synopsis: &'static str,
+    about: &'static str,
+    /// `("--name VALUE", what)`: a space after the name means it takes a value.
+    options: &'static [(&'static str, &'static str)],
+}
+
+const LIMIT: (&str, &str) = ("--limit N", "at most N tokens a page (default: the API's)");
+const ALL: (&str, &str) = ("--all", "every page, each printed as it arrives");
+const EXPIRY: (&str, &str) = (
+    "--expiry SECS",
+    "seconds the new token stays valid (default: the API's)",
+);
+const DRY_RUN: (&str, &str) = (
+    "--dry-run",
+    "send no POST and no DELETE: say what would be done",
+);
+
+const COMMANDS: &[Spec] = &[
+    Spec {
+        name: "list",
+        positional: None,
+        synopsis: "[--limit N] [--all]",
+        about: "project tokens: one page, or every page with --all",
+        options: &[LIMIT, ALL],
+    },
+    Spec {
+        name: "create",
+        positional: Some("NAME"),
+        synopsis: "NAME [--expiry SECS]",
+        about: "create a project token (its value is shown once)",
+        options: &[EXPIRY],
+    },
+    Spec {
+        name: "discard",
+        positional: Some("TOKEN_ID"),
+        synopsis: "TOKEN_ID",
+        about: "revoke a project token",
+        options: &[],
+    },
+    Spec {
+        name: "user-list",
+        positional: Some("USER_ID"),
+        synopsis: "USER_ID [--limit N] [--all]",
+        about: "a user's tokens",
+        options: &[LIMIT, ALL],
+    },
+    Spec {
+        name: "user-create",
+        positional: None,
+        synopsis: "(--email E | --external-id X) [--name N] [--expiry SECS]",
+        about: "create a user token (its value is shown once)",
+        options: &[
+            ("--email E", "the user's email"),
+            ("--external-id X", "the user's id in your own database"),
+            ("--name N", "the token's name"),
+            EXPIRY,
+        ],
+    },
+    Spec {
+        name: "user-discard",
+        positional: Some("TOKEN_ID"),
+        synopsis: "TOKEN_ID",
+        about: "revoke a user token",
+        options: &[],
+    },
+    Spec {
+        name: "rotate",
+        positional: Some("NAME"),
+        synopsis: "NAME [--expiry SECS] [--dry-run]",
+        about:
+            "create a project token NAME, then revoke\nevery other live project token named NAME",
+        options: &[EXPIRY, DRY_RUN],
+    },
+    Spec {
+        name: "prune",
+        positional: None,
+        synopsis: "(--expired | --older-than DAYS) [--name NAME] [--dry-run]",
+        about: "revoke live project tokens expired now, or\ncreated more than DAYS days ago",
+        options: &[
+            ("--expired", "tokens whose expires_at has passed"),
+            (
+                "--older-than DAYS",
+                "tokens created more than DAYS days ago",
+            ),
+            ("--name NAME", "only tokens named exactly NAME"),
+            DRY_RUN,
+        ],
+    },
+    Spec {
+        name: "user-revoke-all",
+        positional: Some("USER_ID"),
+        synopsis: "USER_ID [--dry-run]",
+        about: "revoke every live token of one user",
+        options: &[DRY_RUN],
+    },
+];
+
+const JOBS: &[&str] = &["rotate", "prune", "user-revoke-all"];
+
+impl Spec {
+    fn find(name: &str) -> Option<&'static Spec> {
+        COMMANDS.iter().find(|spec| spec.name == name)
+    }
+
+    /// The option called `--name`, and whether it takes a value.
+    fn option(&self, name: &str) -> Option<(&'static str, bool)> {
+        self.options.iter().find_map(|(usage, _)| {
+            let (flag, value) = usage.split_once(' ').unwrap_or((usage, ""));
+            (flag.strip_prefix("--") == Some(name)).then_some((flag, !value.is_empty()))
+        })
+    }
+
+    /// Every option it takes, `--json` and `--help` included.
+    fn option_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        let own = self.options.iter();
+        own.map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
+            .chain(["--json", "--help"])
+    }
+
+    /// `tokens rotate --help`.
+    fn usage(&self, prog: &str) -> String {
+        let mut rows: Vec<(&str, &str)> = self.options.to_vec();
+        rows.push(("--json", "one JSON document on stdout instead of text"));
+        rows.push(("-h, --help", "this text"));
+        let width = rows.iter().map(|(o, _)| o.len()).max().unwrap_or(0);
+        let mut text = format!(
+            "{prog} {}: {}\n\nUSAGE:\n    {prog} {} {} [--json]\n\nOPTIONS:\n",
+            self.name,
+            self.about.replace('\n', " "),
+            self.name,
+            self.synopsis
+        );
+        for (option, what) in rows {
+            text.push_str(&format!("    {option:<width$}  {what}\n"));
+        }
+        if let Some(arg) = self.positional {
+            text.push_str(&format!(
+                "\nA {arg} that starts with '-' goes after '--': {prog} {} -- -x\n",
+                self.name
+            ));
+        }
+        text
+    }
+
+    /// Its line in the overview.
+    fn overview_line(&self) -> String {
+        let head = format!("{} {}", self.name, self.synopsis);
+        let indent = format!("\n    {:<40} ", "");
+        let about = self.about.replace('\n', &indent);
+        if head.len() <= 40 {
+            format!("    {head:<40} {about}\n")
+        } else {
+            format!("    {head}{indent}{about}\n")
+        }
+    }
+}
+
+/// `tokens --help`, naming the program as it was invoked.
+fn usage(prog: &str) -> String {
+    let lines = |jobs: bool| -> String {
+        COMMANDS
+            .iter()
+            .filter(|spec| JOBS.contains(&spec.name) == jobs)
+            .map(Spec::overview_line)
+            .collect()
+    };
+    format!(
+        "\
+{prog}: list, create and revoke MagicBell JWTs
 
 USAGE:
-    cargo run --example tokens -- <COMMAND> [OPTIONS] [--json]
+    {prog} <COMMAND> [ARGS] [OPTIONS]
+    {prog} <COMMAND> --help    one command's usage (also: {prog} help <COMMAND>)
 
 COMMANDS:
-    list [--limit N] [--all]                 project tokens: one page, or every page with --all
-    create NAME [--expiry SECS]              create a project token (its value is shown once)
-    discard TOKEN_ID                         revoke a project token
-    user-list USER_ID [--limit N] [--all]    a user's tokens
-    user-create (--email E | --external-id X) [--name N] [--expiry SECS]
-                                             create a user token (its value is shown once)
-    user-discard TOKEN_ID                    revoke a user token
-
+{commands}
 JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
-    rotate NAME [--expiry SECS] [--dry-run]  create a project token NAME, then revoke
-                                             every other project token named NAME
-    prune (--expired | --older-than DAYS) [--name NAME] [--dry-run]
-                                             revoke project tokens expired now, or
-                                             created more than DAYS days ago
-    user-revoke-all USER_ID [--dry-run]      revoke every token of one user
-
+{jobs}
 OPTIONS:
-    --json        one JSON document on stdout instead of a table
-    -h, --help    this text
-    --version     the tool's version
+    --json          one JSON document on stdout instead of a table, on every path
+    -h, --help      this text
+    -V, --version   the tool's version
+    --              ends options: an id that starts with '-' goes after it
+    An option's value goes after a space or an '=': --limit 5, --limit=5
 
 EXIT STATUS:
-    0 success; 1 a call failed (a job goes on with the rest and names each
-    failure on stderr); 2 bad arguments or no MAGICBELL_TOKEN
+    0 success; 1 a call failed (a job goes on with the rest of its revokes and
+    names each failure on stderr); 2 bad arguments, input refused before
+    anything was sent, or no MAGICBELL_TOKEN
 
 ENVIRONMENT:
     MAGICBELL_TOKEN      the project token to authenticate with (required)
-    MAGICBELL_BASE_URL   the API's base URL (default https://api.magicbell.com/v2)
-";
+    MAGICBELL_BASE_URL   the API's base URL (default https://api.magicbell.com/v2):
+                         https, or http to a loopback host only
+",
+        commands = lines(false),
+        jobs = lines(true),
+    )
+}
 
 const NO_TOKEN: &str = "\
 MAGICBELL_TOKEN is not set. Set it to a MagicBell project token:
@@ -59,9 +237,10 @@ MAGICBELL_TOKEN is not set. Set it to a MagicBell project token:
 or try the offline demo, which needs no token:
     cargo run --example quickstart";
 
+// --- Parsing -------------------------------------------------------------------
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
-    Help,
     List {
         user_id: Option<String>,
         limit: Option<u32>,
@@ -73,9 +252,9 @@ enum Command {
         user: bool,
         token_id: String,
     },
-    Version,
     Rotate {
-        request: CreateProjectTokenRequest,
+        name: String,
+        expiry: Option<u64>,
         dry_run: bool,
     },
     Prune {
@@ -102,322 +281,522 @@ struct Invocation {
     json: bool,
 }
 
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    Run(Invocation),
+    /// The overview (`None`) or one command's usage.
+    Help(Option<&'static str>),
+    Version,
+    /// No command at all.
+    Nothing,
+}
+
+/// A refused command line: what was wrong, and the command whose `--help`
+/// to point at.
+#[derive(Debug, PartialEq, Eq)]
+struct ArgError {
+    message: String,
+    command: Option<&'static str>,
+}
+
+impl ArgError {
+    fn new(message: impl Into<String>, command: Option<&'static str>) -> Self {
+        ArgError {
+            message: message.into(),
+            command,
+        }
+    }
+}
+
+/// `args` as the process got them, the program's own name first.
+fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
+    use lexopt::Arg::{Long, Short, Value};
+
+    let mut parser = lexopt::Parser::from_iter(args);
+    let mut json = false;
+    let at_top = |e: lexopt::Error| ArgError::new(lexopt_message(e), None);
+    let spec = loop {
+        match parser.next().map_err(at_top)? {
+            None => return Ok(Parsed::Nothing),
+            Some(Long("json")) => json = true,
+            Some(Long("help") | Short('h')) => return Ok(Parsed::Help(None)),
+            Some(Long("version") | Short('V')) => return Ok(Parsed::Version),
+            Some(Value(word)) => {
+                let word = lexopt::ValueExt::string(word).map_err(at_top)?;
+                if word == "help" {
+                    return help_topic(&mut parser);
+                }
+                break command_named(&word)?;
+            }
+            Some(Long(option)) => {
+                let option = format!("--{option}");
+                let known = ["--json", "--help", "--version"];
+                return Err(unknown_option(&option, known.into_iter(), None));
+            }
+            Some(Short(letter)) => {
+                return Err(ArgError::new(format!("unknown option -{letter}"), None))
+            }
+        }
+    };
+
+    let here = Some(spec.name);
+    let in_command = |e: lexopt::Error| ArgError::new(lexopt_message(e), here);
+    let mut values: Vec<(&'static str, String)> = Vec::new();
+    let mut flags: Vec<&'static str> = Vec::new();
+    let mut positional: Vec<String> = Vec::new();
+    while let Some(arg) = parser.next().map_err(in_command)? {
+        match arg {
+            Long("json") => json = true,
+            Long("help") | Short('h') => return Ok(Parsed::Help(here)),
+            Long(name) => {
+                let name = name.to_owned();
+                match spec.option(&name) {
+                    Some((flag, true)) => {
+                        let value = parser.value().map_err(in_command)?;
+                        let value = lexopt::ValueExt::string(value).map_err(in_command)?;
+                        if values.iter().any(|(f, _)| *f == flag) {
+                            return Err(ArgError::new(format!("{flag} is given twice"), here));
+                        }
+                        values.push((flag, value));
+                    }
+                    Some((flag, false)) => flags.push(flag),
+                    None => {
+                        return Err(unknown_option(
+                            &format!("--{name}"),
+                            spec.option_names(),
+                            here,
+                        ))
+                    }
+                }
+            }
+            Short(letter) => {
+                return Err(ArgError::new(
+                    format!("{} does not take -{letter}", spec.name),
+                    here,
+                ))
+            }
+            Value(word) => positional.push(lexopt::ValueExt::string(word).map_err(in_command)?),
+        }
+    }
+
+    let refuse = |message: String| ArgError::new(message, here);
+    let value = |flag: &str| {
+        values
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map(|(_, v)| v.clone())
+    };
+    let flag = |name: &str| flags.contains(&name);
+    let number = |flag: &str| -> Result<Option<u64>, ArgError> {
+        value(flag)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| refuse(format!("{flag} takes a whole number, not {v:?}")))
+            })
+            .transpose()
+    };
+    let argument = match (spec.positional, positional.as_slice()) {
+        (Some(_), [one]) => one.clone(),
+        (None, []) => String::new(),
+        (Some(what), []) => return Err(refuse(format!("{} needs a {what}", spec.name))),
+        (Some(_), [_, extra, ..]) | (None, [extra, ..]) => {
+            return Err(refuse(format!("unexpected argument {extra:?}")))
+        }
+    };
+    let limit = number("--limit")?
+        .map(|n| u32::try_from(n).map_err(|_| refuse(format!("--limit {n} is too large"))))
+        .transpose()?;
+    let dry_run = flag("--dry-run");
+
+    let command = match spec.name {
+        "list" | "user-list" => Command::List {
+            user_id: (spec.name == "user-list").then_some(argument),
+            limit,
+            all: flag("--all"),
+        },
+        "create" => {
+            let request = CreateProjectTokenRequest::new(argument);
+            Command::Create(match number("--expiry")? {
+                Some(seconds) => request.expiry(seconds),
+                None => request,
+            })
+        }
+        "user-create" => {
+            let mut request = match (value("--email"), value("--external-id")) {
+                (Some(email), external_id) => {
+                    let request = CreateUserTokenRequest::for_email(email);
+                    match external_id {
+                        Some(id) => request.external_id(id),
+                        None => request,
+                    }
+                }
+                (None, Some(id)) => CreateUserTokenRequest::for_external_id(id),
+                (None, None) => {
+                    return Err(refuse(
+                        "user-create needs --email or --external-id".to_owned(),
+                    ))
+                }
+            };
+            if let Some(name) = value("--name") {
+                request = request.name(name);
+            }
+            if let Some(seconds) = number("--expiry")? {
+                request = request.expiry(seconds);
+            }
+            Command::CreateUser(request)
+        }
+        "discard" | "user-discard" => Command::Discard {
+            user: spec.name == "user-discard",
+            token_id: argument,
+        },
+        "rotate" => Command::Rotate {
+            name: argument,
+            expiry: number("--expiry")?,
+            dry_run,
+        },
+        "prune" => {
+            let rule = match (flag("--expired"), number("--older-than")?) {
+                (true, None) => PruneRule::Expired,
+                (false, Some(days)) => PruneRule::OlderThanDays(days),
+                (true, Some(_)) => {
+                    return Err(refuse(
+                        "prune takes --expired or --older-than, not both".to_owned(),
+                    ))
+                }
+                (false, None) => {
+                    return Err(refuse(
+                        "prune needs --expired or --older-than DAYS".to_owned(),
+                    ))
+                }
+            };
+            Command::Prune {
+                rule,
+                name: value("--name"),
+                dry_run,
+            }
+        }
+        _ => Command::UserRevokeAll {
+            user_id: argument,
+            dry_run,
+        },
+    };
+    Ok(Parsed::Run(Invocation { command, json }))
+}
+
+/// `tokens help [COMMAND]`.
+fn help_topic(parser: &mut lexopt::Parser) -> Result<Parsed, ArgError> {
+    let to_error = |e: lexopt::Error| ArgError::new(lexopt_message(e), None);
+    let topic = match parser.next().map_err(to_error)? {
+        None => return Ok(Parsed::Help(None)),
+        Some(lexopt::Arg::Value(word)) => lexopt::ValueExt::string(word).map_err(to_error)?,
+        Some(other) => return Err(to_error(other.unexpected())),
+    };
+    let spec = command_named(&topic)?;
+    match parser.next().map_err(to_error)? {
+        None => Ok(Parsed::Help(Some(spec.name))),
+        Some(other) => Err(to_error(other.unexpected())),
+    }
+}
+
+fn command_named(word: &str) -> Result<&'static Spec, ArgError> {
+    Spec::find(word).ok_or_else(|| {
+        let mut message = format!("unknown command {word:?}");
+        if let Some(near) = nearest(word, COMMANDS.iter().map(|spec| spec.name)) {
+            message.push_str(&format!(" (did you mean {near}?)"));
+        }
+        ArgError::new(message, None)
+    })
+}
+
+fn unknown_option<'a>(
+    option: &str,
+    known: impl Iterator<Item = &'a str>,
+    command: Option<&'static str>,
+) -> ArgError {
+    let mut message = match command {
+        Some(name) => format!("{name} does not take {option}"),
+        None => format!("unknown option {option}"),
+    };
+    if let Some(near) = nearest(option, known) {
+        message.push_str(&format!(" (did you mean {near}?)"));
+    }
+    ArgError::new(message, command)
+}
+
+/// The candidate within two edits of `word`, for a "did you mean" hint.
+fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(word, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// lexopt's errors in this tool's words.
+fn lexopt_message(error: lexopt::Error) -> String {
+    match error {
+        lexopt::Error::MissingValue {
+            option: Some(option),
+        } => format!("{option} needs a value"),
+        lexopt::Error::UnexpectedValue { option, .. } => format!("{option} takes no value"),
+        lexopt::Error::NonUnicodeValue(value) => {
+            format!("{value:?} is not valid UTF-8")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The program's name as invoked: the file name of `argv[0]`.
+fn program_name(argv0: Option<&OsString>) -> String {
+    argv0
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "tokens".to_owned())
+}
+
+// --- Setup ---------------------------------------------------------------------
+
+/// Why a command stopped.
+#[derive(Debug)]
+enum Stop {
+    /// `MAGICBELL_TOKEN` is unset or blank.
+    NoToken,
+    /// The library refused an argument or a call failed.
+    Call(magicbell_jwt::Error),
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl From<magicbell_jwt::Error> for Stop {
+    fn from(error: magicbell_jwt::Error) -> Self {
+        Stop::Call(error)
+    }
+}
+
+impl From<io::Error> for Stop {
+    fn from(error: io::Error) -> Self {
+        Stop::Output(error)
+    }
+}
+
+impl From<serde_json::Error> for Stop {
+    fn from(error: serde_json::Error) -> Self {
+        Stop::Output(error.into())
+    }
+}
+
+impl Stop {
+    /// The exit status: 2 for what was refused before anything was sent.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Stop::NoToken | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
+            Stop::Call(_) | Stop::Output(_) => 1,
+        }
+    }
+}
+
+/// Where requests go, and where that came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    /// `HOST:PORT` of the base URL.
+    address: String,
+    /// `MAGICBELL_BASE_URL` or `default`.
+    origin: &'static str,
+    /// Whether a proxy variable is set, so a connection goes to the proxy
+    /// and the library's message, which names it, is the right one.
+    proxied: bool,
+}
+
+/// The variables the tool reads; a function so tests can pass their own.
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The client the environment asks for, `tune` applied to its builder.
+fn connect(
+    env: Env,
+    tune: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> Result<(Client, Target), Stop> {
+    let set = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let token = set("MAGICBELL_TOKEN").ok_or(Stop::NoToken)?;
+    let (base_url, origin) = match set("MAGICBELL_BASE_URL") {
+        Some(url) => (url, "MAGICBELL_BASE_URL"),
+        None => (magicbell_jwt::DEFAULT_BASE_URL.to_owned(), "default"),
+    };
+    let client = tune(Client::builder(token).base_url(base_url)).build()?;
+    let proxied = ["ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY"]
+        .iter()
+        .any(|name| set(name).or_else(|| set(&name.to_lowercase())).is_some());
+    let target = Target {
+        address: host_port(client.base_url()),
+        origin,
+        proxied,
+    };
+    Ok((client, target))
+}
+
+/// `HOST:PORT` of a URL, with the scheme's port when none is written.
+fn host_port(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_and_port = authority.rsplit('@').next().unwrap_or_default();
+    // An IPv6 literal keeps its brackets: a port is a ':' after the last ']'.
+    let has_port = match host_and_port.rfind(']') {
+        Some(end) => host_and_port[end..].contains(':'),
+        None => host_and_port.contains(':'),
+    };
+    if has_port {
+        return host_and_port.to_owned();
+    }
+    let port = if scheme.eq_ignore_ascii_case("http") {
+        80
+    } else {
+        443
+    };
+    format!("{host_and_port}:{port}")
+}
+
+// --- Running -------------------------------------------------------------------
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env = |name: &str| std::env::var(name).ok();
     let code = cli(
-        &args,
-        Client::from_env,
+        std::env::args_os().collect(),
+        &env,
+        |builder| builder,
         &mut io::stdout().lock(),
         &mut io::stderr().lock(),
     );
     ExitCode::from(code)
 }
 
-/// The whole tool, with its client, stdout and stderr passed in: the exit
-/// status for `args`.
+/// The whole tool: the exit status for `args` (the program's name first),
+/// with the environment, the client's settings, stdout and stderr passed in.
 fn cli(
-    args: &[String],
-    client: impl FnOnce() -> Result<Client, magicbell_jwt::Error>,
+    args: Vec<OsString>,
+    env: Env,
+    tune: impl FnOnce(ClientBuilder) -> ClientBuilder,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    if args.is_empty() {
-        let _ = write!(err, "{USAGE}");
-        return 2;
-    }
+    let prog = program_name(args.first());
     let invocation = match parse(args) {
-        Ok(invocation) => invocation,
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}; see --help");
-            return 2;
-        }
-    };
-    match invocation.command {
-        Command::Help => return u8::from(write(out, USAGE).is_err()),
-        Command::Version => {
-            let version = format!("tokens {}\n", env!("CARGO_PKG_VERSION"));
-            return u8::from(write(out, &version).is_err());
-        }
-        _ => {}
-    }
-    let client = match client() {
-        Ok(client) => client,
-        Err(magicbell_jwt::Error::InvalidInput { reason, .. })
-            if reason.contains("MAGICBELL_TOKEN") =>
-        {
-            let _ = writeln!(err, "{NO_TOKEN}");
-            return 2;
-        }
-        Err(e) => {
-            let _ = write!(err, "{}", report(&e));
-            return 2;
-        }
-    };
-    let result = run(&client, &invocation, out, err);
-    let _ = out.flush();
-    match result {
-        Ok(Status::Done) => 0,
-        Ok(Status::SomeFailed) => 1,
-        Err(e) => {
-            let _ = write!(err, "{}", report(&*e));
-            // Refused before anything was sent: an argument, like a bad flag.
-            let refused = matches!(
-                e.downcast_ref::<magicbell_jwt::Error>(),
-                Some(magicbell_jwt::Error::InvalidInput { .. })
-            );
-            if refused {
-                2
-            } else {
-                1
-            }
-        }
-    }
-}
-
-/// `error: …` and one `caused by: …` line for each error in its `source()`
-/// chain: the host, proxy or TLS library's own words.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = format!("error: {error}\n");
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("  caused by: {cause}\n"));
-        source = cause.source();
-    }
-    text
-}
-
-// --- Parsing -----------------------------------------------------------------
-
-fn create_request(name: String, expiry: Option<u64>) -> CreateProjectTokenRequest {
-    let mut request = CreateProjectTokenRequest::new(name);
-    request.expiry = expiry;
-    request
-}
-
-fn parse(args: &[String]) -> Result<Invocation, String> {
-    let mut json = false;
-    let mut all = false;
-    let mut dry_run = false;
-    let mut expired = false;
-    let mut positional = Vec::new();
-    let mut options: Vec<(&str, &str)> = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" | "help" => {
-                return Ok(Invocation {
-                    command: Command::Help,
-                    json,
-                })
-            }
-            "--version" | "-V" => {
-                return Ok(Invocation {
-                    command: Command::Version,
-                    json,
-                })
-            }
-            "--json" => json = true,
-            "--all" => all = true,
-            "--dry-run" => dry_run = true,
-            "--expired" => expired = true,
-            "--limit" | "--expiry" | "--email" | "--external-id" | "--name" | "--older-than" => {
-                let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
-                if options.iter().any(|(name, _)| name == arg) {
-                    return Err(format!("{arg} is given twice"));
-                }
-                options.push((arg, value));
-            }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag}")),
-            _ => positional.push(arg.as_str()),
-        }
-    }
-    let Some((&name, rest)) = positional.split_first() else {
-        return Ok(Invocation {
-            command: Command::Help,
-            json,
-        });
-    };
-    let allowed: &[&str] = match name {
-        "list" | "user-list" => &["--limit"],
-        "create" => &["--expiry"],
-        "user-create" => &["--email", "--external-id", "--name", "--expiry"],
-        "discard" | "user-discard" | "user-revoke-all" => &[],
-        "rotate" => &["--expiry"],
-        "prune" => &["--older-than", "--name"],
-        other => return Err(format!("unknown command {other:?}")),
-    };
-    let is_job = matches!(name, "rotate" | "prune" | "user-revoke-all");
-    if dry_run && !is_job {
-        return Err(format!("{name} does not take --dry-run"));
-    }
-    if expired && name != "prune" {
-        return Err(format!("{name} does not take --expired"));
-    }
-    if let Some((option, _)) = options.iter().find(|(o, _)| !allowed.contains(o)) {
-        return Err(format!("{name} does not take {option}"));
-    }
-    if all && !matches!(name, "list" | "user-list") {
-        return Err(format!("{name} does not take --all"));
-    }
-    let option = |wanted: &str| {
-        options
-            .iter()
-            .find(|(o, _)| *o == wanted)
-            .map(|(_, v)| v.to_string())
-    };
-    let number = |wanted: &str| -> Result<Option<u64>, String> {
-        option(wanted)
-            .map(|v| {
-                v.parse::<u64>()
-                    .map_err(|_| format!("{wanted} takes a whole number, not {v:?}"))
-            })
-            .transpose()
-    };
-    let one = |what: &str| -> Result<String, String> {
-        match rest {
-            [value] => Ok(value.to_string()),
-            [] => Err(format!("{name} needs {what}")),
-            [_, extra, ..] => Err(format!("unexpected argument {extra:?}")),
-        }
-    };
-    let none = || match rest {
-        [] => Ok(()),
-        [extra, ..] => Err(format!("unexpected argument {extra:?}")),
-    };
-    let limit = number("--limit")?
-        .map(|n| u32::try_from(n).map_err(|_| format!("--limit {n} is too large")))
-        .transpose()?;
-
-    let command = match name {
-        "list" => {
-            none()?;
-            Command::List {
-                user_id: None,
-                limit,
-                all,
-            }
-        }
-        "user-list" => Command::List {
-            user_id: Some(one("a USER_ID")?),
-            limit,
-            all,
-        },
-        "create" => Command::Create(create_request(one("a NAME")?, number("--expiry")?)),
-        "user-create" => {
-            none()?;
-            let mut request = CreateUserTokenRequest::default();
-            request.email = option("--email");
-            request.external_id = option("--external-id");
-            request.name = option("--name");
-            request.expiry = number("--expiry")?;
-            if request.email.is_none() && request.external_id.is_none() {
-                return Err("user-create needs --email or --external-id".to_owned());
-            }
-            Command::CreateUser(request)
-        }
-        "discard" | "user-discard" => Command::Discard {
-            user: name == "user-discard",
-            token_id: one("a TOKEN_ID")?,
-        },
-        "rotate" => Command::Rotate {
-            request: create_request(one("a NAME")?, number("--expiry")?),
-            dry_run,
-        },
-        "prune" => {
-            none()?;
-            let rule = match (expired, number("--older-than")?) {
-                (true, None) => PruneRule::Expired,
-                (false, Some(days)) => PruneRule::OlderThanDays(days),
-                (true, Some(_)) => {
-                    return Err("prune takes --expired or --older-than, not both".to_owned())
-                }
-                (false, None) => {
-                    return Err("prune needs --expired or --older-than DAYS".to_owned())
-                }
+        Ok(Parsed::Run(invocation)) => invocation,
+        Ok(Parsed::Help(topic)) => {
+            let text = match topic.and_then(Spec::find) {
+                Some(spec) => spec.usage(&prog),
+                None => usage(&prog),
             };
-            Command::Prune {
-                rule,
-                name: option("--name"),
-                dry_run,
-            }
+            return u8::from(out.write_all(text.as_bytes()).is_err());
         }
-        "user-revoke-all" => Command::UserRevokeAll {
-            user_id: one("a USER_ID")?,
-            dry_run,
-        },
-        _ => unreachable!("commands were matched above"),
+        Ok(Parsed::Version) => {
+            let version = format!("{prog} {}\n", env!("CARGO_PKG_VERSION"));
+            return u8::from(out.write_all(version.as_bytes()).is_err());
+        }
+        Ok(Parsed::Nothing) => {
+            let _ = err.write_all(usage(&prog).as_bytes());
+            return 2;
+        }
+        Err(refused) => {
+            let command = refused.command.map(|c| format!("{c} ")).unwrap_or_default();
+            let _ = writeln!(
+                err,
+                "error: {}; see '{prog} {command}--help'",
+                refused.message
+            );
+            return 2;
+        }
     };
-    Ok(Invocation { command, json })
+    let mut output = Output {
+        out,
+        err,
+        json: invocation.json,
+        target: None,
+    };
+    let code = match connect(env, tune) {
+        Ok((client, target)) => {
+            output.target = Some(target);
+            run(&client, invocation.command, &mut output)
+        }
+        Err(stop) => output.fail(&stop),
+    };
+    let _ = output.out.flush();
+    code
 }
 
-// --- Running -----------------------------------------------------------------
-
-/// What a command can fail with: the API's error, or writing the output.
-type Outcome<T = ()> = Result<T, Box<dyn std::error::Error>>;
-
-/// How a command that ran ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Status {
-    Done,
-    /// A job that went on past failed revokes, each named on stderr.
-    SomeFailed,
-}
-
-fn run(
-    client: &Client,
-    invocation: &Invocation,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Outcome<Status> {
-    let json = invocation.json;
-    match &invocation.command {
-        Command::Help | Command::Version => write(out, USAGE)?,
+/// Runs one parsed command and prints its outcome: the exit status.
+fn run(client: &Client, command: Command, output: &mut Output) -> u8 {
+    let done: Result<(), Stop> = match command {
         Command::List {
             user_id,
             limit,
             all,
         } => {
             let mut params = FetchTokensParams::default();
-            params.limit = *limit;
-            if *all {
-                let walk = match user_id {
+            if let Some(limit) = limit {
+                params = params.limit(limit);
+            }
+            if all {
+                let walk = match &user_id {
                     Some(user) => client.user_tokens(user, params),
                     None => client.project_tokens(params),
                 };
-                print_walk(out, walk.pages(), json)?;
-            } else {
-                let page = match user_id {
-                    Some(user) => client.fetch_user_tokens(user, &params)?,
-                    None => client.fetch_project_tokens(&params)?,
-                };
-                if json {
-                    print_json(out, &page)?;
-                } else {
-                    print_tokens(out, &page.data, true)?;
-                    if page.has_more() {
-                        write(out, "(more pages: add --all to list every token)\n")?;
-                    }
-                }
+                return output.walk(walk.pages());
             }
+            match &user_id {
+                Some(user) => client.fetch_user_tokens(user, &params),
+                None => client.fetch_project_tokens(&params),
+            }
+            .map_err(Stop::from)
+            .and_then(|page| output.page(&page))
         }
-        Command::Create(request) => {
-            let created = client.create_project_jwt(request)?;
-            print_created(out, err, &created, json)?;
+        Command::Create(request) => client
+            .create_project_jwt(&request)
+            .map_err(Stop::from)
+            .and_then(|created| output.created(&created)),
+        Command::CreateUser(request) => client
+            .create_user_jwt(&request)
+            .map_err(Stop::from)
+            .and_then(|created| output.created(&created)),
+        Command::Discard { user, token_id } => if user {
+            client.discard_user_jwt(&token_id)
+        } else {
+            client.discard_project_jwt(&token_id)
         }
-        Command::CreateUser(request) => {
-            let created = client.create_user_jwt(request)?;
-            print_created(out, err, &created, json)?;
-        }
-        Command::Discard { user, token_id } => {
-            let discarded = if *user {
-                client.discard_user_jwt(token_id)?
-            } else {
-                client.discard_project_jwt(token_id)?
-            };
-            print_discarded(out, &discarded, json)?;
-        }
-        Command::Rotate { request, dry_run } => {
-            return rotate(client, request, *dry_run, json, out, err)
+        .map_err(Stop::from)
+        .and_then(|discarded| output.discarded(&discarded)),
+        Command::Rotate {
+            name,
+            expiry,
+            dry_run,
+        } => {
+            let report = rotate(client, &name, expiry, dry_run, &mut |created| {
+                output.created_now(created)
+            });
+            return output.report(&report);
         }
         Command::Prune {
             rule,
@@ -425,87 +804,163 @@ fn run(
             dry_run,
         } => {
             let now = SystemTime::now();
-            let picked = |t: &AccessToken| {
-                let old = match rule {
-                    PruneRule::Expired => t.is_expired_at(now),
-                    PruneRule::OlderThanDays(days) => t.created_at_time().is_some_and(|created| {
-                        now.duration_since(created)
-                            .is_ok_and(|age| age > Duration::from_secs(days.saturating_mul(86_400)))
-                    }),
-                };
-                old && name.as_ref().is_none_or(|n| t.name.as_ref() == Some(n))
-            };
-            let ids = live_ids(client.project_tokens(FetchTokensParams::default()), picked)?;
-            let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
-            return revoke_all(&ids, revoke, Mode::plain(*dry_run), json, out, err);
+            return output.report(&prune(client, rule, name.as_deref(), dry_run, now));
         }
         Command::UserRevokeAll { user_id, dry_run } => {
-            let walk = client.user_tokens(user_id, FetchTokensParams::default());
-            let ids = live_ids(walk, |_| true)?;
-            let revoke = |id: &str| client.discard_user_jwt(id).map(|_| ());
-            return revoke_all(&ids, revoke, Mode::plain(*dry_run), json, out, err);
+            return output.report(&user_revoke_all(client, &user_id, dry_run));
         }
+    };
+    match done {
+        Ok(()) => 0,
+        Err(stop) => output.fail(&stop),
     }
-    Ok(Status::Done)
 }
 
-/// Creates the new token first: if that fails, nothing is revoked.
+// --- Jobs ----------------------------------------------------------------------
+
+/// What a job did, whatever stopped it: printed once, on every path.
+#[derive(Debug, Default)]
+struct Report {
+    dry_run: bool,
+    /// The name a dry-run `rotate` would create a token under.
+    would_create: Option<String>,
+    would_revoke: Vec<String>,
+    /// The token the job minted: whatever happens next, it is printed.
+    created: Option<CreateTokenResponse>,
+    revoked: Vec<String>,
+    failed: Vec<(String, magicbell_jwt::Error)>,
+    /// What stopped the job before its end.
+    error: Option<Stop>,
+}
+
+/// Which tokens a job revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Project,
+    User,
+}
+
+/// Creates the new token first, shows it through `on_created` at once, and
+/// only then lists and revokes the others: if the create fails, nothing is
+/// revoked.
 fn rotate(
     client: &Client,
-    request: &CreateProjectTokenRequest,
+    name: &str,
+    expiry: Option<u64>,
     dry_run: bool,
-    json: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Outcome<Status> {
-    let same_name = |t: &AccessToken| t.name.as_deref() == Some(request.name.as_str());
+    on_created: &mut dyn FnMut(&CreateTokenResponse) -> io::Result<()>,
+) -> Report {
+    let mut report = Report {
+        dry_run,
+        ..Report::default()
+    };
+    let same_name = |t: &AccessToken| t.name.as_deref() == Some(name);
     if dry_run {
-        if !json {
-            write(
-                out,
-                &format!("would create a project token named {:?}\n", request.name),
-            )?;
-        }
+        report.would_create = Some(name.to_owned());
         let ids = live_ids(
             client.project_tokens(FetchTokensParams::default()),
             same_name,
-        )?;
-        let mode = Mode::DryRun {
-            would_create: Some(&request.name),
-        };
-        return revoke_all(&ids, |_| Ok(()), mode, json, out, err);
+        );
+        return finish(report, client, Kind::Project, ids);
     }
-    let created = client.create_project_jwt(request)?;
-    if !json {
-        print_created(out, err, &created, false)?;
+    let mut request = CreateProjectTokenRequest::new(name);
+    if let Some(seconds) = expiry {
+        request = request.expiry(seconds);
     }
-    let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(&created.token_id);
-    let ids = live_ids(client.project_tokens(FetchTokensParams::default()), others)?;
-    let revoke = |id: &str| client.discard_project_jwt(id).map(|_| ());
-    let mode = Mode::Revoke {
-        created: Some(&created),
+    let created = match client.create_project_jwt(&request) {
+        Ok(created) => created,
+        Err(e) => {
+            report.error = Some(e.into());
+            return report;
+        }
     };
-    revoke_all(&ids, revoke, mode, json, out, err)
+    let shown = on_created(&created);
+    let new_id = created.token_id.clone();
+    report.created = Some(created);
+    if let Err(e) = shown {
+        // Revoking the old tokens while nobody holds the new one would lock
+        // out everyone who uses that name.
+        report.error = Some(Stop::Output(e));
+        return report;
+    }
+    let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(new_id.as_str());
+    let ids = live_ids(client.project_tokens(FetchTokensParams::default()), others);
+    finish(report, client, Kind::Project, ids)
 }
 
-/// Whether a job revokes, and what its JSON document says besides.
-enum Mode<'a> {
-    DryRun {
-        would_create: Option<&'a str>,
-    },
-    Revoke {
-        created: Option<&'a CreateTokenResponse>,
-    },
+/// Revokes the live project tokens `rule` picks, of one name when given.
+fn prune(
+    client: &Client,
+    rule: PruneRule,
+    name: Option<&str>,
+    dry_run: bool,
+    now: SystemTime,
+) -> Report {
+    let picked = |t: &AccessToken| {
+        let old = match rule {
+            PruneRule::Expired => t.is_expired_at(now),
+            PruneRule::OlderThanDays(days) => t.created_at_time().is_some_and(|created| {
+                now.duration_since(created)
+                    .is_ok_and(|age| age > Duration::from_secs(days.saturating_mul(86_400)))
+            }),
+        };
+        old && name.is_none_or(|n| t.name.as_deref() == Some(n))
+    };
+    let ids = live_ids(client.project_tokens(FetchTokensParams::default()), picked);
+    let report = Report {
+        dry_run,
+        ..Report::default()
+    };
+    finish(report, client, Kind::Project, ids)
 }
 
-impl Mode<'_> {
-    fn plain(dry_run: bool) -> Self {
-        if dry_run {
-            Mode::DryRun { would_create: None }
-        } else {
-            Mode::Revoke { created: None }
+/// Revokes every live token of one user.
+fn user_revoke_all(client: &Client, user_id: &str, dry_run: bool) -> Report {
+    let ids = live_ids(
+        client.user_tokens(user_id, FetchTokensParams::default()),
+        |_| true,
+    );
+    let report = Report {
+        dry_run,
+        ..Report::default()
+    };
+    finish(report, client, Kind::User, ids)
+}
+
+/// A job's last step: revoke the listed ids (a dry run only notes them), or
+/// note the error the listing ended with.
+fn finish(
+    mut report: Report,
+    client: &Client,
+    kind: Kind,
+    listed: Result<Vec<String>, magicbell_jwt::Error>,
+) -> Report {
+    match listed {
+        Err(e) => report.error = Some(e.into()),
+        Ok(ids) if report.dry_run => report.would_revoke = ids,
+        Ok(ids) => (report.revoked, report.failed) = revoke(client, kind, &ids),
+    }
+    report
+}
+
+/// The one place jobs revoke: each id in turn, going on past failures.
+fn revoke(
+    client: &Client,
+    kind: Kind,
+    ids: &[String],
+) -> (Vec<String>, Vec<(String, magicbell_jwt::Error)>) {
+    let (mut revoked, mut failed) = (Vec::new(), Vec::new());
+    for id in ids {
+        let result = match kind {
+            Kind::Project => client.discard_project_jwt(id),
+            Kind::User => client.discard_user_jwt(id),
+        };
+        match result {
+            Ok(_) => revoked.push(id.clone()),
+            Err(e) => failed.push((id.clone(), e)),
         }
     }
+    (revoked, failed)
 }
 
 /// The ids of the tokens of a whole walk that are not revoked and that
@@ -513,7 +968,7 @@ impl Mode<'_> {
 fn live_ids(
     walk: magicbell_jwt::Paginator,
     keep: impl Fn(&AccessToken) -> bool,
-) -> Outcome<Vec<String>> {
+) -> Result<Vec<String>, magicbell_jwt::Error> {
     let mut ids = Vec::new();
     for token in walk {
         let token = token?;
@@ -524,134 +979,293 @@ fn live_ids(
     Ok(ids)
 }
 
-/// Revokes each id (or, in a dry run, only says it would), one line each,
-/// then the summary; failures are named on stderr and the rest go on.
-fn revoke_all(
-    ids: &[String],
-    revoke: impl Fn(&str) -> Result<(), magicbell_jwt::Error>,
-    mode: Mode,
+// --- Output --------------------------------------------------------------------
+
+/// stdout and stderr, and how to write to them.
+struct Output<'a> {
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
     json: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Outcome<Status> {
-    let created = match mode {
-        Mode::Revoke { created } => created,
-        Mode::DryRun { would_create } => {
-            return dry_run(ids, would_create, json, out).map(|()| Status::Done)
+    /// Where requests went, once a client was built.
+    target: Option<Target>,
+}
+
+impl Output<'_> {
+    /// Says what stopped a command: on stderr, and in JSON mode as one
+    /// `{"error": ...}` document on stdout. The exit status.
+    fn fail(&mut self, stop: &Stop) -> u8 {
+        if self.json && !matches!(stop, Stop::Output(_)) {
+            let doc = json!({ "error": self.message(stop) });
+            let _ = print_json(self.out, &doc);
         }
-    };
-    let (mut revoked, mut failed) = (Vec::new(), Vec::new());
-    for id in ids {
-        match revoke(id) {
-            Ok(()) => {
-                if !json {
-                    write(out, &format!("revoked {id}\n"))?;
+        self.complain(stop)
+    }
+
+    /// Says on stderr what stopped a command. The exit status.
+    fn complain(&mut self, stop: &Stop) -> u8 {
+        let text = match stop {
+            Stop::NoToken => format!("{NO_TOKEN}\n"),
+            Stop::Call(e) if self.connect_failure(e).is_none() => {
+                let mut text = format!("error: {}\n", self.message(stop));
+                let mut source = std::error::Error::source(e);
+                while let Some(cause) = source {
+                    text.push_str(&format!("  caused by: {cause}\n"));
+                    source = cause.source();
                 }
-                revoked.push(id.as_str());
+                text
             }
-            Err(e) => {
-                write(err, &format!("failed to revoke {id}: {e}\n"))?;
-                failed.push(serde_json::json!({ "id": id, "error": e.to_string() }));
-            }
-        }
+            _ => format!("error: {}\n", self.message(stop)),
+        };
+        let _ = self.err.write_all(text.as_bytes());
+        stop.exit_code()
     }
-    if json {
-        let mut doc = serde_json::json!({ "revoked": revoked, "failed": failed });
-        if let Some(created) = created {
-            doc["created"] = serde_json::to_value(created)?;
-        }
-        print_json(out, &doc)?;
-    } else {
-        write(
-            out,
-            &format!("revoked {}, failed {}\n", revoked.len(), failed.len()),
-        )?;
-    }
-    Ok(if failed.is_empty() {
-        Status::Done
-    } else {
-        Status::SomeFailed
-    })
-}
 
-/// What a dry run would do; it sends nothing.
-fn dry_run(ids: &[String], would_create: Option<&str>, json: bool, out: &mut dyn Write) -> Outcome {
-    if json {
-        let mut doc = serde_json::json!({ "dry_run": true, "would_revoke": ids });
-        if let Some(name) = would_create {
-            doc["would_create"] = name.into();
+    /// What stopped a command, in one line.
+    fn message(&self, stop: &Stop) -> String {
+        match stop {
+            Stop::NoToken => "MAGICBELL_TOKEN is not set".to_owned(),
+            Stop::Call(e) => self.connect_failure(e).unwrap_or_else(|| e.to_string()),
+            Stop::Output(e) => format!("could not write the output: {e}"),
         }
-        return print_json(out, &doc);
     }
-    for id in ids {
-        write(out, &format!("would revoke {id}\n"))?;
-    }
-    write(out, &format!("would revoke {}\n", ids.len()))
-}
 
-/// Every page of a walk, printed as it arrives: table rows under one header,
-/// or one `{"data":[...]}` document written token by token.
-fn print_walk(out: &mut dyn Write, pages: magicbell_jwt::Pages, json: bool) -> Outcome {
-    if json {
-        write(out, "{\"data\":[")?;
+    /// `could not connect to HOST:PORT (ORIGIN): REASON` for a connection
+    /// that could not be made, straight to the API (not through a proxy,
+    /// not a TLS problem): the one failure where the address is the answer.
+    fn connect_failure(&self, error: &magicbell_jwt::Error) -> Option<String> {
+        let target = self.target.as_ref().filter(|t| !t.proxied)?;
+        let magicbell_jwt::Error::Transport(transport) = error else {
+            return None;
+        };
+        if !transport.is_connect() {
+            return None;
+        }
+        let reason = io_reason(transport.as_ref())?;
+        let mut text = format!(
+            "could not connect to {} ({}): {reason}",
+            target.address, target.origin
+        );
+        if transport.attempts() > 1 {
+            text.push_str(&format!(" (after {} attempts)", transport.attempts()));
+        }
+        Some(text)
     }
-    let mut first = true;
-    for page in pages {
-        let page = page?;
-        if json {
-            for token in &page.data {
-                write(out, if first { "\n  " } else { ",\n  " })?;
-                write(out, &serde_json::to_string(token)?)?;
+
+    /// A token a job just created, printed and flushed before the job goes
+    /// on; in JSON mode the job's document carries it instead.
+    fn created_now(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        print_created(self.out, created)?;
+        self.out.flush()?;
+        let _ = self
+            .err
+            .write_all(b"Store the token now: it cannot be shown again.\n");
+        Ok(())
+    }
+
+    fn created(&mut self, created: &CreateTokenResponse) -> Result<(), Stop> {
+        if self.json {
+            return print_json(self.out, created);
+        }
+        Ok(self.created_now(created)?)
+    }
+
+    fn discarded(&mut self, discarded: &DiscardTokenResponse) -> Result<(), Stop> {
+        if self.json {
+            return print_json(self.out, discarded);
+        }
+        let line = format!(
+            "revoked {} at {}\n",
+            discarded.token_id, discarded.discarded_at
+        );
+        Ok(self.out.write_all(line.as_bytes())?)
+    }
+
+    fn page(&mut self, page: &magicbell_jwt::AccessTokenCollection) -> Result<(), Stop> {
+        if self.json {
+            return print_json(self.out, page);
+        }
+        print_tokens(self.out, &page.data, true)?;
+        if page.has_more() {
+            self.out
+                .write_all(b"(more pages: add --all to list every token)\n")?;
+        }
+        Ok(())
+    }
+
+    /// Every page of a walk, printed as it arrives: table rows under one
+    /// header, or one `{"data":[...]}` document written token by token,
+    /// closed with an `"error"` member if a page fails. The exit status.
+    fn walk(&mut self, pages: magicbell_jwt::Pages) -> u8 {
+        let result = self.try_walk(pages);
+        match result {
+            Ok(()) => 0,
+            Err(stop) => self.complain(&stop),
+        }
+    }
+
+    fn try_walk(&mut self, pages: magicbell_jwt::Pages) -> Result<(), Stop> {
+        if self.json {
+            self.out.write_all(b"{\"data\":[")?;
+        }
+        let mut first = true;
+        for page in pages {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    let stop = Stop::Call(e);
+                    if self.json {
+                        let error = serde_json::to_string(&self.message(&stop))?;
+                        write!(self.out, "\n],\"error\":{error}}}\n")?;
+                    }
+                    return Err(stop);
+                }
+            };
+            if self.json {
+                for token in &page.data {
+                    self.out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                    serde_json::to_writer(&mut *self.out, token)?;
+                    first = false;
+                }
+            } else {
+                print_tokens(self.out, &page.data, first)?;
                 first = false;
             }
-        } else {
-            print_tokens(out, &page.data, first)?;
-            first = false;
+            self.out.flush()?;
         }
-        out.flush()?;
+        if self.json {
+            self.out.write_all(b"\n]}\n")?;
+        } else if first {
+            print_tokens(self.out, &[], true)?;
+        }
+        Ok(())
     }
-    if json {
-        write(out, "\n]}\n")?;
-    } else if first {
-        print_tokens(out, &[], true)?;
+
+    /// A job's report, once: failed revokes on stderr, then what it did on
+    /// stdout (a created token was printed already in text mode), then the
+    /// error that stopped it. The exit status.
+    fn report(&mut self, report: &Report) -> u8 {
+        for (id, e) in &report.failed {
+            let _ = writeln!(self.err, "failed to revoke {id}: {e}");
+        }
+        let printed = if self.json {
+            let doc = self.report_json(report);
+            print_json(self.out, &doc)
+        } else {
+            self.out
+                .write_all(report_text(report).as_bytes())
+                .map_err(Stop::from)
+        };
+        let mut code = u8::from(!report.failed.is_empty());
+        if let Some(stop) = &report.error {
+            code = self.complain(stop);
+        }
+        if let Err(stop) = printed {
+            code = code.max(self.complain(&stop));
+        }
+        code
     }
-    Ok(())
+
+    fn report_json(&self, report: &Report) -> serde_json::Value {
+        let mut doc = if report.dry_run {
+            json!({ "dry_run": true, "would_revoke": report.would_revoke })
+        } else {
+            let failed: Vec<_> = report
+                .failed
+                .iter()
+                .map(|(id, e)| json!({ "id": id, "error": e.to_string() }))
+                .collect();
+            json!({ "revoked": report.revoked, "failed": failed })
+        };
+        if let Some(name) = &report.would_create {
+            doc["would_create"] = name.as_str().into();
+        }
+        if let Some(created) = &report.created {
+            doc["created"] = json!({
+                "token": created.token,
+                "token_id": created.token_id,
+                "created_at": created.created_at,
+                "expires_at": created.expires_at,
+            });
+        }
+        if let Some(stop) = &report.error {
+            doc["error"] = self.message(stop).into();
+        }
+        doc
+    }
 }
 
-fn print_created(
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-    created: &CreateTokenResponse,
-    json: bool,
-) -> Outcome {
-    if json {
-        return print_json(out, created);
+/// A job's report as text, without its created token (printed already) and
+/// without the closing count when something stopped it.
+fn report_text(report: &Report) -> String {
+    let mut text = String::new();
+    if let Some(name) = &report.would_create {
+        text.push_str(&format!("would create a project token named {name:?}\n"));
     }
+    let finished = report.error.is_none();
+    if report.dry_run {
+        for id in &report.would_revoke {
+            text.push_str(&format!("would revoke {id}\n"));
+        }
+        if finished {
+            text.push_str(&format!("would revoke {}\n", report.would_revoke.len()));
+        }
+    } else {
+        for id in &report.revoked {
+            text.push_str(&format!("revoked {id}\n"));
+        }
+        if finished {
+            text.push_str(&format!(
+                "revoked {}, failed {}\n",
+                report.revoked.len(),
+                report.failed.len()
+            ));
+        }
+    }
+    text
+}
+
+/// What ended a connection attempt, from the `io::Error` below `error`:
+/// `None` for anything else (a TLS problem, a name lookup).
+fn io_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use io::ErrorKind as K;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // ureq's error holds an io::Error without giving it as its source().
+        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+            match cause.downcast_ref::<ureq::Error>() {
+                Some(ureq::Error::Io(e)) => Some(e),
+                _ => None,
+            }
+        });
+        if let Some(io) = io {
+            return match io.kind() {
+                K::ConnectionRefused => Some("connection refused"),
+                K::HostUnreachable => Some("host unreachable"),
+                K::NetworkUnreachable => Some("network unreachable"),
+                K::AddrNotAvailable => Some("address not available"),
+                _ => None,
+            };
+        }
+        source = cause.source();
+    }
+    None
+}
+
+fn print_created(out: &mut dyn Write, created: &CreateTokenResponse) -> io::Result<()> {
     let rows = [
         ["TOKEN_ID", created.token_id.as_str()],
         ["CREATED_AT", created.created_at.as_str()],
         ["EXPIRES_AT", created.expires_at.as_deref().unwrap_or("-")],
         ["TOKEN", created.token.as_str()],
     ];
-    print_table(out, &[], &rows)?;
-    write(err, "Store the token now: it cannot be shown again.\n")
-}
-
-fn print_discarded(out: &mut dyn Write, discarded: &DiscardTokenResponse, json: bool) -> Outcome {
-    if json {
-        return print_json(out, discarded);
-    }
-    write(
-        out,
-        &format!(
-            "revoked {} at {}\n",
-            discarded.token_id, discarded.discarded_at
-        ),
-    )
+    print_table(out, &[], &rows)
 }
 
 /// Tokens as table rows, under the header when `header`.
-fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken], header: bool) -> Outcome {
+fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken], header: bool) -> io::Result<()> {
     let rows: Vec<[&str; 5]> = tokens
         .iter()
         .map(|t| {
@@ -673,7 +1287,7 @@ fn print_table<const N: usize>(
     out: &mut dyn Write,
     header: &[&str],
     rows: &[[&str; N]],
-) -> Outcome {
+) -> io::Result<()> {
     let header: Option<[&str; N]> = header.try_into().ok();
     let all: Vec<&[&str; N]> = header.iter().chain(rows).collect();
     let widths: Vec<usize> = (0..N)
@@ -689,16 +1303,12 @@ fn print_table<const N: usize>(
         text.push_str(cells.join("  ").trim_end());
         text.push('\n');
     }
-    write(out, &text)
+    out.write_all(text.as_bytes())
 }
 
-fn print_json(out: &mut dyn Write, value: &impl Serialize) -> Outcome {
+fn print_json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), Stop> {
     let text = serde_json::to_string_pretty(value)?;
-    write(out, &format!("{text}\n"))
-}
-
-fn write(out: &mut dyn Write, text: &str) -> Outcome {
-    Ok(out.write_all(text.as_bytes())?)
+    Ok(writeln!(out, "{text}")?)
 }
 
 #[cfg(test)]
@@ -706,24 +1316,158 @@ mod tests {
     use super::*;
     use httpmock::Method::{DELETE, GET, POST};
     use httpmock::MockServer;
-    use serde_json::json;
 
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
+    const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
+    const STORE_IT: &str = "Store the token now: it cannot be shown again.\n";
+
+    /// `line` as the process would get it, after the program's name.
+    fn argv(line: &str) -> Vec<OsString> {
+        std::iter::once("tokens")
+            .chain(line.split_whitespace())
+            .map(OsString::from)
+            .collect()
     }
 
-    fn parsed(line: &str) -> Command {
-        parse(&args(line)).unwrap().command
+    fn parsed(line: &str) -> Parsed {
+        parse(argv(line)).unwrap()
+    }
+
+    fn command(line: &str) -> Command {
+        match parsed(line) {
+            Parsed::Run(invocation) => invocation.command,
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
     }
 
     fn refused(line: &str) -> String {
-        parse(&args(line)).unwrap_err()
+        parse(argv(line)).unwrap_err().message
     }
+
+    /// The tool run on `line` against `server`: exit status, stdout, stderr.
+    fn tool(server: &MockServer, line: &str) -> (u8, String, String) {
+        let base_url = server.url("/v2");
+        tool_with(
+            &[
+                ("MAGICBELL_TOKEN", "sk-test"),
+                ("MAGICBELL_BASE_URL", &base_url),
+            ],
+            line,
+        )
+    }
+
+    /// The tool run on `line` with only `vars` in its environment; it never
+    /// prints the bearer token, nor a minted token (`jwt-…`) on stderr.
+    fn tool_with(vars: &[(&str, &str)], line: &str) -> (u8, String, String) {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let tune = |builder: ClientBuilder| builder.max_retries(0).no_proxy();
+        let code = cli(argv(line), &env, tune, &mut out, &mut err);
+        let (out, err) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        );
+        assert!(
+            !out.contains("sk-test") && !err.contains("sk-test"),
+            "{out}{err}"
+        );
+        assert!(!err.contains("jwt-"), "a minted token on stderr: {err}");
+        (code, out, err)
+    }
+
+    fn document(out: &str) -> serde_json::Value {
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    fn named(id: &str, name: &str, expires_at: Option<&str>, discarded: bool) -> serde_json::Value {
+        json!({
+            "id": id, "name": name, "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": expires_at,
+            "discarded_at": if discarded { Some("2026-01-02T00:00:00Z") } else { None },
+        })
+    }
+
+    fn token(id: &str) -> serde_json::Value {
+        json!({"id": id, "name": format!("n {id}"), "created_at": "2026-01-01T00:00:00Z"})
+    }
+
+    fn serve_list<'a>(
+        server: &'a MockServer,
+        path: &str,
+        tokens: Vec<serde_json::Value>,
+    ) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(GET).path(path.to_owned());
+            then.status(200)
+                .json_body(json!({"data": tokens, "links": {"next": null}}));
+        })
+    }
+
+    fn serve_boom<'a>(
+        server: &'a MockServer,
+        method: httpmock::Method,
+        path: &str,
+    ) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(method).path(path.to_owned());
+            then.status(500)
+                .json_body(json!({"errors": [{"code": "internal", "message": "boom"}]}));
+        })
+    }
+
+    fn serve_discard<'a>(server: &'a MockServer, path: &str, status: u16) -> httpmock::Mock<'a> {
+        let id = path.rsplit('/').next().unwrap().to_owned();
+        server.mock(|when, then| {
+            when.method(DELETE).path(path.to_owned());
+            then.status(status)
+                .json_body(json!({"token_id": id, "discarded_at": "2026-11-29T00:00:00Z"}));
+        })
+    }
+
+    fn serve_create<'a>(server: &'a MockServer) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(POST).path("/v2/jwt/project");
+            then.status(201).json_body(json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"}));
+        })
+    }
+
+    /// What `rotate` prints for `serve_create`'s token in text mode.
+    const NEW_TOKEN_TABLE: &str = "\
+TOKEN_ID    new1
+CREATED_AT  2026-11-29T00:00:00Z
+EXPIRES_AT  -
+TOKEN       jwt-new
+";
+
+    /// `serve_create`'s token as the JSON documents carry it.
+    fn new_token_json() -> serde_json::Value {
+        json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z", "expires_at": null})
+    }
+
+    /// A mock for any request of `method`, to count that none was sent.
+    fn any<'a>(server: &'a MockServer, method: httpmock::Method) -> httpmock::Mock<'a> {
+        server.mock(|when, then| {
+            when.method(method);
+            then.status(599);
+        })
+    }
+
+    fn any_request(server: &MockServer) -> httpmock::Mock<'_> {
+        server.mock(|when, then| {
+            when.any_request();
+            then.status(599);
+        })
+    }
+
+    // --- Parsing ---
 
     #[test]
     fn parses_every_command() {
         assert_eq!(
-            parsed("list"),
+            command("list"),
             Command::List {
                 user_id: None,
                 limit: None,
@@ -731,7 +1475,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parsed("list --limit 5 --all"),
+            command("list --limit 5 --all"),
             Command::List {
                 user_id: None,
                 limit: Some(5),
@@ -739,18 +1483,18 @@ mod tests {
             }
         );
         assert_eq!(
-            parsed("create ci --expiry 60"),
+            command("create ci --expiry 60"),
             Command::Create(CreateProjectTokenRequest::new("ci").expiry(60))
         );
         assert_eq!(
-            parsed("discard tok_1"),
+            command("discard tok_1"),
             Command::Discard {
                 user: false,
                 token_id: "tok_1".into()
             }
         );
         assert_eq!(
-            parsed("user-list u1 --all"),
+            command("user-list u1 --all"),
             Command::List {
                 user_id: Some("u1".into()),
                 limit: None,
@@ -758,7 +1502,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parsed("user-create --email a@b.c --name inbox --expiry 9"),
+            command("user-create --email a@b.c --name inbox --expiry 9"),
             Command::CreateUser(
                 CreateUserTokenRequest::for_email("a@b.c")
                     .name("inbox")
@@ -766,30 +1510,114 @@ mod tests {
             )
         );
         assert_eq!(
-            parsed("user-create --external-id u-1"),
+            command("user-create --external-id u-1"),
             Command::CreateUser(CreateUserTokenRequest::for_external_id("u-1"))
         );
         assert_eq!(
-            parsed("user-discard ut_1"),
+            command("user-discard ut_1"),
             Command::Discard {
                 user: true,
                 token_id: "ut_1".into()
             }
         );
+        assert_eq!(
+            command("rotate deploy --expiry 60 --dry-run"),
+            Command::Rotate {
+                name: "deploy".into(),
+                expiry: Some(60),
+                dry_run: true
+            }
+        );
+        assert_eq!(
+            command("prune --older-than 30 --name ci"),
+            Command::Prune {
+                rule: PruneRule::OlderThanDays(30),
+                name: Some("ci".into()),
+                dry_run: false
+            }
+        );
+        assert_eq!(
+            command("user-revoke-all u1"),
+            Command::UserRevokeAll {
+                user_id: "u1".into(),
+                dry_run: false
+            }
+        );
     }
 
     #[test]
-    fn json_and_help_are_recognised_anywhere() {
-        assert!(parse(&args("list --json")).unwrap().json);
-        assert!(parse(&args("--json discard t")).unwrap().json);
-        assert_eq!(parsed("create x --help"), Command::Help);
-        assert_eq!(parsed("-h"), Command::Help);
-        assert_eq!(parsed(""), Command::Help);
+    fn an_option_value_follows_a_space_or_an_equals_sign() {
+        assert_eq!(command("list --limit=5"), command("list --limit 5"));
+        assert_eq!(
+            command("user-create --email=a=b@c.d"),
+            Command::CreateUser(CreateUserTokenRequest::for_email("a=b@c.d"))
+        );
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        assert_eq!(
+            command("discard -- -x"),
+            Command::Discard {
+                user: false,
+                token_id: "-x".into()
+            }
+        );
+        assert_eq!(
+            command("user-discard --json -- --help"),
+            Command::Discard {
+                user: true,
+                token_id: "--help".into()
+            }
+        );
+    }
+
+    #[test]
+    fn help_is_a_command_only_where_a_command_goes() {
+        assert_eq!(parsed("help"), Parsed::Help(None));
+        assert_eq!(parsed("-h"), Parsed::Help(None));
+        assert_eq!(parsed("--json --help"), Parsed::Help(None));
+        assert_eq!(parsed("help rotate"), Parsed::Help(Some("rotate")));
+        assert_eq!(parsed("rotate --help"), Parsed::Help(Some("rotate")));
+        assert_eq!(parsed("create x -h"), Parsed::Help(Some("create")));
+        assert_eq!(
+            command("discard help"),
+            Command::Discard {
+                user: false,
+                token_id: "help".into()
+            }
+        );
+        assert_eq!(
+            command("rotate help"),
+            Command::Rotate {
+                name: "help".into(),
+                expiry: None,
+                dry_run: false
+            }
+        );
+        assert_eq!(parsed(""), Parsed::Nothing);
+        assert_eq!(parsed("--version"), Parsed::Version);
+    }
+
+    #[test]
+    fn json_is_recognised_before_or_after_the_command() {
+        for line in ["list --json", "--json list", "list --all --json"] {
+            let Parsed::Run(invocation) = parsed(line) else {
+                panic!("{line:?}")
+            };
+            assert!(invocation.json, "{line:?}");
+        }
     }
 
     #[test]
     fn refuses_bad_arguments_with_a_reason() {
         assert_eq!(refused("frobnicate"), "unknown command \"frobnicate\"");
+        assert_eq!(
+            refused("rotat x"),
+            "unknown command \"rotat\" (did you mean rotate?)"
+        );
+        assert_eq!(refused("help nope"), "unknown command \"nope\"");
+        assert_eq!(refused("--verbose list"), "unknown option --verbose");
         assert_eq!(refused("list --limit"), "--limit needs a value");
         assert_eq!(
             refused("list --limit ten"),
@@ -799,7 +1627,13 @@ mod tests {
             refused("list --limit 99999999999"),
             "--limit 99999999999 is too large"
         );
-        assert_eq!(refused("list --verbose"), "unknown option --verbose");
+        assert_eq!(refused("list --all=yes"), "--all takes no value");
+        assert_eq!(refused("list --verbose"), "list does not take --verbose");
+        assert_eq!(refused("list -v"), "list does not take -v");
+        assert_eq!(
+            refused("rotate x --dryrun"),
+            "rotate does not take --dryrun (did you mean --dry-run?)"
+        );
         assert_eq!(refused("list extra"), "unexpected argument \"extra\"");
         assert_eq!(refused("create"), "create needs a NAME");
         assert_eq!(refused("create a b"), "unexpected argument \"b\"");
@@ -817,64 +1651,154 @@ mod tests {
             refused("user-create --email a --email b"),
             "--email is given twice"
         );
+        assert_eq!(
+            refused("prune --expired --older-than 3"),
+            "prune takes --expired or --older-than, not both"
+        );
     }
 
-    fn output(client: &Client, line: &str) -> Result<String, Box<dyn std::error::Error>> {
-        let mut out = Vec::new();
-        run(
-            client,
-            &parse(&args(line)).unwrap(),
-            &mut out,
-            &mut io::sink(),
-        )?;
-        Ok(String::from_utf8(out).unwrap())
-    }
+    #[test]
+    fn the_program_is_named_as_invoked() {
+        let name = |path: &str| program_name(Some(&OsString::from(path)));
+        assert_eq!(name("target/debug/examples/tokens"), "tokens");
+        assert_eq!(name("/usr/local/bin/mb-tokens"), "mb-tokens");
+        assert_eq!(program_name(None), "tokens");
 
-    /// The tool run on `line` against `server`: exit status, stdout, stderr.
-    fn tool(server: &MockServer, line: &str) -> (u8, String, String) {
+        let mut args = argv("rotate --help");
+        args[0] = "/opt/bin/mb-tokens".into();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let client = mock_client(server);
-        let code = cli(&args(line), || Ok(client), &mut out, &mut err);
-        let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-        (code, text(out), text(err))
+        let code = cli(args, &|_| None, |b| b, &mut out, &mut err);
+
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with("mb-tokens rotate: create a project token NAME"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n    mb-tokens rotate NAME [--expiry SECS] [--dry-run] [--json]\n"),
+            "{out}"
+        );
+        assert!(!out.contains("cargo run"), "{out}");
     }
 
-    fn named(id: &str, name: &str, expires_at: Option<&str>, discarded: bool) -> serde_json::Value {
-        json!({
-            "id": id, "name": name, "created_at": "2026-01-01T00:00:00Z",
-            "expires_at": expires_at,
-            "discarded_at": if discarded { Some("2026-01-02T00:00:00Z") } else { None },
-        })
+    // --- The parser's conventions, end to end ---
+
+    #[test]
+    fn discard_help_revokes_the_token_whose_id_is_help() {
+        let server = MockServer::start();
+        let help = serve_discard(&server, "/v2/jwt/project/help", 200);
+
+        let (code, out, err) = tool(&server, "discard help");
+
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "revoked help at 2026-11-29T00:00:00Z\n", "")
+        );
+        help.assert_calls(1);
     }
 
-    fn serve_list<'a>(
-        server: &'a MockServer,
-        path: &str,
-        tokens: Vec<serde_json::Value>,
-    ) -> httpmock::Mock<'a> {
-        server.mock(|when, then| {
-            when.method(GET).path(path.to_owned());
+    #[test]
+    fn discard_after_double_dash_revokes_an_id_starting_with_a_dash() {
+        let server = MockServer::start();
+        let dash_x = serve_discard(&server, "/v2/jwt/project/-x", 200);
+
+        let (code, out, _) = tool(&server, "discard -- -x");
+
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "revoked -x at 2026-11-29T00:00:00Z\n")
+        );
+        dash_x.assert_calls(1);
+    }
+
+    #[test]
+    fn list_limit_with_an_equals_sign_sends_that_limit() {
+        let server = MockServer::start();
+        let five = server.mock(|when, then| {
+            when.method(GET)
+                .path("/v2/jwt/project")
+                .query_param("limit", "5");
             then.status(200)
-                .json_body(json!({"data": tokens, "links": {"next": null}}));
-        })
+                .json_body(json!({"data": [], "links": {"next": null}}));
+        });
+
+        let (code, out, _) = tool(&server, "list --limit=5");
+
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "ID  NAME  CREATED_AT  EXPIRES_AT  DISCARDED_AT\n")
+        );
+        five.assert_calls(1);
     }
 
-    fn serve_discard<'a>(server: &'a MockServer, path: &str, status: u16) -> httpmock::Mock<'a> {
-        let id = path.rsplit('/').next().unwrap().to_owned();
-        server.mock(|when, then| {
-            when.method(DELETE).path(path.to_owned());
-            then.status(status)
-                .json_body(json!({"token_id": id, "discarded_at": "2026-11-29T00:00:00Z"}));
-        })
+    #[test]
+    fn rotate_help_prints_its_usage_and_exits_0_sending_nothing() {
+        let server = MockServer::start();
+        let anything = any_request(&server);
+
+        let (code, out, err) = tool(&server, "rotate --help");
+        let (_, by_word, _) = tool(&server, "help rotate");
+
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert_eq!(
+            out,
+            "\
+tokens rotate: create a project token NAME, then revoke every other live project token named NAME
+
+USAGE:
+    tokens rotate NAME [--expiry SECS] [--dry-run] [--json]
+
+OPTIONS:
+    --expiry SECS  seconds the new token stays valid (default: the API's)
+    --dry-run      send no POST and no DELETE: say what would be done
+    --json         one JSON document on stdout instead of text
+    -h, --help     this text
+
+A NAME that starts with '-' goes after '--': tokens rotate -- -x
+"
+        );
+        assert_eq!(by_word, out);
+        anything.assert_calls(0);
     }
 
-    /// A mock for any request of `method`, to count that none was sent.
-    fn any<'a>(server: &'a MockServer, method: httpmock::Method) -> httpmock::Mock<'a> {
-        server.mock(|when, then| {
-            when.method(method);
-            then.status(599);
-        })
+    #[test]
+    fn a_misspelled_option_exits_2_pointing_at_the_command_help() {
+        let server = MockServer::start();
+        let anything = any_request(&server);
+
+        let (code, out, err) = tool(&server, "rotate deploy --dryrun");
+        let (top_code, _, top_err) = tool(&server, "lst");
+
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(
+            err,
+            "error: rotate does not take --dryrun (did you mean --dry-run?); see 'tokens rotate --help'\n"
+        );
+        assert_eq!(top_code, 2);
+        assert_eq!(
+            top_err,
+            "error: unknown command \"lst\" (did you mean list?); see 'tokens --help'\n"
+        );
+        anything.assert_calls(0);
     }
+
+    #[test]
+    fn every_option_in_a_command_usage_is_accepted() {
+        for spec in COMMANDS {
+            for (usage, _) in spec.options {
+                let name = usage.split(' ').next().unwrap();
+                assert!(
+                    spec.option(name.trim_start_matches('-')).is_some(),
+                    "{} {name}",
+                    spec.name
+                );
+            }
+            assert!(usage("tokens").contains(&format!("    {} ", spec.name)));
+        }
+    }
+
+    // --- Jobs ---
 
     #[test]
     fn rotate_creates_then_revokes_only_other_live_tokens_of_that_name() {
@@ -899,15 +1823,151 @@ mod tests {
         let (code, out, err) = tool(&server, "rotate deploy --expiry 60");
 
         assert_eq!(code, 0);
-        assert_eq!(err, "Store the token now: it cannot be shown again.\n");
+        assert_eq!(err, STORE_IT);
+        assert_eq!(
+            out,
+            format!("{NEW_TOKEN_TABLE}revoked old1\nrevoked 1, failed 0\n")
+        );
         create.assert_calls(1);
         old1.assert_calls(1);
         other_deletes.assert_calls(0);
-        assert!(out.contains("TOKEN       jwt-new\n"), "{out}");
-        assert!(
-            out.ends_with("revoked old1\nrevoked 1, failed 0\n"),
-            "{out}"
+    }
+
+    #[test]
+    fn rotate_prints_and_flushes_the_new_token_before_it_lists() {
+        /// stdout that notes, at each flush, what it holds and how many
+        /// lists the server has answered by then.
+        struct Recorder<'a> {
+            bytes: Vec<u8>,
+            flushes: Vec<(String, usize)>,
+            list: &'a httpmock::Mock<'a>,
+        }
+        impl Write for Recorder<'_> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.bytes.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                let text = String::from_utf8_lossy(&self.bytes).into_owned();
+                self.flushes.push((text, self.list.calls()));
+                Ok(())
+            }
+        }
+        let server = MockServer::start();
+        serve_create(&server);
+        let list = serve_list(&server, "/v2/jwt/project", vec![]);
+        let mut out = Recorder {
+            bytes: Vec::new(),
+            flushes: Vec::new(),
+            list: &list,
+        };
+        let base_url = server.url("/v2");
+        let env = |name: &str| match name {
+            "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+            "MAGICBELL_BASE_URL" => Some(base_url.clone()),
+            _ => None,
+        };
+
+        let code = cli(
+            argv("rotate deploy"),
+            &env,
+            |b| b.max_retries(0),
+            &mut out,
+            &mut io::sink(),
         );
+
+        assert_eq!(code, 0);
+        list.assert_calls(1);
+        assert_eq!(out.flushes[0], (NEW_TOKEN_TABLE.to_owned(), 0));
+    }
+
+    #[test]
+    fn rotate_keeps_the_new_token_on_stdout_when_the_list_fails() {
+        let server = MockServer::start();
+        serve_create(&server);
+        serve_boom(&server, GET, "/v2/jwt/project");
+        let deletes = any(&server, DELETE);
+
+        let (code, out, err) = tool(&server, "rotate deploy");
+
+        assert_eq!(code, 1);
+        assert_eq!(out, NEW_TOKEN_TABLE);
+        assert_eq!(err, format!("{STORE_IT}error: {BOOM}\n"));
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
+        let server = MockServer::start();
+        serve_create(&server);
+        serve_boom(&server, GET, "/v2/jwt/project");
+        let deletes = any(&server, DELETE);
+
+        let (code, out, err) = tool(&server, "rotate deploy --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(
+            document(&out),
+            json!({"created": new_token_json(), "revoked": [], "failed": [], "error": BOOM})
+        );
+        assert_eq!(err, format!("error: {BOOM}\n"));
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn rotate_goes_on_past_a_failed_revoke_and_exits_1() {
+        let server = MockServer::start();
+        serve_create(&server);
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("old1", "deploy", None, false),
+                named("old2", "deploy", None, false),
+            ],
+        );
+        let old1 = serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+        let old2 = serve_discard(&server, "/v2/jwt/project/old2", 200);
+
+        let (code, out, err) = tool(&server, "rotate deploy");
+
+        assert_eq!(code, 1);
+        assert_eq!(
+            out,
+            format!("{NEW_TOKEN_TABLE}revoked old2\nrevoked 1, failed 1\n")
+        );
+        assert_eq!(err, format!("{STORE_IT}failed to revoke old1: {BOOM}\n"));
+        old1.assert_calls(1);
+        old2.assert_calls(1);
+    }
+
+    #[test]
+    fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
+        let server = MockServer::start();
+        serve_create(&server);
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                named("old1", "deploy", None, false),
+                named("old2", "deploy", None, false),
+            ],
+        );
+        serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+        serve_discard(&server, "/v2/jwt/project/old2", 200);
+
+        let (code, out, err) = tool(&server, "rotate deploy --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(
+            document(&out),
+            json!({
+                "created": new_token_json(),
+                "revoked": ["old2"],
+                "failed": [{"id": "old1", "error": BOOM}],
+            })
+        );
+        assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
     }
 
     #[test]
@@ -947,9 +2007,8 @@ mod tests {
         let (code, out, _) = tool(&server, "rotate deploy --dry-run --json");
 
         assert_eq!(code, 0);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
-            doc,
+            document(&out),
             json!({"dry_run": true, "would_create": "deploy", "would_revoke": ["old1"]})
         );
         posts.assert_calls(0);
@@ -957,12 +2016,42 @@ mod tests {
     }
 
     #[test]
+    fn rotate_dry_run_whose_list_fails_says_so_and_exits_1() {
+        let server = MockServer::start();
+        serve_boom(&server, GET, "/v2/jwt/project");
+        let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+        let (code, out, err) = tool(&server, "rotate deploy --dry-run");
+
+        assert_eq!(code, 1);
+        assert_eq!(out, "would create a project token named \"deploy\"\n");
+        assert_eq!(err, format!("error: {BOOM}\n"));
+        posts.assert_calls(0);
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
+        let server = MockServer::start();
+        serve_boom(&server, GET, "/v2/jwt/project");
+        let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+        let (code, out, err) = tool(&server, "rotate deploy --dry-run --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(
+            document(&out),
+            json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM})
+        );
+        assert_eq!(err, format!("error: {BOOM}\n"));
+        posts.assert_calls(0);
+        deletes.assert_calls(0);
+    }
+
+    #[test]
     fn rotate_json_is_one_document_with_the_new_token() {
         let server = MockServer::start();
-        server.mock(|when, then| {
-            when.method(POST).path("/v2/jwt/project");
-            then.status(201).json_body(json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"}));
-        });
+        serve_create(&server);
         serve_list(
             &server,
             "/v2/jwt/project",
@@ -970,13 +2059,13 @@ mod tests {
         );
         let deletes = any(&server, DELETE);
 
-        let (code, out, _) = tool(&server, "rotate deploy --json");
+        let (code, out, err) = tool(&server, "rotate deploy --json");
 
-        assert_eq!(code, 0);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(doc["created"]["token"], "jwt-new");
-        assert_eq!(doc["revoked"], json!([]));
-        assert_eq!(doc["failed"], json!([]));
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert_eq!(
+            document(&out),
+            json!({"created": new_token_json(), "revoked": [], "failed": []})
+        );
         deletes.assert_calls(0);
     }
 
@@ -991,6 +2080,7 @@ mod tests {
         let (gets, deletes) = (any(&server, GET), any(&server, DELETE));
 
         let (code, out, err) = tool(&server, "rotate deploy");
+        let (json_code, json_out, _) = tool(&server, "rotate deploy --json");
 
         assert_eq!(code, 1);
         assert_eq!(out, "");
@@ -998,8 +2088,29 @@ mod tests {
             err,
             "error: server answered 422 Unprocessable Entity: bad name\n"
         );
+        assert_eq!(json_code, 1);
+        assert_eq!(
+            document(&json_out),
+            json!({"revoked": [], "failed": [], "error": "server answered 422 Unprocessable Entity: bad name"})
+        );
         gets.assert_calls(0);
         deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn rotate_with_a_refused_name_exits_2_sending_nothing() {
+        let server = MockServer::start();
+        let anything = any_request(&server);
+        let long = "n".repeat(300);
+
+        let (code, out, err) = tool(&server, &format!("rotate {long}"));
+
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert!(
+            err.starts_with("error: invalid input: name is 300 characters"),
+            "{err}"
+        );
+        anything.assert_calls(0);
     }
 
     #[test]
@@ -1048,29 +2159,42 @@ mod tests {
             any(&server, DELETE),
         );
 
-        let (code, out, _) = tool(&server, "prune --older-than 30 --name ci --json");
+        let (code, out, _) = tool(&server, "prune --older-than 30 --name=ci --json");
 
         assert_eq!(code, 0);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(doc, json!({"revoked": ["old-ci"], "failed": []}));
+        assert_eq!(document(&out), json!({"revoked": ["old-ci"], "failed": []}));
         old_ci.assert_calls(1);
         others.assert_calls(0);
     }
 
     #[test]
+    fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
+        let server = MockServer::start();
+        serve_boom(&server, GET, "/v2/jwt/project");
+        let deletes = any(&server, DELETE);
+
+        let (code, out, err) = tool(&server, "prune --expired --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(
+            document(&out),
+            json!({"revoked": [], "failed": [], "error": BOOM})
+        );
+        assert_eq!(err, format!("error: {BOOM}\n"));
+        deletes.assert_calls(0);
+    }
+
+    #[test]
     fn prune_needs_a_rule_and_exits_2() {
         let server = MockServer::start();
-        let anything = server.mock(|when, then| {
-            when.any_request();
-            then.status(599);
-        });
+        let anything = any_request(&server);
 
         let (code, _, err) = tool(&server, "prune --name ci");
 
         assert_eq!(code, 2);
         assert_eq!(
             err,
-            "error: prune needs --expired or --older-than DAYS; see --help\n"
+            "error: prune needs --expired or --older-than DAYS; see 'tokens prune --help'\n"
         );
         anything.assert_calls(0);
     }
@@ -1117,34 +2241,115 @@ mod tests {
         let (code, out, _) = tool(&server, "user-revoke-all u1 --dry-run --json");
 
         assert_eq!(code, 0);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(doc, json!({"dry_run": true, "would_revoke": ["a"]}));
+        assert_eq!(
+            document(&out),
+            json!({"dry_run": true, "would_revoke": ["a"]})
+        );
         deletes.assert_calls(0);
     }
 
+    // --- Setup and messages ---
+
     #[test]
     fn a_missing_magicbell_token_exits_2_with_the_way_out() {
-        // What Client::from_env answers when MAGICBELL_TOKEN is unset.
-        let unset = || {
-            std::env::remove_var("MAGICBELL_TOKEN");
-            magicbell_jwt::Client::from_env()
-        };
-        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let server = MockServer::start();
+        let anything = any_request(&server);
+        let base_url = server.url("/v2");
 
-        let code = cli(&args("prune --expired"), unset, &mut out, &mut err);
+        let unset = tool_with(&[("MAGICBELL_BASE_URL", &base_url)], "prune --expired");
+        let blank = tool_with(
+            &[("MAGICBELL_TOKEN", "  "), ("MAGICBELL_BASE_URL", &base_url)],
+            "list",
+        );
+        let (json_code, json_out, _) =
+            tool_with(&[("MAGICBELL_BASE_URL", &base_url)], "list --json");
 
-        assert_eq!(code, 2);
-        assert!(out.is_empty());
-        assert_eq!(String::from_utf8(err).unwrap(), format!("{NO_TOKEN}\n"));
+        assert_eq!(unset, (2, String::new(), format!("{NO_TOKEN}\n")));
+        assert_eq!(blank, unset);
+        assert_eq!(json_code, 2);
+        assert_eq!(
+            document(&json_out),
+            json!({"error": "MAGICBELL_TOKEN is not set"})
+        );
+        anything.assert_calls(0);
     }
 
     #[test]
-    fn version_no_arguments_and_refused_arguments() {
+    fn a_refused_connection_names_the_address_and_where_it_came_from() {
+        let vars = [
+            ("MAGICBELL_TOKEN", "sk-test"),
+            ("MAGICBELL_BASE_URL", "http://127.0.0.1:9/v2"),
+        ];
+
+        let (code, out, err) = tool_with(&vars, "discard tok_1");
+        let (json_code, json_out, _) = tool_with(&vars, "discard tok_1 --json");
+
+        let message = "could not connect to 127.0.0.1:9 (MAGICBELL_BASE_URL): connection refused";
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (1, "", format!("error: {message}\n").as_str())
+        );
+        assert_eq!(json_code, 1);
+        assert_eq!(document(&json_out), json!({ "error": message }));
+    }
+
+    #[test]
+    fn behind_a_proxy_variable_the_library_message_and_its_causes_stay() {
+        // The client ignores the proxy (tests pass no_proxy), but the tool
+        // cannot tell that a refused connection was not the proxy's.
+        let vars = [
+            ("MAGICBELL_TOKEN", "sk-test"),
+            ("MAGICBELL_BASE_URL", "http://127.0.0.1:9/v2"),
+            ("https_proxy", "http://127.0.0.1:9"),
+        ];
+
+        let (code, _, err) = tool_with(&vars, "discard tok_1");
+
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(code, 1);
+        assert_eq!(
+            lines[0],
+            "error: no usable answer from the server: 127.0.0.1 refused the connection"
+        );
+        assert!(lines[1].starts_with("  caused by: io: "), "{err}");
+    }
+
+    #[test]
+    fn the_target_names_the_default_base_url_and_its_port() {
+        let env = |name: &str| (name == "MAGICBELL_TOKEN").then(|| "sk-test".to_owned());
+
+        let (_, target) = connect(&env, |b| b).unwrap();
+
+        assert_eq!(
+            target,
+            Target {
+                address: "api.magicbell.com:443".into(),
+                origin: "default",
+                proxied: false
+            }
+        );
+    }
+
+    #[test]
+    fn host_port_adds_the_scheme_port_when_none_is_written() {
+        assert_eq!(
+            host_port("https://api.magicbell.com/v2"),
+            "api.magicbell.com:443"
+        );
+        assert_eq!(host_port("http://localhost/v2"), "localhost:80");
+        assert_eq!(host_port("http://127.0.0.1:9/v2"), "127.0.0.1:9");
+        assert_eq!(host_port("http://[::1]:8080/v2"), "[::1]:8080");
+        assert_eq!(host_port("https://[::1]/v2"), "[::1]:443");
+        assert_eq!(
+            host_port("https://user:pw@example.com/v2"),
+            "example.com:443"
+        );
+    }
+
+    #[test]
+    fn version_no_arguments_and_refused_input() {
         let server = MockServer::start();
-        let anything = server.mock(|when, then| {
-            when.any_request();
-            then.status(599);
-        });
+        let anything = any_request(&server);
 
         assert_eq!(
             tool(&server, "--version"),
@@ -1168,9 +2373,15 @@ mod tests {
         anything.assert_calls(0);
     }
 
-    #[test]
-    fn list_all_prints_each_page_as_it_arrives_and_keeps_it_on_a_later_failure() {
-        let server = MockServer::start();
+    // --- Lists, creates, discards ---
+
+    /// The ids in a `{"data": [...]}` document.
+    fn ids(doc: &serde_json::Value) -> Vec<&str> {
+        let data = doc["data"].as_array().unwrap();
+        data.iter().map(|t| t["id"].as_str().unwrap()).collect()
+    }
+
+    fn serve_two_pages_the_second_failing(server: &MockServer) {
         server.mock(|when, then| {
             when.method(GET)
                 .path("/v2/jwt/project")
@@ -1184,53 +2395,35 @@ mod tests {
                 .path("/v2/jwt/project")
                 .query_param("starting_after", "a");
             then.status(500)
-                .json_body(json!({"errors": [{"message": "boom"}]}));
+                .json_body(json!({"errors": [{"code": "internal", "message": "boom"}]}));
         });
-
-        let (code, out, err) = tool(&server, "list --all");
-        let (json_code, json_out, _) = tool(&server, "list --all --json");
-
-        assert_eq!(code, 1);
-        assert_eq!(out, "ID  NAME  CREATED_AT            EXPIRES_AT  DISCARDED_AT\na   n a   2026-01-01T00:00:00Z  -           -\n");
-        assert_eq!(
-            err,
-            "error: server answered 500 Internal Server Error: boom\n"
-        );
-        assert_eq!(json_code, 1);
-        assert!(
-            json_out.starts_with("{\"data\":[\n  {\"created_at\":\"2026-01-01T00:00:00Z\""),
-            "{json_out}"
-        );
     }
 
     #[test]
-    fn list_json_of_one_page_keeps_its_links() {
+    fn list_all_prints_each_page_as_it_arrives_and_keeps_it_on_a_later_failure() {
         let server = MockServer::start();
-        server.mock(|when, then| {
-            when.method(GET).path("/v2/jwt/project");
-            then.status(200).json_body(
-                json!({"data": [token("a")], "links": {"next": "https://x/?starting_after=a"}}),
-            );
-        });
+        serve_two_pages_the_second_failing(&server);
 
-        let (code, out, _) = tool(&server, "list --json");
+        let (code, out, err) = tool(&server, "list --all");
 
-        assert_eq!(code, 0);
-        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(doc["links"]["next"], "https://x/?starting_after=a");
-        assert_eq!(doc["data"][0]["id"], "a");
+        assert_eq!(code, 1);
+        assert_eq!(out, "ID  NAME  CREATED_AT            EXPIRES_AT  DISCARDED_AT\na   n a   2026-01-01T00:00:00Z  -           -\n");
+        assert_eq!(err, format!("error: {BOOM}\n"));
     }
 
-    fn token(id: &str) -> serde_json::Value {
-        json!({"id": id, "name": format!("n {id}"), "created_at": "2026-01-01T00:00:00Z"})
-    }
+    #[test]
+    fn list_all_json_failing_on_page_2_is_one_document_with_page_1_and_the_error() {
+        let server = MockServer::start();
+        serve_two_pages_the_second_failing(&server);
 
-    fn mock_client(server: &MockServer) -> Client {
-        Client::builder("sk-test")
-            .base_url(server.url("/v2"))
-            .max_retries(0)
-            .build()
-            .unwrap()
+        let (code, out, err) = tool(&server, "list --all --json");
+
+        assert_eq!(code, 1);
+        let doc = document(&out);
+        assert_eq!(ids(&doc), ["a"]);
+        assert_eq!(doc["error"], BOOM);
+        assert_eq!(doc.as_object().unwrap().len(), 2, "{out}");
+        assert_eq!(err, format!("error: {BOOM}\n"));
     }
 
     #[test]
@@ -1248,16 +2441,40 @@ mod tests {
                 .json_body(json!({"data": [token("c")], "links": {"next": null}}));
         });
 
-        let text = output(&mock_client(&server), "list --all --json").unwrap();
+        let (code, out, _) = tool(&server, "list --all --json");
 
-        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let ids: Vec<_> = doc["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(code, 0);
+        assert_eq!(ids(&document(&out)), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn list_json_of_one_page_keeps_its_links() {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(GET).path("/v2/jwt/project");
+            then.status(200).json_body(
+                json!({"data": [token("a")], "links": {"next": "https://x/?starting_after=a"}}),
+            );
+        });
+
+        let (code, out, _) = tool(&server, "list --json");
+
+        assert_eq!(code, 0);
+        let doc = document(&out);
+        assert_eq!(doc["links"]["next"], "https://x/?starting_after=a");
+        assert_eq!(doc["data"][0]["id"], "a");
+    }
+
+    #[test]
+    fn list_json_that_fails_is_one_document_with_the_error() {
+        let server = MockServer::start();
+        serve_boom(&server, GET, "/v2/jwt/project");
+
+        let (code, out, err) = tool(&server, "list --json");
+
+        assert_eq!(code, 1);
+        assert_eq!(document(&out), json!({ "error": BOOM }));
+        assert_eq!(err, format!("error: {BOOM}\n"));
     }
 
     #[test]
@@ -1268,10 +2485,11 @@ mod tests {
             then.status(200).json_body(json!({"data": [token("a"), token("bbbb")], "links": {"next": "https://x/?starting_after=bbbb"}}));
         });
 
-        let text = output(&mock_client(&server), "user-list u1 --limit 2").unwrap();
+        let (code, out, _) = tool(&server, "user-list u1 --limit 2");
 
+        assert_eq!(code, 0);
         assert_eq!(
-            text,
+            out,
             "ID    NAME    CREATED_AT            EXPIRES_AT  DISCARDED_AT\n\
              a     n a     2026-01-01T00:00:00Z  -           -\n\
              bbbb  n bbbb  2026-01-01T00:00:00Z  -           -\n\
@@ -1280,48 +2498,43 @@ mod tests {
     }
 
     #[test]
-    fn create_and_discard_print_their_answers() {
+    fn create_prints_the_new_token_on_stdout_only() {
         let server = MockServer::start();
         server.mock(|when, then| {
             when.method(POST).path("/v2/jwt/user").json_body(json!({"email": "a@b.c"}));
             then.status(201).json_body(json!({"token": "jwt-value", "token_id": "ut_1", "created_at": "2026-01-01T00:00:00Z"}));
         });
+
+        let (code, out, err) = tool(&server, "user-create --email a@b.c");
+        let (json_code, json_out, json_err) = tool(&server, "user-create --email=a@b.c --json");
+
+        assert_eq!(code, 0);
+        assert_eq!(
+            out,
+            "TOKEN_ID    ut_1\nCREATED_AT  2026-01-01T00:00:00Z\nEXPIRES_AT  -\nTOKEN       jwt-value\n"
+        );
+        assert_eq!(err, STORE_IT);
+        assert_eq!((json_code, json_err.as_str()), (0, ""));
+        let created = document(&json_out);
+        assert_eq!(created["token"], "jwt-value");
+        assert_eq!(created["token_id"], "ut_1");
+    }
+
+    #[test]
+    fn discard_prints_its_answer() {
+        let server = MockServer::start();
         server.mock(|when, then| {
             when.method(DELETE).path("/v2/jwt/project/tok_1");
             then.status(200)
                 .json_body(json!({"token_id": "tok_1", "discarded_at": "2026-01-02T00:00:00Z"}));
         });
-        let client = mock_client(&server);
 
-        let created: serde_json::Value =
-            serde_json::from_str(&output(&client, "user-create --email a@b.c --json").unwrap())
-                .unwrap();
-        let discarded = output(&client, "discard tok_1").unwrap();
+        let (code, out, _) = tool(&server, "discard tok_1");
 
-        assert_eq!(created["token"], "jwt-value");
-        assert_eq!(created["token_id"], "ut_1");
-        assert_eq!(discarded, "revoked tok_1 at 2026-01-02T00:00:00Z\n");
-    }
-
-    #[test]
-    fn a_failure_is_reported_with_its_source_chain() {
-        let client = Client::builder("sk-test")
-            .base_url("http://127.0.0.1:9/v2")
-            .max_retries(0)
-            .no_proxy()
-            .build()
-            .unwrap();
-
-        let err = output(&client, "discard tok_1").unwrap_err();
-
-        let text = report(&*err);
-        let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            lines[0],
-            "error: no usable answer from the server: could not connect to 127.0.0.1:9: connection refused"
+            (code, out.as_str()),
+            (0, "revoked tok_1 at 2026-01-02T00:00:00Z\n")
         );
-        assert!(lines[1].starts_with("  caused by: io: "), "{text}");
-        assert!(!text.contains("sk-test"), "{text}");
     }
 
     #[test]
@@ -1334,11 +2547,15 @@ mod tests {
             );
         });
 
-        let err = output(&mock_client(&server), "user-discard nope").unwrap_err();
+        let (code, out, err) = tool(&server, "user-discard nope");
 
         assert_eq!(
-            err.to_string(),
-            "server answered 404 Not Found: not_found: token not found"
+            (code, out.as_str(), err.as_str()),
+            (
+                1,
+                "",
+                "error: server answered 404 Not Found: not_found: token not found\n"
+            )
         );
     }
 }
