@@ -360,7 +360,8 @@ impl FakeServer {
     /// too, but not a request cut off before its end.
     ///
     /// An entry is recorded before its answer is written, so a call that has
-    /// returned always finds its requests here.
+    /// returned always finds its requests here. The log is kept for the
+    /// fake's whole life.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
     }
@@ -664,7 +665,9 @@ fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared, wanted: u
 }
 
 fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -> Incoming {
-    // The head: up to the blank line, bounded.
+    // The head: up to the blank line, bounded. Bytes already searched are
+    // not searched again, so a head sent a byte at a time costs no more.
+    let mut searched: usize = 0;
     let head_end = loop {
         // Blank lines before a request line are allowed (RFC 9112, 2.2).
         let blank = buffer
@@ -672,6 +675,7 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
             .take_while(|b| matches!(b, b'\r' | b'\n'))
             .count();
         buffer.drain(..blank);
+        searched = searched.saturating_sub(blank);
         if let Some(first) = buffer.first() {
             if !first.is_ascii_alphabetic() {
                 // Not a request line (binary noise, a TLS handshake): no wait
@@ -679,7 +683,7 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
                 return refused_garbage(buffer);
             }
         }
-        if let Some(end) = find_head_end(buffer) {
+        if let Some(end) = find_head_end(buffer, searched) {
             if end > MAX_HEAD_BYTES {
                 return refused_head(buffer);
             }
@@ -688,6 +692,8 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
         if buffer.len() > MAX_HEAD_BYTES {
             return refused_head(buffer);
         }
+        // A terminator may straddle what was searched and what comes next.
+        searched = buffer.len().saturating_sub(3);
         let wanted = buffer.len() + 1;
         if !fill(stream, buffer, shared, wanted) {
             return Incoming::Gone;
@@ -799,13 +805,18 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
     })
 }
 
-/// The length of the head including its blank line, if it is all there.
-fn find_head_end(buffer: &[u8]) -> Option<usize> {
-    let crlf = buffer
+/// The length of the head including its blank line, if it is all there;
+/// `from` is where to start looking (no blank line ends before it).
+fn find_head_end(buffer: &[u8], from: usize) -> Option<usize> {
+    let rest = buffer.get(from..)?;
+    let crlf = rest
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4);
-    let lf = buffer.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+        .map(|i| from + i + 4);
+    let lf = rest
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| from + i + 2);
     match (crlf, lf) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -871,13 +882,21 @@ fn write_answer(
     method: &str,
     close: bool,
 ) -> io::Result<()> {
-    let body = answer.body.to_string();
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-        answer.status,
-        reason(answer.status),
-        body.len()
-    );
+    // 204 and 304 answers have no body (RFC 9110, 15.3.5 and 15.4.5).
+    let bodiless = matches!(answer.status, 204 | 304);
+    let body = if bodiless {
+        String::new()
+    } else {
+        answer.body.to_string()
+    };
+    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
+    if !bodiless {
+        // A HEAD answer says how long the GET's body would be, and sends none.
+        out.push_str(&format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
+    }
     for (name, value) in &answer.headers {
         out.push_str(name);
         out.push_str(": ");
@@ -1402,8 +1421,10 @@ mod tests {
 
     #[test]
     fn head_ends_at_the_first_blank_line() {
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nrest"), Some(16));
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n"), None);
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest", 0), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nrest", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n", 0), None);
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n", 14), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n", 15), None);
     }
 }

@@ -670,3 +670,43 @@ fn a_status_fault_outside_200_to_599_is_answered_500() {
     );
     assert_still_serving(&fake);
 }
+
+#[test]
+fn a_head_sent_a_byte_at_a_time_is_read() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    stream.set_nodelay(true).unwrap();
+    for byte in request(&fake, "GET", "/v2/jwt/project?limit=3", "") {
+        stream.write_all(&[byte]).unwrap();
+    }
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
+    assert_eq!(
+        fake.requests(),
+        [req("GET", "/v2/jwt/project?limit=3", Some(200))]
+    );
+}
+
+#[test]
+fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
+    let fake = start();
+    fake.inject(1, FakeFault::Status(204));
+    let mut stream = connect(&fake);
+    let mut two = request(&fake, "GET", "/v2/jwt/project", "");
+    two.extend(request(&fake, "GET", "/v2/jwt/project", ""));
+    stream.write_all(&two).unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 204 "), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
+    let next = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(next.status, 200);
+    assert_eq!(next.body["data"], json!([]));
+}
