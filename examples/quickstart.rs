@@ -2,28 +2,32 @@
 //! the new one.
 //!
 //! ```text
-//! cargo run --example quickstart                      # offline, against a local mock
+//! cargo run --example quickstart                      # offline, against FakeServer
 //! MAGICBELL_TOKEN=... cargo run --example quickstart  # the real API: lists the first page
 //! MAGICBELL_TOKEN=... cargo run --example quickstart -- --create-and-revoke
 //! ```
 //!
-//! Without `MAGICBELL_TOKEN` the example starts an in-process mock of the
-//! MagicBell API (httpmock, a dev-dependency) that serves three pages of
-//! tokens, a create and a discard, and says so.
+//! Without `MAGICBELL_TOKEN` the example starts the crate's `FakeServer` (an
+//! in-memory MagicBell JWT service that keeps state: cargo feature `fake`,
+//! which the crate's dev-dependency on itself turns on), seeds it with a few
+//! tokens, runs the whole job against it, then shows that the revoked token
+//! is refused as a bearer.
 
 use std::process::ExitCode;
 
-use httpmock::Method::{DELETE, GET, POST};
-use httpmock::MockServer;
-use magicbell_jwt::{AccessToken, Client, CreateProjectTokenRequest, FetchProjectTokensParams};
-use serde_json::{json, Value};
+use std::time::Duration;
+
+use magicbell_jwt::{
+    AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, Error, FakeServer,
+    FetchProjectTokensParams,
+};
 
 const PAGE_SIZE: u32 = 3;
 
 fn main() -> ExitCode {
     let create = std::env::args().any(|a| a == "--create-and-revoke");
     let result = match std::env::var("MAGICBELL_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => real(create),
+        Ok(token) if !token.trim().is_empty() => real(create).map_err(Into::into),
         _ => demo(),
     };
     match result {
@@ -40,7 +44,7 @@ fn real(create: bool) -> Result<(), magicbell_jwt::Error> {
     let client = Client::from_env()?;
     println!("Talking to {}", client.base_url());
     if create {
-        return walk(&client, "magicbell-jwt quickstart");
+        return walk(&client, "magicbell-jwt quickstart").map(drop);
     }
     let page = client.fetch_project_tokens(&FetchProjectTokensParams::default().limit(20))?;
     println!("The first page of project tokens:");
@@ -49,22 +53,64 @@ fn real(create: bool) -> Result<(), magicbell_jwt::Error> {
     Ok(())
 }
 
-/// Offline: the whole walk against a local mock of the API.
-fn demo() -> Result<(), magicbell_jwt::Error> {
-    let server = MockServer::start();
-    serve_mock_api(&server);
-    println!("Local demo: MAGICBELL_TOKEN is not set, so this runs against an in-process");
-    println!("mock of the MagicBell API at {}.", server.url("/v2"));
+/// Offline: the whole job against a local fake of the service, then proof
+/// that the revoked token no longer works.
+fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    let fake = FakeServer::start()?;
+    seed(&fake)?;
+    println!("Local demo: MAGICBELL_TOKEN is not set, so this runs against FakeServer, an");
+    println!(
+        "in-memory fake of the MagicBell JWT service at {}.",
+        fake.base_url()
+    );
     println!("Set MAGICBELL_TOKEN (and optionally MAGICBELL_BASE_URL) to use the real API.\n");
 
-    let client = Client::builder("demo-project-token")
-        .base_url(server.url("/v2"))
+    let created = walk(&fake.client(), "quickstart demo")?;
+
+    // The fake keeps state like the real service: the revoked token is refused.
+    let revoked = Client::builder(created.token)
+        .base_url(fake.base_url())
+        .no_proxy()
         .build()?;
-    walk(&client, "quickstart demo")
+    match revoked.fetch_project_tokens(&FetchProjectTokensParams::default()) {
+        Err(Error::Api(e)) if e.status() == 401 => {
+            println!("4. Using the revoked token as a bearer now fails: {e}");
+            Ok(())
+        }
+        Ok(_) => Err("the revoked token was still accepted".into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// Create → list every page through the Paginator → discard.
-fn walk(client: &Client, name: &str) -> Result<(), magicbell_jwt::Error> {
+/// A few project tokens made over some weeks of the fake's clock, one revoked.
+fn seed(fake: &FakeServer) -> Result<(), magicbell_jwt::Error> {
+    const DAY: u64 = 86_400;
+    let client = fake.client();
+    let tokens = [
+        ("deploy bot", Some(365 * DAY)),
+        ("ci runner", None),
+        ("grafana exporter", Some(92 * DAY)),
+        ("staging backfill", Some(31 * DAY)),
+        ("support console", None),
+        ("nightly export", Some(365 * DAY)),
+        ("incident bot", None),
+    ];
+    for (name, expiry) in tokens {
+        let mut request = CreateProjectTokenRequest::new(name);
+        request.expiry = expiry;
+        let created = client.create_project_jwt(&request)?;
+        if name == "staging backfill" {
+            fake.advance(Duration::from_secs(DAY));
+            client.discard_project_jwt(&created.token_id)?;
+        }
+        fake.advance(Duration::from_secs(5 * DAY));
+    }
+    Ok(())
+}
+
+/// Create → list every page through the Paginator → discard; the created
+/// token, now revoked.
+fn walk(client: &Client, name: &str) -> Result<CreateTokenResponse, magicbell_jwt::Error> {
     let created = client.create_project_jwt(&CreateProjectTokenRequest::new(name).expiry(3600))?;
     println!("1. Created project token {} (\"{name}\")", created.token_id);
     println!(
@@ -91,7 +137,7 @@ fn walk(client: &Client, name: &str) -> Result<(), magicbell_jwt::Error> {
         "3. Revoked {} at {}.",
         discarded.token_id, discarded.discarded_at
     );
-    Ok(())
+    Ok(created)
 }
 
 fn print_table(tokens: &[AccessToken]) {
@@ -128,128 +174,5 @@ fn print_table(tokens: &[AccessToken]) {
             .map(|(cell, w)| format!("{cell:<w$}"))
             .collect();
         println!("   {}", cells.join("  ").trim_end());
-    }
-}
-
-// --- The local mock -----------------------------------------------------------
-
-const CREATED_ID: &str = "01JDEMO0000000000000000NEW";
-
-fn demo_tokens() -> Vec<Value> {
-    let names = [
-        (
-            "01JDEMO0000000000000000NEW",
-            "quickstart demo",
-            "2026-11-29T09:00:00Z",
-            Some("2026-11-29T10:00:00Z"),
-            None,
-        ),
-        (
-            "01JA7K3M9Q4V8X2C5B6N1P0R7S",
-            "deploy bot",
-            "2026-10-02T08:15:00Z",
-            Some("2027-10-02T08:15:00Z"),
-            None,
-        ),
-        (
-            "01JA9T2W6E1R5Y8U3I7O4P0A2S",
-            "ci runner",
-            "2026-10-05T12:30:00Z",
-            None,
-            None,
-        ),
-        (
-            "01JB2D4F6G8H0J2K4L6Z8X0C2V",
-            "grafana exporter",
-            "2026-10-19T17:45:00Z",
-            Some("2027-01-19T17:45:00Z"),
-            None,
-        ),
-        (
-            "01JB5N7M9Q1W3E5R7T9Y1U3I5O",
-            "staging backfill",
-            "2026-10-27T06:00:00Z",
-            Some("2026-11-27T06:00:00Z"),
-            Some("2026-11-02T10:12:00Z"),
-        ),
-        (
-            "01JC1A3S5D7F9G1H3J5K7L9Z1X",
-            "support console",
-            "2026-11-03T14:20:00Z",
-            None,
-            None,
-        ),
-        (
-            "01JC4C6V8B0N2M4Q6W8E0R2T4Y",
-            "nightly export",
-            "2026-11-11T01:00:00Z",
-            Some("2027-11-11T01:00:00Z"),
-            None,
-        ),
-        (
-            "01JC8U0I2O4P6A8S0D2F4G6H8J",
-            "incident bot",
-            "2026-11-20T22:05:00Z",
-            None,
-            None,
-        ),
-    ];
-    names
-        .iter()
-        .map(|(id, name, created, expires, discarded)| {
-            json!({"id": id, "name": name, "created_at": created, "expires_at": expires, "discarded_at": discarded})
-        })
-        .collect()
-}
-
-/// Serves `POST`, paginated `GET` (three pages of three) and `DELETE` under `/v2/jwt/project`.
-fn serve_mock_api(server: &MockServer) {
-    server.mock(|when, then| {
-        when.method(POST).path("/v2/jwt/project");
-        then.status(201).json_body(json!({
-            "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkZW1vIn0.ZGVtby1zaWduYXR1cmU",
-            "token_id": CREATED_ID,
-            "created_at": "2026-11-29T09:00:00Z",
-            "expires_at": "2026-11-29T10:00:00Z"
-        }));
-    });
-    server.mock(|when, then| {
-        when.method(DELETE)
-            .path(format!("/v2/jwt/project/{CREATED_ID}"));
-        then.status(200)
-            .json_body(json!({"token_id": CREATED_ID, "discarded_at": "2026-11-29T09:00:05Z"}));
-    });
-
-    let tokens = demo_tokens();
-    let chunks: Vec<&[Value]> = tokens.chunks(PAGE_SIZE as usize).collect();
-    let mut cursor: Option<String> = None;
-    for (i, chunk) in chunks.iter().enumerate() {
-        let last = chunk
-            .last()
-            .and_then(|t| t["id"].as_str())
-            .unwrap_or_default();
-        let next = (i + 1 < chunks.len()).then(|| {
-            format!(
-                "{}?limit={PAGE_SIZE}&starting_after={last}",
-                server.url("/v2/jwt/project")
-            )
-        });
-        let body = json!({
-            "data": chunk,
-            "links": {"first": server.url("/v2/jwt/project"), "next": next, "prev": null}
-        });
-        let after = cursor.clone();
-        server.mock(move |when, then| {
-            let when = when
-                .method(GET)
-                .path("/v2/jwt/project")
-                .query_param("limit", PAGE_SIZE.to_string());
-            match after {
-                Some(c) => when.query_param("starting_after", c),
-                None => when.query_param_missing("starting_after"),
-            };
-            then.status(200).json_body(body);
-        });
-        cursor = Some(last.to_owned());
     }
 }

@@ -2309,7 +2309,7 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         assert_eq!(code, 1);
         assert_eq!(
             lines[0],
-            "error: no usable answer from the server: 127.0.0.1 refused the connection"
+            "error: no usable answer from the server: could not connect to 127.0.0.1:9: connection refused"
         );
         assert!(lines[1].starts_with("  caused by: io: "), "{err}");
     }

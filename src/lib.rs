@@ -128,6 +128,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ureq::http::{self, header, HeaderValue, Method};
 
+#[cfg(feature = "fake")]
+mod fake;
+#[cfg(feature = "fake")]
+pub use fake::{FakeFault, FakeRequest, FakeServer};
+
 // --- Constants ---------------------------------------------------------------
 
 /// The MagicBell REST API v2, which [`Client::new`] talks to.

@@ -1,0 +1,712 @@
+//! `FakeServer` over raw TCP: what the crate's `Client` refuses to send
+//! (bad JSON, bad fields, oversized heads and bodies, unknown paths, wrong
+//! methods, garbage), and HTTP framing (keep-alive, pipelining, `Expect`).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
+use serde_json::{json, Value};
+
+struct Answer {
+    status: u16,
+    head: String,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The first `errors[]` entry's code and message.
+    fn error(&self) -> (&str, &str) {
+        let entry = &self.body["errors"][0];
+        (
+            entry["code"].as_str().unwrap_or("-"),
+            entry["message"].as_str().unwrap_or("-"),
+        )
+    }
+}
+
+fn start() -> FakeServer {
+    FakeServer::start().expect("the fake starts")
+}
+
+fn connect(fake: &FakeServer) -> TcpStream {
+    let addr = fake.base_url()["http://".len()..]
+        .trim_end_matches("/v2")
+        .to_owned();
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// Reads one answer (skipping a `100 Continue`) from `stream`.
+fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
+    loop {
+        let end = loop {
+            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).expect("an answer");
+            assert!(n > 0, "closed before an answer");
+            buffer.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(buffer.drain(..end).collect()).expect("UTF-8 head");
+        let status: u16 = head[9..12].parse().expect("status");
+        if status == 100 {
+            continue;
+        }
+        let mut answer = Answer {
+            status,
+            head,
+            body: Value::Null,
+        };
+        let length: usize = answer
+            .header("content-length")
+            .expect("content-length")
+            .parse()
+            .unwrap();
+        while buffer.len() < length {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).expect("a body");
+            assert!(n > 0, "closed mid-body");
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+        let body: Vec<u8> = buffer.drain(..length).collect();
+        answer.body = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).expect("a JSON body")
+        };
+        return answer;
+    }
+}
+
+/// Sends `bytes` on a new connection and reads one answer.
+fn send(fake: &FakeServer, bytes: &[u8]) -> Answer {
+    let mut stream = connect(fake);
+    stream.write_all(bytes).expect("write");
+    read_answer(&mut stream, &mut Vec::new())
+}
+
+fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "{method} {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        fake.admin_token(),
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn closed(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(stream.read(&mut byte), Ok(0) | Err(_))
+}
+
+fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
+    FakeRequest {
+        method: method.into(),
+        path: path.into(),
+        status,
+    }
+}
+
+/// The fake still serves a normal request on a new connection.
+fn assert_still_serving(fake: &FakeServer) {
+    let answer = send(fake, &request(fake, "GET", "/v2/jwt/project", ""));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+// --- Bodies ------------------------------------------------------------------------
+
+#[test]
+fn a_body_that_is_not_json_is_400() {
+    let fake = start();
+    let answer = send(
+        &fake,
+        &request(&fake, "POST", "/v2/jwt/project", "{\"name\": "),
+    );
+    assert_eq!(answer.status, 400);
+    let (code, message) = answer.error();
+    assert_eq!(code, "invalid_json");
+    assert!(message.starts_with("the body is not JSON: "), "{message}");
+    let entry = answer.body["errors"][0].as_object().unwrap();
+    let mut fields: Vec<&str> = entry.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["code", "help_link", "message", "suggestion"]);
+    assert!(fake.project_tokens().is_empty());
+    assert_eq!(fake.requests(), [req("POST", "/v2/jwt/project", Some(400))]);
+}
+
+#[test]
+fn a_body_breaking_a_rule_is_422_naming_the_field() {
+    let fake = start();
+    let long = "n".repeat(256);
+    let cases = [
+        (
+            "/v2/jwt/project",
+            json!([1]),
+            "the body is JSON but not an object",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({}),
+            "name is missing; a project token needs one",
+        ),
+        ("/v2/jwt/project", json!({"name": ""}), "name is empty"),
+        (
+            "/v2/jwt/project",
+            json!({"name": long}),
+            "name is 256 characters; at most 255 are allowed",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({"name": 7}),
+            "name is not a string",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({"name": "x", "expiry": 0}),
+            "expiry is 0; it must be a whole number of seconds, at least 1",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({"name": "x", "expiry": -5}),
+            "expiry is -5; it must be a whole number of seconds, at least 1",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({"name": "x", "expiry": 1.5}),
+            "expiry is 1.5; it must be a whole number of seconds, at least 1",
+        ),
+        (
+            "/v2/jwt/project",
+            json!({"name": "x", "expiry": "60"}),
+            "expiry is not a number; it must be a whole number of seconds, at least 1",
+        ),
+        (
+            "/v2/jwt/user",
+            json!({"name": "inbox"}),
+            "email and external_id are both missing; a user token needs one to name its user",
+        ),
+        (
+            "/v2/jwt/user",
+            json!({"email": long}),
+            "email is 256 characters; at most 255 are allowed",
+        ),
+        (
+            "/v2/jwt/user",
+            json!({"external_id": ""}),
+            "external_id is empty",
+        ),
+    ];
+    for (path, body, expected) in &cases {
+        let answer = send(&fake, &request(&fake, "POST", path, &body.to_string()));
+        assert_eq!(answer.status, 422, "{body}");
+        assert_eq!(
+            answer.error(),
+            ("unprocessable_entity", *expected),
+            "{body}"
+        );
+    }
+    assert!(fake.project_tokens().is_empty());
+    assert_eq!(fake.requests().len(), cases.len());
+}
+
+#[test]
+fn the_token_value_is_in_no_list_and_absent_fields_are_left_out() {
+    let fake = start();
+    let created = send(
+        &fake,
+        &request(&fake, "POST", "/v2/jwt/project", r#"{"name":"ci"}"#),
+    );
+    assert_eq!(created.status, 201);
+    let value = created.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(created.body.get("expires_at"), None);
+    let mut stream = connect(&fake);
+    stream
+        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
+        .unwrap();
+    let list = read_answer(&mut stream, &mut Vec::new());
+    assert!(!list.body.to_string().contains(&value));
+    let token = list.body["data"][0].as_object().unwrap();
+    let mut fields: Vec<&str> = token.keys().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["created_at", "id", "name"]);
+    assert_eq!(list.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn a_query_value_that_does_not_decode_is_422() {
+    let fake = start();
+    let answer = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/project?starting_after=%zz", ""),
+    );
+    assert_eq!(answer.status, 422);
+    assert_eq!(
+        answer.error().1,
+        "starting_after is not valid percent-encoded UTF-8"
+    );
+    for limit in ["0", "ten", "-1", "100000000000000000000"] {
+        let path = format!("/v2/jwt/project?limit={limit}");
+        assert_eq!(
+            send(&fake, &request(&fake, "GET", &path, "")).status,
+            422,
+            "{limit}"
+        );
+    }
+}
+
+#[test]
+fn both_cursors_at_once_are_422() {
+    let fake = start();
+    let answer = send(
+        &fake,
+        &request(
+            &fake,
+            "GET",
+            "/v2/jwt/project?starting_after=a&ending_before=b",
+            "",
+        ),
+    );
+    assert_eq!(answer.status, 422);
+    assert_eq!(
+        answer.error().1,
+        "starting_after and ending_before are both set; a page goes one way"
+    );
+}
+
+// --- Sizes -------------------------------------------------------------------------
+
+#[test]
+fn a_head_over_16_kib_is_431_and_the_connection_closes() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    let head = format!(
+        "GET /v2/jwt/project HTTP/1.1\r\nx-padding: {}\r\n\r\n",
+        "p".repeat(16 * 1024)
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(answer.status, 431);
+    assert_eq!(
+        answer.error(),
+        (
+            "request_header_fields_too_large",
+            "the request head is over 16384 bytes"
+        )
+    );
+    assert_eq!(answer.header("connection"), Some("close"));
+    assert!(closed(&mut stream));
+    assert_eq!(fake.requests(), [req("GET", "/v2/jwt/project", Some(431))]);
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_head_of_exactly_16_kib_is_read() {
+    let fake = start();
+    let start = format!(
+        "GET /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nx-padding: ",
+        fake.admin_token()
+    );
+    let padding = 16 * 1024 - start.len() - 4;
+    let head = format!("{start}{}\r\n\r\n", "p".repeat(padding));
+    assert_eq!(head.len(), 16 * 1024);
+    assert_eq!(send(&fake, head.as_bytes()).status, 200);
+}
+
+#[test]
+fn a_body_over_64_kib_is_413_without_reading_it() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    let head = format!(
+        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-length: 65537\r\n\r\n",
+        fake.admin_token()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(answer.status, 413);
+    assert_eq!(
+        answer.error(),
+        (
+            "payload_too_large",
+            "the body is 65537 bytes; the fake reads at most 65536"
+        )
+    );
+    assert!(closed(&mut stream));
+    assert!(fake.project_tokens().is_empty());
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_body_of_exactly_64_kib_is_read() {
+    let fake = start();
+    let skeleton = r#"{"name":"big","pad":""}"#;
+    let body = format!(
+        r#"{{"name":"big","pad":"{}"}}"#,
+        "p".repeat(64 * 1024 - skeleton.len())
+    );
+    assert_eq!(body.len(), 64 * 1024);
+    let answer = send(&fake, &request(&fake, "POST", "/v2/jwt/project", &body));
+    assert_eq!(answer.status, 201);
+    assert_eq!(fake.project_tokens().len(), 1);
+}
+
+// --- Paths and methods -----------------------------------------------------------
+
+#[test]
+fn unknown_paths_are_404_even_without_a_bearer() {
+    let fake = start();
+    for path in [
+        "/",
+        "/v2",
+        "/v2/jwt",
+        "/v2/jwt/project/",
+        "/v2/jwt/project/a/b",
+        "/v2/jwt/user/a/b",
+        "/v3/jwt/project",
+        "/v2/jwt/projects",
+        "http://127.0.0.1/v2/jwt/project",
+    ] {
+        let answer = send(&fake, format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes());
+        assert_eq!(answer.status, 404, "{path}");
+        assert_eq!(answer.error().0, "not_found", "{path}");
+    }
+}
+
+#[test]
+fn a_method_a_path_does_not_have_is_405_with_allow() {
+    let fake = start();
+    let cases = [
+        ("PUT", "/v2/jwt/project", "GET, POST"),
+        ("DELETE", "/v2/jwt/project", "GET, POST"),
+        ("GET", "/v2/jwt/project/abc", "DELETE"),
+        ("GET", "/v2/jwt/user", "POST"),
+        ("POST", "/v2/jwt/user/abc", "GET, DELETE"),
+        ("PATCH", "/v2/jwt/user/abc", "GET, DELETE"),
+    ];
+    for (method, path, allow) in cases {
+        let answer = send(&fake, &request(&fake, method, path, ""));
+        assert_eq!(answer.status, 405, "{method} {path}");
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+        assert_eq!(answer.error().0, "method_not_allowed");
+    }
+    let log = fake.requests();
+    assert_eq!(log[0], req("PUT", "/v2/jwt/project", Some(405)));
+    assert_eq!(log.len(), cases.len());
+}
+
+#[test]
+fn head_gets_its_answer_without_a_body() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    stream
+        .write_all(&request(&fake, "HEAD", "/v2/jwt/project", ""))
+        .unwrap();
+    stream
+        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
+        .unwrap();
+    let mut buffer = Vec::new();
+    let mut head = String::new();
+    // The HEAD answer's head, then at once the GET's answer on the same connection.
+    while !head.contains("\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0] as char);
+    }
+    assert!(head.starts_with("HTTP/1.1 405 "), "{head}");
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+}
+
+// --- Auth ---------------------------------------------------------------------------
+
+#[test]
+fn a_missing_or_non_bearer_authorization_is_401() {
+    let fake = start();
+    let admin = fake.admin_token().to_owned();
+    for auth in [
+        String::new(),
+        format!("authorization: Basic {admin}\r\n"),
+        format!("authorization: {admin}\r\n"),
+        "authorization: Bearer\r\n".to_owned(),
+        format!("authorization: Bearer {admin}x\r\n"),
+    ] {
+        let answer = send(
+            &fake,
+            format!("GET /v2/jwt/project HTTP/1.1\r\n{auth}\r\n").as_bytes(),
+        );
+        assert_eq!(answer.status, 401, "{auth:?}");
+        assert_eq!(answer.error().0, "unauthorized");
+    }
+    // The scheme is case-insensitive.
+    let answer = send(
+        &fake,
+        format!("GET /v2/jwt/project HTTP/1.1\r\nAuthorization: bearer {admin}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(answer.status, 200);
+}
+
+// --- Garbage and framing ------------------------------------------------------------
+
+#[test]
+fn garbage_bytes_get_400_and_the_next_connection_is_served() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    stream.write_all(&[0x16, 0x03, 0x01, 0x00, 0xff]).unwrap(); // a TLS handshake
+    let answer = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.error(),
+        (
+            "bad_request",
+            "the connection sent 5 bytes that do not start an HTTP request"
+        )
+    );
+    assert!(closed(&mut stream));
+    for bad in [
+        &b"GET\r\n\r\n"[..],
+        b"GET /v2/jwt/project\r\n\r\n",
+        b"GET /v2/jwt/project HTTP/2\r\n\r\n",
+        b"get /v2/jwt/project HTTP/1.1\r\n\r\n",
+        b"GET /v2/jwt/project HTTP/1.1 extra\r\n\r\n",
+        b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
+        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
+        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+        b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
+    ] {
+        let answer = send(&fake, bad);
+        assert!(
+            matches!(answer.status, 400 | 404),
+            "{:?}: {}",
+            String::from_utf8_lossy(bad),
+            answer.status
+        );
+    }
+    assert_eq!(fake.requests()[0], req("", "", Some(400)));
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_chunked_body_is_411() {
+    let fake = start();
+    let answer = send(
+        &fake,
+        b"POST /v2/jwt/project HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert_eq!(answer.status, 411);
+    assert_eq!(answer.error().0, "length_required");
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_request_cut_off_midway_is_not_logged_and_stops_nothing() {
+    let fake = start();
+    {
+        let mut stream = connect(&fake);
+        stream
+            .write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 100\r\n\r\n{\"na")
+            .unwrap();
+    }
+    {
+        let mut stream = connect(&fake);
+        stream.write_all(b"GET /v2/jwt/pro").unwrap();
+    }
+    assert_still_serving(&fake);
+    assert_eq!(fake.requests(), [req("GET", "/v2/jwt/project", Some(200))]);
+}
+
+#[test]
+fn mutated_and_random_requests_never_stop_the_fake() {
+    let fake = start();
+    let valid = request(
+        &fake,
+        "POST",
+        "/v2/jwt/project",
+        r#"{"name":"fuzz","expiry":60}"#,
+    );
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for round in 0..200 {
+        let mut bytes = if round % 4 == 0 {
+            (0..(next() % 300))
+                .map(|_| next() as u8)
+                .collect::<Vec<u8>>()
+        } else {
+            valid.clone()
+        };
+        for _ in 0..(next() % 4) {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = (next() as usize) % bytes.len();
+            match next() % 3 {
+                0 => bytes[i] = next() as u8,
+                1 => {
+                    bytes.remove(i);
+                }
+                _ => bytes.insert(i, next() as u8),
+            }
+        }
+        let mut stream = connect(&fake);
+        let _ = stream.write_all(&bytes);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+    }
+    assert_still_serving(&fake);
+    for request in fake.requests() {
+        assert!(request.status.is_some(), "{request:?}");
+    }
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection_even_pipelined() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    let mut buffer = Vec::new();
+    stream
+        .write_all(&request(
+            &fake,
+            "POST",
+            "/v2/jwt/project",
+            r#"{"name":"a"}"#,
+        ))
+        .unwrap();
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 201);
+    let mut two = request(&fake, "POST", "/v2/jwt/project", r#"{"name":"b"}"#);
+    two.extend(request(&fake, "GET", "/v2/jwt/project?limit=1", ""));
+    stream.write_all(&two).unwrap();
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 201);
+    let list = read_answer(&mut stream, &mut buffer);
+    assert_eq!(list.body["data"][0]["name"], "b");
+    assert_eq!(fake.project_tokens().len(), 2);
+}
+
+#[test]
+fn http_1_0_and_connection_close_end_the_connection_after_the_answer() {
+    let fake = start();
+    let admin = fake.admin_token().to_owned();
+    for head in [
+        format!("GET /v2/jwt/project HTTP/1.0\r\nauthorization: Bearer {admin}\r\n\r\n"),
+        format!("GET /v2/jwt/project HTTP/1.1\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
+    ] {
+        let mut stream = connect(&fake);
+        stream.write_all(head.as_bytes()).unwrap();
+        let answer = read_answer(&mut stream, &mut Vec::new());
+        assert_eq!(answer.status, 200);
+        assert!(closed(&mut stream), "{head}");
+    }
+}
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    let body = r#"{"name":"curl"}"#;
+    let head = format!(
+        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        fake.admin_token(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(body.as_bytes()).unwrap();
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
+}
+
+// --- Faults over raw HTTP --------------------------------------------------------------
+
+#[test]
+fn faults_meet_any_request_read_in_full_but_not_a_refused_one() {
+    let fake = start();
+    fake.inject(1, FakeFault::RetryAfter(503, 7));
+    // Refused for its size: uses no fault.
+    let big = format!(
+        "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
+        "p".repeat(17_000)
+    );
+    assert_eq!(send(&fake, big.as_bytes()).status, 431);
+    // No bearer and an unknown path: the fault answers all the same.
+    let answer = send(&fake, b"GET /nowhere HTTP/1.1\r\n\r\n");
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.header("retry-after"), Some("7"));
+    assert_eq!(answer.error().0, "service_unavailable");
+    assert_eq!(send(&fake, b"GET /nowhere HTTP/1.1\r\n\r\n").status, 404);
+}
+
+#[test]
+fn a_status_fault_outside_200_to_599_is_answered_500() {
+    let fake = start();
+    fake.inject(2, FakeFault::Status(100));
+    assert_eq!(
+        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        500
+    );
+    fake.inject(1, FakeFault::Status(1000));
+    assert_eq!(
+        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        500
+    );
+    assert_eq!(
+        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        500
+    );
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_head_sent_a_byte_at_a_time_is_read() {
+    let fake = start();
+    let mut stream = connect(&fake);
+    stream.set_nodelay(true).unwrap();
+    for byte in request(&fake, "GET", "/v2/jwt/project?limit=3", "") {
+        stream.write_all(&[byte]).unwrap();
+    }
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
+    assert_eq!(
+        fake.requests(),
+        [req("GET", "/v2/jwt/project?limit=3", Some(200))]
+    );
+}
+
+#[test]
+fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
+    let fake = start();
+    fake.inject(1, FakeFault::Status(204));
+    let mut stream = connect(&fake);
+    let mut two = request(&fake, "GET", "/v2/jwt/project", "");
+    two.extend(request(&fake, "GET", "/v2/jwt/project", ""));
+    stream.write_all(&two).unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 204 "), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
+    let next = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(next.status, 200);
+    assert_eq!(next.body["data"], json!([]));
+}
