@@ -113,6 +113,7 @@ fn after_the_last_attempt_the_error_says_how_many_were_made() {
     );
     let Error::Api(api) = err else { panic!() };
     assert_eq!(api.request_id(), Some("req_42"));
+    assert_eq!(api.attempts(), 3);
 }
 
 #[test]
@@ -626,6 +627,30 @@ fn a_50_mib_body_is_refused_by_its_content_length() {
         err.to_string(),
         "the 200 answer's body is larger than the 4194304-byte limit"
     );
+}
+
+#[test]
+fn a_body_of_exactly_max_response_bytes_is_read_and_one_more_is_refused() {
+    for (limit, ok) in [(PAGE.len() as u64, true), (PAGE.len() as u64 - 1, false)] {
+        let server = FaultServer::start(|_, _| json(200, PAGE));
+        let client = builder(&server.url())
+            .max_response_bytes(limit)
+            .build()
+            .unwrap();
+
+        let result = list(&client);
+
+        match result {
+            Ok(page) => assert!(ok, "{limit}: {page:?}"),
+            Err(Error::ResponseTooLarge { limit: l, .. }) => {
+                assert!(!ok, "{limit}");
+                assert_eq!(l, limit);
+            }
+            Err(e) => panic!("{limit}: {e:?}"),
+        }
+        // Refused by its Content-Length, before the body is read, or read whole.
+        assert_eq!(server.requests(), 1);
+    }
 }
 
 #[test]
