@@ -4,11 +4,14 @@
 //! Everything runs against a keep-alive HTTP/1.1 server on 127.0.0.1 inside
 //! this process (std only), which serves pre-rendered answers and counts TCP
 //! connections and requests. Each walk runs in a child process of this binary
-//! so its peak resident memory (`VmHWM`) is its own.
+//! so its peak resident memory (`VmHWM`) is its own. Section 5 runs against
+//! servers that answer after 20 ms, standing in for a real network.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[allow(dead_code)]
 #[path = "../tests/common/fault_server.rs"]
@@ -18,7 +21,7 @@ use fault_server::{answer_bytes, FaultServer, Reply};
 
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
-    DiscardTokenResponse, FetchProjectTokensParams,
+    DiscardTokenResponse, FetchProjectTokensParams, FetchTokensParams,
 };
 
 const TOKEN: &str = "bench-project-token";
@@ -39,6 +42,13 @@ fn main() {
             args[i + 3].parse().expect("count"),
         );
     }
+    if let Some(i) = args.iter().position(|a| a == "--only") {
+        let latency = match args.iter().position(|a| a == "--latency-ms") {
+            Some(j) => Duration::from_millis(args[j + 1].parse().expect("--latency-ms N")),
+            None => LATENCY,
+        };
+        return only_network(args.get(i + 1).map_or("", String::as_str), latency);
+    }
     // `cargo bench` passes `--bench`; anything else is ignored.
     let server = start_server();
     let base = server.url();
@@ -49,6 +59,7 @@ fn main() {
     walks(&server, &base);
     closed_connections();
     footprint();
+    network(&NETWORK_PARTS, LATENCY);
 }
 
 // --- 1. Per-call overhead ----------------------------------------------------------
@@ -471,6 +482,366 @@ fn footprint() {
     }
 }
 
+// --- 5. Over a 20 ms network -------------------------------------------------------
+
+/// How long each server of this section takes to answer: a fixed sleep in
+/// the connection's thread, standing in for a round trip over the internet.
+/// `--latency-ms N` (with `--only`) sets another.
+const LATENCY: Duration = Duration::from_millis(20);
+const REVOKES: usize = 1_000;
+const REVOKE_PARALLELISM: [usize; 3] = [1, 8, 16];
+const USERS: usize = 200;
+const TOKENS_PER_USER: usize = 5;
+const USER_PARALLELISM: [usize; 2] = [1, 8];
+const CREATE_THREADS: usize = 8;
+const CREATES_PER_THREAD: usize = 50;
+/// Requests the rate-limited server answers in each whole second.
+const RATE_LIMIT: usize = 20;
+/// Enough that no create gives up while the server is saying 429.
+const CREATE_RETRIES: u32 = 20;
+
+/// The parts of section 5, as `--only` names them.
+const NETWORK_PARTS: [&str; 3] = ["revokes", "user-revoke-all", "retry-after"];
+
+/// `--only network|revokes|user-revoke-all|retry-after [--latency-ms N]`:
+/// section 5, or one part of it, alone.
+fn only_network(part: &str, latency: Duration) {
+    let parts: &[&str] = match part {
+        "network" => &NETWORK_PARTS,
+        _ if NETWORK_PARTS.contains(&part) => &[part],
+        _ => {
+            eprintln!("--only takes network, {}", NETWORK_PARTS.join(", "));
+            std::process::exit(2);
+        }
+    };
+    println!("magicbell-jwt benchmark: {}", machine());
+    network(parts, latency);
+}
+
+fn network(parts: &[&str], latency: Duration) {
+    let ms = latency.as_millis();
+    println!("\n5. Over a {ms} ms network: every answer leaves the server {ms} ms after its request arrived");
+    for part in parts {
+        match *part {
+            "revokes" => parallel_revokes(latency),
+            "user-revoke-all" => user_revoke_all(latency),
+            _ => shared_retry_after(latency),
+        }
+    }
+}
+
+/// 5a: the same 1,000 revokes with `discard_project_jwts` at each
+/// parallelism, a fresh client each time so its connections are its own.
+fn parallel_revokes(latency: Duration) {
+    let discarded = json(200, DISCARDED);
+    let server = FaultServer::start(move |_, _| {
+        thread::sleep(latency);
+        Reply::Raw(discarded.clone())
+    });
+    let ids: Vec<String> = (1..=REVOKES).map(|i| format!("tok_{i:08}")).collect();
+    println!(
+        "   5a. {} revokes with Client::discard_project_jwts; floor: {} × {} ms ÷ parallelism",
+        thousands(REVOKES),
+        thousands(REVOKES),
+        latency.as_millis()
+    );
+    print_batch_head("parallelism");
+    let mut seconds = Vec::new();
+    for parallelism in REVOKE_PARALLELISM {
+        let client = Client::builder(TOKEN)
+            .base_url(server.url())
+            .build()
+            .expect("client");
+        let (r0, c0) = (server.requests(), server.connections());
+        let start = Instant::now();
+        let results = revoke_project_tokens(&client, &ids, parallelism);
+        let secs = start.elapsed().as_secs_f64();
+        let floor = REVOKES as f64 * latency.as_secs_f64() / parallelism as f64;
+        let failures = results.iter().filter(|r| r.is_err()).count();
+        print_batch_row(
+            parallelism,
+            secs,
+            floor,
+            server.requests() - r0,
+            server.connections() - c0,
+            failures,
+        );
+        seconds.push((parallelism, secs));
+    }
+    let (_, serial) = seconds[0];
+    for &(parallelism, secs) in &seconds[1..] {
+        println!("   parallel speedup {parallelism}: {:.1}x", serial / secs);
+    }
+}
+
+/// The one call of 5a, alone so that it is all a build against a version
+/// without `discard_project_jwts` has to leave out.
+fn revoke_project_tokens(
+    client: &Client,
+    ids: &[String],
+    parallelism: usize,
+) -> Vec<Result<DiscardTokenResponse, magicbell_jwt::Error>> {
+    client.discard_project_jwts(ids, parallelism)
+}
+
+/// 5b: `tokens user-revoke-all` over many users, at `--parallel` 1 and 8.
+fn user_revoke_all(latency: Duration) {
+    let discarded = json(200, DISCARDED);
+    let server = FaultServer::start(move |_, request| {
+        thread::sleep(latency);
+        Reply::Raw(if request.method == "DELETE" {
+            discarded.clone()
+        } else {
+            render_user_page(&request.target)
+        })
+    });
+    let users: Vec<String> = (1..=USERS).map(|u| format!("user{u:04}")).collect();
+    let requests = USERS * (1 + TOKENS_PER_USER);
+    println!(
+        "   5b. user-revoke-all over {USERS} users with {TOKENS_PER_USER} tokens each ({} requests: a list and {TOKENS_PER_USER} revokes a user)",
+        thousands(requests)
+    );
+    println!("       the library job the tool runs, in this process: each user's Client::user_tokens walk on N scoped");
+    println!(
+        "       threads, then Client::discard_user_jwts(ids, N); floor: (⌈users ÷ N⌉ + ⌈tokens ÷ N⌉) × {} ms",
+        latency.as_millis()
+    );
+    print_batch_head("parallel");
+    let mut seconds = Vec::new();
+    for parallelism in USER_PARALLELISM {
+        let (r0, c0) = (server.requests(), server.connections());
+        let start = Instant::now();
+        let (revoked, failed) = user_revoke_all_job(&server.url(), &users, parallelism);
+        let secs = start.elapsed().as_secs_f64();
+        let rounds = USERS.div_ceil(parallelism) + (USERS * TOKENS_PER_USER).div_ceil(parallelism);
+        assert_eq!(
+            revoked + failed,
+            USERS * TOKENS_PER_USER,
+            "every listed token was tried"
+        );
+        print_batch_row(
+            parallelism,
+            secs,
+            rounds as f64 * latency.as_secs_f64(),
+            server.requests() - r0,
+            server.connections() - c0,
+            failed,
+        );
+        seconds.push((parallelism, secs));
+    }
+    let (_, serial) = seconds[0];
+    for &(parallelism, secs) in &seconds[1..] {
+        println!(
+            "   user-revoke-all speedup {parallelism}: {:.1}x",
+            serial / secs
+        );
+    }
+}
+
+/// What `tokens user-revoke-all USER… --parallel N` does, through the
+/// library: a client of its own, every user's live tokens listed (users
+/// spread over N threads, ids kept in user order), then all of them revoked
+/// N at a time. Returns (revoked, failed).
+fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usize, usize) {
+    let client = Client::builder(TOKEN)
+        .base_url(base)
+        .build()
+        .expect("client");
+    let walk = |user: &str| -> Vec<String> {
+        client
+            .user_tokens(user, FetchTokensParams::default())
+            .map(|token| token.expect("list a user's tokens"))
+            .filter(|token| !token.is_discarded())
+            .filter_map(|token| token.id)
+            .collect()
+    };
+    let next = AtomicUsize::new(0);
+    let mut walked: Vec<(usize, Vec<String>)> = thread::scope(|scope| {
+        let threads: Vec<_> = (0..parallelism.max(1))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(user) = users.get(i) else {
+                            return done;
+                        };
+                        done.push((i, walk(user)));
+                    }
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("walk thread"))
+            .collect()
+    });
+    walked.sort_by_key(|(i, _)| *i);
+    let ids: Vec<String> = walked.into_iter().flat_map(|(_, ids)| ids).collect();
+    let results = revoke_user_tokens(&client, &ids, parallelism);
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    (results.len() - failed, failed)
+}
+
+/// The one call of 5b that a build against a version without
+/// `discard_user_jwts` has to leave out.
+fn revoke_user_tokens(
+    client: &Client,
+    ids: &[String],
+    parallelism: usize,
+) -> Vec<Result<DiscardTokenResponse, magicbell_jwt::Error>> {
+    client.discard_user_jwts(ids, parallelism)
+}
+
+/// One page holding all of a user's tokens (the user is the path's last
+/// segment), none revoked.
+fn render_user_page(target: &str) -> Vec<u8> {
+    let path = target.split('?').next().unwrap_or("");
+    let user = path.rsplit('/').next().unwrap_or("");
+    let tokens: Vec<String> = (1..=TOKENS_PER_USER)
+        .map(|k| {
+            format!(
+                r#"{{"id":"{user}_tok{k}","name":"session","created_at":"2026-01-01T00:00:00Z","expires_at":"2027-01-01T00:00:00Z","discarded_at":null}}"#
+            )
+        })
+        .collect();
+    json(
+        200,
+        &format!(
+            r#"{{"data":[{}],"links":{{"next":null}}}}"#,
+            tokens.join(",")
+        ),
+    )
+}
+
+/// 5c: many threads minting tokens through one client, against a server
+/// that rate-limits.
+fn shared_retry_after(latency: Duration) {
+    let total = CREATE_THREADS * CREATES_PER_THREAD;
+    let refused = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let refused = refused.clone();
+        let created = json(201, CREATED);
+        let too_many = answer_bytes(
+            429,
+            &[("content-type", "application/json"), ("retry-after", "1")],
+            br#"{"errors":[{"code":"rate_limited","message":"too many requests"}]}"#,
+        );
+        let started = Instant::now();
+        // (whole seconds since the server started, requests answered in it)
+        let window = Mutex::new((0u64, 0usize));
+        FaultServer::start(move |_, _| {
+            thread::sleep(latency);
+            let now = started.elapsed().as_secs();
+            let allowed = {
+                let mut w = window.lock().expect("window");
+                if w.0 != now {
+                    *w = (now, 0);
+                }
+                w.1 += 1;
+                w.1 <= RATE_LIMIT
+            };
+            if allowed {
+                Reply::Raw(created.clone())
+            } else {
+                refused.fetch_add(1, Ordering::SeqCst);
+                Reply::Raw(too_many.clone())
+            }
+        })
+    };
+    println!(
+        "   5c. {CREATE_THREADS} threads × {CREATES_PER_THREAD} creates on one shared client (max_retries {CREATE_RETRIES}); the server answers"
+    );
+    println!(
+        "       the first {RATE_LIMIT} requests of each whole second since it started and the rest 429 with Retry-After: 1"
+    );
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_retries(CREATE_RETRIES)
+        .build()
+        .expect("client");
+    let request = CreateProjectTokenRequest::new("sign-in").expiry(3600);
+    let start = Instant::now();
+    let failures: Vec<String> = thread::scope(|scope| {
+        let threads: Vec<_> = (0..CREATE_THREADS)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..CREATES_PER_THREAD)
+                        .filter_map(|_| client.create_project_jwt(&request).err())
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("create thread"))
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    // The last window a create can succeed in, plus that request's latency.
+    let floor = (total.div_ceil(RATE_LIMIT) - 1) as f64 + latency.as_secs_f64();
+    println!(
+        "   {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "seconds", "floor s", "created", "failures", "429s sent", "requests", "connections"
+    );
+    println!(
+        "   {:>10.2} {:>10.2} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        secs,
+        floor,
+        total - failures.len(),
+        failures.len(),
+        refused.load(Ordering::SeqCst),
+        server.requests(),
+        server.connections(),
+    );
+    if let Some(first) = failures.first() {
+        println!("   first failure: {first}");
+    }
+}
+
+const DISCARDED: &str = r#"{"token_id":"tok_00000042","discarded_at":"2026-11-29T09:00:05Z"}"#;
+
+fn print_batch_head(first: &str) {
+    println!(
+        "   {:>11} {:>10} {:>10} {:>10} {:>10} {:>12} {:>10}",
+        first, "seconds", "floor s", "÷ floor", "requests", "connections", "failures"
+    );
+}
+
+fn print_batch_row(
+    parallelism: usize,
+    secs: f64,
+    floor: f64,
+    requests: usize,
+    connections: usize,
+    failures: usize,
+) {
+    println!(
+        "   {:>11} {:>10.2} {:>10.2} {:>10.2} {:>10} {:>12} {:>10}",
+        parallelism,
+        secs,
+        floor,
+        secs / floor,
+        requests,
+        connections,
+        failures
+    );
+}
+
+/// `1200` as `1,200`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -490,8 +861,7 @@ fn machine() -> String {
 /// pre-rendered but the pages of a walk.
 fn start_server() -> FaultServer {
     let page = page_json();
-    let discarded = r#"{"token_id":"tok_00000042","discarded_at":"2026-11-29T09:00:05Z"}"#;
-    let [page, created, discarded] = [(200, page.as_str()), (201, CREATED), (200, discarded)]
+    let [page, created, discarded] = [(200, page.as_str()), (201, CREATED), (200, DISCARDED)]
         .map(|(status, body)| json(status, body));
     FaultServer::start(move |_, request| {
         Reply::Raw(match request.method.as_str() {
