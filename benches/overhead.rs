@@ -21,7 +21,7 @@ use fault_server::{answer_bytes, FaultServer, Reply};
 
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
-    DiscardTokenResponse, FetchProjectTokensParams, FetchTokensParams,
+    DiscardTokenResponse, FetchProjectTokensParams,
 };
 
 const TOKEN: &str = "bench-project-token";
@@ -601,11 +601,13 @@ fn user_revoke_all(latency: Duration) {
         "   5b. user-revoke-all over {USERS} users with {TOKENS_PER_USER} tokens each ({} requests: a list and {TOKENS_PER_USER} revokes a user)",
         thousands(requests)
     );
-    println!("       the library job the tool runs, in this process: each user's Client::user_tokens walk on N scoped");
+    println!("       the built tool, `tokens user-revoke-all - --parallel N` with the users on stdin (process start included):");
     println!(
-        "       threads, then Client::discard_user_jwts(ids, N); floor: (⌈users ÷ N⌉ + ⌈tokens ÷ N⌉) × {} ms",
+        "       N users' lists at a time, then the revokes N at a time; floor: (⌈users ÷ N⌉ + ⌈tokens ÷ N⌉) × {} ms",
         latency.as_millis()
     );
+    // Built before the clock starts: the build is not part of the job.
+    tool_binary();
     print_batch_head("parallel");
     let mut seconds = Vec::new();
     for parallelism in USER_PARALLELISM {
@@ -638,59 +640,60 @@ fn user_revoke_all(latency: Duration) {
     }
 }
 
-/// What `tokens user-revoke-all USER… --parallel N` does, through the
-/// library: a client of its own, every user's live tokens listed (users
-/// spread over N threads, ids kept in user order), then all of them revoked
-/// N at a time. Returns (revoked, failed).
+/// `tokens user-revoke-all - --parallel N`, the built tool itself, with the
+/// users on its stdin: process start, its own client, every user's list
+/// walked N users at a time, then the revokes N at a time. Returns
+/// (revoked, failed) from its closing `revoked N, failed M` line.
 fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usize, usize) {
-    let client = Client::builder(TOKEN)
-        .base_url(base)
-        .build()
-        .expect("client");
-    let walk = |user: &str| -> Vec<String> {
-        client
-            .user_tokens(user, FetchTokensParams::default())
-            .map(|token| token.expect("list a user's tokens"))
-            .filter(|token| !token.is_discarded())
-            .filter_map(|token| token.id)
-            .collect()
-    };
-    let next = AtomicUsize::new(0);
-    let mut walked: Vec<(usize, Vec<String>)> = thread::scope(|scope| {
-        let threads: Vec<_> = (0..parallelism.max(1))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(user) = users.get(i) else {
-                            return done;
-                        };
-                        done.push((i, walk(user)));
-                    }
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().expect("walk thread"))
-            .collect()
-    });
-    walked.sort_by_key(|(i, _)| *i);
-    let ids: Vec<String> = walked.into_iter().flat_map(|(_, ids)| ids).collect();
-    let results = revoke_user_tokens(&client, &ids, parallelism);
-    let failed = results.iter().filter(|r| r.is_err()).count();
-    (results.len() - failed, failed)
+    use std::io::Write;
+    let mut child = Command::new(tool_binary())
+        .args([
+            "user-revoke-all",
+            "-",
+            "--parallel",
+            &parallelism.to_string(),
+        ])
+        .env("MAGICBELL_TOKEN", TOKEN)
+        .env("MAGICBELL_BASE_URL", base)
+        .env_remove("ALL_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the tokens tool");
+    let mut stdin = child.stdin.take().expect("the tool's stdin");
+    stdin
+        .write_all(users.join("\n").as_bytes())
+        .expect("write users");
+    drop(stdin);
+    let output = child.wait_with_output().expect("the tokens tool");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    let counts = last
+        .strip_prefix("revoked ")
+        .and_then(|rest| rest.split_once(", failed "))
+        .and_then(|(r, f)| Some((r.parse().ok()?, f.parse().ok()?)));
+    counts.unwrap_or_else(|| panic!("unexpected tool output ending {last:?}"))
 }
 
-/// The one call of 5b that a build against a version without
-/// `discard_user_jwts` has to leave out.
-fn revoke_user_tokens(
-    client: &Client,
-    ids: &[String],
-    parallelism: usize,
-) -> Vec<Result<DiscardTokenResponse, magicbell_jwt::Error>> {
-    client.discard_user_jwts(ids, parallelism)
+/// The release build of the `tokens` example, built once on first use.
+fn tool_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--release", "--quiet", "--example", "tokens"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build --example tokens");
+            assert!(status.success(), "building the tokens tool failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+            target.join("release/examples/tokens")
+        })
+        .clone()
 }
 
 /// One page holding all of a user's tokens (the user is the path's last
