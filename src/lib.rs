@@ -1551,13 +1551,21 @@ impl Error {
     ///
     /// - `true`: the request was written and then no usable answer came (a
     ///   timeout once sent, a cut connection, an answer that was not HTTP); a
-    ///   5xx answer; a 2xx answer that could not be used
-    ///   ([`Error::Decode`], [`Error::ResponseTooLarge`], and the walk errors
-    ///   [`Error::MissingCursor`] and [`Error::RepeatedCursor`]).
+    ///   5xx answer; a 3xx other than 307 and 308 (a 303 is the usual answer
+    ///   to a POST that was processed); a 2xx answer that could not be used
+    ///   (its body cut off, [`Error::Decode`], [`Error::ResponseTooLarge`],
+    ///   and the walk errors [`Error::MissingCursor`] and
+    ///   [`Error::RepeatedCursor`]).
     /// - `false`: refused before sending ([`Error::InvalidInput`]); never
-    ///   sent (no connection, the name lookup, the TLS handshake or the
-    ///   proxy's tunnel failed: [`TransportError::is_connect`]); or answered
-    ///   with a 1xx, 3xx or 4xx status, 408 and 429 included.
+    ///   sent (no connection, the name lookup failed, the TLS library refused
+    ///   the handshake, the proxy refused the tunnel:
+    ///   [`TransportError::is_connect`]); or answered with a 1xx, 307, 308 or
+    ///   4xx status, 408 and 429 included.
+    ///
+    /// Where the error does not tell, the answer is `true`: a connection cut
+    /// or reset during the TLS handshake looks the same as one cut after the
+    /// request was written, so it counts as maybe processed (and a create is
+    /// not sent again).
     ///
     /// ```no_run
     /// use magicbell_jwt::{CreateProjectTokenRequest, Error};
@@ -1580,6 +1588,11 @@ impl Error {
     fn reach(&self) -> Reach {
         match self {
             Error::Api(e) if e.status >= 500 => Reach::MaybeProcessed,
+            // 307 and 308 ask for the same request elsewhere: not acted on. A
+            // 303 is the usual answer to a POST that was processed.
+            Error::Api(e) if (300..400).contains(&e.status) && !matches!(e.status, 307 | 308) => {
+                Reach::MaybeProcessed
+            }
             Error::Api(_) => Reach::Declined,
             Error::Transport(e) => e.reach(),
             Error::InvalidInput { .. } => Reach::NotSent,
@@ -1830,6 +1843,8 @@ pub struct TransportError {
     // The request was a create: a failure after sending may have minted a
     // token, which the message says.
     creates: bool,
+    // The 2xx status whose body could not be read: the server acted.
+    answered: Option<u16>,
 }
 
 /// How far a failed request got: the one answer that retries,
@@ -1900,6 +1915,9 @@ impl TransportError {
     /// kind and, for TLS, the TLS library's own error.
     fn reach(&self) -> Reach {
         use std::io::ErrorKind as K;
+        if self.answered.is_some() {
+            return Reach::Processed;
+        }
         match &self.source {
             // Raised while resolving, connecting or setting up TLS, before
             // any byte of the request is written.
@@ -1984,18 +2002,44 @@ impl TransportError {
         }
     }
 
+    /// The TLS library's message, where it gives one.
+    fn tls_detail(&self) -> Option<String> {
+        match &self.source {
+            ureq::Error::Tls(what) => Some((*what).to_owned()),
+            #[cfg(feature = "rustls")]
+            ureq::Error::Rustls(e) => Some(e.to_string()),
+            #[cfg(feature = "rustls")]
+            ureq::Error::Io(e) => e
+                .get_ref()?
+                .downcast_ref::<rustls::Error>()
+                .map(ToString::to_string),
+            #[cfg(feature = "native-tls")]
+            ureq::Error::NativeTls(e) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
     /// What failed, naming the host or proxy; no secret is ever part of it.
     fn what(&self) -> String {
         use std::io::ErrorKind as K;
         let host = &self.endpoint.host;
         let proxy = self.endpoint.proxy.as_deref();
-        if let Some(TlsFailure { problem, .. }) = self.tls_failure() {
+        if let Some(TlsFailure {
+            problem,
+            in_handshake,
+        }) = self.tls_failure()
+        {
             let why = match problem {
                 TlsProblem::Untrusted => "the server's certificate is not trusted: its issuer is not among the trusted roots (behind a TLS-inspecting proxy, trust its CA with root_certificates_pem)".to_owned(),
                 TlsProblem::Expired => "the server's certificate has expired".to_owned(),
                 TlsProblem::OtherName => format!("the server's certificate is for another name than {host}"),
-                TlsProblem::Other => "the TLS handshake failed".to_owned(),
+                TlsProblem::Other if in_handshake => "the TLS handshake failed".to_owned(),
+                TlsProblem::Other => "the TLS session failed after the handshake".to_owned(),
             };
+            // The TLS library's own reason, when it is not one named above.
+            if let (TlsProblem::Other, Some(detail)) = (problem, self.tls_detail()) {
+                return format!("TLS with {host} failed: {why} ({detail})");
+            }
             return format!("TLS with {host} failed: {why}");
         }
         if matches!(&self.source, ureq::Error::HostNotFound)
@@ -2042,6 +2086,12 @@ impl TransportError {
                     _,
                 ) => "the connection closed before a whole answer arrived".to_owned(),
                 (K::TimedOut | K::WouldBlock, _) => "the server did not answer in time".to_owned(),
+                (K::HostUnreachable | K::NetworkUnreachable, Some(proxy)) => {
+                    format!("could not reach the proxy {proxy}: no route to it")
+                }
+                (K::HostUnreachable | K::NetworkUnreachable, None) => {
+                    format!("could not reach {}: no route to it", self.endpoint.address)
+                }
                 _ => format!("the connection to {host} failed"),
             },
             _ => "the request failed".to_owned(),
@@ -2052,7 +2102,12 @@ impl TransportError {
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "no usable answer from the server: {}", self.what())?;
-        if self.creates && self.reach() == Reach::MaybeProcessed {
+        if let (true, Some(status)) = (self.creates, self.answered) {
+            write!(
+                f,
+                "; the server answered {status}, so the token was created, but its value did not arrive (list the tokens to find it and revoke it)"
+            )?;
+        } else if self.creates && self.reach() == Reach::MaybeProcessed {
             f.write_str(
                 "; the server may or may not have processed the create, so it was not sent again (list the tokens to check)",
             )?;
@@ -2217,7 +2272,13 @@ impl Client {
             .read_to_end(&mut bytes)
             .map_err(|e| match ureq::Error::from(e) {
                 ureq::Error::BodyExceedsLimit(limit) => Error::ResponseTooLarge { status, limit },
-                other => self.transport(other),
+                other => {
+                    let mut error = self.transport(other);
+                    if let Error::Transport(e) = &mut error {
+                        e.answered = Some(status);
+                    }
+                    error
+                }
             })?;
         Ok((status, bytes))
     }
@@ -2228,6 +2289,7 @@ impl Client {
             attempts: 1,
             endpoint: self.inner.endpoint.clone(),
             creates: false,
+            answered: None,
         }))
     }
 
@@ -2514,12 +2576,19 @@ fn without_userinfo(url: &str) -> String {
 /// its own (it is the unstable `Uncategorized`) and no OS error code on Unix;
 /// its fixed English prefix, std's own and not the OS's, is the only mark.
 fn is_name_lookup(e: &std::io::Error) -> bool {
+    // On Windows it is a Winsock code: WSAHOST_NOT_FOUND to WSANO_DATA.
+    if cfg!(windows) {
+        return matches!(e.raw_os_error(), Some(11001..=11004));
+    }
     e.raw_os_error().is_none() && e.to_string().starts_with("failed to lookup address")
 }
 
 /// What a rustls error says, and whether only a handshake raises it: the
 /// server's certificate is checked, and versions and ciphers agreed, there
-/// alone. Anything else may have come after the request was written.
+/// alone. Anything else may have come after the request was written
+/// (rustls raises `InappropriateHandshakeMessage` on a live session too, and a
+/// `handshake_failure` alert can answer a post-handshake message), so it
+/// counts as maybe processed.
 #[cfg(feature = "rustls")]
 fn rustls_failure(e: &rustls::Error) -> TlsFailure {
     use rustls::{AlertDescription as A, CertificateError as C, Error as E};
@@ -2536,12 +2605,10 @@ fn rustls_failure(e: &rustls::Error) -> TlsFailure {
         E::InvalidCertificate(_)
             | E::NoCertificatesPresented
             | E::UnsupportedNameType
-            | E::InappropriateHandshakeMessage { .. }
             | E::PeerIncompatible(_)
             | E::NoApplicationProtocol
             | E::AlertReceived(
-                A::HandshakeFailure
-                    | A::ProtocolVersion
+                A::ProtocolVersion
                     | A::InsufficientSecurity
                     | A::UnrecognisedName
                     | A::NoApplicationProtocol
@@ -2861,6 +2928,7 @@ mod tests {
                 proxy: None,
             }),
             creates: false,
+            answered: None,
         }
     }
 
@@ -3257,9 +3325,23 @@ mod tests {
         assert_eq!(later.tls_failure().map(|t| t.in_handshake), Some(false));
 
         let handshake = tls(rustls::Error::AlertReceived(
-            AlertDescription::HandshakeFailure,
+            AlertDescription::ProtocolVersion,
         ));
         assert_eq!(handshake.reach(), Reach::NotSent);
+        // Raised on a live session too: it may come after the request.
+        let either = tls(rustls::Error::AlertReceived(
+            AlertDescription::HandshakeFailure,
+        ));
+        assert_eq!(either.reach(), Reach::MaybeProcessed);
+        let message = tls(rustls::Error::InappropriateHandshakeMessage {
+            expect_types: vec![],
+            got_type: rustls::HandshakeType::KeyUpdate,
+        });
+        assert_eq!(message.reach(), Reach::MaybeProcessed);
+        assert_eq!(
+            message.what(),
+            "TLS with api.example failed: the TLS session failed after the handshake (received unexpected handshake message: got KeyUpdate when expecting )"
+        );
     }
 
     #[cfg(feature = "rustls")]
@@ -3287,7 +3369,10 @@ mod tests {
             (408, false),
             (422, false),
             (429, false),
-            (301, false),
+            (307, false),
+            (308, false),
+            (301, true),
+            (303, true),
             (500, true),
             (502, true),
             (503, true),
@@ -3307,6 +3392,34 @@ mod tests {
             message: String::new()
         }
         .may_have_been_processed());
+    }
+
+    #[test]
+    fn a_2xx_whose_body_was_cut_was_processed_and_says_the_token_exists() {
+        let mut e = transport(ureq::Error::Io(IoError::from(ErrorKind::UnexpectedEof)));
+        e.answered = Some(201);
+        e.creates = true;
+        assert_eq!(e.reach(), Reach::Processed);
+        assert!(!e.is_connect());
+        assert_eq!(
+            e.to_string(),
+            "no usable answer from the server: the connection closed before a whole answer arrived; the server answered 201, so the token was created, but its value did not arrive (list the tokens to find it and revoke it)"
+        );
+        // Even a kind that only connecting raises cannot undo the 201.
+        let mut refused = transport(ureq::Error::Io(IoError::from(ErrorKind::ConnectionRefused)));
+        refused.answered = Some(201);
+        let refused = Error::Transport(Box::new(refused));
+        assert!(refused.may_have_been_processed());
+        assert_eq!(
+            policy().wait_before_retry(&refused, Effect::Creates, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn unreachable_hosts_are_named_with_their_port() {
+        let e = transport(ureq::Error::Io(IoError::from(ErrorKind::HostUnreachable)));
+        assert_eq!(e.what(), "could not reach api.example:443: no route to it");
     }
 
     #[test]

@@ -182,6 +182,7 @@ fn retry_after_as_a_past_http_date_retries_at_once() {
     // A computed wait would take an hour: only the date's zero wait finishes.
     let patient = builder(&server.url())
         .retry_delay(Duration::from_secs(3600))
+        .max_retry_delay(Duration::from_secs(3600))
         .build()
         .unwrap();
 
@@ -589,6 +590,31 @@ fn a_content_length_larger_than_the_body_is_a_transport_error() {
         err.to_string(),
         "no usable answer from the server: the connection closed before a whole answer arrived (after 3 attempts)"
     );
+}
+
+#[test]
+fn a_201_whose_body_is_cut_was_processed_and_is_not_sent_again() {
+    let server = FaultServer::start(|_, _| {
+        Reply::RawThenClose(
+            b"HTTP/1.1 201 Created\r\ncontent-length: 500\r\n\r\n{\"token\":\"ey".to_vec(),
+        )
+    });
+
+    let err = without_hanging({
+        let client = client(&server);
+        move || create(&client).unwrap_err()
+    });
+
+    assert!(err.may_have_been_processed());
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(!transport.is_connect());
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the connection closed before a whole answer arrived; the server answered 201, so the token was created, but its value did not arrive (list the tokens to find it and revoke it)"
+    );
+    assert_eq!(server.requests(), 1);
 }
 
 #[test]

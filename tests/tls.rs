@@ -14,7 +14,12 @@ const PAGE: &str =
 
 fn builder(server: &TlsServer) -> ClientBuilder {
     // The environment's proxy, if any, has no business with loopback tests.
-    Client::builder(TOKEN).base_url(server.url()).no_proxy()
+    // A generous connect timeout: a cold first handshake (the platform
+    // verifier loading the system's roots) must not be retried as a timeout.
+    Client::builder(TOKEN)
+        .base_url(server.url())
+        .no_proxy()
+        .connect_timeout(std::time::Duration::from_secs(120))
 }
 
 fn list_error(client: &Client) -> Error {
@@ -54,7 +59,7 @@ fn without_the_ca_the_error_says_the_certificate_is_not_trusted() {
 }
 
 #[test]
-fn a_create_whose_tls_handshake_fails_was_not_processed_and_is_not_sent_again() {
+fn a_create_whose_certificate_is_refused_was_not_processed_and_is_not_sent_again() {
     let server = TlsServer::start("localhost", PAGE);
     let client = builder(&server).build().unwrap();
 
@@ -146,4 +151,46 @@ fn the_bundle_shows_in_debug_by_size_only() {
         "{shown}"
     );
     assert!(!shown.contains("BEGIN CERTIFICATE"));
+}
+
+/// A listener that reads each ClientHello and closes the connection: a
+/// handshake cut short, which no TLS library can tell from a cut after the
+/// request was written. Returns the base URL and the connection count.
+fn cutting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/v2", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            seen.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.read(&mut [0; 512]);
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_handshake_cut_short_counts_as_maybe_processed_so_a_create_is_not_sent_again() {
+    let (url, connections) = cutting_server();
+    let client = Client::builder(TOKEN)
+        .base_url(url)
+        .no_proxy()
+        .retry_delay(std::time::Duration::from_millis(1))
+        .build()
+        .unwrap();
+
+    let err = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("ci"))
+        .unwrap_err();
+
+    assert!(err.may_have_been_processed(), "{err:?}");
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // A list is repeatable: it is sent again.
+    let err = list_error(&client);
+    assert_eq!(err.attempts(), Some(3));
 }
