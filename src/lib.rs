@@ -1855,7 +1855,7 @@ enum Reach {
     /// Nothing reached the server: refused before sending, or no connection
     /// (name lookup, TCP, the TLS handshake or the proxy's tunnel failed).
     NotSent,
-    /// The server answered without acting on it: a 1xx, 3xx or 4xx status.
+    /// The server answered without acting on it: a 1xx, 307, 308 or 4xx status.
     Declined,
     /// Sent, and then no usable answer (a timeout, a cut connection, an
     /// answer that was not HTTP), or a 5xx status: it may have acted.
