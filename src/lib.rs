@@ -150,6 +150,10 @@ const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 // Idle connections kept for the one host a client talks to: at least the
 // largest parallelism the docs recommend, so a batch reuses its connections.
 const MAX_IDLE_CONNECTIONS: usize = 16;
+
+/// The most revokes [`Client::discard_project_jwts`] keeps in flight: more
+/// threads would only open connections the pool cannot keep.
+pub const MAX_PARALLELISM: usize = 64;
 // An error answer is read only this far: enough for MagicBell's JSON, and a
 // bounded excerpt of a proxy's HTML page.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -161,7 +165,8 @@ const REDACTED: &str = "[redacted]";
 /// A blocking client for MagicBell's JWT service.
 ///
 /// Cheap to clone and safe to share between threads: clones share one
-/// connection pool.
+/// connection pool, and one `Retry-After`: when the server asks any of them
+/// to wait (see [`ClientBuilder::max_retry_after`]), all of them do.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -405,8 +410,11 @@ impl Client {
     /// before sending (empty, `.`, `..`) gets its [`Error::InvalidInput`] and
     /// sends nothing; a failure of one id does not stop the others.
     /// `parallelism` 0 counts as 1, and 1 revokes one at a time on the
-    /// calling thread. Up to 16 keeps every connection pooled between
-    /// batches; more works, opening connections that are not kept.
+    /// calling thread; more than [`MAX_PARALLELISM`] (64) counts as that.
+    /// Up to 16 keeps every connection pooled between batches; more works,
+    /// opening connections that are not kept. An id given twice is sent
+    /// twice (the second may answer 404). If a revoke panics, no further id
+    /// is sent and the panic is passed on.
     ///
     /// ```no_run
     /// # let client = magicbell_jwt::Client::new("token")?;
@@ -616,6 +624,11 @@ impl ClientBuilder {
     /// The longest `Retry-After` (seconds or an HTTP date) that is waited
     /// out. It replaces the computed wait; an answer asking for longer is
     /// returned at once, with [`ApiError::retry_after`] telling how long.
+    ///
+    /// A 429 or 503 whose `Retry-After` is waited out holds back every
+    /// request through this client and its clones, on every thread, until
+    /// the wait ends (unless [`max_retries`](ClientBuilder::max_retries) is
+    /// 0: a client that never retries never waits either).
     ///
     /// Defaults to 60 seconds.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
@@ -1028,33 +1041,48 @@ impl Walk {
     }
 }
 
-/// `call` on every item, up to `parallelism` at once on scoped threads, the
-/// results in the items' order. Each thread takes the next item when it is
-/// free, so one slow item holds up no other.
+/// `call` on every item, up to `parallelism` at once on scoped threads (at
+/// most [`MAX_PARALLELISM`]), the results in the items' order. Each thread
+/// takes the next item when it is free, so one slow item holds up no other.
+/// A panic in `call` stops the others taking new items, then is passed on.
 fn in_parallel<S, T, F>(items: &[S], parallelism: usize, call: F) -> Vec<T>
 where
     S: AsRef<str> + Sync,
     T: Send,
     F: Fn(&str) -> T + Sync,
 {
-    let workers = parallelism.clamp(1, items.len().max(1));
+    let workers = parallelism.clamp(1, items.len().clamp(1, MAX_PARALLELISM));
     if workers == 1 {
         return items.iter().map(|item| call(item.as_ref())).collect();
     }
     let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // Set when a worker unwinds, so the others send nothing more.
+    struct StopOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+    }
     let work = || {
+        let _guard = StopOnPanic(&stop);
         let mut done = Vec::new();
-        loop {
+        while !stop.load(Ordering::Relaxed) {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return done;
-            };
+            let Some(item) = items.get(i) else { break };
             done.push((i, call(item.as_ref())));
         }
+        done
     };
     let mut done = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
-        let mut done = Vec::with_capacity(items.len());
+        // A thread the system refuses is one worker fewer; the calling
+        // thread works too, so the batch always makes progress.
+        let threads: Vec<_> = (1..workers)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, work).ok())
+            .collect();
+        let mut done = work();
         for thread in threads {
             // A panic in `call` is the caller's, passed on as it was.
             done.extend(
@@ -2189,14 +2217,26 @@ impl Client {
 
     /// Holds back while a `Retry-After` that any clone met is running.
     fn wait_out_pause(&self, method: &Method, path_and_query: &str) {
-        let until = self.inner.paused_until.load(Ordering::Relaxed);
-        if until == 0 {
-            return;
-        }
-        // Rounded up, like `until`: the call that met the Retry-After and
-        // slept it out does not wait again for a fraction of a millisecond.
-        let now = self.inner.started.elapsed().as_millis() as u64 + 1;
-        if until > now {
+        // Read again after each sleep: another thread's 429 may have moved
+        // the end further out meanwhile.
+        loop {
+            let until = self.inner.paused_until.load(Ordering::Relaxed);
+            if until == 0 {
+                return;
+            }
+            // Rounded up, like `until`: the call that met the Retry-After and
+            // slept it out does not wait again for a fraction of a millisecond.
+            let now = millis(self.inner.started.elapsed()).saturating_add(1);
+            if until <= now {
+                // Over: back to the path that reads one atomic and no clock.
+                let _ = self.inner.paused_until.compare_exchange(
+                    until,
+                    0,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                return;
+            }
             let wait = Duration::from_millis(until - now);
             log::debug!(
                 "{method} {path_and_query}: waiting {wait:?} for a Retry-After this client met"
@@ -2205,17 +2245,19 @@ impl Client {
         }
     }
 
-    /// Remembers a `Retry-After` of a 429 or 503 that the client waits out,
-    /// so every request through it holds back until it ends.
+    /// Remembers a `Retry-After` of a 429 or 503 that the client waits out
+    /// (it retries, and the wait is at most `max_retry_after`), so every
+    /// request through it holds back until it ends.
     fn pause_if_asked(&self, error: &Error) {
         let Error::Api(e) = error else { return };
         let Some(wait) = e.retry_after.filter(|w| !w.is_zero()) else {
             return;
         };
-        if matches!(e.status, 429 | 503) && wait <= self.inner.retry.max_retry_after {
+        let retry = &self.inner.retry;
+        if matches!(e.status, 429 | 503) && retry.max_retries > 0 && wait <= retry.max_retry_after {
             let now = self.inner.started.elapsed();
             // Rounded up, and so never 0, which means "no pause".
-            let until = (now + wait).as_millis() as u64 + 1;
+            let until = millis(now.saturating_add(wait)).saturating_add(1);
             self.inner.paused_until.fetch_max(until, Ordering::Relaxed);
         }
     }
@@ -2641,6 +2683,11 @@ fn tls_problem_from_text(text: &str) -> TlsProblem {
     } else {
         TlsProblem::Other
     }
+}
+
+/// Whole milliseconds, saturating rather than wrapping.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
@@ -3472,6 +3519,41 @@ mod tests {
             p.wait_before_retry(&api(429, Some(61)), Effect::Creates, 1),
             None
         );
+    }
+
+    #[test]
+    fn in_parallel_keeps_order_and_caps_its_threads() {
+        let items: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+        let threads = std::sync::Mutex::new(HashSet::new());
+        let got = in_parallel(&items, usize::MAX, |item| {
+            threads.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(Duration::from_millis(1));
+            item.parse::<usize>().unwrap()
+        });
+        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        let threads = threads.lock().unwrap().len();
+        assert!(threads > 1 && threads <= MAX_PARALLELISM, "{threads}");
+        assert!(in_parallel(&[] as &[&str], 8, |_| 0).is_empty());
+    }
+
+    #[test]
+    fn a_panic_in_one_call_stops_the_batch_and_is_passed_on() {
+        let items: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+        let calls = AtomicUsize::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            in_parallel(&items, 4, |item| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if item == "0" {
+                    panic!("revoke 0 failed");
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            })
+        }));
+        let panic = outcome.unwrap_err();
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"revoke 0 failed"));
+        // The other three workers stop at their next item once the panic
+        // unwinds (after the panic hook has run), not at the end.
+        assert!(calls.load(Ordering::SeqCst) < 3000, "{calls:?}");
     }
 
     #[test]

@@ -71,12 +71,12 @@ fn retries_and_give_ups_are_logged_at_debug_without_secrets() {
 
     // A Retry-After met by one call holds back the next, and says so.
     let paused = FaultServer::start(|n, _| match n {
-        0 => respond(429, &[("retry-after", "1")], "{}"),
+        0 | 1 => respond(429, &[("retry-after", "1")], "{}"),
         _ => json(200, r#"{"data":[]}"#),
     });
     let once = Client::builder(TOKEN)
         .base_url(paused.url())
-        .max_retries(0)
+        .max_retries(1)
         .build()
         .unwrap();
     let list = || once.fetch_project_tokens(&FetchProjectTokensParams::default());
@@ -84,14 +84,18 @@ fn retries_and_give_ups_are_logged_at_debug_without_secrets() {
     list().unwrap();
 
     let lines = LINES.lock().unwrap().clone();
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
     assert_eq!(
         lines[2],
-        "DEBUG GET /jwt/project: status 429 on attempt 1; giving up"
+        "DEBUG GET /jwt/project: status 429 on attempt 1; retrying in 1s"
+    );
+    assert_eq!(
+        lines[3],
+        "DEBUG GET /jwt/project: status 429 on attempt 2; giving up"
     );
     assert!(
-        lines[3].starts_with("DEBUG GET /jwt/project: waiting ")
-            && lines[3].ends_with(" for a Retry-After this client met"),
+        lines[4].starts_with("DEBUG GET /jwt/project: waiting ")
+            && lines[4].ends_with(" for a Retry-After this client met"),
         "{lines:?}"
     );
     let all = lines.join("\n");

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -180,15 +180,52 @@ fn parallelism_1_sends_strictly_one_after_another_in_order() {
 
 #[test]
 fn a_batch_reuses_its_connections() {
-    let c = concurrency_server(8, Duration::from_secs(2));
+    let c = concurrency_server(16, Duration::from_secs(2));
     let client = fault_client(&c.server);
     let ids: Vec<String> = (0..64).map(|i| format!("t{i}")).collect();
 
-    client.discard_project_jwts(&ids, 8);
-    client.discard_project_jwts(&ids, 8);
+    let first = client.discard_project_jwts(&ids, 16);
+    let second = client.discard_project_jwts(&ids, 16);
 
+    assert!(first.iter().chain(&second).all(Result::is_ok));
     assert_eq!(c.server.requests(), 128);
-    assert_eq!(c.server.connections(), 8);
+    // Sixteen, the most the docs recommend, stay pooled between batches.
+    assert_eq!(c.server.connections(), 16);
+}
+
+#[test]
+fn results_keep_the_ids_order_when_early_ids_finish_last() {
+    // The earlier the id, the longer its answer takes: completion order is
+    // the reverse of the ids.
+    let server = FaultServer::start(|_, request| {
+        let id = request
+            .target
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let n: u64 = id.trim_start_matches('t').parse().unwrap_or(0);
+        thread::sleep(Duration::from_millis(10 * (8 - n.min(8))));
+        json(200, &discarded(&id))
+    });
+    let ids: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+
+    let results = fault_client(&server).discard_project_jwts(&ids, 8);
+
+    let got: Vec<String> = results.into_iter().map(|r| r.unwrap().token_id).collect();
+    assert_eq!(got, ids);
+}
+
+#[test]
+fn parallelism_beyond_the_ids_or_the_cap_still_revokes_each_id_once() {
+    let c = concurrency_server(3, Duration::from_millis(200));
+    let ids = ["t0", "t1", "t2"];
+
+    let results = fault_client(&c.server).discard_project_jwts(&ids, usize::MAX);
+
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(c.server.requests(), 3);
+    assert_eq!(c.most.load(Ordering::SeqCst), 3);
 }
 
 #[test]
@@ -202,20 +239,25 @@ fn an_empty_batch_sends_nothing() {
     assert_eq!(server.requests(), 0);
 }
 
-#[test]
-fn a_retry_after_met_on_one_thread_holds_back_a_request_started_on_another() {
+/// A server that answers 429 with `Retry-After: 1` to the first request and
+/// to any other arriving within that second, and 200 after it; it records
+/// each status and tells `first` when the first 429 has gone out.
+fn one_second_limit() -> (FaultServer, Arc<Mutex<Vec<u16>>>, mpsc::Receiver<()>) {
+    const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
     let first_429: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let statuses = Arc::new(Mutex::new(Vec::new()));
-    let (seen, log) = (first_429.clone(), statuses.clone());
-    const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
-    // 429 with Retry-After: 1 to the first request, and to any other that
-    // arrives within that second; 200 after it.
+    let (tx, first) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let log = statuses.clone();
     let server = FaultServer::start(move |_, _| {
-        let mut first = seen.lock().unwrap();
-        let within = first.is_none_or(|at| at.elapsed() < Duration::from_secs(1));
-        first.get_or_insert_with(Instant::now);
+        let mut at = first_429.lock().unwrap();
+        let within = at.is_none_or(|at| at.elapsed() < Duration::from_secs(1));
         if within {
             log.lock().unwrap().push(429);
+            if at.is_none() {
+                *at = Some(Instant::now());
+                let _ = tx.lock().unwrap().send(());
+            }
             respond(429, &[("retry-after", "1")], "{}")
         } else {
             log.lock().unwrap().push(200);
@@ -226,26 +268,98 @@ fn a_retry_after_met_on_one_thread_holds_back_a_request_started_on_another() {
             ))
         }
     });
+    (server, statuses, first)
+}
+
+fn list(client: &Client) -> Result<(), Error> {
+    client
+        .fetch_project_tokens(&FetchProjectTokensParams::default())
+        .map(|_| ())
+}
+
+#[test]
+fn a_retry_after_met_on_one_thread_holds_back_a_request_started_on_another() {
+    let (server, statuses, first) = one_second_limit();
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+
+    // Thread A meets the 429 and waits it out to retry.
+    let a = {
+        let client = client.clone();
+        thread::spawn(move || list(&client))
+    };
+    first.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Time for A to read its answer; B starts while A is still waiting.
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let b = {
+        let client = client.clone();
+        thread::spawn(move || list(&client))
+    };
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "B was answered after {:?}",
+        started.elapsed()
+    );
+    // B was held back, not answered 429: the one 429 is A's.
+    assert_eq!(*statuses.lock().unwrap(), [429, 200, 200]);
+}
+
+#[test]
+fn another_client_is_not_held_back_by_this_ones_retry_after() {
+    let (server, statuses, _first) = one_second_limit();
+    let paused = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_retries(1)
+        .max_retry_after(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let other = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    // `paused` meets the 429 on a thread of its own and waits to retry.
+    let waiting = thread::spawn(move || list(&paused));
+    thread::sleep(Duration::from_millis(200));
+
+    let started = Instant::now();
+    let err = list(&other).unwrap_err();
+
+    assert_eq!(err.status(), Some(429));
+    assert!(
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
+        started.elapsed()
+    );
+    waiting.join().unwrap().unwrap();
+    assert_eq!(*statuses.lock().unwrap(), [429, 429, 200]);
+}
+
+#[test]
+fn a_client_that_never_retries_never_holds_back_either() {
+    let (server, statuses, _first) = one_second_limit();
     let client = Client::builder(TOKEN)
         .base_url(server.url())
         .max_retries(0)
         .build()
         .unwrap();
-    let list = |c: &Client| c.fetch_project_tokens(&FetchProjectTokensParams::default());
 
-    let met = list(&client).unwrap_err();
-    assert_eq!(met.status(), Some(429));
-    let other = client.clone();
+    assert_eq!(list(&client).unwrap_err().status(), Some(429));
     let started = Instant::now();
-    let second = thread::spawn(move || list(&other)).join().unwrap();
+    assert_eq!(list(&client).unwrap_err().status(), Some(429));
 
-    assert!(second.is_ok(), "{second:?}");
     assert!(
-        started.elapsed() >= Duration::from_millis(900),
-        "sent after {:?}",
+        started.elapsed() < Duration::from_millis(700),
+        "{:?}",
         started.elapsed()
     );
-    assert_eq!(*statuses.lock().unwrap(), [429, 200]);
+    assert_eq!(*statuses.lock().unwrap(), [429, 429]);
 }
 
 #[test]
