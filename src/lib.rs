@@ -3467,6 +3467,48 @@ mod tests {
     fn unreachable_hosts_are_named_with_their_port() {
         let e = transport(ureq::Error::Io(IoError::from(ErrorKind::HostUnreachable)));
         assert_eq!(e.what(), "could not reach api.example:443: no route to it");
+        let mut proxied = transport(ureq::Error::Io(IoError::from(
+            ErrorKind::NetworkUnreachable,
+        )));
+        proxied.endpoint = Arc::new(Endpoint {
+            host: "api.example".to_owned(),
+            address: "api.example:443".to_owned(),
+            proxy: Some("http://proxy.example:3128".to_owned()),
+        });
+        assert_eq!(
+            proxied.what(),
+            "could not reach the proxy http://proxy.example:3128: no route to it"
+        );
+    }
+
+    #[test]
+    fn only_a_connection_closed_before_any_answer_is_a_closed_connection() {
+        for kind in [
+            ErrorKind::UnexpectedEof,
+            ErrorKind::ConnectionReset,
+            ErrorKind::ConnectionAborted,
+            ErrorKind::BrokenPipe,
+        ] {
+            assert!(transport(ureq::Error::Io(IoError::from(kind))).is_closed_connection());
+        }
+        for source in [
+            ureq::Error::Io(IoError::from(ErrorKind::ConnectionRefused)),
+            ureq::Error::Io(IoError::from(ErrorKind::TimedOut)),
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse),
+            ureq::Error::ConnectionFailed,
+        ] {
+            assert!(!transport(source).is_closed_connection());
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_rustls_error_from_setting_up_the_session_is_not_sent() {
+        let e = transport(ureq::Error::Rustls(rustls::Error::General(
+            "no provider".into(),
+        )));
+        assert_eq!(e.reach(), Reach::NotSent);
+        assert!(!e.is_transient());
     }
 
     #[test]
