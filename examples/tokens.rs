@@ -240,7 +240,9 @@ COMMANDS:
 JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
 {jobs}
 OPTIONS:
-    --json          one JSON document on stdout instead of a table, on every path
+    --json          one JSON document on stdout instead of a table, on every
+                    path once the command line is accepted (a refused one
+                    is named on stderr only: --json may not be read yet)
     -h, --help      this text
     -V, --version   the tool's version
     --              ends options: an id that starts with '-' goes after it
@@ -261,11 +263,16 @@ ENVIRONMENT:
     )
 }
 
+/// Worded for the installed tool and for `cargo run` alike: the fake
+/// service is in the crate's checkout, not in the tool.
 const NO_TOKEN: &str = "\
-MAGICBELL_TOKEN is not set. Set it to a MagicBell project token:
+MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
+manage tokens:
     export MAGICBELL_TOKEN=...
-or try the offline demo, which needs no token:
-    cargo run --example quickstart";
+To try the tool without one, run the fake MagicBell in a checkout of
+magicbell-jwt and export the two variables it prints:
+    cargo run -q --example fake_server > fake.env &
+    export $(cat fake.env)";
 
 // --- Parsing -------------------------------------------------------------------
 
@@ -3760,8 +3767,21 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         let (json_code, json_out, _) =
             tool_with(&[("MAGICBELL_BASE_URL", &base_url)], "list --json");
 
-        assert_eq!(unset, (2, String::new(), format!("{NO_TOKEN}\n")));
+        // Worded for an installed tool too: no `cargo run --example quickstart`.
+        let way_out = "\
+MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
+manage tokens:
+    export MAGICBELL_TOKEN=...
+To try the tool without one, run the fake MagicBell in a checkout of
+magicbell-jwt and export the two variables it prints:
+    cargo run -q --example fake_server > fake.env &
+    export $(cat fake.env)
+";
+        assert_eq!(unset, (2, String::new(), way_out.to_owned()));
         assert_eq!(blank, unset);
+        // The command line was understood, so --json gets its document,
+        // unlike a refused command line, where --json may not have been
+        // read yet (`tokens lst --json`).
         assert_eq!(json_code, 2);
         assert_eq!(
             document(&json_out),
