@@ -1871,6 +1871,7 @@ mod tests {
     use httpmock::Method::{DELETE, GET, POST};
     use httpmock::MockServer;
     use magicbell_jwt::{FakeFault, FakeServer};
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
@@ -3382,41 +3383,97 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         }
     }
 
-    /// A server for `user-revoke-all u0 u1 …`: each user has one token,
-    /// `uN-t`. Each request is held until `wanted` are in flight together
-    /// (or `patience` has passed); the most ever in flight and the order of
-    /// the requests are noted.
+    /// A server for the jobs' parallelism. `user-revoke-all u0 u1 …`: each
+    /// user has one token, `uN-t`. `rotate deploy` and `prune --expired`:
+    /// eight expired project tokens named `deploy`, `p0` to `p7`, and a
+    /// create answering `new1`. A request whose method is in `hold` is held
+    /// until `wanted` of its method are in flight together; once one has
+    /// waited `patience` in vain, no later one of that method waits, so an
+    /// implementation that sends one at a time fails after one patience,
+    /// not one per request. The most in flight of each method, and the
+    /// order of the requests, are noted.
     struct Counting {
         server: fault_server::FaultServer,
-        most: Arc<AtomicUsize>,
+        most: Arc<Mutex<HashMap<String, usize>>>,
         order: Arc<Mutex<Vec<String>>>,
     }
 
-    fn counting_server(wanted: usize, patience: Duration) -> Counting {
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
+    impl Counting {
+        /// The most `method` requests ever in flight together.
+        fn most(&self, method: &str) -> usize {
+            self.most.lock().unwrap().get(method).copied().unwrap_or(0)
+        }
+    }
+
+    /// The eight ids `Counting` lists as project tokens.
+    fn project_ids() -> Vec<String> {
+        (0..8).map(|i| format!("p{i}")).collect()
+    }
+
+    fn counting_server(
+        hold: &'static [&'static str],
+        wanted: usize,
+        patience: Duration,
+    ) -> Counting {
+        #[derive(Default)]
+        struct Flight {
+            now: usize,
+            gave_up: bool,
+        }
+        let flights: Arc<Mutex<HashMap<String, Flight>>> = Arc::default();
+        let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let order = Arc::new(Mutex::new(Vec::new()));
         let (most2, order2) = (most.clone(), order.clone());
         let server = fault_server::FaultServer::start(move |_, request| {
-            let target = request.target.clone();
-            order2
-                .lock()
-                .unwrap()
-                .push(format!("{} {target}", request.method));
-            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            most2.fetch_max(now, Ordering::SeqCst);
-            let started = Instant::now();
-            while in_flight.load(Ordering::SeqCst) < wanted && started.elapsed() < patience {
-                std::thread::sleep(Duration::from_millis(1));
+            let (method, target) = (request.method.clone(), request.target.clone());
+            order2.lock().unwrap().push(format!("{method} {target}"));
+            if hold.contains(&method.as_str()) {
+                let now = {
+                    let mut flights = flights.lock().unwrap();
+                    let flight = flights.entry(method.clone()).or_default();
+                    flight.now += 1;
+                    flight.now
+                };
+                let mut most = most2.lock().unwrap();
+                let top = most.entry(method.clone()).or_default();
+                *top = (*top).max(now);
+                drop(most);
+                let started = Instant::now();
+                loop {
+                    let mut flights = flights.lock().unwrap();
+                    let flight = flights.get_mut(&method).unwrap();
+                    if flight.now >= wanted || flight.gave_up {
+                        break;
+                    }
+                    if started.elapsed() >= patience {
+                        flight.gave_up = true;
+                        break;
+                    }
+                    drop(flights);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Let the others of this round see the full count before leaving.
+                std::thread::sleep(Duration::from_millis(5));
+                flights.lock().unwrap().get_mut(&method).unwrap().now -= 1;
             }
-            // Let the others of this round see the full count before leaving.
-            std::thread::sleep(Duration::from_millis(5));
-            in_flight.fetch_sub(1, Ordering::SeqCst);
             let last = target.rsplit('/').next().unwrap_or_default().to_owned();
-            let body = if request.method == "GET" {
-                json!({"data": [token(&format!("{last}-t"))], "links": {"next": null}})
-            } else {
-                json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"})
+            let body = match (method.as_str(), last.as_str()) {
+                ("POST", _) => {
+                    let created = json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"});
+                    return fault_server::json(201, &created.to_string());
+                }
+                ("GET", "project") => {
+                    let expired = Some("2020-01-01T00:00:00Z");
+                    let data: Vec<_> = project_ids()
+                        .iter()
+                        .map(|id| named(id, "deploy", expired, false))
+                        .collect();
+                    json!({"data": data, "links": {"next": null}})
+                }
+                ("GET", user) => {
+                    json!({"data": [token(&format!("{user}-t"))], "links": {"next": null}})
+                }
+                _ => json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"}),
             };
             fault_server::json(200, &body.to_string())
         });
@@ -3436,13 +3493,14 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
 
     #[test]
     fn parallel_1_lists_and_revokes_one_after_another_in_order() {
-        // Each request is held 50 ms: a second one sent alongside would be seen.
-        let c = counting_server(2, Duration::from_millis(50));
+        // The first request of each kind is held 50 ms: one sent alongside
+        // would be seen.
+        let c = counting_server(&["GET", "DELETE"], 2, Duration::from_millis(50));
 
         let (code, out, _) = tool_at(&c.server.url(), "user-revoke-all u0 u1 u2 --parallel 1");
 
         assert_eq!(code, 0);
-        assert_eq!(c.most.load(Ordering::SeqCst), 1);
+        assert_eq!((c.most("GET"), c.most("DELETE")), (1, 1));
         assert_eq!(
             *c.order.lock().unwrap(),
             [
@@ -3458,16 +3516,20 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         assert_eq!(out, revoked_lines(&ids, 0));
     }
 
+    /// Long enough for four threads to meet on a loaded machine; a tool
+    /// that sends one at a time waits it out once.
+    const PATIENCE: Duration = Duration::from_secs(2);
+
     #[test]
     fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
-        let c = counting_server(4, Duration::from_secs(5));
+        let c = counting_server(&["GET", "DELETE"], 4, PATIENCE);
         let users: Vec<String> = (0..8).map(|i| format!("u{i}")).collect();
 
         let line = format!("user-revoke-all {} --parallel 4", users.join(" "));
         let (code, out, _) = tool_at(&c.server.url(), &line);
 
         assert_eq!(code, 0);
-        assert_eq!(c.most.load(Ordering::SeqCst), 4);
+        assert_eq!((c.most("GET"), c.most("DELETE")), (4, 4));
         assert_eq!(c.server.requests(), 16);
         let order = c.order.lock().unwrap().clone();
         // Every list ends before the first revoke.
@@ -3477,6 +3539,33 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         );
         let ids: Vec<String> = users.iter().map(|u| format!("{u}-t")).collect();
         assert_eq!(out, revoked_lines(&ids, 0));
+    }
+
+    #[test]
+    fn rotate_parallel_4_keeps_4_revokes_in_flight() {
+        let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+        let (code, out, _) = tool_at(&c.server.url(), "rotate deploy --parallel 4");
+
+        assert_eq!(code, 0);
+        assert_eq!(c.most("DELETE"), 4);
+        assert_eq!(c.server.requests(), 1 + 1 + 8);
+        assert_eq!(
+            out,
+            format!("{NEW_TOKEN_TABLE}{}", revoked_lines(&project_ids(), 0))
+        );
+    }
+
+    #[test]
+    fn prune_parallel_4_keeps_4_revokes_in_flight() {
+        let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+        let (code, out, _) = tool_at(&c.server.url(), "prune --expired --parallel 4");
+
+        assert_eq!(code, 0);
+        assert_eq!(c.most("DELETE"), 4);
+        assert_eq!(c.server.requests(), 1 + 8);
+        assert_eq!(out, revoked_lines(&project_ids(), 0));
     }
 
     // --- Progress ---
