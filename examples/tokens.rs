@@ -240,7 +240,9 @@ COMMANDS:
 JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
 {jobs}
 OPTIONS:
-    --json          one JSON document on stdout instead of a table, on every path
+    --json          one JSON document on stdout instead of a table, on every
+                    path once the command line is accepted (a refused one
+                    is named on stderr only: --json may not be read yet)
     -h, --help      this text
     -V, --version   the tool's version
     --              ends options: an id that starts with '-' goes after it
@@ -261,11 +263,16 @@ ENVIRONMENT:
     )
 }
 
+/// Worded for the installed tool and for `cargo run` alike: the fake
+/// service is in the crate's checkout, not in the tool.
 const NO_TOKEN: &str = "\
-MAGICBELL_TOKEN is not set. Set it to a MagicBell project token:
+MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
+manage tokens:
     export MAGICBELL_TOKEN=...
-or try the offline demo, which needs no token:
-    cargo run --example quickstart";
+To try the tool without one, run the fake MagicBell in a checkout of
+magicbell-jwt and export the two variables it prints:
+    cargo run -q --example fake_server > fake.env &
+    export $(cat fake.env)";
 
 // --- Parsing -------------------------------------------------------------------
 
@@ -703,6 +710,14 @@ enum Stop {
     NoToken,
     /// The library refused an argument or a call failed.
     Call(magicbell_jwt::Error),
+    /// A create failed in a way that may have minted the token anyway (a
+    /// 5xx, an answer cut off): `whose` is the project token's name or the
+    /// user, for where to look for it.
+    Create {
+        error: magicbell_jwt::Error,
+        kind: Kind,
+        whose: String,
+    },
     /// Writing the output failed.
     Output(io::Error),
 }
@@ -726,11 +741,23 @@ impl From<serde_json::Error> for Stop {
 }
 
 impl Stop {
+    /// A failed create of a `kind` token for `whose`: [`Stop::Create`] when
+    /// the server may have acted on it, a plain [`Stop::Call`] when surely
+    /// nothing was minted.
+    fn create(error: magicbell_jwt::Error, kind: Kind, whose: &str) -> Stop {
+        if error.may_have_been_processed() {
+            let whose = whose.to_owned();
+            Stop::Create { error, kind, whose }
+        } else {
+            Stop::Call(error)
+        }
+    }
+
     /// The exit status: 2 for what was refused before anything was sent.
     fn exit_code(&self) -> u8 {
         match self {
             Stop::NoToken | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
-            Stop::Call(_) | Stop::Output(_) => 1,
+            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) => 1,
         }
     }
 }
@@ -883,7 +910,10 @@ fn cli(
         out,
         err,
         json: invocation.json,
+        prog,
         target: None,
+        doc: Doc::default(),
+        broken: false,
         progress: host.progress_after.map(|after| Progress {
             start: Instant::now(),
             after,
@@ -927,14 +957,16 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             .map_err(Stop::from)
             .and_then(|page| output.page(&page))
         }
-        Command::Create(request) => client
-            .create_project_jwt(&request)
-            .map_err(Stop::from)
-            .and_then(|created| output.created(&created)),
-        Command::CreateUser(request) => client
-            .create_user_jwt(&request)
-            .map_err(Stop::from)
-            .and_then(|created| output.created(&created)),
+        Command::Create(request) => {
+            let made = client.create_project_jwt(&request);
+            return create(client, output, Kind::Project, &request.name, made);
+        }
+        Command::CreateUser(request) => {
+            let made = client.create_user_jwt(&request);
+            let user = request.email.as_ref().or(request.external_id.as_ref());
+            let user = user.map_or("", String::as_str);
+            return create(client, output, Kind::User, user, made);
+        }
         Command::Discard { user, token_id } => if user {
             client.discard_user_jwt(&token_id)
         } else {
@@ -982,17 +1014,44 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
     }
 }
 
+/// `create` and `user-create`: shows the new token of `kind` for `whose`
+/// (its name, or the user), or, when it cannot be shown, revokes it, since
+/// nobody would hold it. The exit status.
+fn create(
+    client: &Client,
+    output: &mut Output,
+    kind: Kind,
+    whose: &str,
+    made: Result<CreateTokenResponse, magicbell_jwt::Error>,
+) -> u8 {
+    let created = match made {
+        Ok(created) => created,
+        Err(e) => return output.fail(&Stop::create(e, kind, whose)),
+    };
+    match output.created(&created) {
+        Ok(()) => 0,
+        Err(stop) => {
+            let unshown = Unshown::revoke(client, kind, created.token_id);
+            let code = output.complain(&stop);
+            output.unshown(&unshown);
+            code.max(1)
+        }
+    }
+}
+
 // --- Jobs ----------------------------------------------------------------------
 
-/// What a job did, whatever stopped it: printed once, on every path.
+/// What a job did, whatever stopped it. A created token and each batch of
+/// revokes are shown as they happen (through [`Hooks`]); the rest is printed
+/// once at the end, on every path.
 #[derive(Debug, Default)]
 struct Report {
     dry_run: bool,
     /// The name a dry-run `rotate` would create a token under.
     would_create: Option<String>,
     would_revoke: Vec<String>,
-    /// The token the job minted: whatever happens next, it is printed.
-    created: Option<CreateTokenResponse>,
+    /// A token the job created but could not show, revoked by its id.
+    unshown: Option<Unshown>,
     revoked: Vec<String>,
     failed: Vec<(String, magicbell_jwt::Error)>,
     /// `user-revoke-all` only: the users whose list failed, none of whose
@@ -1007,6 +1066,30 @@ struct Report {
 enum Kind {
     Project,
     User,
+}
+
+/// A created token whose value could not be written to stdout: nobody holds
+/// it, so it is revoked by its id, and the operator is told.
+#[derive(Debug)]
+struct Unshown {
+    kind: Kind,
+    id: String,
+    /// Whether revoking it worked: if not, the operator must revoke `id`.
+    revoked: Result<(), magicbell_jwt::Error>,
+}
+
+impl Unshown {
+    fn revoke(client: &Client, kind: Kind, id: String) -> Unshown {
+        let revoked = match kind {
+            Kind::Project => client.discard_project_jwt(&id),
+            Kind::User => client.discard_user_jwt(&id),
+        };
+        Unshown {
+            kind,
+            id,
+            revoked: revoked.map(drop),
+        }
+    }
 }
 
 /// What every job runs with.
@@ -1037,17 +1120,24 @@ impl<'a> Job<'a> {
 /// What a job shows while it runs: [`Output`] in the tool.
 trait Hooks {
     /// A token the job just created, shown (and flushed) before the job
-    /// goes on. An error means nobody holds it: the job must stop.
+    /// goes on. An error means nobody holds it: the job must revoke it and
+    /// stop.
     fn created(&mut self, created: &CreateTokenResponse) -> io::Result<()>;
-    /// Whether [`Hooks::progress`] shows anything.
-    fn shows_progress(&self) -> bool;
+    /// A batch of revokes that just ended, `results` in the order of `ids`,
+    /// shown (and flushed) before the next batch starts. An error means the
+    /// job can no longer say what it does: it stops.
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()>;
     /// How far the job got: `revoked 1,200 of 5,000`.
     fn progress(&mut self, text: &str);
 }
 
+/// What one revoke gave.
+type Revoked = Result<DiscardTokenResponse, magicbell_jwt::Error>;
+
 /// Creates the new token first, shows it through `hooks` at once, and only
 /// then lists and revokes the others: if the create fails, nothing is
-/// revoked.
+/// revoked; if the new token cannot be shown, it is revoked and nothing
+/// else is.
 fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn Hooks) -> Report {
     let mut report = job.report();
     let same_name = |t: &AccessToken| t.name.as_deref() == Some(name);
@@ -1065,19 +1155,19 @@ fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn Hooks) -> 
     let created = match client.create_project_jwt(&request) {
         Ok(created) => created,
         Err(e) => {
-            report.error = Some(e.into());
+            report.error = Some(Stop::create(e, Kind::Project, name));
             return report;
         }
     };
-    let shown = hooks.created(&created);
     let new_id = created.token_id.clone();
-    report.created = Some(created);
-    if let Err(e) = shown {
-        // Revoking the old tokens while nobody holds the new one would lock
-        // out everyone who uses that name.
+    if let Err(e) = hooks.created(&created) {
+        // Nobody holds the new token: revoke it, and keep the old ones,
+        // which still work, rather than lock out everyone using the name.
+        report.unshown = Some(Unshown::revoke(client, Kind::Project, new_id));
         report.error = Some(Stop::Output(e));
         return report;
     }
+    drop(created);
     let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(new_id.as_str());
     let walk = client.project_tokens(FetchTokensParams::default());
     let ids = live_ids(walk, others, Some(&mut *hooks));
@@ -1176,50 +1266,46 @@ fn finish(
     match listed {
         Err(e) => report.error = Some(e.into()),
         Ok(ids) if report.dry_run => report.would_revoke = ids,
-        Ok(ids) => (report.revoked, report.failed) = revoke(job, kind, &ids, hooks),
+        Ok(ids) => revoke(job, kind, &ids, &mut report, hooks),
     }
     report
 }
 
-/// Revokes in a batch of this many per thread when progress is shown, so
-/// that it moves on between batches.
-const PROGRESS_BATCH: usize = 16;
+/// Revokes go in batches of this many per thread: each batch is shown as it
+/// ends (so a job killed part-way leaves a record of what it revoked, and
+/// the progress line moves), at the cost of waiting for each batch's
+/// slowest revoke.
+const BATCH_PER_THREAD: usize = 16;
 
 /// The one place jobs revoke: up to `job.parallel` at once, going on past
-/// failures; what was revoked and what failed, each in the order of `ids`.
-fn revoke(
-    job: &Job,
-    kind: Kind,
-    ids: &[String],
-    hooks: &mut dyn Hooks,
-) -> (Vec<String>, Vec<(String, magicbell_jwt::Error)>) {
-    let (mut revoked, mut failed) = (Vec::new(), Vec::new());
-    // One batch keeps every thread busy to the end; batches let the progress
-    // line move, at the cost of a batch's slowest revoke each time.
-    let batch = if hooks.shows_progress() {
-        job.parallel.saturating_mul(PROGRESS_BATCH)
-    } else {
-        ids.len()
-    };
+/// failures, into `report.revoked` and `report.failed` in the order of
+/// `ids`. Stops, with `report.error` set, once a batch cannot be shown.
+fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mut dyn Hooks) {
     let total = thousands(ids.len());
-    for part in ids.chunks(batch.max(1)) {
+    let batch = job.parallel.max(1).saturating_mul(BATCH_PER_THREAD);
+    for part in ids.chunks(batch) {
         let results = match kind {
             Kind::Project => job.client.discard_project_jwts(part, job.parallel),
             Kind::User => job.client.discard_user_jwts(part, job.parallel),
         };
+        let shown = hooks.revoked(part, &results);
         for (id, result) in part.iter().zip(results) {
             match result {
-                Ok(_) => revoked.push(id.clone()),
-                Err(e) => failed.push((id.clone(), e)),
+                Ok(_) => report.revoked.push(id.clone()),
+                Err(e) => report.failed.push((id.clone(), e)),
             }
         }
-        let mut text = format!("revoked {} of {total}", thousands(revoked.len()));
-        if !failed.is_empty() {
-            text.push_str(&format!(", failed {}", thousands(failed.len())));
+        if let Err(e) = shown {
+            report.error = Some(Stop::Output(e));
+            return;
+        }
+        let (revoked, failed) = (report.revoked.len(), report.failed.len());
+        let mut text = format!("revoked {} of {total}", thousands(revoked));
+        if failed > 0 {
+            text.push_str(&format!(", failed {}", thousands(failed)));
         }
         hooks.progress(&text);
     }
-    (revoked, failed)
 }
 
 /// The ids of the tokens of a whole walk that are not revoked and that
@@ -1263,10 +1349,26 @@ struct Output<'a> {
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
     json: bool,
+    /// The program's name as invoked, for the commands messages suggest.
+    prog: String,
     /// Where requests went, once a client was built.
     target: Option<Target>,
     /// The progress line on `err`, when `err` is a terminal.
     progress: Option<Progress>,
+    /// A job's JSON document, written member by member as the job goes.
+    doc: Doc,
+    /// A job's write to `out` failed: nothing more goes there, so what was
+    /// written is never followed by a document with a hole in it.
+    broken: bool,
+}
+
+/// How far a job's JSON document is written.
+#[derive(Debug, Default)]
+struct Doc {
+    /// `{` is written.
+    open: bool,
+    /// The `"revoked"` array is open: `Some(true)` once it holds an id.
+    revoked: Option<bool>,
 }
 
 /// A line on a terminal rewritten in place: `\r` and the new text.
@@ -1279,12 +1381,44 @@ struct Progress {
 }
 
 impl Hooks for Output<'_> {
+    /// Text: the token's table, then the reminder on stderr. JSON: the
+    /// document's first member, `{"created": {...}`, so a job killed or
+    /// failing later has already put the token on stdout.
     fn created(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
-        self.created_now(created)
+        if self.json {
+            let value = serde_json::to_string(created)?;
+            self.member("created", &value)?;
+            return self.flush_out();
+        }
+        self.created_text(created)
     }
 
-    fn shows_progress(&self) -> bool {
-        self.progress.is_some()
+    /// Text: `revoked ID` lines on stdout. JSON: the ids, into the
+    /// document's `"revoked"` array. Either way a failure is named on
+    /// stderr at once.
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+        self.clear_progress();
+        if self.json && self.doc.revoked.is_none() {
+            self.member("revoked", "[")?;
+            self.doc.revoked = Some(false);
+        }
+        let mut text = String::new();
+        for (id, result) in ids.iter().zip(results) {
+            match result {
+                Err(e) => {
+                    let message = self.call_message(e);
+                    let _ = writeln!(self.err, "failed to revoke {id}: {message}");
+                }
+                Ok(_) if self.json => {
+                    let more = self.doc.revoked.replace(true) == Some(true);
+                    let id = serde_json::to_string(id)?;
+                    text.push_str(&format!("{}\n    {id}", if more { "," } else { "" }));
+                }
+                Ok(_) => text.push_str(&format!("revoked {id}\n")),
+            }
+        }
+        self.write_out(text.as_bytes())?;
+        self.flush_out()
     }
 
     fn progress(&mut self, text: &str) {
@@ -1327,19 +1461,38 @@ impl Output<'_> {
     fn complain(&mut self, stop: &Stop) -> u8 {
         let text = match stop {
             Stop::NoToken => format!("{NO_TOKEN}\n"),
-            Stop::Call(e) if self.connect_failure(e).is_none() => {
-                let mut text = format!("error: {}\n", self.message(stop));
-                let mut source = std::error::Error::source(e);
-                while let Some(cause) = source {
-                    text.push_str(&format!("  caused by: {cause}\n"));
-                    source = cause.source();
-                }
-                text
+            Stop::Call(e) => self.call_text(e),
+            Stop::Create { error, kind, whose } => {
+                format!("{}{}\n", self.call_text(error), self.look(*kind, whose))
             }
-            _ => format!("error: {}\n", self.message(stop)),
+            Stop::Output(_) => format!("error: {}\n", self.message(stop)),
         };
         let _ = self.err.write_all(text.as_bytes());
         stop.exit_code()
+    }
+
+    /// `error: MESSAGE` and, unless the address says it all, a `caused by:`
+    /// line for each underlying error.
+    fn call_text(&self, error: &magicbell_jwt::Error) -> String {
+        let mut text = format!("error: {}\n", self.call_message(error));
+        if self.connect_failure(error).is_none() {
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                text.push_str(&format!("  caused by: {cause}\n"));
+                source = cause.source();
+            }
+        }
+        text
+    }
+
+    /// Where to find the token a failed create may have minted anyway.
+    fn look(&self, kind: Kind, whose: &str) -> String {
+        let prog = &self.prog;
+        let (token, list) = match kind {
+            Kind::Project => (format!("named {whose:?}"), format!("{prog} list")),
+            Kind::User => (format!("of {whose}"), format!("{prog} user-list {whose}")),
+        };
+        format!("the create may have gone through: look for a new token {token} with '{list}' and revoke it")
     }
 
     /// What stopped a command, in one line.
@@ -1347,8 +1500,33 @@ impl Output<'_> {
         match stop {
             Stop::NoToken => "MAGICBELL_TOKEN is not set".to_owned(),
             Stop::Call(e) => self.call_message(e),
+            Stop::Create { error, kind, whose } => {
+                format!("{}; {}", self.call_message(error), self.look(*kind, whose))
+            }
             Stop::Output(e) => format!("could not write the output: {e}"),
         }
+    }
+
+    /// Says on stderr what became of a created token that could not be
+    /// shown.
+    fn unshown(&mut self, unshown: &Unshown) {
+        let id = &unshown.id;
+        let text = match &unshown.revoked {
+            Ok(()) => format!("the new token {id} could not be shown, so it was revoked"),
+            Err(e) => {
+                let discard = match unshown.kind {
+                    Kind::Project => "discard",
+                    Kind::User => "user-discard",
+                };
+                format!(
+                    "the new token {id} could not be shown, and revoking it failed ({}): \
+                     revoke it with '{} {discard} {id}'",
+                    self.call_message(e),
+                    self.prog
+                )
+            }
+        };
+        let _ = writeln!(self.err, "{text}");
     }
 
     /// What a failed call says, in one line.
@@ -1379,25 +1557,54 @@ impl Output<'_> {
         Some(text)
     }
 
-    /// A token a job just created, printed and flushed before the job goes
-    /// on; in JSON mode the job's document carries it instead.
-    fn created_now(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
-        if self.json {
-            return Ok(());
-        }
-        print_created(self.out, created)?;
-        self.out.flush()?;
+    /// A created token as a table, flushed, then the reminder on stderr.
+    fn created_text(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
+        let mut table = Vec::new();
+        print_created(&mut table, created)?;
+        self.write_out(&table)?;
+        self.flush_out()?;
         let _ = self
             .err
             .write_all(b"Store the token now: it cannot be shown again.\n");
         Ok(())
     }
 
+    /// `create`'s token: its table, or its JSON document; flushed either
+    /// way, so an error means it may not have reached anyone.
     fn created(&mut self, created: &CreateTokenResponse) -> Result<(), Stop> {
         if self.json {
-            return print_json(self.out, created);
+            print_json(self.out, created)?;
+            return Ok(self.out.flush()?);
         }
-        Ok(self.created_now(created)?)
+        Ok(self.created_text(created)?)
+    }
+
+    /// Writes to stdout for a job: once a write failed, every later one
+    /// fails too.
+    fn write_out(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to stdout failed"));
+        }
+        let written = self.out.write_all(bytes);
+        self.broken = written.is_err();
+        written
+    }
+
+    fn flush_out(&mut self) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to stdout failed"));
+        }
+        let flushed = self.out.flush();
+        self.broken = flushed.is_err();
+        flushed
+    }
+
+    /// `"key": value` (`value` is JSON already) as the next member of the
+    /// job's document, opening it first.
+    fn member(&mut self, key: &str, value: &str) -> io::Result<()> {
+        let lead = if self.doc.open { ",\n  " } else { "{\n  " };
+        self.doc.open = true;
+        self.write_out(format!("{lead}\"{key}\": {value}").as_bytes())
     }
 
     fn discarded(&mut self, discarded: &DiscardTokenResponse) -> Result<(), Stop> {
@@ -1471,9 +1678,11 @@ impl Output<'_> {
         Ok(())
     }
 
-    /// A job's report, once: failed lists and revokes on stderr, then what
-    /// it did on stdout (a created token was printed already in text mode),
-    /// then the error that stopped it. The exit status.
+    /// The end of a job's report, on every path: failed lists on stderr,
+    /// then on stdout what was not shown as it happened (the count line, a
+    /// dry run's lines; or the JSON document's remaining members and its
+    /// close), then the error that stopped the job, and what became of a
+    /// token that could not be shown. The exit status.
     fn report(&mut self, report: &Report) -> u8 {
         self.clear_progress();
         let unlisted = report.unlisted.as_deref().unwrap_or_default();
@@ -1481,66 +1690,67 @@ impl Output<'_> {
             let message = self.call_message(e);
             let _ = writeln!(self.err, "failed to list the tokens of {user}: {message}");
         }
-        for (id, e) in &report.failed {
-            let message = self.call_message(e);
-            let _ = writeln!(self.err, "failed to revoke {id}: {message}");
-        }
         let printed = if self.json {
-            let doc = self.report_json(report);
-            print_json(self.out, &doc)
+            self.close_document(report)
         } else {
-            self.out
-                .write_all(report_text(report).as_bytes())
-                .map_err(Stop::from)
+            let text = report_text(report);
+            self.write_out(text.as_bytes())
+                .and_then(|()| self.flush_out())
         };
         let mut code = u8::from(!report.failed.is_empty() || !unlisted.is_empty());
         if let Some(stop) = &report.error {
-            code = self.complain(stop);
+            code = code.max(self.complain(stop));
         }
-        if let Err(stop) = printed {
-            code = code.max(self.complain(&stop));
+        // A job stopped by stdout was told so already.
+        if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
+            code = code.max(self.complain(&Stop::Output(e)));
+        }
+        if let Some(unshown) = &report.unshown {
+            self.unshown(unshown);
         }
         code
     }
 
-    fn report_json(&self, report: &Report) -> serde_json::Value {
-        let mut doc = if report.dry_run {
-            json!({ "dry_run": true, "would_revoke": report.would_revoke })
+    /// The job's JSON document: its remaining members, then `}`.
+    fn close_document(&mut self, report: &Report) -> io::Result<()> {
+        let to_json = |value: serde_json::Value| value.to_string();
+        if report.dry_run {
+            self.member("dry_run", "true")?;
+            if let Some(name) = &report.would_create {
+                self.member("would_create", &to_json(name.as_str().into()))?;
+            }
+            self.member("would_revoke", &to_json(json!(report.would_revoke)))?;
         } else {
+            match self.doc.revoked {
+                Some(true) => self.write_out(b"\n  ]")?,
+                Some(false) => self.write_out(b"]")?,
+                None => self.member("revoked", "[]")?,
+            }
             let failed: Vec<_> = report
                 .failed
                 .iter()
                 .map(|(id, e)| json!({ "id": id, "error": self.call_message(e) }))
                 .collect();
-            json!({ "revoked": report.revoked, "failed": failed })
-        };
-        if let Some(name) = &report.would_create {
-            doc["would_create"] = name.as_str().into();
+            self.member("failed", &to_json(failed.into()))?;
         }
         if let Some(unlisted) = &report.unlisted {
             let failed: Vec<_> = unlisted
                 .iter()
                 .map(|(user, e)| json!({ "user": user, "error": self.call_message(e) }))
                 .collect();
-            doc["failed_users"] = failed.into();
-        }
-        if let Some(created) = &report.created {
-            doc["created"] = json!({
-                "token": created.token,
-                "token_id": created.token_id,
-                "created_at": created.created_at,
-                "expires_at": created.expires_at,
-            });
+            self.member("failed_users", &to_json(failed.into()))?;
         }
         if let Some(stop) = &report.error {
-            doc["error"] = self.message(stop).into();
+            let message = self.message(stop);
+            self.member("error", &to_json(message.into()))?;
         }
-        doc
+        self.write_out(b"\n}\n")?;
+        self.flush_out()
     }
 }
 
-/// A job's report as text, without its created token (printed already) and
-/// without the closing count when something stopped it.
+/// The end of a job's report as text: a dry run's lines, and the count line
+/// when nothing stopped the job (each `revoked ID` was printed already).
 fn report_text(report: &Report) -> String {
     let mut text = String::new();
     if let Some(name) = &report.would_create {
@@ -1554,17 +1764,12 @@ fn report_text(report: &Report) -> String {
         if finished {
             text.push_str(&format!("would revoke {}\n", report.would_revoke.len()));
         }
-    } else {
-        for id in &report.revoked {
-            text.push_str(&format!("revoked {id}\n"));
-        }
-        if finished {
-            text.push_str(&format!(
-                "revoked {}, failed {}\n",
-                report.revoked.len(),
-                report.failed.len()
-            ));
-        }
+    } else if finished {
+        text.push_str(&format!(
+            "revoked {}, failed {}\n",
+            report.revoked.len(),
+            report.failed.len()
+        ));
     }
     text
 }
@@ -1666,6 +1871,7 @@ mod tests {
     use httpmock::Method::{DELETE, GET, POST};
     use httpmock::MockServer;
     use magicbell_jwt::{FakeFault, FakeServer};
+    use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
     const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
@@ -1895,6 +2101,101 @@ TOKEN       jwt-new
             when.any_request();
             then.status(599);
         })
+    }
+
+    /// stdout whose reader went away: it takes its first `writes` writes
+    /// whole, then every write fails with a broken pipe.
+    struct Closing {
+        taken: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Closing {
+        fn after(writes: usize) -> Closing {
+            Closing {
+                taken: Vec::new(),
+                writes,
+            }
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8(self.taken.clone()).unwrap()
+        }
+    }
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.writes == 0 {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            self.writes -= 1;
+            self.taken.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What a closed stdout makes the tool say.
+    fn broken_pipe() -> String {
+        let e = io::Error::from(io::ErrorKind::BrokenPipe);
+        format!("error: could not write the output: {e}\n")
+    }
+
+    /// stdout that notes, at each flush, what it holds and how many
+    /// requests (and of them `DELETE`s) the fake has read by then.
+    struct Recorder<'a> {
+        bytes: Vec<u8>,
+        flushes: Vec<(String, usize, usize)>,
+        fake: &'a FakeServer,
+    }
+
+    impl<'a> Recorder<'a> {
+        fn new(fake: &'a FakeServer) -> Self {
+            Recorder {
+                bytes: Vec::new(),
+                flushes: Vec::new(),
+                fake,
+            }
+        }
+    }
+
+    impl Write for Recorder<'_> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            let text = String::from_utf8_lossy(&self.bytes).into_owned();
+            let requests = self.fake.requests();
+            let deletes = requests.iter().filter(|r| r.method == "DELETE").count();
+            self.flushes.push((text, requests.len(), deletes));
+            Ok(())
+        }
+    }
+
+    /// The tool run on `line` against `fake` with `out` as its stdout: the
+    /// exit status and stderr, which never holds a minted token.
+    fn on_fake_into(fake: &FakeServer, line: &str, out: &mut dyn Write) -> (u8, String) {
+        let (base_url, admin) = (fake.base_url(), fake.admin_token().to_owned());
+        let env = |name: &str| match name {
+            "MAGICBELL_TOKEN" => Some(admin.clone()),
+            "MAGICBELL_BASE_URL" => Some(base_url.clone()),
+            _ => None,
+        };
+        let mut err = Vec::new();
+        let host = Host {
+            input: &mut io::empty(),
+            out,
+            err: &mut err,
+            progress_after: None,
+            now: fake.now(),
+        };
+        let code = cli(argv(line), &env, |b| b.max_retries(0), host);
+        let err = String::from_utf8(err).unwrap();
+        assert!(!err.contains("eyJ"), "a minted token on stderr: {err}");
+        (code, err)
     }
 
     // --- Parsing ---
@@ -2366,58 +2667,180 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
 
     #[test]
     fn rotate_prints_and_flushes_the_new_token_before_it_lists() {
-        /// stdout that notes, at each flush, what it holds and how many
-        /// requests the fake has read by then.
-        struct Recorder<'a> {
-            bytes: Vec<u8>,
-            flushes: Vec<(String, usize)>,
-            fake: &'a FakeServer,
-        }
-        impl Write for Recorder<'_> {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                self.bytes.extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                let text = String::from_utf8_lossy(&self.bytes).into_owned();
-                self.flushes.push((text, self.fake.requests().len()));
-                Ok(())
-            }
-        }
-        let fake = FakeServer::start().unwrap();
-        let mut out = Recorder {
-            bytes: Vec::new(),
-            flushes: Vec::new(),
-            fake: &fake,
-        };
-        let (base_url, admin) = (fake.base_url(), fake.admin_token().to_owned());
-        let env = |name: &str| match name {
-            "MAGICBELL_TOKEN" => Some(admin.clone()),
-            "MAGICBELL_BASE_URL" => Some(base_url.clone()),
-            _ => None,
-        };
-        let host = Host {
-            input: &mut io::empty(),
-            out: &mut out,
-            err: &mut io::sink(),
-            progress_after: None,
-            now: fake.now(),
-        };
+        for json in [false, true] {
+            let fake = FakeServer::start().unwrap();
+            let mut out = Recorder::new(&fake);
+            let line = if json {
+                "rotate deploy --json"
+            } else {
+                "rotate deploy"
+            };
 
-        let code = cli(argv("rotate deploy"), &env, |b| b.max_retries(0), host);
+            let (code, _) = on_fake_into(&fake, line, &mut out);
 
-        assert_eq!(code, 0);
-        let (shown, requests_then) = &out.flushes[0];
-        let new_id = fake.project_tokens()[0].id.clone().unwrap();
-        assert!(
-            shown.starts_with(&format!("TOKEN_ID    {new_id}\n")),
-            "{shown}"
-        );
-        assert!(shown.contains("\nTOKEN       eyJ"), "{shown}");
-        // Only the create had been read: no list yet.
-        assert_eq!(*requests_then, 1);
-        let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
-        assert_eq!(methods, ["POST", "GET"]);
+            assert_eq!(code, 0);
+            let (shown, requests_then, _) = &out.flushes[0];
+            let new = &fake.project_tokens()[0];
+            let new_id = new.id.clone().unwrap();
+            if json {
+                // The document's first member, complete, before anything else.
+                let (head, created) = shown.split_once("\"created\": ").unwrap();
+                assert_eq!(head, "{\n  ", "{shown}");
+                let created: serde_json::Value = serde_json::from_str(created).unwrap();
+                assert_eq!(created["token_id"], new_id.as_str());
+                assert_eq!(created["created_at"], new.created_at);
+                assert!(created["token"].as_str().unwrap().starts_with("eyJ"));
+            } else {
+                assert!(
+                    shown.starts_with(&format!("TOKEN_ID    {new_id}\n")),
+                    "{shown}"
+                );
+                assert!(shown.contains("\nTOKEN       eyJ"), "{shown}");
+            }
+            // Only the create had been read: no list yet.
+            assert_eq!(*requests_then, 1, "{line}");
+            let methods: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
+            assert_eq!(methods, ["POST", "GET"]);
+        }
+    }
+
+    #[test]
+    fn rotate_whose_new_token_cannot_be_written_revokes_it_and_nothing_else() {
+        for line in ["rotate deploy", "rotate deploy --json"] {
+            let fake = FakeServer::start().unwrap();
+            let old = [seed(&fake, "deploy", None), seed(&fake, "deploy", None)];
+            let seeding = fake.requests().len();
+            let mut out = Closing::after(0);
+
+            let (code, err) = on_fake_into(&fake, line, &mut out);
+
+            let tokens = fake.project_tokens();
+            let new_id = tokens[0].id.clone().unwrap();
+            assert_eq!(code, 1, "{line}");
+            assert_eq!(
+                err,
+                format!(
+                    "{}the new token {new_id} could not be shown, so it was revoked\n",
+                    broken_pipe()
+                )
+            );
+            // The new token is revoked; the old ones, untouched, still work.
+            let (revoked, live) = revoked_and_live(&tokens);
+            assert_eq!(revoked, std::slice::from_ref(&new_id), "{line}");
+            assert_eq!(live, [old[1].clone(), old[0].clone()], "{line}");
+            let sent: Vec<(String, String)> = fake.requests()[seeding..]
+                .iter()
+                .map(|r| (r.method.clone(), r.path.clone()))
+                .collect();
+            let expected = [
+                ("POST", "/v2/jwt/project".to_owned()),
+                ("DELETE", format!("/v2/jwt/project/{new_id}")),
+            ]
+            .map(|(m, p)| (m.to_owned(), p));
+            assert_eq!(sent, expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_new_token_that_cannot_be_written_nor_revoked_is_named_on_stderr() {
+        for line in [
+            "rotate deploy",
+            "create ci --json",
+            "user-create --email a@x",
+        ] {
+            let fake = FakeServer::start().unwrap();
+            let old = seed(&fake, "deploy", None);
+            // The create is answered; the revoke of its token after it is not.
+            fake.inject(1, FakeFault::Delay(Duration::ZERO));
+            fake.inject(1, FakeFault::Status(500));
+
+            let (code, err) = on_fake_into(&fake, line, &mut Closing::after(0));
+
+            let (new, discard) = if line.starts_with("user") {
+                (fake.user_tokens("a@x")[0].clone(), "user-discard")
+            } else {
+                (fake.project_tokens()[0].clone(), "discard")
+            };
+            let new_id = new.id.clone().unwrap();
+            assert_eq!(code, 1, "{line}");
+            assert!(err.starts_with(&broken_pipe()), "{err}");
+            assert!(
+                err.ends_with(&format!(
+                    "the new token {new_id} could not be shown, and revoking it failed \
+                     (server answered 500 Internal Server Error: internal_server_error: a fault \
+                     injected into the fake: status 500 (FakeServer::inject set this answer up; \
+                     the next requests are answered normally once it is used)): revoke it with \
+                     'tokens {discard} {new_id}'\n"
+                )),
+                "{err}"
+            );
+            assert!(!new.is_discarded(), "{line}");
+            let (_, live) = revoked_and_live(&fake.project_tokens());
+            assert!(live.contains(&old), "{line}");
+        }
+    }
+
+    #[test]
+    fn create_whose_token_cannot_be_written_revokes_it() {
+        let lines = [
+            "create ci",
+            "create ci --json",
+            "user-create --email a@x",
+            "user-create --email a@x --json",
+        ];
+        for line in lines {
+            let fake = FakeServer::start().unwrap();
+
+            let (code, err) = on_fake_into(&fake, line, &mut Closing::after(0));
+
+            let tokens = if line.starts_with("user") {
+                fake.user_tokens("a@x")
+            } else {
+                fake.project_tokens()
+            };
+            let new_id = tokens[0].id.clone().unwrap();
+            assert_eq!(code, 1, "{line}");
+            assert_eq!(
+                err,
+                format!(
+                    "{}the new token {new_id} could not be shown, so it was revoked\n",
+                    broken_pipe()
+                ),
+                "{line}"
+            );
+            assert_eq!(tokens.len(), 1, "{line}");
+            assert!(tokens[0].is_discarded(), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_job_whose_stdout_closes_after_the_new_token_stops_and_keeps_it() {
+        for (line, store_it) in [
+            ("rotate deploy --parallel 1", STORE_IT),
+            ("rotate deploy --parallel 1 --json", ""),
+        ] {
+            let fake = FakeServer::start().unwrap();
+            let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+            // The new token is written (in one write); the first batch's
+            // lines are not.
+            let mut out = Closing::after(1);
+
+            let (code, err) = on_fake_into(&fake, line, &mut out);
+
+            let tokens = fake.project_tokens();
+            let new_id = tokens[0].id.clone().unwrap();
+            assert_eq!(code, 1, "{line}");
+            assert_eq!(err, format!("{store_it}{}", broken_pipe()), "{line}");
+            assert!(out.text().contains(&new_id), "{line}: {}", out.text());
+            assert!(out.text().contains("eyJ"), "{line}: {}", out.text());
+            // One batch of 16 was revoked before its lines failed; then the
+            // job stopped. The new token stays live: it was shown.
+            let (revoked, live) = revoked_and_live(&tokens);
+            assert_eq!(revoked.len(), 16, "{line}");
+            assert_eq!(live.len(), 25, "{line}");
+            assert!(live.contains(&new_id), "{line}");
+            assert!(revoked.iter().all(|id| old.contains(id)), "{line}");
+        }
     }
 
     #[test]
@@ -2500,6 +2923,73 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         let (revoked, live) = revoked_and_live(&fake.project_tokens());
         assert_eq!((revoked, live), (vec![], vec![old]));
         assert_eq!(fake.requests().last().unwrap().method, "POST");
+    }
+
+    /// What the fake's injected 500 makes a call say.
+    const FAKE_500: &str = "server answered 500 Internal Server Error: internal_server_error: \
+                            a fault injected into the fake: status 500 (FakeServer::inject set \
+                            this answer up; the next requests are answered normally once it is \
+                            used)";
+
+    #[test]
+    fn a_create_answered_5xx_says_where_the_token_it_may_have_made_is() {
+        let project = "the create may have gone through: look for a new token named \"deploy\" \
+                       with 'tokens list' and revoke it";
+        let user = "the create may have gone through: look for a new token of a@x with \
+                    'tokens user-list a@x' and revoke it";
+        let cases = [
+            ("rotate deploy", project),
+            ("create deploy", project),
+            ("user-create --email a@x", user),
+        ];
+        for (line, look) in cases {
+            for json in [false, true] {
+                let fake = FakeServer::start().unwrap();
+                fake.inject(1, FakeFault::Status(500));
+                let line = if json {
+                    format!("{line} --json")
+                } else {
+                    line.to_owned()
+                };
+
+                let (code, out, err) = on_fake(&fake, &line, "");
+
+                assert_eq!(code, 1, "{line}");
+                assert_eq!(err, format!("error: {FAKE_500}\n{look}\n"), "{line}");
+                if json {
+                    let error = format!("{FAKE_500}; {look}");
+                    assert_eq!(document(&out)["error"], error, "{line}");
+                } else {
+                    assert_eq!(out, "", "{line}");
+                }
+                // Only the create was sent: nothing revoked.
+                assert_eq!(fake.requests().len(), 1, "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_create_refused_with_4xx_or_never_sent_says_only_what_failed() {
+        for line in ["rotate deploy", "create deploy", "user-create --email a@x"] {
+            let fake = FakeServer::start().unwrap();
+            fake.inject(1, FakeFault::Status(409));
+
+            let (code, out, err) = on_fake(&fake, line, "");
+
+            assert_eq!((code, out.as_str()), (1, ""), "{line}");
+            assert!(err.starts_with("error: server answered 409 "), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let refused = [
+            ("MAGICBELL_TOKEN", "sk-test"),
+            ("MAGICBELL_BASE_URL", "http://127.0.0.1:9/v2"),
+        ];
+        let (code, _, err) = tool_with(&refused, "create deploy");
+        assert_eq!(code, 1);
+        assert_eq!(
+            err,
+            "error: could not connect to 127.0.0.1:9 (MAGICBELL_BASE_URL): connection refused\n"
+        );
     }
 
     #[test]
@@ -2738,19 +3228,25 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         assert!(fake.requests().is_empty());
     }
 
-    /// Hooks that note each progress text.
+    /// Hooks that note each progress text and the size of each batch of
+    /// revokes shown.
     #[derive(Default)]
-    struct Noted(Vec<String>);
+    struct Noted {
+        progress: Vec<String>,
+        batches: Vec<usize>,
+    }
 
     impl Hooks for Noted {
         fn created(&mut self, _: &CreateTokenResponse) -> io::Result<()> {
             Ok(())
         }
-        fn shows_progress(&self) -> bool {
-            true
+        fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+            assert_eq!(ids.len(), results.len());
+            self.batches.push(ids.len());
+            Ok(())
         }
         fn progress(&mut self, text: &str) {
-            self.0.push(text.to_owned());
+            self.progress.push(text.to_owned());
         }
     }
 
@@ -2763,8 +3259,10 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         let job = Job::new(&client, 2, false);
         let mut hooks = Noted::default();
 
-        let (revoked, failed) = revoke(&job, Kind::Project, &ids, &mut hooks);
+        let mut report = job.report();
+        revoke(&job, Kind::Project, &ids, &mut report, &mut hooks);
 
+        let (revoked, failed) = (report.revoked, report.failed);
         let known: Vec<String> = ids.iter().filter(|id| *id != "nope").cloned().collect();
         assert_eq!(revoked, known);
         assert_eq!(failed.len(), 1);
@@ -2773,10 +3271,87 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
             ("nope", Some(404))
         );
         assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
-        // Batches of 2 × 16 when progress is shown.
+        // Batches of 2 × 16, each shown as it ends.
+        assert_eq!(hooks.batches, [32, 8]);
         assert_eq!(
-            hooks.0,
+            hooks.progress,
             ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
+        );
+    }
+
+    #[test]
+    fn each_batch_of_revokes_is_printed_and_flushed_as_it_ends() {
+        for json in [false, true] {
+            let fake = FakeServer::start().unwrap();
+            let mut ids: Vec<String> = (0..40).map(|_| seed(&fake, "ci", None)).collect();
+            ids.reverse(); // the list is newest first
+            fake.advance(Duration::from_secs(2 * 86_400));
+            let mut out = Recorder::new(&fake);
+            let mut line = "prune --older-than 1 --parallel 1".to_owned();
+            if json {
+                line.push_str(" --json");
+            }
+
+            let (code, _) = on_fake_into(&fake, &line, &mut out);
+
+            assert_eq!(code, 0);
+            // Batches of 16 × 1: a flush after each, holding its ids (the
+            // first flush after each batch; the report's end flushes too).
+            let mut seen = 0;
+            let batches: Vec<(usize, Vec<String>)> = out
+                .flushes
+                .iter()
+                .filter(|(_, _, deletes)| std::mem::replace(&mut seen, *deletes) < *deletes)
+                .map(|(text, _, deletes)| {
+                    let shown = ids.iter().filter(|id| text.contains(id.as_str()));
+                    (*deletes, shown.cloned().collect())
+                })
+                .collect();
+            assert_eq!(
+                batches.iter().map(|(d, _)| *d).collect::<Vec<_>>(),
+                [16, 32, 40],
+                "{line}"
+            );
+            for (deletes, shown) in &batches {
+                assert_eq!(shown, &ids[..*deletes], "{line}");
+            }
+            let (last, _, _) = out.flushes.last().unwrap();
+            if json {
+                assert_eq!(document(last), json!({"revoked": ids, "failed": []}));
+            } else {
+                assert_eq!(*last, revoked_lines(&ids, 0));
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_revoke_is_named_on_stderr_when_its_batch_ends() {
+        let mut err = Vec::new();
+        let mut output = Output {
+            out: &mut io::sink(),
+            err: &mut err,
+            json: false,
+            prog: "tokens".to_owned(),
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            progress: None,
+        };
+        let ids = ["a", "b"].map(String::from);
+        // Refused before sending: no server needed.
+        let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+        let gone = gone.unwrap_err();
+        let message = gone.to_string();
+        let done: DiscardTokenResponse = serde_json::from_value(
+            json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
+        )
+        .unwrap();
+
+        output.revoked(&ids, &[Ok(done), Err(gone)]).unwrap();
+
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            format!("failed to revoke b: {message}\n")
         );
     }
 
@@ -2808,41 +3383,97 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         }
     }
 
-    /// A server for `user-revoke-all u0 u1 …`: each user has one token,
-    /// `uN-t`. Each request is held until `wanted` are in flight together
-    /// (or `patience` has passed); the most ever in flight and the order of
-    /// the requests are noted.
+    /// A server for the jobs' parallelism. `user-revoke-all u0 u1 …`: each
+    /// user has one token, `uN-t`. `rotate deploy` and `prune --expired`:
+    /// eight expired project tokens named `deploy`, `p0` to `p7`, and a
+    /// create answering `new1`. A request whose method is in `hold` is held
+    /// until `wanted` of its method are in flight together; once one has
+    /// waited `patience` in vain, no later one of that method waits, so an
+    /// implementation that sends one at a time fails after one patience,
+    /// not one per request. The most in flight of each method, and the
+    /// order of the requests, are noted.
     struct Counting {
         server: fault_server::FaultServer,
-        most: Arc<AtomicUsize>,
+        most: Arc<Mutex<HashMap<String, usize>>>,
         order: Arc<Mutex<Vec<String>>>,
     }
 
-    fn counting_server(wanted: usize, patience: Duration) -> Counting {
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let most = Arc::new(AtomicUsize::new(0));
+    impl Counting {
+        /// The most `method` requests ever in flight together.
+        fn most(&self, method: &str) -> usize {
+            self.most.lock().unwrap().get(method).copied().unwrap_or(0)
+        }
+    }
+
+    /// The eight ids `Counting` lists as project tokens.
+    fn project_ids() -> Vec<String> {
+        (0..8).map(|i| format!("p{i}")).collect()
+    }
+
+    fn counting_server(
+        hold: &'static [&'static str],
+        wanted: usize,
+        patience: Duration,
+    ) -> Counting {
+        #[derive(Default)]
+        struct Flight {
+            now: usize,
+            gave_up: bool,
+        }
+        let flights: Arc<Mutex<HashMap<String, Flight>>> = Arc::default();
+        let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let order = Arc::new(Mutex::new(Vec::new()));
         let (most2, order2) = (most.clone(), order.clone());
         let server = fault_server::FaultServer::start(move |_, request| {
-            let target = request.target.clone();
-            order2
-                .lock()
-                .unwrap()
-                .push(format!("{} {target}", request.method));
-            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-            most2.fetch_max(now, Ordering::SeqCst);
-            let started = Instant::now();
-            while in_flight.load(Ordering::SeqCst) < wanted && started.elapsed() < patience {
-                std::thread::sleep(Duration::from_millis(1));
+            let (method, target) = (request.method.clone(), request.target.clone());
+            order2.lock().unwrap().push(format!("{method} {target}"));
+            if hold.contains(&method.as_str()) {
+                let now = {
+                    let mut flights = flights.lock().unwrap();
+                    let flight = flights.entry(method.clone()).or_default();
+                    flight.now += 1;
+                    flight.now
+                };
+                let mut most = most2.lock().unwrap();
+                let top = most.entry(method.clone()).or_default();
+                *top = (*top).max(now);
+                drop(most);
+                let started = Instant::now();
+                loop {
+                    let mut flights = flights.lock().unwrap();
+                    let flight = flights.get_mut(&method).unwrap();
+                    if flight.now >= wanted || flight.gave_up {
+                        break;
+                    }
+                    if started.elapsed() >= patience {
+                        flight.gave_up = true;
+                        break;
+                    }
+                    drop(flights);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Let the others of this round see the full count before leaving.
+                std::thread::sleep(Duration::from_millis(5));
+                flights.lock().unwrap().get_mut(&method).unwrap().now -= 1;
             }
-            // Let the others of this round see the full count before leaving.
-            std::thread::sleep(Duration::from_millis(5));
-            in_flight.fetch_sub(1, Ordering::SeqCst);
             let last = target.rsplit('/').next().unwrap_or_default().to_owned();
-            let body = if request.method == "GET" {
-                json!({"data": [token(&format!("{last}-t"))], "links": {"next": null}})
-            } else {
-                json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"})
+            let body = match (method.as_str(), last.as_str()) {
+                ("POST", _) => {
+                    let created = json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"});
+                    return fault_server::json(201, &created.to_string());
+                }
+                ("GET", "project") => {
+                    let expired = Some("2020-01-01T00:00:00Z");
+                    let data: Vec<_> = project_ids()
+                        .iter()
+                        .map(|id| named(id, "deploy", expired, false))
+                        .collect();
+                    json!({"data": data, "links": {"next": null}})
+                }
+                ("GET", user) => {
+                    json!({"data": [token(&format!("{user}-t"))], "links": {"next": null}})
+                }
+                _ => json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"}),
             };
             fault_server::json(200, &body.to_string())
         });
@@ -2862,13 +3493,14 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
 
     #[test]
     fn parallel_1_lists_and_revokes_one_after_another_in_order() {
-        // Each request is held 50 ms: a second one sent alongside would be seen.
-        let c = counting_server(2, Duration::from_millis(50));
+        // The first request of each kind is held 50 ms: one sent alongside
+        // would be seen.
+        let c = counting_server(&["GET", "DELETE"], 2, Duration::from_millis(50));
 
         let (code, out, _) = tool_at(&c.server.url(), "user-revoke-all u0 u1 u2 --parallel 1");
 
         assert_eq!(code, 0);
-        assert_eq!(c.most.load(Ordering::SeqCst), 1);
+        assert_eq!((c.most("GET"), c.most("DELETE")), (1, 1));
         assert_eq!(
             *c.order.lock().unwrap(),
             [
@@ -2884,16 +3516,20 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         assert_eq!(out, revoked_lines(&ids, 0));
     }
 
+    /// Long enough for four threads to meet on a loaded machine; a tool
+    /// that sends one at a time waits it out once.
+    const PATIENCE: Duration = Duration::from_secs(2);
+
     #[test]
     fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
-        let c = counting_server(4, Duration::from_secs(5));
+        let c = counting_server(&["GET", "DELETE"], 4, PATIENCE);
         let users: Vec<String> = (0..8).map(|i| format!("u{i}")).collect();
 
         let line = format!("user-revoke-all {} --parallel 4", users.join(" "));
         let (code, out, _) = tool_at(&c.server.url(), &line);
 
         assert_eq!(code, 0);
-        assert_eq!(c.most.load(Ordering::SeqCst), 4);
+        assert_eq!((c.most("GET"), c.most("DELETE")), (4, 4));
         assert_eq!(c.server.requests(), 16);
         let order = c.order.lock().unwrap().clone();
         // Every list ends before the first revoke.
@@ -2903,6 +3539,33 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         );
         let ids: Vec<String> = users.iter().map(|u| format!("{u}-t")).collect();
         assert_eq!(out, revoked_lines(&ids, 0));
+    }
+
+    #[test]
+    fn rotate_parallel_4_keeps_4_revokes_in_flight() {
+        let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+        let (code, out, _) = tool_at(&c.server.url(), "rotate deploy --parallel 4");
+
+        assert_eq!(code, 0);
+        assert_eq!(c.most("DELETE"), 4);
+        assert_eq!(c.server.requests(), 1 + 1 + 8);
+        assert_eq!(
+            out,
+            format!("{NEW_TOKEN_TABLE}{}", revoked_lines(&project_ids(), 0))
+        );
+    }
+
+    #[test]
+    fn prune_parallel_4_keeps_4_revokes_in_flight() {
+        let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+        let (code, out, _) = tool_at(&c.server.url(), "prune --expired --parallel 4");
+
+        assert_eq!(code, 0);
+        assert_eq!(c.most("DELETE"), 4);
+        assert_eq!(c.server.requests(), 1 + 8);
+        assert_eq!(out, revoked_lines(&project_ids(), 0));
     }
 
     // --- Progress ---
@@ -2957,7 +3620,10 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
             out: &mut io::sink(),
             err: &mut err,
             json: false,
+            prog: "tokens".to_owned(),
             target: None,
+            doc: Doc::default(),
+            broken: false,
             progress: Some(Progress {
                 start: Instant::now(),
                 after: Duration::ZERO,
@@ -3190,8 +3856,21 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         let (json_code, json_out, _) =
             tool_with(&[("MAGICBELL_BASE_URL", &base_url)], "list --json");
 
-        assert_eq!(unset, (2, String::new(), format!("{NO_TOKEN}\n")));
+        // Worded for an installed tool too: no `cargo run --example quickstart`.
+        let way_out = "\
+MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
+manage tokens:
+    export MAGICBELL_TOKEN=...
+To try the tool without one, run the fake MagicBell in a checkout of
+magicbell-jwt and export the two variables it prints:
+    cargo run -q --example fake_server > fake.env &
+    export $(cat fake.env)
+";
+        assert_eq!(unset, (2, String::new(), way_out.to_owned()));
         assert_eq!(blank, unset);
+        // The command line was understood, so --json gets its document,
+        // unlike a refused command line, where --json may not have been
+        // read yet (`tokens lst --json`).
         assert_eq!(json_code, 2);
         assert_eq!(
             document(&json_out),
