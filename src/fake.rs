@@ -960,7 +960,7 @@ fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
             "the fake serves /v2/jwt/project and /v2/jwt/user",
         )
     };
-    let segment = |raw: &str| percent_decode(raw).filter(|s| !s.is_empty());
+    let segment = |raw: &str| percent_decode(raw, false).filter(|s| !s.is_empty());
     let (route, allowed) = match path.split('/').collect::<Vec<_>>().as_slice() {
         ["", "v2", "jwt", "project"] => (Route::ProjectTokens, "GET, POST"),
         ["", "v2", "jwt", "project", id] => match segment(id) {
@@ -1084,7 +1084,7 @@ impl State {
                 "ending_before" => &mut before,
                 _ => continue,
             };
-            match percent_decode(raw) {
+            match percent_decode(raw, true) {
                 Some(value) => *slot = Some(value),
                 None => {
                     return Answer::invalid(format!("{name} is not valid percent-encoded UTF-8"))
@@ -1332,17 +1332,21 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-fn percent_decode(raw: &str) -> Option<String> {
+/// `raw` percent-decoded, if every `%` has two hex digits after it and the
+/// result is UTF-8. `+` is a space only in a query value (`plus_is_space`),
+/// as forms encode it; in a path it is itself (`a+b@example.com`).
+fn percent_decode(raw: &str, plus_is_space: bool) -> Option<String> {
+    let hex = |b: Option<&u8>| char::from(*b?).to_digit(16);
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let hex = raw.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let (high, low) = (hex(bytes.get(i + 1))?, hex(bytes.get(i + 2))?);
+            out.push((high * 16 + low) as u8);
             i += 3;
         } else {
-            out.push(if b == b'+' { b' ' } else { b });
+            out.push(if b == b'+' && plus_is_space { b' ' } else { b });
             i += 1;
         }
     }
@@ -1417,6 +1421,21 @@ mod tests {
         assert_eq!(base64url(b"fo"), "Zm8");
         assert_eq!(base64url(b"foo"), "Zm9v");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn percent_decoding_takes_plus_as_a_space_only_in_queries() {
+        assert_eq!(percent_decode("a+b%40x", false).as_deref(), Some("a+b@x"));
+        assert_eq!(percent_decode("a+b%40x", true).as_deref(), Some("a b@x"));
+        assert_eq!(percent_decode("%2B%c3%A9", false).as_deref(), Some("+é"));
+    }
+
+    #[test]
+    fn percent_decoding_wants_two_hex_digits_and_utf8() {
+        for raw in ["%+f", "%-1", "% f", "%f", "%", "%zz", "%ff"] {
+            assert_eq!(percent_decode(raw, false), None, "{raw}");
+            assert_eq!(percent_decode(raw, true), None, "{raw}");
+        }
     }
 
     #[test]

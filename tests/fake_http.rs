@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
 use serde_json::{json, Value};
 
@@ -257,6 +258,16 @@ fn a_query_value_that_does_not_decode_is_422() {
         answer.error().1,
         "starting_after is not valid percent-encoded UTF-8"
     );
+    // `%` wants two hex digits: `%+f` is no byte, though `+f` parses as hex.
+    let answer = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/project?ending_before=%+f", ""),
+    );
+    assert_eq!(answer.status, 422);
+    assert_eq!(
+        answer.error().1,
+        "ending_before is not valid percent-encoded UTF-8"
+    );
     for limit in ["0", "ten", "-1", "100000000000000000000"] {
         let path = format!("/v2/jwt/project?limit={limit}");
         assert_eq!(
@@ -264,6 +275,52 @@ fn a_query_value_that_does_not_decode_is_422() {
             422,
             "{limit}"
         );
+    }
+}
+
+#[test]
+fn a_plus_in_a_path_is_a_plus_and_in_a_query_value_a_space() {
+    let fake = start();
+    let created = fake
+        .client()
+        .create_user_jwt(&CreateUserTokenRequest::for_email("a+b@example.com"))
+        .unwrap();
+    let list = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/user/a+b@example.com", ""),
+    );
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["data"][0]["id"], created.token_id.as_str());
+    let deleted = send(
+        &fake,
+        &request(&fake, "DELETE", "/v2/jwt/user/a+b@example.com", ""),
+    );
+    assert_eq!(
+        deleted.error().1,
+        "no live user token has the id \"a+b@example.com\""
+    );
+    let answer = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/project?starting_after=no+such", ""),
+    );
+    assert_eq!(
+        answer.error().1,
+        "starting_after \"no such\" is no token of this list"
+    );
+}
+
+#[test]
+fn a_path_segment_with_a_percent_not_followed_by_two_hex_digits_is_404() {
+    let fake = start();
+    for path in ["/v2/jwt/user/%+f", "/v2/jwt/user/%4", "/v2/jwt/project/%zz"] {
+        let method = if path.contains("project") {
+            "DELETE"
+        } else {
+            "GET"
+        };
+        let answer = send(&fake, &request(&fake, method, path, ""));
+        assert_eq!(answer.status, 404, "{path}");
+        assert_eq!(answer.error().0, "not_found", "{path}");
     }
 }
 
