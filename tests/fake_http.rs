@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
@@ -108,9 +108,17 @@ fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// True when the fake closed `stream` (end of stream or a reset); false when
+/// it sent more bytes or nothing within the read timeout (5 s).
 fn closed(stream: &mut TcpStream) -> bool {
     let mut byte = [0u8; 1];
-    matches!(stream.read(&mut byte), Ok(0) | Err(_))
+    match stream.read(&mut byte) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
 }
 
 fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
@@ -766,4 +774,30 @@ fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
     let next = read_answer(&mut stream, &mut Vec::new());
     assert_eq!(next.status, 200);
     assert_eq!(next.body["data"], json!([]));
+}
+
+// --- Lifetime --------------------------------------------------------------------------
+
+#[test]
+fn clients_that_never_send_or_stop_halfway_do_not_hold_drop_up() {
+    let fake = start();
+    let mut silent = connect(&fake);
+    let mut half = connect(&fake);
+    half.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-le")
+        .unwrap();
+    // Both connections are being served (the fake accepted them) once a
+    // third one's request is answered after they were opened.
+    assert_still_serving(&fake);
+    let addr = fake.base_url()["http://".len()..]
+        .trim_end_matches("/v2")
+        .to_owned();
+    let began = Instant::now();
+    drop(fake);
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(2), "Drop took {took:?}");
+    // Their connections were shut down, not left to time out (the reads
+    // would wait 5 s and fail).
+    assert!(closed(&mut silent));
+    assert!(closed(&mut half));
+    assert!(TcpStream::connect(&addr).is_err());
 }
