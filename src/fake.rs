@@ -6,7 +6,8 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -137,6 +138,11 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 ///   that never sends a byte, stops halfway through a request or never reads
 ///   its answers does not hold the drop up; the accept loop polls its
 ///   listener (1 to 20 ms apart) rather than waiting to be woken.
+/// - A panic while serving a connection (a bug in the fake) is caught: one
+///   while answering a request is answered 500 (`internal_server_error`) and
+///   logged, one elsewhere ends that connection unanswered; either way the
+///   connection closes, and other connections and the state (its lock
+///   recovered if poisoned) serve on.
 ///
 /// # What it does not model
 ///
@@ -188,6 +194,8 @@ struct Shared {
     admin_token: String,
     limits: Limits,
     shutdown: AtomicBool,
+    /// Panics caught while serving a connection: a bug in the fake.
+    panics: AtomicUsize,
     /// A handle on every open connection, by number, so that `Drop` can shut
     /// them down whatever their threads are blocked in.
     connections: Mutex<HashMap<u64, TcpStream>>,
@@ -318,6 +326,7 @@ impl FakeServer {
             admin_token,
             limits,
             shutdown: AtomicBool::new(false),
+            panics: AtomicUsize::new(0),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -448,6 +457,15 @@ impl FakeServer {
     /// network, as in a benchmark. Defaults to `Duration::ZERO`.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
+    }
+
+    /// How many panics the fake caught while serving: each is a bug in the
+    /// fake, answered 500 (or, outside answering, ending its connection).
+    /// For the crate's own tests, which assert it stays 0; not part of the
+    /// API.
+    #[doc(hidden)]
+    pub fn caught_panics(&self) -> usize {
+        self.shared.panics.load(Ordering::SeqCst)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -583,7 +601,8 @@ fn refuse_connection(mut stream: TcpStream, max: usize) {
     let _ = stream.shutdown(Shutdown::Write);
 }
 
-/// A connection thread: serves `stream` until it closes.
+/// A connection thread: serves `stream` until it closes, catching a panic
+/// (a bug in the fake) so that it ends this connection only, and counting it.
 fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
     let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
     {
@@ -598,7 +617,12 @@ fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
             Err(_) => return,
         };
     }
-    serve_connection(&mut stream, shared, addr);
+    let served = panic::catch_unwind(AssertUnwindSafe(|| {
+        serve_connection(&mut stream, shared, addr);
+    }));
+    if served.is_err() {
+        shared.panics.fetch_add(1, Ordering::SeqCst);
+    }
     let _ = stream.shutdown(Shutdown::Both);
     shared.connections().remove(&id);
 }
@@ -637,6 +661,8 @@ struct Answer {
     status: u16,
     body: Value,
     headers: Vec<(&'static str, String)>,
+    /// Close the connection after this answer.
+    close: bool,
 }
 
 impl Answer {
@@ -645,6 +671,7 @@ impl Answer {
             status,
             body,
             headers: Vec::new(),
+            close: false,
         }
     }
 
@@ -709,6 +736,11 @@ fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
 
 /// Answers one request; false when the connection must close.
 fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: SocketAddr) -> bool {
+    // The unit tests' stand-in for a bug outside answering.
+    #[cfg(test)]
+    if request.target == "/test/panic-outside" {
+        panic!("the panic a unit test asked for");
+    }
     let (latency, fault) = {
         let mut state = shared.lock();
         let fault = match state.faults.front_mut() {
@@ -740,9 +772,9 @@ fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: Socke
             if !shared.sleep(delay) {
                 return false;
             }
-            route(&request, shared, addr)
+            route_caught(&request, shared, addr)
         }
-        None => route(&request, shared, addr),
+        None => route_caught(&request, shared, addr),
     };
     // Logged before the answer is written: a client that has its answer
     // finds its request in `requests()`.
@@ -752,7 +784,26 @@ fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: Socke
         request.target.clone(),
         Some(answer.status),
     );
-    write_answer(stream, &answer, &request.method, request.close).is_ok() && !request.close
+    let close = request.close || answer.close;
+    write_answer(stream, &answer, &request.method, close).is_ok() && !close
+}
+
+/// [`route`], with a panic (a bug in the fake) counted and answered 500.
+fn route_caught(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
+    match panic::catch_unwind(AssertUnwindSafe(|| route(request, shared, addr))) {
+        Ok(answer) => answer,
+        Err(_) => {
+            shared.panics.fetch_add(1, Ordering::SeqCst);
+            let mut answer = Answer::error(
+                500,
+                "internal_server_error",
+                "the fake panicked answering this request: a bug in the fake",
+                "report it with the request; the fake serves other connections on",
+            );
+            answer.close = true;
+            answer
+        }
+    }
 }
 
 fn fault_answer(status: u16) -> Answer {
@@ -1146,6 +1197,12 @@ enum Route {
 }
 
 fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
+    // The unit tests' stand-in for a bug: a panic holding the state's lock.
+    #[cfg(test)]
+    if request.target == "/test/panic" {
+        let _state = shared.lock();
+        panic!("the panic a unit test asked for");
+    }
     let (path, query) = match request.target.split_once('?') {
         Some((path, query)) => (path, query),
         None => (request.target.as_str(), ""),
@@ -1708,6 +1765,7 @@ mod tests {
         // Every thread the fake started held a clone of this; all have ended.
         assert_eq!(Arc::strong_count(&shared), 1);
         assert!(shared.connections().is_empty());
+        assert_eq!(shared.panics.load(Ordering::SeqCst), 0);
         assert!(closed(&mut silent));
         assert!(closed(&mut half));
         assert!(TcpStream::connect(addr).is_err());
@@ -1753,6 +1811,7 @@ mod tests {
             thread::sleep(Duration::from_millis(10));
         };
         assert_eq!(served, 200);
+        assert_eq!(fake.caught_panics(), 0);
         Ok(())
     }
 
@@ -1815,6 +1874,35 @@ mod tests {
             ]
         );
         assert!(fake.project_tokens().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_panic_is_answered_500_counted_and_the_fake_serves_on() -> Outcome {
+        let fake = FakeServer::start()?;
+        assert_eq!(fake.caught_panics(), 0);
+        // A panic answering, holding the state's lock.
+        let mut stream = connect(&fake)?;
+        stream.write_all(&get(&fake, "/test/panic"))?;
+        let (status, head, body) = read_answer(&mut stream)?;
+        assert_eq!(status, 500);
+        assert!(head.contains("connection: close\r\n"), "{head}");
+        assert_eq!(body["errors"][0]["code"], "internal_server_error");
+        assert!(closed(&mut stream));
+        assert_eq!(fake.caught_panics(), 1);
+        // The poisoned lock is taken all the same.
+        assert!(fake.project_tokens().is_empty());
+        // A panic outside answering ends its connection, unanswered.
+        let mut stream = connect(&fake)?;
+        stream.write_all(&get(&fake, "/test/panic-outside"))?;
+        assert!(closed(&mut stream));
+        assert_eq!(fake.caught_panics(), 2);
+        let created = fake
+            .client()
+            .create_project_jwt(&crate::CreateProjectTokenRequest::new("after"))?;
+        assert_eq!(fake.project_tokens()[0].id, Some(created.token_id));
+        let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [Some(500), Some(201)]);
         Ok(())
     }
 
