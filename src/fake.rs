@@ -65,8 +65,11 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 /// // The fake remembers: the token is listed as revoked...
 /// assert!(fake.project_tokens()[0].is_discarded());
 /// // ...and refused as a bearer.
+/// // (no_proxy: an HTTPS_PROXY or ALL_PROXY in the environment would
+/// // otherwise send requests for 127.0.0.1 to the proxy.)
 /// let revoked = magicbell_jwt::Client::builder(created.token)
 ///     .base_url(fake.base_url())
+///     .no_proxy()
 ///     .build()?;
 /// let refused = revoked.fetch_project_tokens(&FetchProjectTokensParams::default());
 /// assert_eq!(refused.unwrap_err().status(), Some(401));
@@ -367,9 +370,16 @@ impl FakeServer {
     }
 
     /// A [`Client`] for this fake: the [`admin_token`](FakeServer::admin_token),
-    /// the [`base_url`](FakeServer::base_url), no proxy, and a 1 ms
+    /// the [`base_url`](FakeServer::base_url),
+    /// [`no_proxy`](crate::ClientBuilder::no_proxy), and a 1 ms
     /// [`retry_delay`](crate::ClientBuilder::retry_delay) so that tests
     /// meeting faults stay fast. Every other setting is the default.
+    ///
+    /// `no_proxy` because a client otherwise follows `HTTPS_PROXY`,
+    /// `ALL_PROXY` and `HTTP_PROXY`: set in a developer's or a CI runner's
+    /// environment, they would send the requests for `127.0.0.1` to the proxy,
+    /// which cannot reach the fake. A client you build yourself for the fake
+    /// (another bearer, other settings) wants `.no_proxy()` too.
     pub fn client(&self) -> Client {
         match Client::builder(self.admin_token())
             .base_url(self.base_url())
