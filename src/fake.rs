@@ -444,8 +444,13 @@ impl FakeServer {
     /// not a request cut off before its end, nor a connection over the cap.
     ///
     /// An entry is recorded before its answer is written, so a call that has
-    /// returned always finds its requests here. The log is kept for the
-    /// fake's whole life.
+    /// returned always finds its requests here.
+    ///
+    /// The log is a test tool: it is kept for the fake's whole life and never
+    /// trimmed, one entry per request (the method, the target and a status:
+    /// some tens of bytes plus the target), and each call copies it whole.
+    /// A test's few thousand requests cost nothing; a fake serving millions,
+    /// such as a `fake_server` example left running, holds every one.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
     }
@@ -456,7 +461,17 @@ impl FakeServer {
     /// Faults queue up: a second `inject` applies after the first one's
     /// `times` are used. Every request read in full uses one, whatever its
     /// path, method or bearer; a request the fake cannot read (431, 413,
-    /// 400, 411) gets that answer and uses none.
+    /// 400, 411, 408) gets that answer and uses none, and so does a
+    /// connection over the cap (503).
+    ///
+    /// "The next `times` requests" are the next the fake finishes reading,
+    /// across all its connections, in whatever order they arrive: when
+    /// several threads or connections send at once, which requests meet the
+    /// fault is a race. To fault one particular request, inject just before
+    /// sending it with no other request in flight; with concurrent senders,
+    /// assert how many met the fault (count the statuses in
+    /// [`requests`](FakeServer::requests)), not which. A client's retry is a
+    /// request too and uses one.
     pub fn inject(&self, times: usize, fault: FakeFault) {
         if times > 0 {
             self.state().faults.push_back((times, fault));
