@@ -558,25 +558,69 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         )
     );
     assert!(closed(&mut stream));
-    for bad in [
-        &b"GET\r\n\r\n"[..],
-        b"GET /v2/jwt/project\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/2\r\n\r\n",
-        b"get /v2/jwt/project HTTP/1.1\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/1.1 extra\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
-        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
-        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
-        b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
-    ] {
+    let cases: [(&[u8], u16, &str); 9] = [
+        (
+            b"GET\r\n\r\n",
+            400,
+            "the request line \"GET\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/2\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project HTTP/2\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"get /v2/jwt/project HTTP/1.1\r\n\r\n",
+            400,
+            "the request line \"get /v2/jwt/project HTTP/1.1\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1 extra\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project HTTP/1.1 extra\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
+            400,
+            "the header line \"no colon here\" has no colon",
+        ),
+        (
+            b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
+            400,
+            "Content-Length \"lots\" is not a number",
+        ),
+        (
+            b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+            400,
+            "Content-Length is sent more than once",
+        ),
+        // Not UTF-8: read with replacement characters, a path the fake lacks.
+        (
+            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
+            404,
+            "no such path: /v2/jwt/\u{fffd}\u{fffd}",
+        ),
+    ];
+    for (bad, status, message) in cases {
         let answer = send(&fake, bad);
-        assert!(
-            matches!(answer.status, 400 | 404),
-            "{:?}: {}",
-            String::from_utf8_lossy(bad),
-            answer.status
-        );
+        let shown = String::from_utf8_lossy(bad);
+        assert_eq!(answer.status, status, "{shown:?}");
+        let code = if status == 400 {
+            "bad_request"
+        } else {
+            "not_found"
+        };
+        assert_eq!(answer.error(), (code, message), "{shown:?}");
     }
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    let mut expected = vec![Some(400)];
+    expected.extend(cases.iter().map(|(_, status, _)| Some(*status)));
+    assert_eq!(statuses, expected);
     assert_eq!(fake.requests()[0], req("", "", Some(400)));
     assert_still_serving(&fake);
 }
@@ -794,6 +838,78 @@ fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
     let next = read_answer(&mut stream, &mut Vec::new());
     assert_eq!(next.status, 200);
     assert_eq!(next.body["data"], json!([]));
+}
+
+// --- The request log ---------------------------------------------------------------
+
+#[test]
+fn a_request_is_in_the_log_by_the_time_its_answer_arrives() {
+    // The fake records a request before it writes the answer, on every path:
+    // answered, faulted, refused (then closed), and closed by a fault.
+    let fake = start();
+    let mut stream = connect(&fake);
+    let mut buffer = Vec::new();
+    for i in 0..100 {
+        let path = format!("/v2/jwt/project?limit={}", i + 1);
+        stream.write_all(&request(&fake, "GET", &path, "")).unwrap();
+        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+        let log = fake.requests();
+        assert_eq!(log.len(), i + 1);
+        assert_eq!(log[i], req("GET", &path, Some(200)));
+    }
+    fake.inject(1, FakeFault::Status(502));
+    stream
+        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
+        .unwrap();
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 502);
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("GET", "/v2/jwt/project", Some(502)))
+    );
+    assert_eq!(send(&fake, b"GET /x HTTP/9\r\n\r\n").status, 400);
+    assert_eq!(fake.requests().last(), Some(&req("GET", "/x", Some(400))));
+    fake.inject(1, FakeFault::Close);
+    stream
+        .write_all(&request(&fake, "DELETE", "/v2/jwt/project/gone", ""))
+        .unwrap();
+    assert!(closed(&mut stream));
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("DELETE", "/v2/jwt/project/gone", None))
+    );
+    assert_eq!(fake.requests().len(), 103);
+}
+
+#[test]
+fn requests_from_several_threads_are_each_logged_before_their_answers() {
+    let fake = start();
+    let fake = &*fake;
+    let answered: Vec<usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut stream = connect(fake);
+                    let mut buffer = Vec::new();
+                    for i in 0..50 {
+                        let path = format!("/v2/jwt/project?limit=1&thread={t}&i={i}");
+                        stream.write_all(&request(fake, "GET", &path, "")).unwrap();
+                        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+                        assert!(
+                            fake.requests().contains(&req("GET", &path, Some(200))),
+                            "{path} answered but not logged"
+                        );
+                    }
+                    50
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a sending thread panicked"))
+            .collect()
+    });
+    assert_eq!(answered, [50; 4]);
+    assert_eq!(fake.requests().len(), 200);
 }
 
 // --- Lifetime --------------------------------------------------------------------------
