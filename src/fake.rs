@@ -1758,13 +1758,19 @@ mod tests {
         let mut half = connect(&fake)?;
         half.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
         // Thousands of pipelined lists of 100 tokens, never read: megabytes
-        // of answers, more than the socket buffers hold.
+        // of answers, more than the socket buffers hold. Written from a
+        // thread of its own, which the fake's reads may leave blocked until
+        // Drop shuts the connection down.
         let mut stuffed = connect(&fake)?;
+        stuffed.set_write_timeout(Some(Duration::from_secs(60)))?;
         let mut backlog = Vec::new();
         for _ in 0..4000 {
             backlog.extend(get(&fake, "/v2/jwt/project?limit=100"));
         }
-        stuffed.write_all(&backlog)?;
+        let writer = thread::spawn(move || {
+            let _ = stuffed.write_all(&backlog);
+            stuffed
+        });
         // Wait until the fake stops answering (its writes blocked), or has
         // answered everything.
         let mut seen = 0;
@@ -1794,6 +1800,10 @@ mod tests {
         assert!(closed(&mut silent));
         assert!(closed(&mut half));
         assert!(TcpStream::connect(addr).is_err());
+        // The writer's connection is gone too (its write failed or ended).
+        let began = Instant::now();
+        assert!(writer.join().is_ok());
+        assert!(began.elapsed() < Duration::from_secs(30));
         Ok(())
     }
 
@@ -1851,13 +1861,14 @@ mod tests {
         let mut silent = connect(&fake)?;
         assert!(closed(&mut silent));
         assert!(began.elapsed() >= idle);
-        // A kept-alive connection: the timeout counts from its last answer.
+        // A kept-alive connection: the timeout counts from its last answer
+        // (which the fake wrote after this request was sent).
         let mut kept = connect(&fake)?;
+        let sent = Instant::now();
         kept.write_all(&get(&fake, "/v2/jwt/project"))?;
         assert_eq!(read_answer(&mut kept)?.0, 200);
-        let answered = Instant::now();
         assert!(closed(&mut kept));
-        assert!(answered.elapsed() >= idle);
+        assert!(sent.elapsed() >= idle);
         assert_eq!(fake.requests().len(), 1);
         Ok(())
     }
