@@ -2658,6 +2658,7 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
         let value = out.lines().find_map(|l| l.strip_prefix("TOKEN ")).unwrap();
         let as_new = Client::builder(value.trim())
             .base_url(fake.base_url())
+            .no_proxy()
             .build()
             .unwrap();
         assert!(as_new

@@ -6,10 +6,11 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
@@ -25,12 +26,21 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The longest `name`, `email` or `external_id`, in characters.
 const MAX_TEXT_CHARS: usize = 255;
-/// Connections served at once; one more is closed at once, unanswered.
+/// Connections served at once; one more is answered 503 and closed.
 const MAX_CONNECTIONS: usize = 256;
-/// How often a connection thread that waits for bytes checks for shutdown.
-const POLL: Duration = Duration::from_millis(20);
+/// A kept-alive connection with no request for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request must arrive in full this soon after its first byte, or it is
+/// answered 408 and its connection closed.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
 /// A client that does not read its answer for this long loses its connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a thread that waits (for bytes, a connection or a delay) checks
+/// for shutdown and its deadlines.
+const POLL: Duration = Duration::from_millis(20);
+/// The accept loop's first wait after finding no connection; it doubles up to
+/// [`POLL`] while none comes, and starts again after each one.
+const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
 /// Where every error entry points: the fake's own documentation.
 const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/struct.FakeServer.html";
 
@@ -40,7 +50,9 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 /// [`FakeServer::start`] listens on `127.0.0.1` on a free port and serves the
 /// API's paths under [`base_url`](FakeServer::base_url) on background
 /// threads (HTTP/1.1 keep-alive, one thread a connection, several at once).
-/// Dropping it closes the port and joins every thread it started.
+/// Dropping it closes the port, shuts down every open connection and joins
+/// every thread it started, promptly whatever its clients do (see
+/// [Connections](#connections)).
 ///
 /// ```
 /// use magicbell_jwt::{CreateProjectTokenRequest, FakeServer, FetchProjectTokensParams};
@@ -53,8 +65,11 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 /// // The fake remembers: the token is listed as revoked...
 /// assert!(fake.project_tokens()[0].is_discarded());
 /// // ...and refused as a bearer.
+/// // (no_proxy: an HTTPS_PROXY or ALL_PROXY in the environment would
+/// // otherwise send requests for 127.0.0.1 to the proxy.)
 /// let revoked = magicbell_jwt::Client::builder(created.token)
 ///     .base_url(fake.base_url())
+///     .no_proxy()
 ///     .build()?;
 /// let refused = revoked.fetch_project_tokens(&FetchProjectTokensParams::default());
 /// assert_eq!(refused.unwrap_err().status(), Some(401));
@@ -108,6 +123,30 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 ///   answering. No input, however malformed, panics it or stops it serving
 ///   the next connection.
 ///
+/// # Connections
+///
+/// - At most 256 connections are served at once. One more is answered 503
+///   with a MagicBell error body (`service_unavailable`) and
+///   `connection: close`, then closed; it is not in
+///   [`requests`](FakeServer::requests) and uses no fault.
+/// - A connection with no request for 30 s (a new one, or a kept-alive one
+///   since its last answer) is closed without an answer. The [`Client`]
+///   reuses a pooled connection for at most 15 s (ureq's default), so it
+///   never meets one the fake closed this way.
+/// - A request must arrive in full, head and body, within 10 s of its first
+///   byte. One that does not is answered 408 (`request_timeout`), logged, and
+///   its connection closed.
+/// - A client that does not read its answers for 2 s loses its connection.
+/// - Dropping the fake shuts down every open connection at once, so a client
+///   that never sends a byte, stops halfway through a request or never reads
+///   its answers does not hold the drop up; the accept loop polls its
+///   listener (1 to 20 ms apart) rather than waiting to be woken.
+/// - A panic while serving a connection (a bug in the fake) is caught: one
+///   while answering a request is answered 500 (`internal_server_error`) and
+///   logged, one elsewhere ends that connection unanswered; either way the
+///   connection closes, and other connections and the state (its lock
+///   recovered if poisoned) serve on.
+///
 /// # What it does not model
 ///
 /// Rate limits and outages (inject them with [`inject`](FakeServer::inject)),
@@ -156,8 +195,35 @@ pub enum FakeFault {
 
 struct Shared {
     admin_token: String,
+    limits: Limits,
     shutdown: AtomicBool,
+    /// Panics caught while serving a connection: a bug in the fake.
+    panics: AtomicUsize,
+    /// A handle on every open connection, by number, so that `Drop` can shut
+    /// them down whatever their threads are blocked in.
+    connections: Mutex<HashMap<u64, TcpStream>>,
+    next_connection: AtomicU64,
     state: Mutex<State>,
+}
+
+/// The connection limits; the constants above, except in this file's tests.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_connections: usize,
+    idle_timeout: Duration,
+    request_deadline: Duration,
+    write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+            request_deadline: REQUEST_DEADLINE,
+            write_timeout: WRITE_TIMEOUT,
+        }
+    }
 }
 
 struct State {
@@ -242,7 +308,13 @@ impl FakeServer {
     ///
     /// When the port is taken or cannot be bound, or no thread started.
     pub fn start_on_port(port: u16) -> io::Result<FakeServer> {
+        Self::start_with(port, Limits::default())
+    }
+
+    fn start_with(port: u16, limits: Limits) -> io::Result<FakeServer> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
+        // Polled, so that stopping never depends on a connection arriving.
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let random = std::collections::hash_map::RandomState::new();
         let admin_token = format!(
@@ -255,7 +327,11 @@ impl FakeServer {
             .unwrap_or_default();
         let shared = Arc::new(Shared {
             admin_token,
+            limits,
             shutdown: AtomicBool::new(false),
+            panics: AtomicUsize::new(0),
+            connections: Mutex::new(HashMap::new()),
+            next_connection: AtomicU64::new(0),
             state: Mutex::new(State {
                 now: UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs()),
                 latency: Duration::ZERO,
@@ -294,9 +370,16 @@ impl FakeServer {
     }
 
     /// A [`Client`] for this fake: the [`admin_token`](FakeServer::admin_token),
-    /// the [`base_url`](FakeServer::base_url), no proxy, and a 1 ms
+    /// the [`base_url`](FakeServer::base_url),
+    /// [`no_proxy`](crate::ClientBuilder::no_proxy), and a 1 ms
     /// [`retry_delay`](crate::ClientBuilder::retry_delay) so that tests
     /// meeting faults stay fast. Every other setting is the default.
+    ///
+    /// `no_proxy` because a client otherwise follows `HTTPS_PROXY`,
+    /// `ALL_PROXY` and `HTTP_PROXY`: set in a developer's or a CI runner's
+    /// environment, they would send the requests for `127.0.0.1` to the proxy,
+    /// which cannot reach the fake. A client you build yourself for the fake
+    /// (another bearer, other settings) wants `.no_proxy()` too.
     pub fn client(&self) -> Client {
         match Client::builder(self.admin_token())
             .base_url(self.base_url())
@@ -357,11 +440,17 @@ impl FakeServer {
 
     /// Every request the fake read, in the order it finished with them (the
     /// order they arrived, unless they overlapped): faulted and refused ones
-    /// too, but not a request cut off before its end.
+    /// too (a request answered 408 for arriving too slowly among them), but
+    /// not a request cut off before its end, nor a connection over the cap.
     ///
     /// An entry is recorded before its answer is written, so a call that has
-    /// returned always finds its requests here. The log is kept for the
-    /// fake's whole life.
+    /// returned always finds its requests here.
+    ///
+    /// The log is a test tool: it is kept for the fake's whole life and never
+    /// trimmed, one entry per request (the method, the target and a status:
+    /// some tens of bytes plus the target), and each call copies it whole.
+    /// A test's few thousand requests cost nothing; a fake serving millions,
+    /// such as a `fake_server` example left running, holds every one.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
     }
@@ -372,7 +461,17 @@ impl FakeServer {
     /// Faults queue up: a second `inject` applies after the first one's
     /// `times` are used. Every request read in full uses one, whatever its
     /// path, method or bearer; a request the fake cannot read (431, 413,
-    /// 400, 411) gets that answer and uses none.
+    /// 400, 411, 408) gets that answer and uses none, and so does a
+    /// connection over the cap (503).
+    ///
+    /// "The next `times` requests" are the next the fake finishes reading,
+    /// across all its connections, in whatever order they arrive: when
+    /// several threads or connections send at once, which requests meet the
+    /// fault is a race. To fault one particular request, inject just before
+    /// sending it with no other request in flight; with concurrent senders,
+    /// assert how many met the fault (count the statuses in
+    /// [`requests`](FakeServer::requests)), not which. A client's retry is a
+    /// request too and uses one.
     pub fn inject(&self, times: usize, fault: FakeFault) {
         if times > 0 {
             self.state().faults.push_back((times, fault));
@@ -383,6 +482,15 @@ impl FakeServer {
     /// network, as in a benchmark. Defaults to `Duration::ZERO`.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
+    }
+
+    /// How many panics the fake caught while serving: each is a bug in the
+    /// fake, answered 500 (or, outside answering, ending its connection).
+    /// For the crate's own tests, which assert it stays 0; not part of the
+    /// API.
+    #[doc(hidden)]
+    pub fn caught_panics(&self) -> usize {
+        self.shared.panics.load(Ordering::SeqCst)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -405,8 +513,14 @@ impl fmt::Debug for FakeServer {
 impl Drop for FakeServer {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        // Wakes the blocking accept so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        // Unblocks every connection thread at once, whether it waits for a
+        // request, for the rest of one, or for a client to read its answer.
+        // A connection registered after this sees the flag (see `serve`).
+        for stream in self.shared.connections().values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        // The accept loop polls: it sees the flag within `POLL`, then joins
+        // every connection thread.
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
@@ -417,6 +531,10 @@ impl Shared {
     /// The state, even if a thread panicked holding it (none should).
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn stopping(&self) -> bool {
@@ -442,24 +560,36 @@ impl Shared {
 
 fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, addr: SocketAddr) {
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
-    for stream in listener.incoming() {
-        if shared.stopping() {
-            break;
-        }
-        let Ok(stream) = stream else {
-            // Out of file descriptors and the like: wait, do not spin.
-            thread::sleep(POLL);
-            continue;
+    let mut wait = ACCEPT_POLL_MIN;
+    while !shared.stopping() {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(wait);
+                wait = (wait * 2).min(POLL);
+                continue;
+            }
+            Err(_) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                thread::sleep(POLL);
+                continue;
+            }
         };
+        wait = ACCEPT_POLL_MIN;
         workers.retain(|w| !w.is_finished());
-        if workers.len() >= MAX_CONNECTIONS {
-            let _ = stream.shutdown(Shutdown::Both);
+        if workers.len() >= shared.limits.max_connections {
+            refuse_connection(stream, shared.limits.max_connections);
+            continue;
+        }
+        // Some systems hand out an accepted socket as nonblocking as its
+        // listener; the connection threads read with timeouts instead.
+        if stream.set_nonblocking(false).is_err() {
             continue;
         }
         let serving = shared.clone();
         let spawned = thread::Builder::new()
             .name("magicbell-fake-conn".into())
-            .spawn(move || serve_connection(stream, &serving, addr));
+            .spawn(move || serve(stream, &serving, addr));
         if let Ok(worker) = spawned {
             workers.push(worker);
         }
@@ -467,6 +597,59 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, addr: SocketAddr) {
     for worker in workers {
         let _ = worker.join();
     }
+}
+
+/// Answers a connection over the cap 503 and closes it, without blocking the
+/// accept loop: what the client already sent is read and dropped first, so
+/// that closing does not reset the connection under the answer.
+fn refuse_connection(mut stream: TcpStream, max: usize) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut chunk = [0u8; 8192];
+    for _ in 0..8 {
+        match stream.read(&mut chunk) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let answer = Answer::error(
+        503,
+        "service_unavailable",
+        format!("the fake already serves {max} connections, its most"),
+        &format!(
+            "close idle connections (the fake closes them after {} s without a request) and connect again",
+            IDLE_TIMEOUT.as_secs()
+        ),
+    );
+    let _ = write_answer(&mut stream, &answer, "", true);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// A connection thread: serves `stream` until it closes, catching a panic
+/// (a bug in the fake) so that it ends this connection only, and counting it.
+fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
+    let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut open = shared.connections();
+        // Checked under the lock `Drop` takes to shut connections down: a
+        // connection either is shut down by it or sees the flag here.
+        if shared.stopping() {
+            return;
+        }
+        match stream.try_clone() {
+            Ok(handle) => open.insert(id, handle),
+            Err(_) => return,
+        };
+    }
+    let served = panic::catch_unwind(AssertUnwindSafe(|| {
+        serve_connection(&mut stream, shared, addr);
+    }));
+    if served.is_err() {
+        shared.panics.fetch_add(1, Ordering::SeqCst);
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    shared.connections().remove(&id);
 }
 
 /// What reading the next request from a connection gave.
@@ -503,6 +686,8 @@ struct Answer {
     status: u16,
     body: Value,
     headers: Vec<(&'static str, String)>,
+    /// Close the connection after this answer.
+    close: bool,
 }
 
 impl Answer {
@@ -511,6 +696,7 @@ impl Answer {
             status,
             body,
             headers: Vec::new(),
+            close: false,
         }
     }
 
@@ -541,16 +727,18 @@ impl Answer {
     }
 }
 
-fn serve_connection(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
+fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
     let _ = stream.set_nodelay(true);
     if stream.set_read_timeout(Some(POLL)).is_err()
-        || stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+        || stream
+            .set_write_timeout(Some(shared.limits.write_timeout))
+            .is_err()
     {
         return;
     }
     let mut buffer = Vec::new();
     loop {
-        match read_request(&mut stream, &mut buffer, shared) {
+        match read_request(stream, &mut buffer, shared) {
             Incoming::Gone => break,
             Incoming::Refused {
                 method,
@@ -558,22 +746,26 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
                 answer,
             } => {
                 record(shared, method.clone(), path, Some(answer.status));
-                let _ = write_answer(&mut stream, &answer, &method, true);
+                let _ = write_answer(stream, &answer, &method, true);
                 break;
             }
             Incoming::Request(request) => {
-                let keep = handle(&mut stream, request, shared, addr);
+                let keep = handle(stream, request, shared, addr);
                 if !keep {
                     break;
                 }
             }
         }
     }
-    let _ = stream.shutdown(Shutdown::Both);
 }
 
 /// Answers one request; false when the connection must close.
 fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: SocketAddr) -> bool {
+    // The unit tests' stand-in for a bug outside answering.
+    #[cfg(test)]
+    if request.target == "/test/panic-outside" {
+        panic!("the panic a unit test asked for");
+    }
     let (latency, fault) = {
         let mut state = shared.lock();
         let fault = match state.faults.front_mut() {
@@ -605,17 +797,38 @@ fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: Socke
             if !shared.sleep(delay) {
                 return false;
             }
-            route(&request, shared, addr)
+            route_caught(&request, shared, addr)
         }
-        None => route(&request, shared, addr),
+        None => route_caught(&request, shared, addr),
     };
+    // Logged before the answer is written: a client that has its answer
+    // finds its request in `requests()`.
     record(
         shared,
         request.method.clone(),
         request.target.clone(),
         Some(answer.status),
     );
-    write_answer(stream, &answer, &request.method, request.close).is_ok() && !request.close
+    let close = request.close || answer.close;
+    write_answer(stream, &answer, &request.method, close).is_ok() && !close
+}
+
+/// [`route`], with a panic (a bug in the fake) counted and answered 500.
+fn route_caught(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
+    match panic::catch_unwind(AssertUnwindSafe(|| route(request, shared, addr))) {
+        Ok(answer) => answer,
+        Err(_) => {
+            shared.panics.fetch_add(1, Ordering::SeqCst);
+            let mut answer = Answer::error(
+                500,
+                "internal_server_error",
+                "the fake panicked answering this request: a bug in the fake",
+                "report it with the request; the fake serves other connections on",
+            );
+            answer.close = true;
+            answer
+        }
+    }
 }
 
 fn fault_answer(status: u16) -> Answer {
@@ -640,16 +853,33 @@ fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
     });
 }
 
-/// Reads bytes into `buffer` until it holds `wanted`; false when the peer
-/// left or the fake is stopping first.
-fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared, wanted: usize) -> bool {
+/// How [`fill`] ended.
+enum Filled {
+    Done,
+    /// The peer left, the connection failed, or the fake is stopping.
+    Gone,
+    /// The deadline passed first.
+    Late,
+}
+
+/// Reads bytes into `buffer` until it holds `wanted`, or `deadline` passes.
+fn fill(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    shared: &Shared,
+    wanted: usize,
+    deadline: Instant,
+) -> Filled {
     let mut chunk = [0u8; 8192];
     while buffer.len() < wanted {
         if shared.stopping() {
-            return false;
+            return Filled::Gone;
+        }
+        if Instant::now() >= deadline {
+            return Filled::Late;
         }
         match stream.read(&mut chunk) {
-            Ok(0) => return false,
+            Ok(0) => return Filled::Gone,
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
             Err(e)
                 if matches!(
@@ -658,13 +888,18 @@ fn fill(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared, wanted: u
                         | io::ErrorKind::TimedOut
                         | io::ErrorKind::Interrupted
                 ) => {}
-            Err(_) => return false,
+            Err(_) => return Filled::Gone,
         }
     }
-    true
+    Filled::Done
 }
 
 fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -> Incoming {
+    let limits = shared.limits;
+    // Until a byte of the request arrives the connection is idle; from then
+    // on the whole request has a deadline.
+    let idle_since = Instant::now();
+    let mut started = (!buffer.is_empty()).then_some(idle_since);
     // The head: up to the blank line, bounded. Bytes already searched are
     // not searched again, so a head sent a byte at a time costs no more.
     let mut searched: usize = 0;
@@ -695,10 +930,20 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
         // A terminator may straddle what was searched and what comes next.
         searched = buffer.len().saturating_sub(3);
         let wanted = buffer.len() + 1;
-        if !fill(stream, buffer, shared, wanted) {
-            return Incoming::Gone;
+        let deadline = match started {
+            Some(at) => at + limits.request_deadline,
+            None => idle_since + limits.idle_timeout,
+        };
+        match fill(stream, buffer, shared, wanted, deadline) {
+            Filled::Done => {
+                started.get_or_insert_with(Instant::now);
+            }
+            Filled::Gone => return Incoming::Gone,
+            Filled::Late if started.is_none() => return Incoming::Gone,
+            Filled::Late => return refused_late(buffer, limits.request_deadline),
         }
     };
+    let started = started.unwrap_or(idle_since);
     let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
     let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
@@ -792,8 +1037,16 @@ fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -
     if expects_continue && buffer.len() < length {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
-    if !fill(stream, buffer, shared, length) {
-        return Incoming::Gone;
+    match fill(
+        stream,
+        buffer,
+        shared,
+        length,
+        started + limits.request_deadline,
+    ) {
+        Filled::Done => {}
+        Filled::Gone => return Incoming::Gone,
+        Filled::Late => return refuse(late(limits.request_deadline)),
     }
     let body = buffer.drain(..length).collect();
     Incoming::Request(Request {
@@ -849,6 +1102,27 @@ fn refused_head(buffer: &[u8]) -> Incoming {
             "send fewer or shorter headers",
         ),
     }
+}
+
+fn refused_late(buffer: &[u8], deadline: Duration) -> Incoming {
+    let (method, path) = first_words(buffer);
+    Incoming::Refused {
+        method,
+        path,
+        answer: late(deadline),
+    }
+}
+
+fn late(deadline: Duration) -> Answer {
+    Answer::error(
+        408,
+        "request_timeout",
+        format!(
+            "the request did not arrive in full within {} ms of its first byte",
+            deadline.as_millis()
+        ),
+        "send the whole request at once",
+    )
 }
 
 fn refused_garbage(buffer: &[u8]) -> Incoming {
@@ -948,6 +1222,12 @@ enum Route {
 }
 
 fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
+    // The unit tests' stand-in for a bug: a panic holding the state's lock.
+    #[cfg(test)]
+    if request.target == "/test/panic" {
+        let _state = shared.lock();
+        panic!("the panic a unit test asked for");
+    }
     let (path, query) = match request.target.split_once('?') {
         Some((path, query)) => (path, query),
         None => (request.target.as_str(), ""),
@@ -960,7 +1240,7 @@ fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
             "the fake serves /v2/jwt/project and /v2/jwt/user",
         )
     };
-    let segment = |raw: &str| percent_decode(raw).filter(|s| !s.is_empty());
+    let segment = |raw: &str| percent_decode(raw, false).filter(|s| !s.is_empty());
     let (route, allowed) = match path.split('/').collect::<Vec<_>>().as_slice() {
         ["", "v2", "jwt", "project"] => (Route::ProjectTokens, "GET, POST"),
         ["", "v2", "jwt", "project", id] => match segment(id) {
@@ -1084,7 +1364,7 @@ impl State {
                 "ending_before" => &mut before,
                 _ => continue,
             };
-            match percent_decode(raw) {
+            match percent_decode(raw, true) {
                 Some(value) => *slot = Some(value),
                 None => {
                     return Answer::invalid(format!("{name} is not valid percent-encoded UTF-8"))
@@ -1332,17 +1612,21 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-fn percent_decode(raw: &str) -> Option<String> {
+/// `raw` percent-decoded, if every `%` has two hex digits after it and the
+/// result is UTF-8. `+` is a space only in a query value (`plus_is_space`),
+/// as forms encode it; in a path it is itself (`a+b@example.com`).
+fn percent_decode(raw: &str, plus_is_space: bool) -> Option<String> {
+    let hex = |b: Option<&u8>| char::from(*b?).to_digit(16);
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
-            let hex = raw.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let (high, low) = (hex(bytes.get(i + 1))?, hex(bytes.get(i + 2))?);
+            out.push((high * 16 + low) as u8);
             i += 3;
         } else {
-            out.push(if b == b'+' { b' ' } else { b });
+            out.push(if b == b'+' && plus_is_space { b' ' } else { b });
             i += 1;
         }
     }
@@ -1394,6 +1678,269 @@ fn rfc3339(time: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
+
+    type Outcome = Result<(), Box<dyn std::error::Error>>;
+
+    /// A read that takes this long fails the test: nothing should.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn start_with(limits: Limits) -> io::Result<FakeServer> {
+        FakeServer::start_with(0, limits)
+    }
+
+    fn connect(fake: &FakeServer) -> io::Result<TcpStream> {
+        let stream = TcpStream::connect(fake.addr)?;
+        stream.set_read_timeout(Some(PATIENCE))?;
+        Ok(stream)
+    }
+
+    fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
+        format!(
+            "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+            fake.admin_token()
+        )
+        .into_bytes()
+    }
+
+    /// One answer's status, head and body; an error if the connection closed
+    /// or stayed silent for [`PATIENCE`] first.
+    fn read_answer(stream: &mut TcpStream) -> io::Result<(u16, String, Value)> {
+        let mut bytes = Vec::new();
+        let mut byte = [0u8; 1];
+        while !bytes.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte)?;
+            bytes.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&bytes).into_owned();
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, head.clone());
+        let status = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body)?;
+        Ok((status, head, serde_json::from_slice(&body)?))
+    }
+
+    /// True when the fake closed `stream` (end of stream or a reset); false
+    /// when it is still open after [`PATIENCE`] or sent bytes.
+    fn closed(stream: &mut TcpStream) -> bool {
+        let mut byte = [0u8; 1];
+        match stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+        }
+    }
+
+    #[test]
+    fn drop_is_prompt_whatever_clients_do_and_ends_every_thread() -> Outcome {
+        // A writer blocked on a client that reads nothing would wait out this
+        // timeout but for Drop shutting its connection down.
+        let fake = start_with(Limits {
+            write_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        })?;
+        let client = fake.client();
+        for i in 0..100 {
+            client.create_project_jwt(&crate::CreateProjectTokenRequest::new(format!("t{i}")))?;
+        }
+        let mut silent = connect(&fake)?;
+        let mut half = connect(&fake)?;
+        half.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
+        // Thousands of pipelined lists of 100 tokens, never read: megabytes
+        // of answers, more than the socket buffers hold. Written from a
+        // thread of its own, which the fake's reads may leave blocked until
+        // Drop shuts the connection down.
+        let mut stuffed = connect(&fake)?;
+        stuffed.set_write_timeout(Some(Duration::from_secs(60)))?;
+        let mut backlog = Vec::new();
+        for _ in 0..4000 {
+            backlog.extend(get(&fake, "/v2/jwt/project?limit=100"));
+        }
+        let writer = thread::spawn(move || {
+            let _ = stuffed.write_all(&backlog);
+            stuffed
+        });
+        // Wait until the fake stops answering (its writes blocked), or has
+        // answered everything.
+        let mut seen = 0;
+        let mut still = 0;
+        let waited = Instant::now();
+        while still < 5 && seen < 4100 && waited.elapsed() < PATIENCE {
+            thread::sleep(Duration::from_millis(50));
+            let now = fake.requests().len();
+            still = if now == seen { still + 1 } else { 0 };
+            seen = now;
+        }
+        let shared = fake.shared.clone();
+        let addr = fake.addr;
+        let (done, dropped) = mpsc::channel();
+        let began = Instant::now();
+        let dropper = thread::spawn(move || {
+            drop(fake);
+            let _ = done.send(began.elapsed());
+        });
+        let took = dropped.recv_timeout(Duration::from_secs(60))?;
+        assert!(took < Duration::from_secs(2), "Drop took {took:?}");
+        assert!(dropper.join().is_ok());
+        // Every thread the fake started held a clone of this; all have ended.
+        assert_eq!(Arc::strong_count(&shared), 1);
+        assert!(shared.connections().is_empty());
+        assert_eq!(shared.panics.load(Ordering::SeqCst), 0);
+        assert!(closed(&mut silent));
+        assert!(closed(&mut half));
+        assert!(TcpStream::connect(addr).is_err());
+        // The writer's connection is gone too (its write failed or ended).
+        let began = Instant::now();
+        assert!(writer.join().is_ok());
+        assert!(began.elapsed() < Duration::from_secs(30));
+        Ok(())
+    }
+
+    #[test]
+    fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
+        let fake = start_with(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        })?;
+        let mut open = Vec::new();
+        for _ in 0..2 {
+            let mut stream = connect(&fake)?;
+            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+            assert_eq!(read_answer(&mut stream)?.0, 200);
+            open.push(stream);
+        }
+        let mut third = connect(&fake)?;
+        third.write_all(&get(&fake, "/v2/jwt/project"))?;
+        let (status, head, body) = read_answer(&mut third)?;
+        assert_eq!(status, 503);
+        assert!(head.contains("connection: close\r\n"), "{head}");
+        assert_eq!(body["errors"][0]["code"], "service_unavailable");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the fake already serves 2 connections, its most"
+        );
+        assert!(closed(&mut third));
+        // A refused connection's request is not logged.
+        assert_eq!(fake.requests().len(), 2);
+        // Once one closes, a new connection is served again.
+        drop(open.pop());
+        let waited = Instant::now();
+        let served = loop {
+            let mut stream = connect(&fake)?;
+            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+            let status = read_answer(&mut stream)?.0;
+            if status != 503 || waited.elapsed() > PATIENCE {
+                break status;
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(served, 200);
+        assert_eq!(fake.caught_panics(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_connection_without_a_request_for_the_idle_timeout_is_closed() -> Outcome {
+        let idle = Duration::from_millis(300);
+        let fake = start_with(Limits {
+            idle_timeout: idle,
+            ..Limits::default()
+        })?;
+        let began = Instant::now();
+        let mut silent = connect(&fake)?;
+        assert!(closed(&mut silent));
+        assert!(began.elapsed() >= idle);
+        // A kept-alive connection: the timeout counts from its last answer
+        // (which the fake wrote after this request was sent).
+        let mut kept = connect(&fake)?;
+        let sent = Instant::now();
+        kept.write_all(&get(&fake, "/v2/jwt/project"))?;
+        assert_eq!(read_answer(&mut kept)?.0, 200);
+        assert!(closed(&mut kept));
+        assert!(sent.elapsed() >= idle);
+        assert_eq!(fake.requests().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
+        let deadline = Duration::from_millis(300);
+        let fake = start_with(Limits {
+            request_deadline: deadline,
+            ..Limits::default()
+        })?;
+        let mut head = connect(&fake)?;
+        let began = Instant::now();
+        head.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
+        let (status, headers, body) = read_answer(&mut head)?;
+        assert!(began.elapsed() >= deadline);
+        assert_eq!(status, 408);
+        assert!(headers.contains("connection: close\r\n"), "{headers}");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the request did not arrive in full within 300 ms of its first byte"
+        );
+        assert!(closed(&mut head));
+        // A body short of its Content-Length, too.
+        let mut short = connect(&fake)?;
+        short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
+        assert_eq!(read_answer(&mut short)?.0, 408);
+        assert!(closed(&mut short));
+        let log: Vec<(String, Option<u16>)> = fake
+            .requests()
+            .into_iter()
+            .map(|r| (format!("{} {}", r.method, r.path), r.status))
+            .collect();
+        assert_eq!(
+            log,
+            [
+                ("GET /v2/jwt/project".to_owned(), Some(408)),
+                ("POST /v2/jwt/project".to_owned(), Some(408)),
+            ]
+        );
+        assert!(fake.project_tokens().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_panic_is_answered_500_counted_and_the_fake_serves_on() -> Outcome {
+        let fake = FakeServer::start()?;
+        assert_eq!(fake.caught_panics(), 0);
+        // A panic answering, holding the state's lock.
+        let mut stream = connect(&fake)?;
+        stream.write_all(&get(&fake, "/test/panic"))?;
+        let (status, head, body) = read_answer(&mut stream)?;
+        assert_eq!(status, 500);
+        assert!(head.contains("connection: close\r\n"), "{head}");
+        assert_eq!(body["errors"][0]["code"], "internal_server_error");
+        assert!(closed(&mut stream));
+        assert_eq!(fake.caught_panics(), 1);
+        // The poisoned lock is taken all the same.
+        assert!(fake.project_tokens().is_empty());
+        // A panic outside answering ends its connection, unanswered.
+        let mut stream = connect(&fake)?;
+        stream.write_all(&get(&fake, "/test/panic-outside"))?;
+        assert!(closed(&mut stream));
+        assert_eq!(fake.caught_panics(), 2);
+        let created = fake
+            .client()
+            .create_project_jwt(&crate::CreateProjectTokenRequest::new("after"))?;
+        assert_eq!(fake.project_tokens()[0].id, Some(created.token_id));
+        let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [Some(500), Some(201)]);
+        Ok(())
+    }
 
     #[test]
     fn rfc3339_writes_utc_with_a_fraction_only_when_there_is_one() {
@@ -1417,6 +1964,21 @@ mod tests {
         assert_eq!(base64url(b"fo"), "Zm8");
         assert_eq!(base64url(b"foo"), "Zm9v");
         assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+
+    #[test]
+    fn percent_decoding_takes_plus_as_a_space_only_in_queries() {
+        assert_eq!(percent_decode("a+b%40x", false).as_deref(), Some("a+b@x"));
+        assert_eq!(percent_decode("a+b%40x", true).as_deref(), Some("a b@x"));
+        assert_eq!(percent_decode("%2B%c3%A9", false).as_deref(), Some("+é"));
+    }
+
+    #[test]
+    fn percent_decoding_wants_two_hex_digits_and_utf8() {
+        for raw in ["%+f", "%-1", "% f", "%f", "%", "%zz", "%ff"] {
+            assert_eq!(percent_decode(raw, false), None, "{raw}");
+            assert_eq!(percent_decode(raw, true), None, "{raw}");
+        }
     }
 
     #[test]

@@ -18,8 +18,28 @@ fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
     }
 }
 
-fn start() -> FakeServer {
-    FakeServer::start().expect("the fake starts")
+/// A [`FakeServer`] that, when dropped at the end of a passing test, asserts
+/// that it caught no panic (a bug in the fake) while serving.
+struct Fake(FakeServer);
+
+impl std::ops::Deref for Fake {
+    type Target = FakeServer;
+
+    fn deref(&self) -> &FakeServer {
+        &self.0
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_eq!(self.0.caught_panics(), 0, "the fake panicked serving");
+        }
+    }
+}
+
+fn start() -> Fake {
+    Fake(FakeServer::start().expect("the fake starts"))
 }
 
 /// `n` project tokens named `t0`..; their ids, oldest first.
@@ -445,7 +465,7 @@ fn the_admin_token_is_not_jwt_shaped_and_never_in_debug() {
     let fake = start();
     let admin = fake.admin_token();
     assert!(admin.starts_with("fake-admin-") && !admin.contains('.'));
-    let debug = format!("{fake:?}");
+    let debug = format!("{:?}", *fake);
     assert!(!debug.contains(admin), "{debug}");
     assert!(debug.contains("[redacted]"), "{debug}");
     assert!(debug.contains(&fake.base_url()), "{debug}");

@@ -4,8 +4,9 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
 use serde_json::{json, Value};
 
@@ -33,8 +34,28 @@ impl Answer {
     }
 }
 
-fn start() -> FakeServer {
-    FakeServer::start().expect("the fake starts")
+/// A [`FakeServer`] that, when dropped at the end of a passing test, asserts
+/// that it caught no panic (a bug in the fake) while serving.
+struct Fake(FakeServer);
+
+impl std::ops::Deref for Fake {
+    type Target = FakeServer;
+
+    fn deref(&self) -> &FakeServer {
+        &self.0
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_eq!(self.0.caught_panics(), 0, "the fake panicked serving");
+        }
+    }
+}
+
+fn start() -> Fake {
+    Fake(FakeServer::start().expect("the fake starts"))
 }
 
 fn connect(fake: &FakeServer) -> TcpStream {
@@ -107,9 +128,17 @@ fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// True when the fake closed `stream` (end of stream or a reset); false when
+/// it sent more bytes or nothing within the read timeout (5 s).
 fn closed(stream: &mut TcpStream) -> bool {
     let mut byte = [0u8; 1];
-    matches!(stream.read(&mut byte), Ok(0) | Err(_))
+    match stream.read(&mut byte) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
 }
 
 fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
@@ -257,6 +286,16 @@ fn a_query_value_that_does_not_decode_is_422() {
         answer.error().1,
         "starting_after is not valid percent-encoded UTF-8"
     );
+    // `%` wants two hex digits: `%+f` is no byte, though `+f` parses as hex.
+    let answer = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/project?ending_before=%+f", ""),
+    );
+    assert_eq!(answer.status, 422);
+    assert_eq!(
+        answer.error().1,
+        "ending_before is not valid percent-encoded UTF-8"
+    );
     for limit in ["0", "ten", "-1", "100000000000000000000"] {
         let path = format!("/v2/jwt/project?limit={limit}");
         assert_eq!(
@@ -264,6 +303,52 @@ fn a_query_value_that_does_not_decode_is_422() {
             422,
             "{limit}"
         );
+    }
+}
+
+#[test]
+fn a_plus_in_a_path_is_a_plus_and_in_a_query_value_a_space() {
+    let fake = start();
+    let created = fake
+        .client()
+        .create_user_jwt(&CreateUserTokenRequest::for_email("a+b@example.com"))
+        .unwrap();
+    let list = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/user/a+b@example.com", ""),
+    );
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["data"][0]["id"], created.token_id.as_str());
+    let deleted = send(
+        &fake,
+        &request(&fake, "DELETE", "/v2/jwt/user/a+b@example.com", ""),
+    );
+    assert_eq!(
+        deleted.error().1,
+        "no live user token has the id \"a+b@example.com\""
+    );
+    let answer = send(
+        &fake,
+        &request(&fake, "GET", "/v2/jwt/project?starting_after=no+such", ""),
+    );
+    assert_eq!(
+        answer.error().1,
+        "starting_after \"no such\" is no token of this list"
+    );
+}
+
+#[test]
+fn a_path_segment_with_a_percent_not_followed_by_two_hex_digits_is_404() {
+    let fake = start();
+    for path in ["/v2/jwt/user/%+f", "/v2/jwt/user/%4", "/v2/jwt/project/%zz"] {
+        let method = if path.contains("project") {
+            "DELETE"
+        } else {
+            "GET"
+        };
+        let answer = send(&fake, &request(&fake, method, path, ""));
+        assert_eq!(answer.status, 404, "{path}");
+        assert_eq!(answer.error().0, "not_found", "{path}");
     }
 }
 
@@ -473,25 +558,69 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         )
     );
     assert!(closed(&mut stream));
-    for bad in [
-        &b"GET\r\n\r\n"[..],
-        b"GET /v2/jwt/project\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/2\r\n\r\n",
-        b"get /v2/jwt/project HTTP/1.1\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/1.1 extra\r\n\r\n",
-        b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
-        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
-        b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
-        b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
-    ] {
+    let cases: [(&[u8], u16, &str); 9] = [
+        (
+            b"GET\r\n\r\n",
+            400,
+            "the request line \"GET\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/2\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project HTTP/2\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"get /v2/jwt/project HTTP/1.1\r\n\r\n",
+            400,
+            "the request line \"get /v2/jwt/project HTTP/1.1\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1 extra\r\n\r\n",
+            400,
+            "the request line \"GET /v2/jwt/project HTTP/1.1 extra\" is not METHOD TARGET HTTP/1.1",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
+            400,
+            "the header line \"no colon here\" has no colon",
+        ),
+        (
+            b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
+            400,
+            "Content-Length \"lots\" is not a number",
+        ),
+        (
+            b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+            400,
+            "Content-Length is sent more than once",
+        ),
+        // Not UTF-8: read with replacement characters, a path the fake lacks.
+        (
+            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
+            404,
+            "no such path: /v2/jwt/\u{fffd}\u{fffd}",
+        ),
+    ];
+    for (bad, status, message) in cases {
         let answer = send(&fake, bad);
-        assert!(
-            matches!(answer.status, 400 | 404),
-            "{:?}: {}",
-            String::from_utf8_lossy(bad),
-            answer.status
-        );
+        let shown = String::from_utf8_lossy(bad);
+        assert_eq!(answer.status, status, "{shown:?}");
+        let code = if status == 400 {
+            "bad_request"
+        } else {
+            "not_found"
+        };
+        assert_eq!(answer.error(), (code, message), "{shown:?}");
     }
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    let mut expected = vec![Some(400)];
+    expected.extend(cases.iter().map(|(_, status, _)| Some(*status)));
+    assert_eq!(statuses, expected);
     assert_eq!(fake.requests()[0], req("", "", Some(400)));
     assert_still_serving(&fake);
 }
@@ -709,4 +838,102 @@ fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
     let next = read_answer(&mut stream, &mut Vec::new());
     assert_eq!(next.status, 200);
     assert_eq!(next.body["data"], json!([]));
+}
+
+// --- The request log ---------------------------------------------------------------
+
+#[test]
+fn a_request_is_in_the_log_by_the_time_its_answer_arrives() {
+    // The fake records a request before it writes the answer, on every path:
+    // answered, faulted, refused (then closed), and closed by a fault.
+    let fake = start();
+    let mut stream = connect(&fake);
+    let mut buffer = Vec::new();
+    for i in 0..100 {
+        let path = format!("/v2/jwt/project?limit={}", i + 1);
+        stream.write_all(&request(&fake, "GET", &path, "")).unwrap();
+        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+        let log = fake.requests();
+        assert_eq!(log.len(), i + 1);
+        assert_eq!(log[i], req("GET", &path, Some(200)));
+    }
+    fake.inject(1, FakeFault::Status(502));
+    stream
+        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
+        .unwrap();
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 502);
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("GET", "/v2/jwt/project", Some(502)))
+    );
+    assert_eq!(send(&fake, b"GET /x HTTP/9\r\n\r\n").status, 400);
+    assert_eq!(fake.requests().last(), Some(&req("GET", "/x", Some(400))));
+    fake.inject(1, FakeFault::Close);
+    stream
+        .write_all(&request(&fake, "DELETE", "/v2/jwt/project/gone", ""))
+        .unwrap();
+    assert!(closed(&mut stream));
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("DELETE", "/v2/jwt/project/gone", None))
+    );
+    assert_eq!(fake.requests().len(), 103);
+}
+
+#[test]
+fn requests_from_several_threads_are_each_logged_before_their_answers() {
+    let fake = start();
+    let fake = &*fake;
+    let answered: Vec<usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut stream = connect(fake);
+                    let mut buffer = Vec::new();
+                    for i in 0..50 {
+                        let path = format!("/v2/jwt/project?limit=1&thread={t}&i={i}");
+                        stream.write_all(&request(fake, "GET", &path, "")).unwrap();
+                        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+                        assert!(
+                            fake.requests().contains(&req("GET", &path, Some(200))),
+                            "{path} answered but not logged"
+                        );
+                    }
+                    50
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a sending thread panicked"))
+            .collect()
+    });
+    assert_eq!(answered, [50; 4]);
+    assert_eq!(fake.requests().len(), 200);
+}
+
+// --- Lifetime --------------------------------------------------------------------------
+
+#[test]
+fn clients_that_never_send_or_stop_halfway_do_not_hold_drop_up() {
+    let fake = start();
+    let mut silent = connect(&fake);
+    let mut half = connect(&fake);
+    half.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-le")
+        .unwrap();
+    // Both connections are being served (the fake accepted them) once a
+    // third one's request is answered after they were opened.
+    assert_still_serving(&fake);
+    let addr = fake.base_url()["http://".len()..]
+        .trim_end_matches("/v2")
+        .to_owned();
+    let began = Instant::now();
+    drop(fake);
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(2), "Drop took {took:?}");
+    // Their connections were shut down, not left to time out (the reads
+    // would wait 5 s and fail).
+    assert!(closed(&mut silent));
+    assert!(closed(&mut half));
+    assert!(TcpStream::connect(&addr).is_err());
 }

@@ -1,12 +1,12 @@
 //! The environment's proxy variables. They are process-wide, so this file
-//! holds one test, and its own process.
+//! holds one test, and its own process (the only place the suite sets them).
 
 mod common;
 
 use common::connect_proxy::ConnectProxy;
 use common::fault_server::{json, FaultServer};
 use common::TOKEN;
-use magicbell_jwt::{Client, FetchProjectTokensParams};
+use magicbell_jwt::{Client, FakeServer, FetchProjectTokensParams};
 
 const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
 
@@ -50,6 +50,13 @@ fn all_proxy_is_honoured_unless_no_proxy_is_called_or_no_proxy_lists_the_host() 
             .unwrap(),
     );
     assert_eq!(proxy.tunnels().len(), 1, "no_proxy() ignores it");
+
+    // FakeServer's own client is built with no_proxy(): a proxy variable in
+    // a developer's or CI's environment does not take its requests away.
+    let fake = FakeServer::start().unwrap();
+    list(fake.client());
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(proxy.tunnels().len(), 1, "FakeServer::client() ignores it");
 
     std::env::set_var("NO_PROXY", "127.0.0.1");
     list(
