@@ -16,12 +16,20 @@
 //! exist and never reads half of it.
 //!
 //! ```text
-//! $ rm -f fake.env
-//! $ cargo run -q --example fake_server -- --port 8080 --env-file fake.env &
-//! $ until [ -s fake.env ] || ! kill -0 $! 2>/dev/null; do sleep 0.2; done
-//! $ export $(cat fake.env)
-//! $ cargo run -q --example tokens -- create "deploy bot" --expiry 3600
+//! rm -f fake.env
+//! cargo run -q --example fake_server -- --port 0 --env-file fake.env &
+//! pid=$!
+//! trap 'kill "$pid" 2>/dev/null' EXIT
+//! until [ -s fake.env ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+//! [ -s fake.env ] || { echo "fake_server did not start" >&2; exit 1; }
+//! set -a; . ./fake.env; set +a
+//! cargo run -q --example tokens -- create "deploy bot" --expiry 3600
 //! ```
+//!
+//! Check that the file exists before loading it, as above: a fake that did
+//! not start would otherwise leave the `tokens` tool running with the
+//! environment's own `MAGICBELL_TOKEN` (against production, when no
+//! `MAGICBELL_BASE_URL` is set).
 
 use std::ffi::OsString;
 use std::fs;
