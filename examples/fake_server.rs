@@ -44,7 +44,8 @@ const USAGE: &str = "usage: fake_server [--port N] [--latency-ms N] [--env-file 
 
 Serves an in-memory MagicBell JWT service on 127.0.0.1 until killed.
   --port N          the port to listen on; 0 (the default) picks a free one
-  --latency-ms N    every answer waits N milliseconds first (default 0)
+  --latency-ms N    every answer leaves N milliseconds after the request took
+                    effect, as over a slow network (default 0)
   --env-file PATH   also write MAGICBELL_BASE_URL and MAGICBELL_TOKEN to PATH
                     once listening, atomically (a temporary file, renamed)";
 

@@ -177,7 +177,7 @@ pub struct FakeRequest {
 /// of their normal answer.
 ///
 /// A faulted request changes no state, except under [`FakeFault::Delay`],
-/// which answers normally in the end.
+/// which handles the request normally and only holds its answer back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FakeFault {
@@ -189,7 +189,15 @@ pub enum FakeFault {
     RetryAfter(u16, u64),
     /// Read the request, then close the connection without answering.
     Close,
-    /// Wait this long, then answer normally.
+    /// Handle the request normally, then wait this long before answering.
+    ///
+    /// The request takes effect at once (a create mints its token, a discard
+    /// revokes) and is logged in [`FakeServer::requests`] with its status;
+    /// its answer leaves after the delay, as with a slow network after the
+    /// server acted. A client that times out meanwhile has changed the state
+    /// all the same, which is what a test of "the create timed out: was it
+    /// retried into a second token?" needs. If the fake is dropped during the
+    /// wait, the answer is never sent; the change stays.
     Delay(Duration),
 }
 
@@ -478,8 +486,14 @@ impl FakeServer {
         }
     }
 
-    /// Makes every answer wait `latency` first, to stand in for a real
-    /// network, as in a benchmark. Defaults to `Duration::ZERO`.
+    /// Makes every answer wait `latency`, to stand in for a real network, as
+    /// in a benchmark. Defaults to `Duration::ZERO`.
+    ///
+    /// The request takes effect at once (and is logged in
+    /// [`requests`](FakeServer::requests)); its answer leaves after the
+    /// delay, as with a slow network after the server acted. A
+    /// [`FakeFault::Delay`] adds to it, and a [`FakeFault::Close`] closes the
+    /// connection after it.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
     }
@@ -781,25 +795,26 @@ fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: Socke
         };
         (state.latency, fault)
     };
-    if !shared.sleep(latency) {
-        return false;
-    }
-    let answer = match fault {
+    // The request takes effect and is logged at once; only what leaves the
+    // fake (the answer, or the close) waits, as behind a slow network after
+    // the server acted. A client that times out meanwhile, or a Drop during
+    // the wait, loses the answer but not the change.
+    let (answer, wait) = match fault {
         Some(FakeFault::Close) => {
             record(shared, request.method, request.target, None);
+            shared.sleep(latency);
             return false;
         }
-        Some(FakeFault::Status(status)) => fault_answer(status),
-        Some(FakeFault::RetryAfter(status, secs)) => {
-            fault_answer(status).with_header("retry-after", secs.to_string())
-        }
-        Some(FakeFault::Delay(delay)) => {
-            if !shared.sleep(delay) {
-                return false;
-            }
-            route_caught(&request, shared, addr)
-        }
-        None => route_caught(&request, shared, addr),
+        Some(FakeFault::Status(status)) => (fault_answer(status), latency),
+        Some(FakeFault::RetryAfter(status, secs)) => (
+            fault_answer(status).with_header("retry-after", secs.to_string()),
+            latency,
+        ),
+        Some(FakeFault::Delay(delay)) => (
+            route_caught(&request, shared, addr),
+            latency.saturating_add(delay),
+        ),
+        None => (route_caught(&request, shared, addr), latency),
     };
     // Logged before the answer is written: a client that has its answer
     // finds its request in `requests()`.
@@ -809,6 +824,9 @@ fn handle(stream: &mut TcpStream, request: Request, shared: &Shared, addr: Socke
         request.target.clone(),
         Some(answer.status),
     );
+    if !shared.sleep(wait) {
+        return false;
+    }
     let close = request.close || answer.close;
     write_answer(stream, &answer, &request.method, close).is_ok() && !close
 }

@@ -593,6 +593,38 @@ fn a_delay_fault_answers_normally_after_the_delay() {
 }
 
 #[test]
+fn a_create_that_times_out_under_a_delay_has_minted_already() {
+    let fake = start();
+    fake.inject(1, FakeFault::Delay(Duration::from_secs(30)));
+    let impatient = Client::builder(fake.admin_token())
+        .base_url(fake.base_url())
+        .no_proxy()
+        .timeout(Duration::from_secs(1))
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let error = impatient
+        .create_project_jwt(&CreateProjectTokenRequest::new("deploy"))
+        .unwrap_err();
+    match &error {
+        Error::Transport(e) => assert!(e.is_timeout(), "{e}"),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert!(error.may_have_been_processed());
+    // The fake acted before its answer was held back: the token exists and
+    // the request is logged, right as the client gives up.
+    let tokens = fake.project_tokens();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].name.as_deref(), Some("deploy"));
+    assert_eq!(fake.requests(), [req("POST", "/v2/jwt/project", Some(201))]);
+    // So code that creates again after the timeout mints a second token.
+    fake.client()
+        .create_project_jwt(&CreateProjectTokenRequest::new("deploy"))
+        .unwrap();
+    assert_eq!(fake.project_tokens().len(), 2);
+}
+
+#[test]
 fn a_delay_longer_than_the_clients_timeout_is_a_timeout() {
     let fake = start();
     fake.inject(1, FakeFault::Delay(Duration::from_secs(600)));
@@ -608,6 +640,8 @@ fn a_delay_longer_than_the_clients_timeout_is_a_timeout() {
         Err(Error::Transport(e)) => assert!(e.is_timeout(), "{e}"),
         other => panic!("expected a timeout, got {other:?}"),
     }
+    // The list was answered at once; only the answer was held back.
+    assert_eq!(fake.requests(), [req("GET", "/v2/jwt/project", Some(200))]);
     // Dropping the fake does not wait out the 600 s delay.
     drop(fake);
     assert!(began.elapsed() < Duration::from_secs(60));
