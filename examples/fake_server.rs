@@ -135,12 +135,14 @@ fn main() -> ExitCode {
         }
     }
     eprintln!("serving; stop with Ctrl-C");
-    // The log only grows: print what is new, a few times a second.
+    // The log only grows: print what is new, a few times a second, copying
+    // only that.
     let mut shown = 0;
     loop {
         std::thread::sleep(Duration::from_millis(100));
-        let requests = fake.requests();
-        for request in requests.iter().skip(shown) {
+        let requests = fake.requests_since(shown);
+        shown += requests.len();
+        for request in &requests {
             match request.status {
                 Some(status) => eprintln!("{} {} -> {status}", request.method, request.path),
                 None => eprintln!(
@@ -149,7 +151,6 @@ fn main() -> ExitCode {
                 ),
             }
         }
-        shown = requests.len();
     }
 }
 

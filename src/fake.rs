@@ -463,6 +463,21 @@ impl FakeServer {
         self.state().requests.clone()
     }
 
+    /// The entries of [`requests`](FakeServer::requests) from index `seen`
+    /// on (none when `seen` is at or past the end): what is new since a
+    /// caller had `seen` entries. Copies only those, so that a poller of a
+    /// long-running fake (the `fake_server` example) neither copies the
+    /// whole log each time nor holds the state's lock while doing so. For
+    /// the example; not part of the API.
+    #[doc(hidden)]
+    pub fn requests_since(&self, seen: usize) -> Vec<FakeRequest> {
+        self.state()
+            .requests
+            .get(seen..)
+            .map(<[FakeRequest]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Makes the next `times` requests meet `fault` instead of their normal
     /// answer.
     ///

@@ -756,3 +756,26 @@ fn the_request_log_shows_a_rotation_exactly() {
         .collect();
     assert_eq!(live, [new.token_id]);
 }
+
+#[test]
+fn requests_since_gives_the_entries_after_those_seen() {
+    let fake = start();
+    assert!(fake.requests_since(0).is_empty());
+    mint(&fake, 2);
+    let mut seen = fake.requests_since(0);
+    assert_eq!(seen, fake.requests());
+    assert_eq!(seen.len(), 2);
+    // A create is not sent again after a 5xx: one more entry.
+    fake.inject(1, FakeFault::Status(503));
+    let _ = fake
+        .client()
+        .create_project_jwt(&CreateProjectTokenRequest::new("x"));
+    let new = fake.requests_since(seen.len());
+    assert_eq!(new, [req("POST", "/v2/jwt/project", Some(503))]);
+    seen.extend(new);
+    assert_eq!(seen, fake.requests());
+    assert_eq!(fake.requests_since(1), fake.requests()[1..]);
+    // At or past the end: nothing, not a panic.
+    assert!(fake.requests_since(3).is_empty());
+    assert!(fake.requests_since(usize::MAX).is_empty());
+}
