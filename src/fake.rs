@@ -168,8 +168,14 @@ pub struct FakeRequest {
     pub method: String,
     /// The request target as sent, query included: `/v2/jwt/project?limit=5`.
     pub path: String,
-    /// The status the fake answered with; `None` when a [`FakeFault::Close`]
-    /// closed the connection without answering.
+    /// The status the fake chose for its answer; `None` when a
+    /// [`FakeFault::Close`] closed the connection without answering.
+    ///
+    /// It is logged before the answer is written, so it says what the fake
+    /// meant to send, not what the client received: if the write then failed
+    /// (the client had gone or timed out, or the fake was dropped while a
+    /// [`FakeFault::Delay`] or [`set_latency`](FakeServer::set_latency) held
+    /// the answer back), the client never saw this status.
     pub status: Option<u16>,
 }
 
