@@ -145,7 +145,9 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 ///   while answering a request is answered 500 (`internal_server_error`) and
 ///   logged, one elsewhere ends that connection unanswered; either way the
 ///   connection closes, and other connections and the state (its lock
-///   recovered if poisoned) serve on.
+///   recovered if poisoned) serve on. Dropping a fake that caught any prints
+///   a warning with their count on stderr, since a client that retries 500s
+///   would hide them.
 ///
 /// # What it does not model
 ///
@@ -521,6 +523,7 @@ impl FakeServer {
 
     /// How many panics the fake caught while serving: each is a bug in the
     /// fake, answered 500 (or, outside answering, ending its connection).
+    /// Dropping a fake with any prints a warning naming the count on stderr.
     /// For the crate's own tests, which assert it stays 0; not part of the
     /// API.
     #[doc(hidden)]
@@ -559,7 +562,29 @@ impl Drop for FakeServer {
         if let Some(acceptor) = self.acceptor.take() {
             let _ = acceptor.join();
         }
+        // A caught panic was answered 500, which a client that retries 500s
+        // may have hidden: say so where a test run shows it.
+        if let Some(warning) = panic_warning(self.caught_panics()) {
+            eprintln!("{warning}");
+        }
     }
+}
+
+/// What `Drop` prints on stderr when the fake caught `panics` panics.
+fn panic_warning(panics: usize) -> Option<String> {
+    (panics > 0).then(|| {
+        let (count, each) = if panics == 1 {
+            ("1 panic".to_owned(), "It")
+        } else {
+            (format!("{panics} panics"), "Each")
+        };
+        format!(
+            "warning: magicbell_jwt::FakeServer caught {count} while serving: a bug in \
+             the fake, not in your code. {each} was answered 500 (or ended its \
+             connection), which a client that retries 500s may have hidden; please \
+             report the bug, with the requests involved."
+        )
+    })
 }
 
 impl Shared {
@@ -1978,7 +2003,23 @@ mod tests {
         assert_eq!(fake.project_tokens()[0].id, Some(created.token_id));
         let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
         assert_eq!(statuses, [Some(500), Some(201)]);
+        // Still counted at the end, when Drop warns with the count.
+        assert_eq!(fake.caught_panics(), 2);
+        assert!(panic_warning(fake.caught_panics()).is_some_and(|w| w.contains("2 panics")));
+        drop(fake);
         Ok(())
+    }
+
+    #[test]
+    fn drop_warns_of_caught_panics_only_when_there_were_some() {
+        assert_eq!(panic_warning(0), None);
+        let one = panic_warning(1).unwrap_or_default();
+        assert!(one.contains("caught 1 panic while serving"), "{one}");
+        assert!(one.contains("a bug in the fake"), "{one}");
+        assert!(one.contains("It was answered 500"), "{one}");
+        let three = panic_warning(3).unwrap_or_default();
+        assert!(three.contains("caught 3 panics while serving"), "{three}");
+        assert!(three.contains("Each was answered 500"), "{three}");
     }
 
     #[test]
