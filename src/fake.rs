@@ -39,8 +39,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 /// for shutdown and its deadlines.
 const POLL: Duration = Duration::from_millis(20);
 /// The accept loop's first wait after finding no connection; it doubles up to
-/// [`POLL`] while none comes, and starts again after each one.
+/// [`ACCEPT_POLL_MAX`] while none comes, and starts again after each one.
 const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
+/// The accept loop's longest wait between polls: the most a connection
+/// arriving after an idle spell waits to be accepted.
+const ACCEPT_POLL_MAX: Duration = Duration::from_millis(5);
 /// Where every error entry points: the fake's own documentation.
 const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/struct.FakeServer.html";
 
@@ -140,7 +143,7 @@ const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/stru
 /// - Dropping the fake shuts down every open connection at once, so a client
 ///   that never sends a byte, stops halfway through a request or never reads
 ///   its answers does not hold the drop up; the accept loop polls its
-///   listener (1 to 20 ms apart) rather than waiting to be woken.
+///   listener (1 to 5 ms apart) rather than waiting to be woken.
 /// - A panic while serving a connection (a bug in the fake) is caught: one
 ///   while answering a request is answered 500 (`internal_server_error`) and
 ///   logged, one elsewhere ends that connection unanswered; either way the
@@ -626,7 +629,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, addr: SocketAddr) {
             Ok((stream, _)) => stream,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 thread::sleep(wait);
-                wait = (wait * 2).min(POLL);
+                wait = (wait * 2).min(ACCEPT_POLL_MAX);
                 continue;
             }
             Err(_) => {
