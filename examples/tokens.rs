@@ -4152,6 +4152,46 @@ magicbell-jwt and export the two variables it prints:
         assert!(lines[1].starts_with("  caused by: io: "), "{err}");
     }
 
+    /// Set in the process `main_runs_the_command_line_the_process_got`
+    /// starts: there that test runs `main` and exits with its status.
+    const RUN_MAIN: &str = "TOKENS_TEST_RUN_MAIN";
+
+    #[test]
+    fn main_runs_the_command_line_the_process_got() {
+        if std::env::var_os(RUN_MAIN).is_some() {
+            // An ExitCode has no accessor (nor, at this crate's MSRV,
+            // PartialEq); its Debug text tells the codes apart.
+            let code = format!("{:?}", main());
+            let status = (0..=u8::MAX).find(|&n| format!("{:?}", ExitCode::from(n)) == code);
+            std::process::exit(status.map_or(-1, i32::from));
+        }
+        // This test binary again, running only this test: `main` there gets
+        // the test's name as its first argument, an unknown command, so it
+        // reads nothing else and sends nothing.
+        let exe = std::env::current_exe().unwrap();
+        let name = "tests::main_runs_the_command_line_the_process_got";
+        let child = std::process::Command::new(&exe)
+            .args([name, "--exact", "--test-threads=1"])
+            .env(RUN_MAIN, "1")
+            .env_remove("MAGICBELL_TOKEN")
+            .env_remove("MAGICBELL_BASE_URL")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+
+        let prog = exe.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            (
+                child.status.code(),
+                String::from_utf8(child.stderr).unwrap()
+            ),
+            (
+                Some(2),
+                format!("error: unknown command {name:?}; see '{prog} --help'\n")
+            )
+        );
+    }
+
     #[test]
     fn the_target_names_the_default_base_url_and_its_port() {
         let env = |name: &str| (name == "MAGICBELL_TOKEN").then(|| "sk-test".to_owned());
