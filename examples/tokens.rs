@@ -2601,6 +2601,89 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
     }
 
     #[test]
+    fn a_command_three_edits_away_gets_no_suggestion() {
+        let server = MockServer::start();
+        let anything = any_request(&server);
+
+        // Three letters to delete, at the start, where the first edit is
+        // counted like any other.
+        let (code, out, err) = tool(&server, "xyzlist");
+        let (near_code, _, near_err) = tool(&server, "yzlist");
+
+        assert_eq!((code, out.as_str()), (2, ""));
+        assert_eq!(
+            err,
+            "error: unknown command \"xyzlist\"; see 'tokens --help'\n"
+        );
+        assert_eq!(near_code, 2);
+        assert_eq!(
+            near_err,
+            "error: unknown command \"yzlist\" (did you mean list?); see 'tokens --help'\n"
+        );
+        anything.assert_calls(0);
+    }
+
+    #[test]
+    fn the_overview_puts_jobs_apart_and_a_long_synopsis_on_its_own_line() {
+        let server = MockServer::start();
+        let anything = any_request(&server);
+
+        let (code, out, err) = tool(&server, "--help");
+
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert_eq!(
+            out,
+            "\
+tokens: list, create and revoke MagicBell JWTs
+
+USAGE:
+    tokens <COMMAND> [ARGS] [OPTIONS]
+    tokens <COMMAND> --help    one command's usage (also: tokens help <COMMAND>)
+
+COMMANDS:
+    list [--limit N] [--all]                 project tokens: one page, or every page with --all
+    create NAME [--expiry SECS]              create a project token (its value is shown once)
+    discard TOKEN_ID                         revoke a project token
+    user-list USER_ID [--limit N] [--all]    a user's tokens
+    user-create (--email E | --external-id X) [--name N] [--expiry SECS]
+                                             create a user token (its value is shown once)
+    user-discard TOKEN_ID                    revoke a user token
+
+JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
+    rotate NAME [--expiry SECS] [--parallel N] [--dry-run]
+                                             create a project token NAME, then revoke
+                                             every other live project token named NAME
+    prune (--expired | --older-than DAYS) [--name NAME] [--parallel N] [--dry-run]
+                                             revoke live project tokens expired now, or
+                                             created more than DAYS days ago
+    user-revoke-all (USER_ID... | -) [--parallel N] [--dry-run]
+                                             revoke every live token of each user;
+                                             '-' reads the USER_IDs from stdin, one a line
+
+OPTIONS:
+    --json          one JSON document on stdout instead of a table, on every
+                    path once the command line is accepted (a refused one
+                    is named on stderr only: --json may not be read yet)
+    -h, --help      this text
+    -V, --version   the tool's version
+    --              ends options: an id that starts with '-' goes after it
+    An option's value goes after a space or an '=': --limit 5, --limit=5
+
+EXIT STATUS:
+    0 success; 1 a call failed (a job goes on with the rest of its revokes and
+    names each failure on stderr); 2 bad arguments, input refused before
+    anything was sent, or no MAGICBELL_TOKEN
+
+ENVIRONMENT:
+    MAGICBELL_TOKEN      the project token to authenticate with (required)
+    MAGICBELL_BASE_URL   the API's base URL (default https://api.magicbell.com/v2):
+                         https, or http to a loopback host only
+"
+        );
+        anything.assert_calls(0);
+    }
+
+    #[test]
     fn every_option_in_a_command_usage_is_accepted() {
         for spec in COMMANDS {
             for (usage, _) in spec.options {
@@ -3644,6 +3727,64 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
     }
 
     #[test]
+    fn a_long_list_shows_its_progress_every_100_tokens() {
+        let server = MockServer::start();
+        let tokens: Vec<_> = (0..250).map(|i| token(&format!("t{i}"))).collect();
+        serve_list(&server, "/v2/jwt/project", tokens);
+        let deletes = any(&server, DELETE);
+        let base_url = server.url("/v2");
+        let vars = [
+            ("MAGICBELL_TOKEN", "sk-test"),
+            ("MAGICBELL_BASE_URL", base_url.as_str()),
+        ];
+
+        // None of them expires: the job lists 250 tokens and revokes none.
+        let shown = run_tool(
+            &vars,
+            "prune --expired",
+            "",
+            SystemTime::now(),
+            Some(Duration::ZERO),
+        );
+
+        assert_eq!(
+            shown,
+            (
+                0,
+                "revoked 0, failed 0\n".to_owned(),
+                format!("\rlisted 100 tokens\rlisted 200 tokens\r{:17}\r", "")
+            )
+        );
+        deletes.assert_calls(0);
+    }
+
+    #[test]
+    fn a_zero_wait_shows_progress_before_the_clock_has_moved() {
+        let mut err = Vec::new();
+        let mut output = Output {
+            out: &mut io::sink(),
+            err: &mut err,
+            json: false,
+            prog: "tokens".to_owned(),
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            // A start in the future reads as no time elapsed (`elapsed`
+            // saturates at zero), as a coarse clock may read right after
+            // the job started.
+            progress: Some(Progress {
+                start: Instant::now() + Duration::from_secs(3600),
+                after: Duration::ZERO,
+                width: 0,
+            }),
+        };
+
+        output.progress("revoked 2 of 9");
+
+        assert_eq!(String::from_utf8(err).unwrap(), "\rrevoked 2 of 9");
+    }
+
+    #[test]
     fn thousands_are_separated_by_commas() {
         let cases = [
             (0, "0"),
@@ -3813,6 +3954,42 @@ A NAME that starts with '-' goes after '--': tokens rotate -- -x
     }
 
     #[test]
+    fn prune_older_than_spares_a_token_exactly_that_old() {
+        let server = MockServer::start();
+        let created = |id: &str, at: &str| json!({"id": id, "name": "ci", "created_at": at});
+        serve_list(
+            &server,
+            "/v2/jwt/project",
+            vec![
+                created("exactly", "2026-01-01T00:00:00Z"),
+                created("older", "2025-12-31T23:59:59Z"),
+            ],
+        );
+        let older = serve_discard(&server, "/v2/jwt/project/older", 200);
+        let others = any(&server, DELETE);
+        let base_url = server.url("/v2");
+        let vars = [
+            ("MAGICBELL_TOKEN", "sk-test"),
+            ("MAGICBELL_BASE_URL", base_url.as_str()),
+        ];
+        // 2026-01-31T00:00:00Z: 30 days after the first token was made.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 30 * 86_400);
+
+        let shown = run_tool(&vars, "prune --older-than 30", "", now, None);
+
+        assert_eq!(
+            shown,
+            (
+                0,
+                "revoked older\nrevoked 1, failed 0\n".to_owned(),
+                String::new()
+            )
+        );
+        older.assert_calls(1);
+        others.assert_calls(0);
+    }
+
+    #[test]
     fn user_revoke_all_goes_on_past_a_failure_and_exits_1() {
         let server = MockServer::start();
         serve_list(
@@ -3900,6 +4077,61 @@ magicbell-jwt and export the two variables it prints:
     }
 
     #[test]
+    fn a_refused_connection_tried_again_says_how_many_attempts_it_took() {
+        let env = |name: &str| match name {
+            "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+            "MAGICBELL_BASE_URL" => Some("http://127.0.0.1:9/v2".to_owned()),
+            _ => None,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let host = Host {
+            input: &mut io::empty(),
+            out: &mut out,
+            err: &mut err,
+            progress_after: None,
+            now: SystemTime::now(),
+        };
+        let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
+
+        let code = cli(argv("discard tok_1"), &env, tune, host);
+
+        assert_eq!(
+            (code, String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap()),
+            (
+                1,
+                String::new(),
+                "error: could not connect to 127.0.0.1:9 (MAGICBELL_BASE_URL): connection refused (after 3 attempts)\n"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn each_connect_failure_is_named_by_its_io_error_kind() {
+        /// A failure whose cause is `io::Error`, as the library's are.
+        #[derive(Debug)]
+        struct Failed(io::Error);
+        impl std::fmt::Display for Failed {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("failed")
+            }
+        }
+        impl std::error::Error for Failed {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        use io::ErrorKind as K;
+        let reason = |kind: K| io_reason(&Failed(kind.into()));
+
+        assert_eq!(reason(K::ConnectionRefused), Some("connection refused"));
+        assert_eq!(reason(K::HostUnreachable), Some("host unreachable"));
+        assert_eq!(reason(K::NetworkUnreachable), Some("network unreachable"));
+        assert_eq!(reason(K::AddrNotAvailable), Some("address not available"));
+        assert_eq!(reason(K::TimedOut), None);
+    }
+
+    #[test]
     fn behind_a_proxy_variable_the_library_message_and_its_causes_stay() {
         // The client ignores the proxy (tests pass no_proxy), but the tool
         // cannot tell that a refused connection was not the proxy's.
@@ -3918,6 +4150,46 @@ magicbell-jwt and export the two variables it prints:
             "error: no usable answer from the server: could not connect to 127.0.0.1:9: connection refused"
         );
         assert!(lines[1].starts_with("  caused by: io: "), "{err}");
+    }
+
+    /// Set in the process `main_runs_the_command_line_the_process_got`
+    /// starts: there that test runs `main` and exits with its status.
+    const RUN_MAIN: &str = "TOKENS_TEST_RUN_MAIN";
+
+    #[test]
+    fn main_runs_the_command_line_the_process_got() {
+        if std::env::var_os(RUN_MAIN).is_some() {
+            // An ExitCode has no accessor (nor, at this crate's MSRV,
+            // PartialEq); its Debug text tells the codes apart.
+            let code = format!("{:?}", main());
+            let status = (0..=u8::MAX).find(|&n| format!("{:?}", ExitCode::from(n)) == code);
+            std::process::exit(status.map_or(-1, i32::from));
+        }
+        // This test binary again, running only this test: `main` there gets
+        // the test's name as its first argument, an unknown command, so it
+        // reads nothing else and sends nothing.
+        let exe = std::env::current_exe().unwrap();
+        let name = "tests::main_runs_the_command_line_the_process_got";
+        let child = std::process::Command::new(&exe)
+            .args([name, "--exact", "--test-threads=1"])
+            .env(RUN_MAIN, "1")
+            .env_remove("MAGICBELL_TOKEN")
+            .env_remove("MAGICBELL_BASE_URL")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+
+        let prog = exe.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            (
+                child.status.code(),
+                String::from_utf8(child.stderr).unwrap()
+            ),
+            (
+                Some(2),
+                format!("error: unknown command {name:?}; see '{prog} --help'\n")
+            )
+        );
     }
 
     #[test]
