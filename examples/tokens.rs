@@ -1127,6 +1127,12 @@ trait Hooks {
     /// shown (and flushed) before the next batch starts. An error means the
     /// job can no longer say what it does: it stops.
     fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()>;
+    /// Called once before the job's first revoke, to show (and flush) what
+    /// comes before the revokes: an error means stdout is gone, and the job
+    /// stops before it revokes anything.
+    fn revoking(&mut self) -> io::Result<()> {
+        Ok(())
+    }
     /// How far the job got: `revoked 1,200 of 5,000`.
     fn progress(&mut self, text: &str);
 }
@@ -1279,8 +1285,14 @@ const BATCH_PER_THREAD: usize = 16;
 
 /// The one place jobs revoke: up to `job.parallel` at once, going on past
 /// failures, into `report.revoked` and `report.failed` in the order of
-/// `ids`. Stops, with `report.error` set, once a batch cannot be shown.
+/// `ids`. Stops, with `report.error` set, once a batch cannot be shown, or
+/// before the first revoke if what comes before them cannot
+/// ([`Hooks::revoking`]).
 fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mut dyn Hooks) {
+    if let Err(e) = hooks.revoking() {
+        report.error = Some(Stop::Output(e));
+        return;
+    }
     let total = thousands(ids.len());
     let batch = job.parallel.max(1).saturating_mul(BATCH_PER_THREAD);
     for part in ids.chunks(batch) {
@@ -1393,31 +1405,57 @@ impl Hooks for Output<'_> {
         self.created_text(created)
     }
 
-    /// Text: `revoked ID` lines on stdout. JSON: the ids, into the
-    /// document's `"revoked"` array. Either way a failure is named on
-    /// stderr at once.
+    /// First each failed revoke, named on stderr, so that no stdout
+    /// failure can hide it. Then text: `revoked ID` lines on stdout; JSON:
+    /// the ids, into the document's `"revoked"` array. If stdout fails,
+    /// the batch's revoked ids go to stderr instead, under a line saying
+    /// so, and the error is returned.
     fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
         self.clear_progress();
-        if self.json && self.doc.revoked.is_none() {
-            self.member("revoked", "[")?;
-            self.doc.revoked = Some(false);
-        }
-        let mut text = String::new();
         for (id, result) in ids.iter().zip(results) {
-            match result {
-                Err(e) => {
-                    let message = self.call_message(e);
-                    let _ = writeln!(self.err, "failed to revoke {id}: {message}");
-                }
-                Ok(_) if self.json => {
-                    let more = self.doc.revoked.replace(true) == Some(true);
-                    let id = serde_json::to_string(id)?;
-                    text.push_str(&format!("{}\n    {id}", if more { "," } else { "" }));
-                }
-                Ok(_) => text.push_str(&format!("revoked {id}\n")),
+            if let Err(e) = result {
+                let message = self.call_message(e);
+                let _ = writeln!(self.err, "failed to revoke {id}: {message}");
             }
         }
-        self.write_out(text.as_bytes())?;
+        let revoked = ids
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| result.is_ok())
+            .map(|(id, _)| id);
+        let mut text = String::new();
+        for id in revoked.clone() {
+            if self.json {
+                let more = self.doc.revoked.replace(true) == Some(true);
+                let id = serde_json::to_string(id)?;
+                text.push_str(&format!("{}\n    {id}", if more { "," } else { "" }));
+            } else {
+                text.push_str(&format!("revoked {id}\n"));
+            }
+        }
+        let shown = self
+            .revoking()
+            .and_then(|()| self.write_out(text.as_bytes()))
+            .and_then(|()| self.flush_out());
+        if let Err(e) = &shown {
+            let mut record = format!("could not show these revokes on stdout ({e}):\n");
+            for id in revoked {
+                record.push_str(&format!("revoked {id}\n"));
+            }
+            let _ = self.err.write_all(record.as_bytes());
+        }
+        shown
+    }
+
+    /// JSON: opens the document's `"revoked"` array and flushes it, so a
+    /// stdout that is gone is found before anything is revoked. Text:
+    /// nothing.
+    fn revoking(&mut self) -> io::Result<()> {
+        if !self.json || self.doc.revoked.is_some() {
+            return Ok(());
+        }
+        self.member("revoked", "[")?;
+        self.doc.revoked = Some(false);
         self.flush_out()
     }
 
@@ -1700,6 +1738,11 @@ impl Output<'_> {
         let mut code = u8::from(!report.failed.is_empty() || !unlisted.is_empty());
         if let Some(stop) = &report.error {
             code = code.max(self.complain(stop));
+            // stdout stopped mid-job: the count it would have had, here.
+            let (revoked, failed) = (report.revoked.len(), report.failed.len());
+            if matches!(stop, Stop::Output(_)) && revoked + failed > 0 {
+                let _ = writeln!(self.err, "revoked {revoked}, failed {failed}");
+            }
         }
         // A job stopped by stdout was told so already.
         if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
@@ -2897,34 +2940,210 @@ ENVIRONMENT:
         }
     }
 
+    /// What the fake answers a request that meets `FakeFault::Status(500)`,
+    /// as the tool words it.
+    const FAULT_500: &str = "server answered 500 Internal Server Error: internal_server_error: \
+        a fault injected into the fake: status 500 (FakeServer::inject set this answer up; \
+        the next requests are answered normally once it is used)";
+
+    /// The requests `fake` read after the first `from`: method and path.
+    fn sent(fake: &FakeServer, from: usize) -> Vec<(String, String)> {
+        fake.requests()[from..]
+            .iter()
+            .map(|r| (r.method.clone(), r.path.clone()))
+            .collect()
+    }
+
+    /// `DELETE` of each project token id, in order.
+    fn deletes_of(ids: &[String]) -> Vec<(String, String)> {
+        let path = |id: &String| format!("/v2/jwt/project/{id}");
+        ids.iter()
+            .map(|id| ("DELETE".to_owned(), path(id)))
+            .collect()
+    }
+
+    /// What a job whose stdout failed while showing a batch says on stderr
+    /// about that batch's revokes.
+    fn unshown_batch(ids: &[String]) -> String {
+        let lines: String = ids.iter().map(|id| format!("revoked {id}\n")).collect();
+        format!("could not show these revokes on stdout (broken pipe):\n{lines}")
+    }
+
     #[test]
     fn a_job_whose_stdout_closes_after_the_new_token_stops_and_keeps_it() {
-        for (line, store_it) in [
-            ("rotate deploy --parallel 1", STORE_IT),
-            ("rotate deploy --parallel 1 --json", ""),
+        let fake = FakeServer::start().unwrap();
+        let mut old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+        old.reverse(); // the list is newest first
+        let seeding = fake.requests().len();
+        // The new token is written (in one write); the first batch's
+        // lines are not.
+        let mut out = Closing::after(1);
+
+        let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1", &mut out);
+
+        let tokens = fake.project_tokens();
+        let new_id = tokens[0].id.clone().unwrap();
+        assert_eq!(code, 1);
+        // One batch of 16 was revoked before its lines failed: they are on
+        // stderr instead, with the count; then the job stopped.
+        assert_eq!(
+            err,
+            format!(
+                "{STORE_IT}{}{}revoked 16, failed 0\n",
+                unshown_batch(&old[..16]),
+                broken_pipe()
+            )
+        );
+        assert!(out.text().contains(&new_id), "{}", out.text());
+        assert!(out.text().contains("eyJ"), "{}", out.text());
+        assert!(!out.text().contains("revoked"), "{}", out.text());
+        // The new token stays live: it was shown.
+        let (mut revoked, live) = revoked_and_live(&tokens);
+        revoked.sort();
+        let mut first = old[..16].to_vec();
+        first.sort();
+        assert_eq!(revoked, first);
+        assert_eq!(live.len(), 25);
+        assert!(live.contains(&new_id));
+        let sent = sent(&fake, seeding);
+        // The create, the list's two pages, the batch.
+        let methods: Vec<&str> = sent[..3].iter().map(|(m, _)| m.as_str()).collect();
+        assert_eq!(methods, ["POST", "GET", "GET"]);
+        assert_eq!(sent[3..], deletes_of(&old[..16]));
+    }
+
+    #[test]
+    fn a_json_job_whose_stdout_closes_after_the_new_token_revokes_nothing_more() {
+        let fake = FakeServer::start().unwrap();
+        let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+        let seeding = fake.requests().len();
+        // The document's `{"created": ...` is written (in one write); the
+        // opening of its `"revoked"` array is not, so nothing is revoked.
+        let mut out = Closing::after(1);
+
+        let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1 --json", &mut out);
+
+        let tokens = fake.project_tokens();
+        let new_id = tokens[0].id.clone().unwrap();
+        assert_eq!(code, 1);
+        assert_eq!(err, broken_pipe());
+        assert!(
+            out.text().starts_with("{\n  \"created\": {"),
+            "{}",
+            out.text()
+        );
+        assert!(out.text().contains(&new_id), "{}", out.text());
+        assert!(!out.text().contains("revoked"), "{}", out.text());
+        let (revoked, live) = revoked_and_live(&tokens);
+        assert!(revoked.is_empty(), "{revoked:?}");
+        assert_eq!(live.len(), 41);
+        assert!(old.iter().all(|id| live.contains(id)));
+        let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+        // The create and the list's two pages: no revoke.
+        assert_eq!(methods, ["POST", "GET", "GET"]);
+    }
+
+    #[test]
+    fn a_json_job_whose_stdout_is_gone_from_the_start_revokes_nothing() {
+        for line in ["prune --older-than 1 --json", "user-revoke-all a@x --json"] {
+            let fake = FakeServer::start().unwrap();
+            for _ in 0..3 {
+                seed(&fake, "ci", None);
+                seed_user(&fake, "a@x");
+            }
+            fake.advance(Duration::from_secs(2 * 86_400));
+            let seeding = fake.requests().len();
+
+            let (code, err) = on_fake_into(&fake, line, &mut Closing::after(0));
+
+            assert_eq!(code, 1, "{line}");
+            assert_eq!(err, broken_pipe(), "{line}");
+            let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+            assert_eq!(methods, ["GET"], "{line}");
+            assert_eq!(
+                revoked_and_live(&fake.project_tokens()).1.len(),
+                3,
+                "{line}"
+            );
+            assert_eq!(
+                revoked_and_live(&fake.user_tokens("a@x")).1.len(),
+                3,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_batch_stdout_cannot_take_names_its_failures_then_its_revokes_on_stderr() {
+        // Text: stdout is gone at once. JSON: it takes the opening of the
+        // document's "revoked" array, not the batch.
+        for (line, writes, shown) in [
+            ("prune --older-than 1 --parallel 1", 0, ""),
+            (
+                "prune --older-than 1 --parallel 1 --json",
+                1,
+                "{\n  \"revoked\": [",
+            ),
         ] {
             let fake = FakeServer::start().unwrap();
-            let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
-            // The new token is written (in one write); the first batch's
-            // lines are not.
-            let mut out = Closing::after(1);
+            let mut ids: Vec<String> = (0..3).map(|_| seed(&fake, "ci", None)).collect();
+            ids.reverse(); // the list is newest first
+            fake.advance(Duration::from_secs(2 * 86_400));
+            let seeding = fake.requests().len();
+            // The list is answered; the first revoke after it is not.
+            fake.inject(1, FakeFault::Delay(Duration::ZERO));
+            fake.inject(1, FakeFault::Status(500));
+            let mut out = Closing::after(writes);
 
             let (code, err) = on_fake_into(&fake, line, &mut out);
 
-            let tokens = fake.project_tokens();
-            let new_id = tokens[0].id.clone().unwrap();
             assert_eq!(code, 1, "{line}");
-            assert_eq!(err, format!("{store_it}{}", broken_pipe()), "{line}");
-            assert!(out.text().contains(&new_id), "{line}: {}", out.text());
-            assert!(out.text().contains("eyJ"), "{line}: {}", out.text());
-            // One batch of 16 was revoked before its lines failed; then the
-            // job stopped. The new token stays live: it was shown.
-            let (revoked, live) = revoked_and_live(&tokens);
-            assert_eq!(revoked.len(), 16, "{line}");
-            assert_eq!(live.len(), 25, "{line}");
-            assert!(live.contains(&new_id), "{line}");
-            assert!(revoked.iter().all(|id| old.contains(id)), "{line}");
+            assert_eq!(
+                err,
+                format!(
+                    "failed to revoke {}: {FAULT_500}\n{}{}revoked 2, failed 1\n",
+                    ids[0],
+                    unshown_batch(&ids[1..]),
+                    broken_pipe()
+                ),
+                "{line}"
+            );
+            assert_eq!(out.text(), shown, "{line}");
+            let (revoked, live) = revoked_and_live(&fake.project_tokens());
+            assert_eq!((revoked.len(), live), (2, vec![ids[0].clone()]), "{line}");
+            let sent = sent(&fake, seeding);
+            assert_eq!(sent[0].0, "GET", "{line}");
+            assert_eq!(sent[1..], deletes_of(&ids), "{line}");
         }
+    }
+
+    #[test]
+    fn a_job_whose_stdout_closes_after_a_batch_counts_every_revoke_on_stderr() {
+        let fake = FakeServer::start().unwrap();
+        let mut ids: Vec<String> = (0..20).map(|_| seed(&fake, "ci", None)).collect();
+        ids.reverse(); // the list is newest first
+        fake.advance(Duration::from_secs(2 * 86_400));
+        // The first batch's lines are written (in one write); the second's
+        // are not.
+        let mut out = Closing::after(1);
+
+        let (code, err) = on_fake_into(&fake, "prune --older-than 1 --parallel 1", &mut out);
+
+        assert_eq!(code, 1);
+        let first: String = ids[..16]
+            .iter()
+            .map(|id| format!("revoked {id}\n"))
+            .collect();
+        assert_eq!(out.text(), first);
+        assert_eq!(
+            err,
+            format!(
+                "{}{}revoked 20, failed 0\n",
+                unshown_batch(&ids[16..]),
+                broken_pipe()
+            )
+        );
+        assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
     }
 
     #[test]
@@ -3437,6 +3656,47 @@ ENVIRONMENT:
             String::from_utf8(err).unwrap(),
             format!("failed to revoke b: {message}\n")
         );
+    }
+
+    #[test]
+    fn a_batch_stdout_cannot_take_names_its_failure_first_in_either_mode() {
+        for json in [false, true] {
+            let mut err = Vec::new();
+            let mut out = Closing::after(0);
+            let mut output = Output {
+                out: &mut out,
+                err: &mut err,
+                json,
+                prog: "tokens".to_owned(),
+                target: None,
+                doc: Doc::default(),
+                broken: false,
+                progress: None,
+            };
+            let ids = ["a", "b"].map(String::from);
+            // Refused before sending: no server needed.
+            let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+            let gone = gone.unwrap_err();
+            let message = gone.to_string();
+            let done: DiscardTokenResponse = serde_json::from_value(
+                json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
+            )
+            .unwrap();
+
+            // Called without `revoking` first: in JSON the batch opens the
+            // "revoked" array itself, and that write fails.
+            let shown = output.revoked(&ids, &[Ok(done), Err(gone)]);
+
+            assert_eq!(shown.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+            assert_eq!(
+                String::from_utf8(err).unwrap(),
+                format!(
+                    "failed to revoke b: {message}\n{}",
+                    unshown_batch(&ids[..1])
+                ),
+                "json: {json}"
+            );
+        }
     }
 
     #[test]
