@@ -1672,14 +1672,16 @@ impl Output<'_> {
     /// header, or one `{"data":[...]}` document written token by token,
     /// closed with an `"error"` member if a page fails. The exit status.
     fn walk(&mut self, pages: magicbell_jwt::Pages) -> u8 {
-        let result = self.try_walk(pages);
+        // The status of a page's error already said, when stdout then failed.
+        let mut said = 0;
+        let result = self.try_walk(pages, &mut said);
         match result {
             Ok(()) => 0,
-            Err(stop) => self.complain(&stop),
+            Err(stop) => said.max(self.complain(&stop)),
         }
     }
 
-    fn try_walk(&mut self, pages: magicbell_jwt::Pages) -> Result<(), Stop> {
+    fn try_walk(&mut self, pages: magicbell_jwt::Pages, said: &mut u8) -> Result<(), Stop> {
         if self.json {
             self.out.write_all(b"{\"data\":[")?;
         }
@@ -1691,7 +1693,14 @@ impl Output<'_> {
                     let stop = Stop::Call(e);
                     if self.json {
                         let error = serde_json::to_string(&self.message(&stop))?;
-                        write!(self.out, "\n],\"error\":{error}}}\n")?;
+                        let closed = write!(self.out, "\n],\"error\":{error}}}\n")
+                            .and_then(|()| self.out.flush());
+                        if let Err(e) = closed {
+                            // The page's error first, so the output's
+                            // does not hide it.
+                            *said = self.complain(&stop);
+                            return Err(e.into());
+                        }
                     }
                     return Err(stop);
                 }
@@ -4562,6 +4571,24 @@ magicbell-jwt and export the two variables it prints:
         assert_eq!(doc["error"], BOOM);
         assert_eq!(doc.as_object().unwrap().len(), 2, "{out}");
         assert_eq!(err, format!("error: {BOOM}\n"));
+    }
+
+    #[test]
+    fn list_all_json_whose_page_and_then_stdout_fail_names_both_on_stderr() {
+        let fake = FakeServer::start().unwrap();
+        seed(&fake, "ci", None);
+        let seeding = fake.requests().len();
+        fake.inject(1, FakeFault::Status(500));
+        // `{"data":[` is taken; the document's close, with the error, is not.
+        let mut out = Closing::after(1);
+
+        let (code, err) = on_fake_into(&fake, "list --all --json", &mut out);
+
+        assert_eq!(code, 1);
+        assert_eq!(out.text(), "{\"data\":[");
+        assert_eq!(err, format!("error: {FAULT_500}\n{}", broken_pipe()));
+        let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+        assert_eq!(methods, ["GET"]);
     }
 
     #[test]
