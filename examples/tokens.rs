@@ -14,6 +14,7 @@
 //! users at once); on a terminal, a job that runs over a second shows its
 //! progress on stderr.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -1341,6 +1342,17 @@ fn live_ids(
     Ok(ids)
 }
 
+/// `arg` as a POSIX shell reads it back: as it is when every character is
+/// one the shell takes literally, else in single quotes (a `'` in it as
+/// `'\''`).
+fn shell_quote(arg: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return Cow::Borrowed(arg);
+    }
+    Cow::Owned(format!("'{}'", arg.replace('\'', "'\\''")))
+}
+
 /// `1234567` as `1,234,567`.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -1523,14 +1535,21 @@ impl Output<'_> {
         text
     }
 
-    /// Where to find the token a failed create may have minted anyway.
+    /// Where to find the token a failed create may have minted anyway: the
+    /// command last, after `with: `, ready to paste.
     fn look(&self, kind: Kind, whose: &str) -> String {
-        let prog = &self.prog;
+        let prog = shell_quote(&self.prog);
         let (token, list) = match kind {
             Kind::Project => (format!("named {whose:?}"), format!("{prog} list")),
-            Kind::User => (format!("of {whose}"), format!("{prog} user-list {whose}")),
+            Kind::User => (
+                format!("of {whose}"),
+                format!("{prog} user-list -- {}", shell_quote(whose)),
+            ),
         };
-        format!("the create may have gone through: look for a new token {token} with '{list}' and revoke it")
+        format!(
+            "the create may have gone through: look for a new token {token} and revoke it; \
+             list the tokens with: {list}"
+        )
     }
 
     /// What stopped a command, in one line.
@@ -1558,9 +1577,10 @@ impl Output<'_> {
                 };
                 format!(
                     "the new token {id} could not be shown, and revoking it failed ({}): \
-                     revoke it with '{} {discard} {id}'",
+                     revoke it with: {} {discard} -- {}",
                     self.call_message(e),
-                    self.prog
+                    shell_quote(&self.prog),
+                    shell_quote(id)
                 )
             }
         };
@@ -2361,6 +2381,15 @@ TOKEN       jwt-new
                 token_id: "--help".into()
             }
         );
+        // As the messages suggest `user-list` with a user id that might.
+        assert_eq!(
+            command("user-list -- -o"),
+            Command::List {
+                user_id: Some("-o".into()),
+                limit: None,
+                all: false
+            }
+        );
     }
 
     #[test]
@@ -2905,8 +2934,8 @@ ENVIRONMENT:
                     "the new token {new_id} could not be shown, and revoking it failed \
                      (server answered 500 Internal Server Error: internal_server_error: a fault \
                      injected into the fake: status 500 (FakeServer::inject set this answer up; \
-                     the next requests are answered normally once it is used)): revoke it with \
-                     'tokens {discard} {new_id}'\n"
+                     the next requests are answered normally once it is used)): revoke it with: \
+                     tokens {discard} -- {new_id}\n"
                 )),
                 "{err}"
             );
@@ -2948,12 +2977,6 @@ ENVIRONMENT:
             assert!(tokens[0].is_discarded(), "{line}");
         }
     }
-
-    /// What the fake answers a request that meets `FakeFault::Status(500)`,
-    /// as the tool words it.
-    const FAULT_500: &str = "server answered 500 Internal Server Error: internal_server_error: \
-        a fault injected into the fake: status 500 (FakeServer::inject set this answer up; \
-        the next requests are answered normally once it is used)";
 
     /// The requests `fake` read after the first `from`: method and path.
     fn sent(fake: &FakeServer, from: usize) -> Vec<(String, String)> {
@@ -3110,7 +3133,7 @@ ENVIRONMENT:
             assert_eq!(
                 err,
                 format!(
-                    "failed to revoke {}: {FAULT_500}\n{}{}revoked 2, failed 1\n",
+                    "failed to revoke {}: {FAKE_500}\n{}{}revoked 2, failed 1\n",
                     ids[0],
                     unshown_batch(&ids[1..]),
                     broken_pipe()
@@ -3246,13 +3269,17 @@ ENVIRONMENT:
     #[test]
     fn a_create_answered_5xx_says_where_the_token_it_may_have_made_is() {
         let project = "the create may have gone through: look for a new token named \"deploy\" \
-                       with 'tokens list' and revoke it";
-        let user = "the create may have gone through: look for a new token of a@x with \
-                    'tokens user-list a@x' and revoke it";
+                       and revoke it; list the tokens with: tokens list";
+        let user = "the create may have gone through: look for a new token of a@x and revoke \
+                    it; list the tokens with: tokens user-list -- a@x";
+        // A user id the shell or the parser would misread, quoted.
+        let odd = "the create may have gone through: look for a new token of -o'x$ and revoke \
+                   it; list the tokens with: tokens user-list -- '-o'\\''x$'";
         let cases = [
             ("rotate deploy", project),
             ("create deploy", project),
             ("user-create --email a@x", user),
+            ("user-create --external-id -o'x$", odd),
         ];
         for (line, look) in cases {
             for json in [false, true] {
@@ -3633,6 +3660,67 @@ ENVIRONMENT:
             } else {
                 assert_eq!(*last, revoked_lines(&ids, 0));
             }
+        }
+    }
+
+    #[test]
+    fn shell_quote_leaves_plain_words_and_single_quotes_the_rest() {
+        let cases = [
+            ("a@x", "a@x"),
+            ("-x", "-x"),
+            ("ut_1.2:3,4+5=6%7/8", "ut_1.2:3,4+5=6%7/8"),
+            ("", "''"),
+            ("a b", "'a b'"),
+            ("it's", "'it'\\''s'"),
+            ("$HOME", "'$HOME'"),
+            ("~u", "'~u'"),
+            ("*", "'*'"),
+            ("a\nb", "'a\nb'"),
+        ];
+        for (arg, quoted) in cases {
+            assert_eq!(shell_quote(arg), quoted, "{arg:?}");
+            // The shell reads it back as it was.
+            let back = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {quoted}")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(back.stdout).unwrap(), arg, "{arg:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {
+        for (kind, discard) in [(Kind::Project, "discard"), (Kind::User, "user-discard")] {
+            let mut err = Vec::new();
+            let mut output = Output {
+                out: &mut io::sink(),
+                err: &mut err,
+                json: false,
+                prog: "my tokens".to_owned(),
+                target: None,
+                doc: Doc::default(),
+                broken: false,
+                progress: None,
+            };
+            // Refused before sending: no server needed.
+            let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+            let gone = gone.unwrap_err();
+            let message = gone.to_string();
+            let unshown = Unshown {
+                kind,
+                id: "-x y".to_owned(),
+                revoked: Err(gone),
+            };
+
+            output.unshown(&unshown);
+
+            assert_eq!(
+                String::from_utf8(err).unwrap(),
+                format!(
+                    "the new token -x y could not be shown, and revoking it failed ({message}): \
+                     revoke it with: 'my tokens' {discard} -- '-x y'\n"
+                )
+            );
         }
     }
 
@@ -4586,7 +4674,7 @@ magicbell-jwt and export the two variables it prints:
 
         assert_eq!(code, 1);
         assert_eq!(out.text(), "{\"data\":[");
-        assert_eq!(err, format!("error: {FAULT_500}\n{}", broken_pipe()));
+        assert_eq!(err, format!("error: {FAKE_500}\n{}", broken_pipe()));
         let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
         assert_eq!(methods, ["GET"]);
     }
