@@ -3482,6 +3482,90 @@ mod tests {
     }
 
     #[test]
+    fn each_transport_failure_is_named_for_what_failed() {
+        let proxied = |source| {
+            let mut e = transport(source);
+            e.endpoint = Arc::new(Endpoint {
+                host: "api.example".to_owned(),
+                address: "api.example:443".to_owned(),
+                proxy: Some("http://proxy.example:3128".to_owned()),
+            });
+            e
+        };
+        let io = |kind| ureq::Error::Io(IoError::from(kind));
+        let cases = [
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::Resolve)),
+                "looking up the host name api.example timed out",
+            ),
+            (
+                proxied(ureq::Error::Timeout(ureq::Timeout::Resolve)),
+                "looking up the host name api.example timed out",
+            ),
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::Connect)),
+                "connecting to api.example timed out",
+            ),
+            (
+                proxied(ureq::Error::Timeout(ureq::Timeout::Connect)),
+                "connecting to api.example through the proxy http://proxy.example:3128 timed out",
+            ),
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::RecvResponse)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(ureq::Error::ConnectionFailed),
+                "could not connect to api.example:443",
+            ),
+            (
+                proxied(ureq::Error::ConnectionFailed),
+                "could not connect to the proxy http://proxy.example:3128",
+            ),
+            (
+                transport(io(ErrorKind::TimedOut)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(io(ErrorKind::WouldBlock)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(io(ErrorKind::Other)),
+                "the connection to api.example failed",
+            ),
+            // ureq's own TLS error, raised before the handshake starts.
+            (
+                transport(ureq::Error::Tls("Rustls invalid dns name error")),
+                "TLS with api.example failed: the TLS handshake failed (Rustls invalid dns name error)",
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(error.what(), want, "{:?}", error.source);
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_rustls_error_from_ureq_is_named_as_a_tls_failure() {
+        let expired = transport(ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Expired,
+        )));
+        assert_eq!(
+            expired.what(),
+            "TLS with api.example failed: the server's certificate has expired"
+        );
+        // Another problem: the TLS library's own words are added.
+        let other = transport(ureq::Error::Rustls(rustls::Error::General(
+            "no provider".into(),
+        )));
+        assert_eq!(
+            other.what(),
+            "TLS with api.example failed: the TLS session failed after the handshake (unexpected error: no provider)"
+        );
+    }
+
+    #[test]
     fn only_a_connection_closed_before_any_answer_is_a_closed_connection() {
         for kind in [
             ErrorKind::UnexpectedEof,
