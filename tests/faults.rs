@@ -622,7 +622,7 @@ fn a_201_whose_body_is_cut_was_processed_and_is_not_sent_again() {
 }
 
 #[test]
-fn garbage_bytes_are_a_transport_error() {
+fn garbage_bytes_are_a_transport_error_saying_the_answer_was_not_http() {
     let server = FaultServer::start(|_, _| {
         Reply::RawThenClose(b"\x00\xffSSH-2.0-OpenSSH_9.6\r\n\r\n garbage".to_vec())
     });
@@ -631,6 +631,10 @@ fn garbage_bytes_are_a_transport_error() {
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(err.status(), None);
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the answer was not valid HTTP"
+    );
 }
 
 #[test]
