@@ -3648,6 +3648,35 @@ mod tests {
     }
 
     #[test]
+    fn a_pause_is_waited_out_to_its_end_however_old_the_client_is() {
+        let mut client = Client::builder("t")
+            .base_url("http://127.0.0.1:9/v2")
+            .no_proxy()
+            .build()
+            .unwrap();
+        // A client two minutes old: a wait reckoned from its start rather
+        // than to the pause's end would run for minutes.
+        Arc::get_mut(&mut client.inner).unwrap().started = Instant::now()
+            .checked_sub(Duration::from_secs(120))
+            .expect("the monotonic clock has run for two minutes");
+        let until = millis(client.inner.started.elapsed()) + 200;
+        client.inner.paused_until.store(until, Ordering::Relaxed);
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = client.clone();
+        std::thread::spawn(move || {
+            waiter.wait_out_pause(&Method::GET, "/jwt/project");
+            tx.send(millis(waiter.inner.started.elapsed()) + 1)
+        });
+        let returned_at = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("still waiting 20 s after a pause of 200 ms");
+
+        assert!(returned_at >= until, "{returned_at} < {until}");
+        assert_eq!(client.inner.paused_until.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn in_parallel_keeps_order_and_caps_its_threads() {
         let items: Vec<String> = (0..200).map(|i| i.to_string()).collect();
         let threads = std::sync::Mutex::new(HashSet::new());
