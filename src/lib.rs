@@ -2570,9 +2570,10 @@ fn tls_config(roots: Option<PemBundle>) -> Result<ureq::tls::TlsConfig, Error> {
             RootCerts::from(certs)
         }
         // The system's trust store: the platform verifier, or what native-tls loads.
-        None if cfg!(any(feature = "platform-verifier", feature = "native-tls")) => {
-            RootCerts::PlatformVerifier
-        }
+        #[cfg(any(feature = "platform-verifier", feature = "native-tls"))]
+        None => RootCerts::PlatformVerifier,
+        // Mozilla's roots, bundled.
+        #[cfg(not(any(feature = "platform-verifier", feature = "native-tls")))]
         None => RootCerts::WebPki,
     };
     Ok(TlsConfig::builder()
