@@ -3276,6 +3276,24 @@ mod tests {
     }
 
     #[test]
+    fn a_proxy_url_may_name_an_ipv6_host_with_or_without_a_port() {
+        for (url, host, port) in [
+            ("http://[::1]", "[::1]", 80),
+            (
+                "http://[2001:db8:0:0:0:0:0:1]",
+                "[2001:db8:0:0:0:0:0:1]",
+                80,
+            ),
+            ("https://[2001:db8::1]", "[2001:db8::1]", 443),
+            ("http://[2001:db8::1]:3128", "[2001:db8::1]", 3128),
+        ] {
+            let proxy = parse_proxy(url).map_err(|e| e.to_string());
+            let proxy = proxy.unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!((proxy.host(), proxy.port()), (host, port), "{url}");
+        }
+    }
+
+    #[test]
     fn without_userinfo_drops_credentials_only() {
         let cases = [
             ("http://user:pw@proxy:3128", "http://proxy:3128"),
