@@ -2592,7 +2592,13 @@ fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
     };
     let proxy = ureq::Proxy::new(url).map_err(|_| bad())?;
     let authority = proxy.uri().authority().ok_or_else(bad)?;
-    let port_ok = match authority.as_str().rsplit_once(':') {
+    // The port, if any, is after the last ':' that follows any
+    // `user:password@` (whose ':' is no port's).
+    let host_port = authority
+        .as_str()
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, host_port)| host_port);
+    let port_ok = match host_port.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') && !host.ends_with(':') => {
             port.parse::<u16>().is_ok()
         }
@@ -3291,6 +3297,34 @@ mod tests {
             let proxy = proxy.unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!((proxy.host(), proxy.port()), (host, port), "{url}");
         }
+    }
+
+    #[test]
+    fn a_proxy_url_with_credentials_may_leave_the_port_out() {
+        for (url, host, port) in [
+            ("http://ops:hunter2@proxy.example", "proxy.example", 80),
+            ("http://ops:@proxy.example", "proxy.example", 80),
+            (
+                "http://ops:hunter2@proxy.example:3128",
+                "proxy.example",
+                3128,
+            ),
+            ("http://ops:hunter2@[::1]", "[::1]", 80),
+        ] {
+            let proxy = parse_proxy(url).map_err(|e| e.to_string());
+            let proxy = proxy.unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!((proxy.host(), proxy.port()), (host, port), "{url}");
+        }
+        // A port that is no number is still refused, credentials or not.
+        assert_eq!(
+            parse_proxy("http://ops:hunter2@proxy.example:port")
+                .err()
+                .map(|e| e.to_string()),
+            Some(
+                "invalid input: proxy URL \"http://proxy.example:port\" does not parse; expected such as http://proxy.example:3128"
+                    .to_owned()
+            )
+        );
     }
 
     #[test]
