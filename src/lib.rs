@@ -2721,16 +2721,18 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
 /// answer holds a new token, which must not reach an error message.
 fn redact_json_error(e: &serde_json::Error) -> String {
     let message = e.to_string();
-    match (message.find("string \""), message.rfind("\", expected")) {
-        (Some(start), Some(end)) if end > start => {
-            format!(
-                "{}string [redacted]{}",
-                &message[..start],
-                &message[end + 1..]
-            )
-        }
-        _ => message,
-    }
+    // From the first `string "` to the last `", expected` after it.
+    let Some(start) = message.find("string \"") else {
+        return message;
+    };
+    let Some(length) = message[start..].rfind("\", expected") else {
+        return message;
+    };
+    format!(
+        "{}string [redacted]{}",
+        &message[..start],
+        &message[start + length + 1..]
+    )
 }
 
 /// `text` with `secret` (the bearer token) and anything shaped like a JWT
@@ -3324,6 +3326,26 @@ mod tests {
                 "invalid input: proxy URL \"http://proxy.example:port\" does not parse; expected such as http://proxy.example:3128"
                     .to_owned()
             )
+        );
+    }
+
+    #[test]
+    fn a_json_error_loses_every_string_it_quotes() {
+        let message =
+            |json: &str| redact_json_error(&serde_json::from_str::<u64>(json).unwrap_err());
+        assert_eq!(
+            message(r#""eyJhbGciOiJIUzI1NiJ9.e30.sig""#),
+            "invalid type: string [redacted], expected u64 at line 1 column 30"
+        );
+        // A value that itself looks like the end of one.
+        assert_eq!(
+            message(r#""a\", expected u8 string \"b""#),
+            "invalid type: string [redacted], expected u64 at line 1 column 29"
+        );
+        // Nothing quoted: the message as it is.
+        assert_eq!(
+            message("[1]"),
+            "invalid type: sequence, expected u64 at line 1 column 0"
         );
     }
 
