@@ -3167,6 +3167,19 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_after_a_jwt_is_not_part_of_it() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+        assert_eq!(
+            redact_jwts(&format!("The token is {jwt}. Keep it.")),
+            "The token is [redacted]. Keep it."
+        );
+        assert_eq!(
+            redact_jwts(&format!("{jwt}.{jwt}")),
+            "[redacted].[redacted]"
+        );
+    }
+
+    #[test]
     fn redact_jwts_leaves_ordinary_text_and_base64_alone() {
         for text in [
             "",
