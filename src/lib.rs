@@ -2570,9 +2570,10 @@ fn tls_config(roots: Option<PemBundle>) -> Result<ureq::tls::TlsConfig, Error> {
             RootCerts::from(certs)
         }
         // The system's trust store: the platform verifier, or what native-tls loads.
-        None if cfg!(any(feature = "platform-verifier", feature = "native-tls")) => {
-            RootCerts::PlatformVerifier
-        }
+        #[cfg(any(feature = "platform-verifier", feature = "native-tls"))]
+        None => RootCerts::PlatformVerifier,
+        // Mozilla's roots, bundled.
+        #[cfg(not(any(feature = "platform-verifier", feature = "native-tls")))]
         None => RootCerts::WebPki,
     };
     Ok(TlsConfig::builder()
@@ -2591,7 +2592,13 @@ fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
     };
     let proxy = ureq::Proxy::new(url).map_err(|_| bad())?;
     let authority = proxy.uri().authority().ok_or_else(bad)?;
-    let port_ok = match authority.as_str().rsplit_once(':') {
+    // The port, if any, is after the last ':' that follows any
+    // `user:password@` (whose ':' is no port's).
+    let host_port = authority
+        .as_str()
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, host_port)| host_port);
+    let port_ok = match host_port.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') && !host.ends_with(':') => {
             port.parse::<u16>().is_ok()
         }
@@ -2714,16 +2721,18 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
 /// answer holds a new token, which must not reach an error message.
 fn redact_json_error(e: &serde_json::Error) -> String {
     let message = e.to_string();
-    match (message.find("string \""), message.rfind("\", expected")) {
-        (Some(start), Some(end)) if end > start => {
-            format!(
-                "{}string [redacted]{}",
-                &message[..start],
-                &message[end + 1..]
-            )
-        }
-        _ => message,
-    }
+    // From the first `string "` to the last `", expected` after it.
+    let Some(start) = message.find("string \"") else {
+        return message;
+    };
+    let Some(length) = message[start..].rfind("\", expected") else {
+        return message;
+    };
+    format!(
+        "{}string [redacted]{}",
+        &message[..start],
+        &message[start + length + 1..]
+    )
 }
 
 /// `text` with `secret` (the bearer token) and anything shaped like a JWT
@@ -3158,6 +3167,19 @@ mod tests {
     }
 
     #[test]
+    fn a_dot_after_a_jwt_is_not_part_of_it() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
+        assert_eq!(
+            redact_jwts(&format!("The token is {jwt}. Keep it.")),
+            "The token is [redacted]. Keep it."
+        );
+        assert_eq!(
+            redact_jwts(&format!("{jwt}.{jwt}")),
+            "[redacted].[redacted]"
+        );
+    }
+
+    #[test]
     fn redact_jwts_leaves_ordinary_text_and_base64_alone() {
         for text in [
             "",
@@ -3272,6 +3294,72 @@ mod tests {
             assert!(err.starts_with("invalid input: proxy URL"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_proxy_url_may_name_an_ipv6_host_with_or_without_a_port() {
+        for (url, host, port) in [
+            ("http://[::1]", "[::1]", 80),
+            (
+                "http://[2001:db8:0:0:0:0:0:1]",
+                "[2001:db8:0:0:0:0:0:1]",
+                80,
+            ),
+            ("https://[2001:db8::1]", "[2001:db8::1]", 443),
+            ("http://[2001:db8::1]:3128", "[2001:db8::1]", 3128),
+        ] {
+            let proxy = parse_proxy(url).map_err(|e| e.to_string());
+            let proxy = proxy.unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!((proxy.host(), proxy.port()), (host, port), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_url_with_credentials_may_leave_the_port_out() {
+        for (url, host, port) in [
+            ("http://ops:hunter2@proxy.example", "proxy.example", 80),
+            ("http://ops:@proxy.example", "proxy.example", 80),
+            (
+                "http://ops:hunter2@proxy.example:3128",
+                "proxy.example",
+                3128,
+            ),
+            ("http://ops:hunter2@[::1]", "[::1]", 80),
+        ] {
+            let proxy = parse_proxy(url).map_err(|e| e.to_string());
+            let proxy = proxy.unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!((proxy.host(), proxy.port()), (host, port), "{url}");
+        }
+        // A port that is no number is still refused, credentials or not.
+        assert_eq!(
+            parse_proxy("http://ops:hunter2@proxy.example:port")
+                .err()
+                .map(|e| e.to_string()),
+            Some(
+                "invalid input: proxy URL \"http://proxy.example:port\" does not parse; expected such as http://proxy.example:3128"
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn a_json_error_loses_every_string_it_quotes() {
+        let message =
+            |json: &str| redact_json_error(&serde_json::from_str::<u64>(json).unwrap_err());
+        assert_eq!(
+            message(r#""eyJhbGciOiJIUzI1NiJ9.e30.sig""#),
+            "invalid type: string [redacted], expected u64 at line 1 column 30"
+        );
+        // A value that itself looks like the end of one.
+        assert_eq!(
+            message(r#""a\", expected u8 string \"b""#),
+            "invalid type: string [redacted], expected u64 at line 1 column 29"
+        );
+        // Nothing quoted: the message as it is.
+        assert_eq!(
+            message("[1]"),
+            "invalid type: sequence, expected u64 at line 1 column 0"
+        );
     }
 
     #[test]
@@ -3482,6 +3570,90 @@ mod tests {
     }
 
     #[test]
+    fn each_transport_failure_is_named_for_what_failed() {
+        let proxied = |source| {
+            let mut e = transport(source);
+            e.endpoint = Arc::new(Endpoint {
+                host: "api.example".to_owned(),
+                address: "api.example:443".to_owned(),
+                proxy: Some("http://proxy.example:3128".to_owned()),
+            });
+            e
+        };
+        let io = |kind| ureq::Error::Io(IoError::from(kind));
+        let cases = [
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::Resolve)),
+                "looking up the host name api.example timed out",
+            ),
+            (
+                proxied(ureq::Error::Timeout(ureq::Timeout::Resolve)),
+                "looking up the host name api.example timed out",
+            ),
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::Connect)),
+                "connecting to api.example timed out",
+            ),
+            (
+                proxied(ureq::Error::Timeout(ureq::Timeout::Connect)),
+                "connecting to api.example through the proxy http://proxy.example:3128 timed out",
+            ),
+            (
+                transport(ureq::Error::Timeout(ureq::Timeout::RecvResponse)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(ureq::Error::ConnectionFailed),
+                "could not connect to api.example:443",
+            ),
+            (
+                proxied(ureq::Error::ConnectionFailed),
+                "could not connect to the proxy http://proxy.example:3128",
+            ),
+            (
+                transport(io(ErrorKind::TimedOut)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(io(ErrorKind::WouldBlock)),
+                "the server did not answer in time",
+            ),
+            (
+                transport(io(ErrorKind::Other)),
+                "the connection to api.example failed",
+            ),
+            // ureq's own TLS error, raised before the handshake starts.
+            (
+                transport(ureq::Error::Tls("Rustls invalid dns name error")),
+                "TLS with api.example failed: the TLS handshake failed (Rustls invalid dns name error)",
+            ),
+        ];
+        for (error, want) in cases {
+            assert_eq!(error.what(), want, "{:?}", error.source);
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    #[test]
+    fn a_rustls_error_from_ureq_is_named_as_a_tls_failure() {
+        let expired = transport(ureq::Error::Rustls(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::Expired,
+        )));
+        assert_eq!(
+            expired.what(),
+            "TLS with api.example failed: the server's certificate has expired"
+        );
+        // Another problem: the TLS library's own words are added.
+        let other = transport(ureq::Error::Rustls(rustls::Error::General(
+            "no provider".into(),
+        )));
+        assert_eq!(
+            other.what(),
+            "TLS with api.example failed: the TLS session failed after the handshake (unexpected error: no provider)"
+        );
+    }
+
+    #[test]
     fn only_a_connection_closed_before_any_answer_is_a_closed_connection() {
         for kind in [
             ErrorKind::UnexpectedEof,
@@ -3561,6 +3733,35 @@ mod tests {
             p.wait_before_retry(&api(429, Some(61)), Effect::Creates, 1),
             None
         );
+    }
+
+    #[test]
+    fn a_pause_is_waited_out_to_its_end_however_old_the_client_is() {
+        let mut client = Client::builder("t")
+            .base_url("http://127.0.0.1:9/v2")
+            .no_proxy()
+            .build()
+            .unwrap();
+        // A client two minutes old: a wait reckoned from its start rather
+        // than to the pause's end would run for minutes.
+        Arc::get_mut(&mut client.inner).unwrap().started = Instant::now()
+            .checked_sub(Duration::from_secs(120))
+            .expect("the monotonic clock has run for two minutes");
+        let until = millis(client.inner.started.elapsed()) + 200;
+        client.inner.paused_until.store(until, Ordering::Relaxed);
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = client.clone();
+        std::thread::spawn(move || {
+            waiter.wait_out_pause(&Method::GET, "/jwt/project");
+            tx.send(millis(waiter.inner.started.elapsed()) + 1)
+        });
+        let returned_at = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("still waiting 20 s after a pause of 200 ms");
+
+        assert!(returned_at >= until, "{returned_at} < {until}");
+        assert_eq!(client.inner.paused_until.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -173,3 +173,31 @@ fn a_failed_name_lookup_names_the_host() {
         "ureq's error is the source"
     );
 }
+
+#[test]
+fn an_error_answer_is_read_up_to_64_kib_and_no_further() {
+    // MagicBell's error JSON, padded to `len` bytes.
+    let head = r#"{"errors":[{"code":"too_long","message":"the answer is long"}],"pad":""#;
+    let padded = |len: usize| {
+        let body = format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+        assert_eq!(body.len(), len);
+        body
+    };
+
+    // 64 KiB exactly: read whole, so the JSON decodes.
+    let err = discard_answered(422, &padded(64 * 1024), "application/json");
+    assert_eq!(
+        err.to_string(),
+        "server answered 422 Unprocessable Entity: too_long: the answer is long"
+    );
+
+    // One byte more: the closing brace is never read, so what was read is
+    // shown as an excerpt rather than decoded.
+    let err = discard_answered(422, &padded(64 * 1024 + 1), "application/json");
+    let Error::Api(api) = err else { panic!() };
+    assert!(api.errors().is_empty());
+    assert_eq!(
+        api.body_excerpt(),
+        Some(format!("{head}{}…", "x".repeat(200 - head.len())).as_str())
+    );
+}

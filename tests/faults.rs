@@ -622,7 +622,7 @@ fn a_201_whose_body_is_cut_was_processed_and_is_not_sent_again() {
 }
 
 #[test]
-fn garbage_bytes_are_a_transport_error() {
+fn garbage_bytes_are_a_transport_error_saying_the_answer_was_not_http() {
     let server = FaultServer::start(|_, _| {
         Reply::RawThenClose(b"\x00\xffSSH-2.0-OpenSSH_9.6\r\n\r\n garbage".to_vec())
     });
@@ -631,6 +631,10 @@ fn garbage_bytes_are_a_transport_error() {
 
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
     assert_eq!(err.status(), None);
+    assert_eq!(
+        err.to_string(),
+        "no usable answer from the server: the answer was not valid HTTP"
+    );
 }
 
 #[test]
@@ -820,6 +824,69 @@ fn every_request_carries_the_user_agent_and_accept_headers() {
         headers.contains(&("authorization".into(), format!("Bearer {TOKEN}"))),
         "{headers:?}"
     );
+}
+
+/// The `User-Agent` line of the one request a list sends, byte for byte:
+/// FaultServer trims header values, so this reads the raw head itself.
+fn user_agent_line_sent(settings: impl FnOnce(ClientBuilder) -> ClientBuilder) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
+            PAGE.len()
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    list(&settings(builder(&url)).build().unwrap()).unwrap();
+    let head = server.join().unwrap();
+    let lines = head.split("\r\n");
+    let mut agents = lines.filter(|l| l.to_ascii_lowercase().starts_with("user-agent:"));
+    let line = agents.next().expect("a User-Agent line").to_owned();
+    assert_eq!(agents.next(), None, "{head}");
+    line
+}
+
+#[test]
+fn an_empty_or_blank_user_agent_suffix_adds_nothing_not_even_a_space() {
+    let version = env!("CARGO_PKG_VERSION");
+    for suffix in ["", "   ", "\u{3000}"] {
+        assert_eq!(
+            user_agent_line_sent(|b| b.user_agent_suffix(suffix)),
+            format!("user-agent: magicbell-jwt/{version}"),
+            "{suffix:?}"
+        );
+    }
+    // White space around a suffix is dropped; one space joins it on.
+    assert_eq!(
+        user_agent_line_sent(|b| b.user_agent_suffix("  token-rotator/2.1 ")),
+        format!("user-agent: magicbell-jwt/{version} token-rotator/2.1")
+    );
+}
+
+#[test]
+fn a_user_agent_suffix_with_a_control_character_is_refused() {
+    for suffix in ["app\n1.0", "app/1.0\u{7f}", "\u{1b}[31mapp", "app\r"] {
+        let err = builder("http://127.0.0.1:9/v2")
+            .user_agent_suffix(suffix)
+            .build()
+            .unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "invalid input: user agent suffix holds control characters",
+            "{suffix:?}"
+        );
+    }
 }
 
 #[test]

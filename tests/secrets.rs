@@ -251,3 +251,41 @@ fn a_jwt_in_an_error_body_is_blanked_out() {
         "{message_err}"
     );
 }
+
+#[test]
+fn debug_of_a_client_shows_the_base_url_and_hides_the_token() {
+    let client = Client::builder(TOKEN)
+        .base_url("http://127.0.0.1:9/v2/")
+        .build()
+        .unwrap();
+
+    assert_eq!(
+        format!("{client:?}"),
+        r#"Client { base_url: "http://127.0.0.1:9/v2", token: "[redacted]", .. }"#
+    );
+}
+
+#[test]
+fn debug_of_a_builder_shows_its_settings_and_the_proxy_without_its_password() {
+    let builder = Client::builder(TOKEN).base_url("http://127.0.0.1:9/v2");
+    let shown = |proxy: &str| {
+        format!(
+            "ClientBuilder {{ token: \"[redacted]\", settings: Settings {{ \
+             base_url: \"http://127.0.0.1:9/v2\", timeout: 30s, connect_timeout: 10s, \
+             max_response_bytes: 4194304, retry: RetryPolicy {{ max_retries: 2, \
+             base_delay: 500ms, max_delay: 8s, max_retry_after: 60s }}, \
+             user_agent_suffix: None, allow_insecure_http: false, \
+             root_certificates: None, proxy: {proxy} }} }}"
+        )
+    };
+
+    assert_eq!(format!("{builder:?}"), shown("FromEnv"));
+    assert_eq!(format!("{:?}", builder.clone().no_proxy()), shown("Off"));
+    assert_eq!(
+        format!(
+            "{:?}",
+            builder.proxy("http://ops:hunter2@proxy.example:3128")
+        ),
+        shown(r#"Url("http://proxy.example:3128")"#)
+    );
+}

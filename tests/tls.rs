@@ -194,3 +194,64 @@ fn a_handshake_cut_short_counts_as_maybe_processed_so_a_create_is_not_sent_again
     let err = list_error(&client);
     assert_eq!(err.attempts(), Some(3));
 }
+
+/// A plain HTTP server on the port an `https` URL names: it answers the
+/// ClientHello with a 400, as HTTP servers do with bytes that are not HTTP.
+fn plain_http_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/v2", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            // The whole ClientHello record (a 5-byte header, then its
+            // length), then the answer; then, rather than closing with
+            // unread bytes (a reset that could overtake the answer), read
+            // until the client hangs up.
+            let mut header = [0; 5];
+            if stream.read_exact(&mut header).is_err() {
+                continue;
+            }
+            let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+            let _ = stream.read_exact(&mut vec![0; length]);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    });
+    url
+}
+
+#[test]
+fn an_https_url_to_a_plain_http_server_is_a_tls_failure_with_the_library_s_reason() {
+    let client = Client::builder(TOKEN)
+        .base_url(plain_http_server())
+        .no_proxy()
+        .build()
+        .unwrap();
+
+    let err = list_error(&client);
+
+    // Not a problem that would pass on a second try.
+    assert_eq!(err.attempts(), Some(1));
+    let shown = err.to_string();
+    if cfg!(feature = "native-tls") {
+        // The system library's own words (OpenSSL's "wrong version number",
+        // SChannel's, Security.framework's) vary: the wording around them
+        // does not.
+        let prefix = "no usable answer from the server: TLS with 127.0.0.1 failed: the TLS handshake failed (";
+        let reason = shown
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(')'));
+        assert!(reason.is_some_and(|r| !r.is_empty()), "{shown}");
+    } else {
+        // rustls raises this error on a live session too, so it cannot be
+        // told from one after the request was written.
+        assert_eq!(
+            shown,
+            "no usable answer from the server: TLS with 127.0.0.1 failed: the TLS session failed after the handshake (received corrupt message of type InvalidContentType)"
+        );
+    }
+}

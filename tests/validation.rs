@@ -22,6 +22,26 @@ fn a_token_with_white_space_is_refused_without_showing_it() {
 }
 
 #[test]
+fn a_token_with_a_space_or_a_control_character_is_refused() {
+    // A space and a no-break space are white space but not control
+    // characters; DEL and NUL are control characters but not white space.
+    for token in [
+        "sk-test bearer",
+        "sk-test\u{a0}bearer",
+        "sk-test\u{7f}bearer",
+        "sk-test\0",
+    ] {
+        let err = Client::new(token).unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "invalid input: token holds whitespace or control characters",
+            "{token:?}"
+        );
+    }
+}
+
+#[test]
 fn base_urls_that_are_not_absolute_http_urls_are_refused() {
     for (url, why) in [
         (
