@@ -2062,7 +2062,7 @@ impl TransportError {
                 TlsProblem::Expired => "the server's certificate has expired".to_owned(),
                 TlsProblem::OtherName => format!("the server's certificate is for another name than {host}"),
                 TlsProblem::Other if in_handshake => "the TLS handshake failed".to_owned(),
-                TlsProblem::Other => "the TLS session failed after the handshake".to_owned(),
+                TlsProblem::Other => "the TLS session failed during or after the handshake".to_owned(),
             };
             // The TLS library's own reason, when it is not one named above.
             if let (TlsProblem::Other, Some(detail)) = (problem, self.tls_detail()) {
@@ -3475,7 +3475,7 @@ mod tests {
         assert_eq!(message.reach(), Reach::MaybeProcessed);
         assert_eq!(
             message.what(),
-            "TLS with api.example failed: the TLS session failed after the handshake (received unexpected handshake message: got KeyUpdate when expecting )"
+            "TLS with api.example failed: the TLS session failed during or after the handshake (received unexpected handshake message: got KeyUpdate when expecting )"
         );
     }
 
@@ -3649,7 +3649,7 @@ mod tests {
         )));
         assert_eq!(
             other.what(),
-            "TLS with api.example failed: the TLS session failed after the handshake (unexpected error: no provider)"
+            "TLS with api.example failed: the TLS session failed during or after the handshake (unexpected error: no provider)"
         );
     }
 

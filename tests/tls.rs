@@ -251,7 +251,7 @@ fn an_https_url_to_a_plain_http_server_is_a_tls_failure_with_the_library_s_reaso
         // told from one after the request was written.
         assert_eq!(
             shown,
-            "no usable answer from the server: TLS with 127.0.0.1 failed: the TLS session failed after the handshake (received corrupt message of type InvalidContentType)"
+            "no usable answer from the server: TLS with 127.0.0.1 failed: the TLS session failed during or after the handshake (received corrupt message of type InvalidContentType)"
         );
     }
 }
