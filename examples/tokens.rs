@@ -3118,7 +3118,9 @@ ENVIRONMENT:
             ),
         ] {
             let fake = FakeServer::start().unwrap();
-            let mut ids: Vec<String> = (0..3).map(|_| seed(&fake, "ci", None)).collect();
+            // One revoked and one failed: the count line does not hang on their
+            // difference.
+            let mut ids: Vec<String> = (0..2).map(|_| seed(&fake, "ci", None)).collect();
             ids.reverse(); // the list is newest first
             fake.advance(Duration::from_secs(2 * 86_400));
             let seeding = fake.requests().len();
@@ -3133,7 +3135,7 @@ ENVIRONMENT:
             assert_eq!(
                 err,
                 format!(
-                    "failed to revoke {}: {FAKE_500}\n{}{}revoked 2, failed 1\n",
+                    "failed to revoke {}: {FAKE_500}\n{}{}revoked 1, failed 1\n",
                     ids[0],
                     unshown_batch(&ids[1..]),
                     broken_pipe()
@@ -3142,7 +3144,7 @@ ENVIRONMENT:
             );
             assert_eq!(out.text(), shown, "{line}");
             let (revoked, live) = revoked_and_live(&fake.project_tokens());
-            assert_eq!((revoked.len(), live), (2, vec![ids[0].clone()]), "{line}");
+            assert_eq!((revoked.len(), live), (1, vec![ids[0].clone()]), "{line}");
             let sent = sent(&fake, seeding);
             assert_eq!(sent[0].0, "GET", "{line}");
             assert_eq!(sent[1..], deletes_of(&ids), "{line}");
