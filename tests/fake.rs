@@ -1,9 +1,12 @@
 //! `FakeServer` through the crate's own `Client`: state, pagination, auth,
 //! errors and faults. Raw HTTP cases are in `fake_http.rs`.
 
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use common::fake::start;
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateUserTokenRequest, Error, FakeFault,
     FakeRequest, FakeServer, FetchProjectTokensParams, FetchTokensParams,
@@ -16,30 +19,6 @@ fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
         path: path.into(),
         status,
     }
-}
-
-/// A [`FakeServer`] that, when dropped at the end of a passing test, asserts
-/// that it caught no panic (a bug in the fake) while serving.
-struct Fake(FakeServer);
-
-impl std::ops::Deref for Fake {
-    type Target = FakeServer;
-
-    fn deref(&self) -> &FakeServer {
-        &self.0
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            assert_eq!(self.0.caught_panics(), 0, "the fake panicked serving");
-        }
-    }
-}
-
-fn start() -> Fake {
-    Fake(FakeServer::start().expect("the fake starts"))
 }
 
 /// `n` project tokens named `t0`..; their ids, oldest first.

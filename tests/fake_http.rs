@@ -2,10 +2,13 @@
 //! (bad JSON, bad fields, oversized heads and bodies, unknown paths, wrong
 //! methods, garbage), and HTTP framing (keep-alive, pipelining, `Expect`).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::fake::start;
 use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
 use serde_json::{json, Value};
@@ -32,30 +35,6 @@ impl Answer {
             entry["message"].as_str().unwrap_or("-"),
         )
     }
-}
-
-/// A [`FakeServer`] that, when dropped at the end of a passing test, asserts
-/// that it caught no panic (a bug in the fake) while serving.
-struct Fake(FakeServer);
-
-impl std::ops::Deref for Fake {
-    type Target = FakeServer;
-
-    fn deref(&self) -> &FakeServer {
-        &self.0
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            assert_eq!(self.0.caught_panics(), 0, "the fake panicked serving");
-        }
-    }
-}
-
-fn start() -> Fake {
-    Fake(FakeServer::start().expect("the fake starts"))
 }
 
 fn connect(fake: &FakeServer) -> TcpStream {

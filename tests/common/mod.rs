@@ -82,6 +82,7 @@ pub fn query_is(
 }
 
 pub mod connect_proxy;
+pub mod fake;
 pub mod fault_server;
 pub mod tls_server;
 
