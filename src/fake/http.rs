@@ -615,7 +615,8 @@ pub(super) fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::tests::{closed, connect, get, read_answer, start_with, Outcome, PATIENCE};
+    use crate::fake::raw_http::{self, closed, connect, read_answer, PATIENCE};
+    use crate::fake::tests::{get, start_with, Outcome};
 
     #[test]
     fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
@@ -625,14 +626,14 @@ mod tests {
         })?;
         let mut open = Vec::new();
         for _ in 0..2 {
-            let mut stream = connect(&fake)?;
+            let mut stream = connect(&fake.base_url());
             stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            assert_eq!(read_answer(&mut stream)?.0, 200);
+            assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
             open.push(stream);
         }
-        let mut third = connect(&fake)?;
+        let mut third = connect(&fake.base_url());
         third.write_all(&get(&fake, "/v2/jwt/project"))?;
-        let (status, head, body) = read_answer(&mut third)?;
+        let raw_http::Answer { status, head, body } = read_answer(&mut third, &mut Vec::new());
         assert_eq!(status, 503);
         assert!(head.contains("connection: close\r\n"), "{head}");
         assert_eq!(body["errors"][0]["code"], "service_unavailable");
@@ -647,9 +648,9 @@ mod tests {
         drop(open.pop());
         let waited = Instant::now();
         let served = loop {
-            let mut stream = connect(&fake)?;
+            let mut stream = connect(&fake.base_url());
             stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            let status = read_answer(&mut stream)?.0;
+            let status = read_answer(&mut stream, &mut Vec::new()).status;
             if status != 503 || waited.elapsed() > PATIENCE {
                 break status;
             }
@@ -668,15 +669,15 @@ mod tests {
             ..Limits::default()
         })?;
         let began = Instant::now();
-        let mut silent = connect(&fake)?;
+        let mut silent = connect(&fake.base_url());
         assert!(closed(&mut silent));
         assert!(began.elapsed() >= idle);
         // A kept-alive connection: the timeout counts from its last answer
         // (which the fake wrote after this request was sent).
-        let mut kept = connect(&fake)?;
+        let mut kept = connect(&fake.base_url());
         let sent = Instant::now();
         kept.write_all(&get(&fake, "/v2/jwt/project"))?;
-        assert_eq!(read_answer(&mut kept)?.0, 200);
+        assert_eq!(read_answer(&mut kept, &mut Vec::new()).status, 200);
         assert!(closed(&mut kept));
         assert!(sent.elapsed() >= idle);
         assert_eq!(fake.requests().len(), 1);
@@ -690,10 +691,14 @@ mod tests {
             request_deadline: deadline,
             ..Limits::default()
         })?;
-        let mut head = connect(&fake)?;
+        let mut head = connect(&fake.base_url());
         let began = Instant::now();
         head.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
-        let (status, headers, body) = read_answer(&mut head)?;
+        let raw_http::Answer {
+            status,
+            head: headers,
+            body,
+        } = read_answer(&mut head, &mut Vec::new());
         assert!(began.elapsed() >= deadline);
         assert_eq!(status, 408);
         assert!(headers.contains("connection: close\r\n"), "{headers}");
@@ -703,9 +708,9 @@ mod tests {
         );
         assert!(closed(&mut head));
         // A body short of its Content-Length, too.
-        let mut short = connect(&fake)?;
+        let mut short = connect(&fake.base_url());
         short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
-        assert_eq!(read_answer(&mut short)?.0, 408);
+        assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
         assert!(closed(&mut short));
         let log: Vec<(String, Option<u16>)> = fake
             .requests()

@@ -515,27 +515,24 @@ impl Shared {
         !self.stopping()
     }
 }
+
+// The reader tests/fake_http.rs uses too: one raw-HTTP helper for both.
+#[cfg(test)]
+#[path = "../../tests/common/raw_http.rs"]
+mod raw_http;
+
 #[cfg(test)]
 mod tests {
+    use super::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use super::*;
-    use serde_json::Value;
-    use std::io::{Read, Write};
+    use std::io::Write;
     use std::sync::mpsc;
     use std::time::Instant;
 
     pub(super) type Outcome = Result<(), Box<dyn std::error::Error>>;
 
-    /// A read that takes this long fails the test: nothing should.
-    pub(super) const PATIENCE: Duration = Duration::from_secs(10);
-
     pub(super) fn start_with(limits: Limits) -> io::Result<FakeServer> {
         FakeServer::start_with(0, limits)
-    }
-
-    pub(super) fn connect(fake: &FakeServer) -> io::Result<TcpStream> {
-        let stream = TcpStream::connect(fake.addr)?;
-        stream.set_read_timeout(Some(PATIENCE))?;
-        Ok(stream)
     }
 
     pub(super) fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
@@ -544,45 +541,6 @@ mod tests {
             fake.admin_token()
         )
         .into_bytes()
-    }
-
-    /// One answer's status, head and body; an error if the connection closed
-    /// or stayed silent for [`PATIENCE`] first.
-    pub(super) fn read_answer(stream: &mut TcpStream) -> io::Result<(u16, String, Value)> {
-        let mut bytes = Vec::new();
-        let mut byte = [0u8; 1];
-        while !bytes.ends_with(b"\r\n\r\n") {
-            stream.read_exact(&mut byte)?;
-            bytes.push(byte[0]);
-        }
-        let head = String::from_utf8_lossy(&bytes).into_owned();
-        let bad = || io::Error::new(io::ErrorKind::InvalidData, head.clone());
-        let status = head
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(bad)?;
-        let mut body = vec![0u8; length];
-        stream.read_exact(&mut body)?;
-        Ok((status, head, serde_json::from_slice(&body)?))
-    }
-
-    /// True when the fake closed `stream` (end of stream or a reset); false
-    /// when it is still open after [`PATIENCE`] or sent bytes.
-    pub(super) fn closed(stream: &mut TcpStream) -> bool {
-        let mut byte = [0u8; 1];
-        match stream.read(&mut byte) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => !matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ),
-        }
     }
 
     #[test]
@@ -597,14 +555,14 @@ mod tests {
         for i in 0..100 {
             client.create_project_jwt(&crate::CreateProjectTokenRequest::new(format!("t{i}")))?;
         }
-        let mut silent = connect(&fake)?;
-        let mut half = connect(&fake)?;
+        let mut silent = connect(&fake.base_url());
+        let mut half = connect(&fake.base_url());
         half.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
         // Thousands of pipelined lists of 100 tokens, never read: megabytes
         // of answers, more than the socket buffers hold. Written from a
         // thread of its own, which the fake's reads may leave blocked until
         // Drop shuts the connection down.
-        let mut stuffed = connect(&fake)?;
+        let mut stuffed = connect(&fake.base_url());
         stuffed.set_write_timeout(Some(Duration::from_secs(60)))?;
         let mut backlog = Vec::new();
         for _ in 0..4000 {
@@ -655,9 +613,9 @@ mod tests {
         let fake = FakeServer::start()?;
         assert_eq!(fake.caught_panics(), 0);
         // A panic answering, holding the state's lock.
-        let mut stream = connect(&fake)?;
+        let mut stream = connect(&fake.base_url());
         stream.write_all(&get(&fake, "/test/panic"))?;
-        let (status, head, body) = read_answer(&mut stream)?;
+        let raw_http::Answer { status, head, body } = read_answer(&mut stream, &mut Vec::new());
         assert_eq!(status, 500);
         assert!(head.contains("connection: close\r\n"), "{head}");
         assert_eq!(body["errors"][0]["code"], "internal_server_error");
@@ -666,7 +624,7 @@ mod tests {
         // The poisoned lock is taken all the same.
         assert!(fake.project_tokens().is_empty());
         // A panic outside answering ends its connection, unanswered.
-        let mut stream = connect(&fake)?;
+        let mut stream = connect(&fake.base_url());
         stream.write_all(&get(&fake, "/test/panic-outside"))?;
         assert!(closed(&mut stream));
         assert_eq!(fake.caught_panics(), 2);
