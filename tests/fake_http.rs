@@ -9,94 +9,10 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::fake::start;
+use common::raw_http::{closed, connect, read_answer, send};
 use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
-use serde_json::{json, Value};
-
-struct Answer {
-    status: u16,
-    head: String,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|line| {
-            let (n, v) = line.split_once(':')?;
-            n.eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-
-    /// The first `errors[]` entry's code and message.
-    fn error(&self) -> (&str, &str) {
-        let entry = &self.body["errors"][0];
-        (
-            entry["code"].as_str().unwrap_or("-"),
-            entry["message"].as_str().unwrap_or("-"),
-        )
-    }
-}
-
-fn connect(fake: &FakeServer) -> TcpStream {
-    let addr = fake.base_url()["http://".len()..]
-        .trim_end_matches("/v2")
-        .to_owned();
-    let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
-}
-
-/// Reads one answer (skipping a `100 Continue`) from `stream`.
-fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
-    loop {
-        let end = loop {
-            if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).expect("an answer");
-            assert!(n > 0, "closed before an answer");
-            buffer.extend_from_slice(&chunk[..n]);
-        };
-        let head = String::from_utf8(buffer.drain(..end).collect()).expect("UTF-8 head");
-        let status: u16 = head[9..12].parse().expect("status");
-        if status == 100 {
-            continue;
-        }
-        let mut answer = Answer {
-            status,
-            head,
-            body: Value::Null,
-        };
-        let length: usize = answer
-            .header("content-length")
-            .expect("content-length")
-            .parse()
-            .unwrap();
-        while buffer.len() < length {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).expect("a body");
-            assert!(n > 0, "closed mid-body");
-            buffer.extend_from_slice(&chunk[..n]);
-        }
-        let body: Vec<u8> = buffer.drain(..length).collect();
-        answer.body = if body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&body).expect("a JSON body")
-        };
-        return answer;
-    }
-}
-
-/// Sends `bytes` on a new connection and reads one answer.
-fn send(fake: &FakeServer, bytes: &[u8]) -> Answer {
-    let mut stream = connect(fake);
-    stream.write_all(bytes).expect("write");
-    read_answer(&mut stream, &mut Vec::new())
-}
+use serde_json::json;
 
 fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {
     format!(
@@ -105,19 +21,6 @@ fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
-}
-
-/// True when the fake closed `stream` (end of stream or a reset); false when
-/// it sent more bytes or nothing within the read timeout (5 s).
-fn closed(stream: &mut TcpStream) -> bool {
-    let mut byte = [0u8; 1];
-    match stream.read(&mut byte) {
-        Ok(n) => n == 0,
-        Err(e) => !matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ),
-    }
 }
 
 fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
@@ -130,7 +33,10 @@ fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
 
 /// The fake still serves a normal request on a new connection.
 fn assert_still_serving(fake: &FakeServer) {
-    let answer = send(fake, &request(fake, "GET", "/v2/jwt/project", ""));
+    let answer = send(
+        &fake.base_url(),
+        &request(fake, "GET", "/v2/jwt/project", ""),
+    );
     assert_eq!(answer.status, 200, "{:?}", answer.body);
 }
 
@@ -140,7 +46,7 @@ fn assert_still_serving(fake: &FakeServer) {
 fn a_body_that_is_not_json_is_400() {
     let fake = start();
     let answer = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "POST", "/v2/jwt/project", "{\"name\": "),
     );
     assert_eq!(answer.status, 400);
@@ -218,7 +124,10 @@ fn a_body_breaking_a_rule_is_422_naming_the_field() {
         ),
     ];
     for (path, body, expected) in &cases {
-        let answer = send(&fake, &request(&fake, "POST", path, &body.to_string()));
+        let answer = send(
+            &fake.base_url(),
+            &request(&fake, "POST", path, &body.to_string()),
+        );
         assert_eq!(answer.status, 422, "{body}");
         assert_eq!(
             answer.error(),
@@ -234,13 +143,13 @@ fn a_body_breaking_a_rule_is_422_naming_the_field() {
 fn the_token_value_is_in_no_list_and_absent_fields_are_left_out() {
     let fake = start();
     let created = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "POST", "/v2/jwt/project", r#"{"name":"ci"}"#),
     );
     assert_eq!(created.status, 201);
     let value = created.body["token"].as_str().unwrap().to_owned();
     assert_eq!(created.body.get("expires_at"), None);
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     stream
         .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
         .unwrap();
@@ -257,7 +166,7 @@ fn the_token_value_is_in_no_list_and_absent_fields_are_left_out() {
 fn a_query_value_that_does_not_decode_is_422() {
     let fake = start();
     let answer = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "GET", "/v2/jwt/project?starting_after=%zz", ""),
     );
     assert_eq!(answer.status, 422);
@@ -267,7 +176,7 @@ fn a_query_value_that_does_not_decode_is_422() {
     );
     // `%` wants two hex digits: `%+f` is no byte, though `+f` parses as hex.
     let answer = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "GET", "/v2/jwt/project?ending_before=%+f", ""),
     );
     assert_eq!(answer.status, 422);
@@ -278,7 +187,7 @@ fn a_query_value_that_does_not_decode_is_422() {
     for limit in ["0", "ten", "-1", "100000000000000000000"] {
         let path = format!("/v2/jwt/project?limit={limit}");
         assert_eq!(
-            send(&fake, &request(&fake, "GET", &path, "")).status,
+            send(&fake.base_url(), &request(&fake, "GET", &path, "")).status,
             422,
             "{limit}"
         );
@@ -293,13 +202,13 @@ fn a_plus_in_a_path_is_a_plus_and_in_a_query_value_a_space() {
         .create_user_jwt(&CreateUserTokenRequest::for_email("a+b@example.com"))
         .unwrap();
     let list = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "GET", "/v2/jwt/user/a+b@example.com", ""),
     );
     assert_eq!(list.status, 200);
     assert_eq!(list.body["data"][0]["id"], created.token_id.as_str());
     let deleted = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "DELETE", "/v2/jwt/user/a+b@example.com", ""),
     );
     assert_eq!(
@@ -307,7 +216,7 @@ fn a_plus_in_a_path_is_a_plus_and_in_a_query_value_a_space() {
         "no live user token has the id \"a+b@example.com\""
     );
     let answer = send(
-        &fake,
+        &fake.base_url(),
         &request(&fake, "GET", "/v2/jwt/project?starting_after=no+such", ""),
     );
     assert_eq!(
@@ -325,7 +234,7 @@ fn a_path_segment_with_a_percent_not_followed_by_two_hex_digits_is_404() {
         } else {
             "GET"
         };
-        let answer = send(&fake, &request(&fake, method, path, ""));
+        let answer = send(&fake.base_url(), &request(&fake, method, path, ""));
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.error().0, "not_found", "{path}");
     }
@@ -335,7 +244,7 @@ fn a_path_segment_with_a_percent_not_followed_by_two_hex_digits_is_404() {
 fn both_cursors_at_once_are_422() {
     let fake = start();
     let answer = send(
-        &fake,
+        &fake.base_url(),
         &request(
             &fake,
             "GET",
@@ -355,7 +264,7 @@ fn both_cursors_at_once_are_422() {
 #[test]
 fn a_head_over_16_kib_is_431_and_the_connection_closes() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let head = format!(
         "GET /v2/jwt/project HTTP/1.1\r\nx-padding: {}\r\n\r\n",
         "p".repeat(16 * 1024)
@@ -386,13 +295,13 @@ fn a_head_of_exactly_16_kib_is_read() {
     let padding = 16 * 1024 - start.len() - 4;
     let head = format!("{start}{}\r\n\r\n", "p".repeat(padding));
     assert_eq!(head.len(), 16 * 1024);
-    assert_eq!(send(&fake, head.as_bytes()).status, 200);
+    assert_eq!(send(&fake.base_url(), head.as_bytes()).status, 200);
 }
 
 #[test]
 fn a_body_over_64_kib_is_413_without_reading_it() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let head = format!(
         "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-length: 65537\r\n\r\n",
         fake.admin_token()
@@ -421,7 +330,10 @@ fn a_body_of_exactly_64_kib_is_read() {
         "p".repeat(64 * 1024 - skeleton.len())
     );
     assert_eq!(body.len(), 64 * 1024);
-    let answer = send(&fake, &request(&fake, "POST", "/v2/jwt/project", &body));
+    let answer = send(
+        &fake.base_url(),
+        &request(&fake, "POST", "/v2/jwt/project", &body),
+    );
     assert_eq!(answer.status, 201);
     assert_eq!(fake.project_tokens().len(), 1);
 }
@@ -442,7 +354,10 @@ fn unknown_paths_are_404_even_without_a_bearer() {
         "/v2/jwt/projects",
         "http://127.0.0.1/v2/jwt/project",
     ] {
-        let answer = send(&fake, format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes());
+        let answer = send(
+            &fake.base_url(),
+            format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes(),
+        );
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.error().0, "not_found", "{path}");
     }
@@ -460,7 +375,7 @@ fn a_method_a_path_does_not_have_is_405_with_allow() {
         ("PATCH", "/v2/jwt/user/abc", "GET, DELETE"),
     ];
     for (method, path, allow) in cases {
-        let answer = send(&fake, &request(&fake, method, path, ""));
+        let answer = send(&fake.base_url(), &request(&fake, method, path, ""));
         assert_eq!(answer.status, 405, "{method} {path}");
         assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
         assert_eq!(answer.error().0, "method_not_allowed");
@@ -473,7 +388,7 @@ fn a_method_a_path_does_not_have_is_405_with_allow() {
 #[test]
 fn head_gets_its_answer_without_a_body() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     stream
         .write_all(&request(&fake, "HEAD", "/v2/jwt/project", ""))
         .unwrap();
@@ -506,7 +421,7 @@ fn a_missing_or_non_bearer_authorization_is_401() {
         format!("authorization: Bearer {admin}x\r\n"),
     ] {
         let answer = send(
-            &fake,
+            &fake.base_url(),
             format!("GET /v2/jwt/project HTTP/1.1\r\n{auth}\r\n").as_bytes(),
         );
         assert_eq!(answer.status, 401, "{auth:?}");
@@ -514,7 +429,7 @@ fn a_missing_or_non_bearer_authorization_is_401() {
     }
     // The scheme is case-insensitive.
     let answer = send(
-        &fake,
+        &fake.base_url(),
         format!("GET /v2/jwt/project HTTP/1.1\r\nAuthorization: bearer {admin}\r\n\r\n").as_bytes(),
     );
     assert_eq!(answer.status, 200);
@@ -525,7 +440,7 @@ fn a_missing_or_non_bearer_authorization_is_401() {
 #[test]
 fn garbage_bytes_get_400_and_the_next_connection_is_served() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     stream.write_all(&[0x16, 0x03, 0x01, 0x00, 0xff]).unwrap(); // a TLS handshake
     let answer = read_answer(&mut stream, &mut Vec::new());
     assert_eq!(answer.status, 400);
@@ -586,7 +501,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         ),
     ];
     for (bad, status, message) in cases {
-        let answer = send(&fake, bad);
+        let answer = send(&fake.base_url(), bad);
         let shown = String::from_utf8_lossy(bad);
         assert_eq!(answer.status, status, "{shown:?}");
         let code = if status == 400 {
@@ -608,7 +523,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
 fn a_chunked_body_is_411() {
     let fake = start();
     let answer = send(
-        &fake,
+        &fake.base_url(),
         b"POST /v2/jwt/project HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     );
     assert_eq!(answer.status, 411);
@@ -620,13 +535,13 @@ fn a_chunked_body_is_411() {
 fn a_request_cut_off_midway_is_not_logged_and_stops_nothing() {
     let fake = start();
     {
-        let mut stream = connect(&fake);
+        let mut stream = connect(&fake.base_url());
         stream
             .write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 100\r\n\r\n{\"na")
             .unwrap();
     }
     {
-        let mut stream = connect(&fake);
+        let mut stream = connect(&fake.base_url());
         stream.write_all(b"GET /v2/jwt/pro").unwrap();
     }
     assert_still_serving(&fake);
@@ -670,7 +585,7 @@ fn mutated_and_random_requests_never_stop_the_fake() {
                 _ => bytes.insert(i, next() as u8),
             }
         }
-        let mut stream = connect(&fake);
+        let mut stream = connect(&fake.base_url());
         let _ = stream.write_all(&bytes);
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let mut sink = Vec::new();
@@ -685,7 +600,7 @@ fn mutated_and_random_requests_never_stop_the_fake() {
 #[test]
 fn keep_alive_serves_several_requests_on_one_connection_even_pipelined() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let mut buffer = Vec::new();
     stream
         .write_all(&request(
@@ -713,7 +628,7 @@ fn http_1_0_and_connection_close_end_the_connection_after_the_answer() {
         format!("GET /v2/jwt/project HTTP/1.0\r\nauthorization: Bearer {admin}\r\n\r\n"),
         format!("GET /v2/jwt/project HTTP/1.1\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
     ] {
-        let mut stream = connect(&fake);
+        let mut stream = connect(&fake.base_url());
         stream.write_all(head.as_bytes()).unwrap();
         let answer = read_answer(&mut stream, &mut Vec::new());
         assert_eq!(answer.status, 200);
@@ -724,7 +639,7 @@ fn http_1_0_and_connection_close_end_the_connection_after_the_answer() {
 #[test]
 fn expect_100_continue_is_answered_before_the_body() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let body = r#"{"name":"curl"}"#;
     let head = format!(
         "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
@@ -750,13 +665,16 @@ fn faults_meet_any_request_read_in_full_but_not_a_refused_one() {
         "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
         "p".repeat(17_000)
     );
-    assert_eq!(send(&fake, big.as_bytes()).status, 431);
+    assert_eq!(send(&fake.base_url(), big.as_bytes()).status, 431);
     // No bearer and an unknown path: the fault answers all the same.
-    let answer = send(&fake, b"GET /nowhere HTTP/1.1\r\n\r\n");
+    let answer = send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n");
     assert_eq!(answer.status, 503);
     assert_eq!(answer.header("retry-after"), Some("7"));
     assert_eq!(answer.error().0, "service_unavailable");
-    assert_eq!(send(&fake, b"GET /nowhere HTTP/1.1\r\n\r\n").status, 404);
+    assert_eq!(
+        send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n").status,
+        404
+    );
 }
 
 #[test]
@@ -764,16 +682,28 @@ fn a_status_fault_outside_200_to_599_is_answered_500() {
     let fake = start();
     fake.inject(2, FakeFault::Status(100));
     assert_eq!(
-        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
         500
     );
     fake.inject(1, FakeFault::Status(1000));
     assert_eq!(
-        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
         500
     );
     assert_eq!(
-        send(&fake, &request(&fake, "GET", "/v2/jwt/project", "")).status,
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
         500
     );
     assert_still_serving(&fake);
@@ -782,7 +712,7 @@ fn a_status_fault_outside_200_to_599_is_answered_500() {
 #[test]
 fn a_head_sent_a_byte_at_a_time_is_read() {
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     stream.set_nodelay(true).unwrap();
     for byte in request(&fake, "GET", "/v2/jwt/project?limit=3", "") {
         stream.write_all(&[byte]).unwrap();
@@ -798,7 +728,7 @@ fn a_head_sent_a_byte_at_a_time_is_read() {
 fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
     let fake = start();
     fake.inject(1, FakeFault::Status(204));
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let mut two = request(&fake, "GET", "/v2/jwt/project", "");
     two.extend(request(&fake, "GET", "/v2/jwt/project", ""));
     stream.write_all(&two).unwrap();
@@ -826,7 +756,7 @@ fn a_request_is_in_the_log_by_the_time_its_answer_arrives() {
     // The fake records a request before it writes the answer, on every path:
     // answered, faulted, refused (then closed), and closed by a fault.
     let fake = start();
-    let mut stream = connect(&fake);
+    let mut stream = connect(&fake.base_url());
     let mut buffer = Vec::new();
     for i in 0..100 {
         let path = format!("/v2/jwt/project?limit={}", i + 1);
@@ -845,7 +775,7 @@ fn a_request_is_in_the_log_by_the_time_its_answer_arrives() {
         fake.requests().last(),
         Some(&req("GET", "/v2/jwt/project", Some(502)))
     );
-    assert_eq!(send(&fake, b"GET /x HTTP/9\r\n\r\n").status, 400);
+    assert_eq!(send(&fake.base_url(), b"GET /x HTTP/9\r\n\r\n").status, 400);
     assert_eq!(fake.requests().last(), Some(&req("GET", "/x", Some(400))));
     fake.inject(1, FakeFault::Close);
     stream
@@ -867,7 +797,7 @@ fn requests_from_several_threads_are_each_logged_before_their_answers() {
         let workers: Vec<_> = (0..4)
             .map(|t| {
                 s.spawn(move || {
-                    let mut stream = connect(fake);
+                    let mut stream = connect(&fake.base_url());
                     let mut buffer = Vec::new();
                     for i in 0..50 {
                         let path = format!("/v2/jwt/project?limit=1&thread={t}&i={i}");
@@ -896,8 +826,8 @@ fn requests_from_several_threads_are_each_logged_before_their_answers() {
 #[test]
 fn clients_that_never_send_or_stop_halfway_do_not_hold_drop_up() {
     let fake = start();
-    let mut silent = connect(&fake);
-    let mut half = connect(&fake);
+    let mut silent = connect(&fake.base_url());
+    let mut half = connect(&fake.base_url());
     half.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-le")
         .unwrap();
     // Both connections are being served (the fake accepted them) once a
@@ -911,7 +841,7 @@ fn clients_that_never_send_or_stop_halfway_do_not_hold_drop_up() {
     let took = began.elapsed();
     assert!(took < Duration::from_secs(2), "Drop took {took:?}");
     // Their connections were shut down, not left to time out (the reads
-    // would wait 5 s and fail).
+    // would wait out PATIENCE and fail).
     assert!(closed(&mut silent));
     assert!(closed(&mut half));
     assert!(TcpStream::connect(&addr).is_err());

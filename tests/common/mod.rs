@@ -84,6 +84,7 @@ pub fn query_is(
 pub mod connect_proxy;
 pub mod fake;
 pub mod fault_server;
+pub mod raw_http;
 pub mod tls_server;
 
 /// Debug and Display of a result, checked to hold neither secret.

@@ -1,0 +1,771 @@
+//! The fake's transport: a hand-written HTTP/1.1 server, with its limits on
+//! connections, bytes and time.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use ureq::http::StatusCode;
+
+use super::service::{handle, record};
+use super::Shared;
+
+/// A request head (request line and headers) larger than this is answered 431.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// A request body larger than this is answered 413.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Connections served at once; one more is answered 503 and closed.
+const MAX_CONNECTIONS: usize = 256;
+/// A kept-alive connection with no request for this long is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request must arrive in full this soon after its first byte, or it is
+/// answered 408 and its connection closed.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// A client that does not read its answer for this long loses its connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a thread that waits (for bytes, a connection or a delay) checks
+/// for shutdown and its deadlines.
+pub(super) const POLL: Duration = Duration::from_millis(20);
+/// The accept loop's first wait after finding no connection; it doubles up to
+/// [`ACCEPT_POLL_MAX`] while none comes, and starts again after each one.
+const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
+/// The accept loop's longest wait between polls: the most a connection
+/// arriving after an idle spell waits to be accepted.
+const ACCEPT_POLL_MAX: Duration = Duration::from_millis(5);
+/// Where every error entry points: the fake's own documentation.
+const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/struct.FakeServer.html";
+
+/// The connection limits; the constants above, except in the unit tests.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    pub(super) max_connections: usize,
+    pub(super) idle_timeout: Duration,
+    pub(super) request_deadline: Duration,
+    pub(super) write_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+            request_deadline: REQUEST_DEADLINE,
+            write_timeout: WRITE_TIMEOUT,
+        }
+    }
+}
+
+// --- Connections ---------------------------------------------------------------
+
+pub(super) fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, addr: SocketAddr) {
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut wait = ACCEPT_POLL_MIN;
+    while !shared.stopping() {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(wait);
+                wait = (wait * 2).min(ACCEPT_POLL_MAX);
+                continue;
+            }
+            Err(_) => {
+                // Out of file descriptors and the like: wait, do not spin.
+                thread::sleep(POLL);
+                continue;
+            }
+        };
+        wait = ACCEPT_POLL_MIN;
+        workers.retain(|w| !w.is_finished());
+        if workers.len() >= shared.limits.max_connections {
+            refuse_connection(stream, shared.limits.max_connections);
+            continue;
+        }
+        // Some systems hand out an accepted socket as nonblocking as its
+        // listener; the connection threads read with timeouts instead.
+        if stream.set_nonblocking(false).is_err() {
+            continue;
+        }
+        let serving = shared.clone();
+        let spawned = thread::Builder::new()
+            .name("magicbell-fake-conn".into())
+            .spawn(move || serve(stream, &serving, addr));
+        if let Ok(worker) = spawned {
+            workers.push(worker);
+        }
+    }
+    for worker in workers {
+        let _ = worker.join();
+    }
+}
+
+/// Answers a connection over the cap 503 and closes it, without blocking the
+/// accept loop: what the client already sent is read and dropped first, so
+/// that closing does not reset the connection under the answer.
+fn refuse_connection(mut stream: TcpStream, max: usize) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let mut chunk = [0u8; 8192];
+    for _ in 0..8 {
+        match stream.read(&mut chunk) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+    let answer = Answer::error(
+        503,
+        "service_unavailable",
+        format!("the fake already serves {max} connections, its most"),
+        &format!(
+            "close idle connections (the fake closes them after {} s without a request) and connect again",
+            IDLE_TIMEOUT.as_secs()
+        ),
+    );
+    let _ = write_answer(&mut stream, &answer, "", true);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// A connection thread: serves `stream` until it closes, catching a panic
+/// (a bug in the fake) so that it ends this connection only, and counting it.
+fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
+    let id = shared.next_connection.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut open = shared.connections();
+        // Checked under the lock `Drop` takes to shut connections down: a
+        // connection either is shut down by it or sees the flag here.
+        if shared.stopping() {
+            return;
+        }
+        match stream.try_clone() {
+            Ok(handle) => open.insert(id, handle),
+            Err(_) => return,
+        };
+    }
+    let served = panic::catch_unwind(AssertUnwindSafe(|| {
+        serve_connection(&mut stream, shared, addr);
+    }));
+    if served.is_err() {
+        shared.panics.fetch_add(1, Ordering::SeqCst);
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    shared.connections().remove(&id);
+}
+
+/// What reading the next request from a connection gave.
+enum Incoming {
+    Request(Request),
+    /// A request the fake cannot read: answer this, then close.
+    Refused {
+        method: String,
+        path: String,
+        answer: Answer,
+    },
+    /// The peer closed, the connection failed, or the fake is stopping.
+    Gone,
+}
+
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) target: String,
+    headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
+    pub(super) close: bool,
+}
+
+impl Request {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub(super) struct Answer {
+    pub(super) status: u16,
+    body: Value,
+    headers: Vec<(&'static str, String)>,
+    /// Close the connection after this answer.
+    pub(super) close: bool,
+}
+
+impl Answer {
+    pub(super) fn ok(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            body,
+            headers: Vec::new(),
+            close: false,
+        }
+    }
+
+    pub(super) fn error(
+        status: u16,
+        code: &str,
+        message: impl Into<String>,
+        suggestion: &str,
+    ) -> Answer {
+        Answer::ok(
+            status,
+            json!({"errors": [{
+                "code": code,
+                "message": message.into(),
+                "suggestion": suggestion,
+                "help_link": HELP_LINK,
+            }]}),
+        )
+    }
+
+    pub(super) fn invalid(message: impl Into<String>) -> Answer {
+        Answer::error(
+            422,
+            "unprocessable_entity",
+            message,
+            "fix the field named in the message and send the request again",
+        )
+    }
+
+    pub(super) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    if stream.set_read_timeout(Some(POLL)).is_err()
+        || stream
+            .set_write_timeout(Some(shared.limits.write_timeout))
+            .is_err()
+    {
+        return;
+    }
+    let mut buffer = Vec::new();
+    loop {
+        match read_request(stream, &mut buffer, shared) {
+            Incoming::Gone => break,
+            Incoming::Refused {
+                method,
+                path,
+                answer,
+            } => {
+                record(shared, method.clone(), path, Some(answer.status));
+                let _ = write_answer(stream, &answer, &method, true);
+                break;
+            }
+            Incoming::Request(request) => {
+                let keep = handle(stream, request, shared, addr);
+                if !keep {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// How [`fill`] ended.
+enum Filled {
+    Done,
+    /// The peer left, the connection failed, or the fake is stopping.
+    Gone,
+    /// The deadline passed first.
+    Late,
+}
+
+/// Reads bytes into `buffer` until it holds `wanted`, or `deadline` passes.
+fn fill(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    shared: &Shared,
+    wanted: usize,
+    deadline: Instant,
+) -> Filled {
+    let mut chunk = [0u8; 8192];
+    while buffer.len() < wanted {
+        if shared.stopping() {
+            return Filled::Gone;
+        }
+        if Instant::now() >= deadline {
+            return Filled::Late;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return Filled::Gone,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(_) => return Filled::Gone,
+        }
+    }
+    Filled::Done
+}
+
+fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>, shared: &Shared) -> Incoming {
+    let limits = shared.limits;
+    // Until a byte of the request arrives the connection is idle; from then
+    // on the whole request has a deadline.
+    let idle_since = Instant::now();
+    let mut started = (!buffer.is_empty()).then_some(idle_since);
+    // The head: up to the blank line, bounded. Bytes already searched are
+    // not searched again, so a head sent a byte at a time costs no more.
+    let mut searched: usize = 0;
+    let head_end = loop {
+        // Blank lines before a request line are allowed (RFC 9112, 2.2).
+        let blank = buffer
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        buffer.drain(..blank);
+        searched = searched.saturating_sub(blank);
+        if let Some(first) = buffer.first() {
+            if !first.is_ascii_alphabetic() {
+                // Not a request line (binary noise, a TLS handshake): no wait
+                // for a blank line that will never come.
+                return refused_garbage(buffer);
+            }
+        }
+        if let Some(end) = find_head_end(buffer, searched) {
+            if end > MAX_HEAD_BYTES {
+                return refused_head(buffer);
+            }
+            break end;
+        }
+        if buffer.len() > MAX_HEAD_BYTES {
+            return refused_head(buffer);
+        }
+        // A terminator may straddle what was searched and what comes next.
+        searched = buffer.len().saturating_sub(3);
+        let wanted = buffer.len() + 1;
+        let deadline = match started {
+            Some(at) => at + limits.request_deadline,
+            None => idle_since + limits.idle_timeout,
+        };
+        match fill(stream, buffer, shared, wanted, deadline) {
+            Filled::Done => {
+                started.get_or_insert_with(Instant::now);
+            }
+            Filled::Gone => return Incoming::Gone,
+            Filled::Late if started.is_none() => return Incoming::Gone,
+            Filled::Late => return refused_late(buffer, limits.request_deadline),
+        }
+    };
+    let started = started.unwrap_or(idle_since);
+    let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
+    let mut lines = head.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let request_line = lines.next().unwrap_or_default();
+    let parts: Vec<&str> = request_line.split(' ').collect();
+    let (method, target, version) = match parts.as_slice() {
+        [method, target, version] => (method.to_string(), target.to_string(), Some(*version)),
+        [method, target, ..] => (method.to_string(), target.to_string(), None),
+        [method] => (method.to_string(), String::new(), None),
+        [] => (String::new(), String::new(), None),
+    };
+    let refuse = |answer: Answer| Incoming::Refused {
+        method: method.clone(),
+        path: target.clone(),
+        answer,
+    };
+    let version = match version {
+        Some(v @ ("HTTP/1.1" | "HTTP/1.0")) => v,
+        _ => {
+            return refuse(bad_request(format!(
+                "the request line {:?} is not METHOD TARGET HTTP/1.1",
+                excerpt(request_line)
+            )))
+        }
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return refuse(bad_request(format!(
+            "the request line {:?} is not METHOD TARGET HTTP/1.1",
+            excerpt(request_line)
+        )));
+    }
+    let mut headers = Vec::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            return refuse(bad_request(format!(
+                "the header line {:?} has no colon",
+                excerpt(line)
+            )));
+        };
+        if name.is_empty() || name.ends_with(char::is_whitespace) {
+            return refuse(bad_request(format!(
+                "the header line {:?} has no valid name",
+                excerpt(line)
+            )));
+        }
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    if !header("transfer-encoding").is_empty() {
+        return refuse(Answer::error(
+            411,
+            "length_required",
+            "the fake does not read a Transfer-Encoding body",
+            "send the body with a Content-Length",
+        ));
+    }
+    let length = match header("content-length").as_slice() {
+        [] => 0,
+        [value] => match value.parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                return refuse(bad_request(format!(
+                    "Content-Length {:?} is not a number",
+                    excerpt(value)
+                )))
+            }
+        },
+        _ => return refuse(bad_request("Content-Length is sent more than once")),
+    };
+    if length > MAX_BODY_BYTES as u64 {
+        return refuse(Answer::error(
+            413,
+            "payload_too_large",
+            format!("the body is {length} bytes; the fake reads at most {MAX_BODY_BYTES}"),
+            "send a smaller body",
+        ));
+    }
+    let connection = header("connection").join(",").to_ascii_lowercase();
+    let close = connection.contains("close")
+        || (version == "HTTP/1.0" && !connection.contains("keep-alive"));
+    let expects_continue = header("expect")
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case("100-continue"));
+    buffer.drain(..head_end);
+    let length = length as usize;
+    if expects_continue && buffer.len() < length {
+        let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    match fill(
+        stream,
+        buffer,
+        shared,
+        length,
+        started + limits.request_deadline,
+    ) {
+        Filled::Done => {}
+        Filled::Gone => return Incoming::Gone,
+        Filled::Late => return refuse(late(limits.request_deadline)),
+    }
+    let body = buffer.drain(..length).collect();
+    Incoming::Request(Request {
+        method,
+        target,
+        headers,
+        body,
+        close,
+    })
+}
+
+/// The length of the head including its blank line, if it is all there;
+/// `from` is where to start looking (no blank line ends before it).
+fn find_head_end(buffer: &[u8], from: usize) -> Option<usize> {
+    let rest = buffer.get(from..)?;
+    let crlf = rest
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| from + i + 4);
+    let lf = rest
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map(|i| from + i + 2);
+    match (crlf, lf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn first_words(buffer: &[u8]) -> (String, String) {
+    let line_end = buffer
+        .iter()
+        .position(|b| *b == b'\n')
+        .unwrap_or(buffer.len())
+        .min(256);
+    let line = String::from_utf8_lossy(&buffer[..line_end]);
+    let mut parts = line.trim_end().splitn(3, ' ');
+    (
+        parts.next().unwrap_or_default().to_owned(),
+        parts.next().unwrap_or_default().to_owned(),
+    )
+}
+
+fn refused_head(buffer: &[u8]) -> Incoming {
+    let (method, path) = first_words(buffer);
+    Incoming::Refused {
+        method,
+        path,
+        answer: Answer::error(
+            431,
+            "request_header_fields_too_large",
+            format!("the request head is over {MAX_HEAD_BYTES} bytes"),
+            "send fewer or shorter headers",
+        ),
+    }
+}
+
+fn refused_late(buffer: &[u8], deadline: Duration) -> Incoming {
+    let (method, path) = first_words(buffer);
+    Incoming::Refused {
+        method,
+        path,
+        answer: late(deadline),
+    }
+}
+
+fn late(deadline: Duration) -> Answer {
+    Answer::error(
+        408,
+        "request_timeout",
+        format!(
+            "the request did not arrive in full within {} ms of its first byte",
+            deadline.as_millis()
+        ),
+        "send the whole request at once",
+    )
+}
+
+fn refused_garbage(buffer: &[u8]) -> Incoming {
+    Incoming::Refused {
+        method: String::new(),
+        path: String::new(),
+        answer: bad_request(format!(
+            "the connection sent {} bytes that do not start an HTTP request",
+            buffer.len()
+        )),
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> Answer {
+    Answer::error(
+        400,
+        "bad_request",
+        message,
+        "send HTTP/1.1 with a JSON body and a Content-Length",
+    )
+}
+
+/// At most 60 characters of `text`, for a message.
+pub(super) fn excerpt(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+pub(super) fn write_answer(
+    stream: &mut TcpStream,
+    answer: &Answer,
+    method: &str,
+    close: bool,
+) -> io::Result<()> {
+    // 204 and 304 answers have no body (RFC 9110, 15.3.5 and 15.4.5).
+    let bodiless = matches!(answer.status, 204 | 304);
+    let body = if bodiless {
+        String::new()
+    } else {
+        answer.body.to_string()
+    };
+    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
+    if !bodiless {
+        // A HEAD answer says how long the GET's body would be, and sends none.
+        out.push_str(&format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
+    }
+    for (name, value) in &answer.headers {
+        out.push_str(name);
+        out.push_str(": ");
+        out.push_str(value);
+        out.push_str("\r\n");
+    }
+    if close {
+        out.push_str("connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    if method != "HEAD" {
+        out.push_str(&body);
+    }
+    stream.write_all(out.as_bytes())?;
+    stream.flush()
+}
+
+/// The reason phrase of `status`: `http`'s canonical one, or `Status` for a
+/// code it does not name (an injected fault may use any from 200 to 599).
+pub(super) fn reason(status: u16) -> &'static str {
+    StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Status")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::raw_http::{self, closed, connect, read_answer, PATIENCE};
+    use crate::fake::tests::{get, start_with, Outcome};
+
+    #[test]
+    fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
+        let fake = start_with(Limits {
+            max_connections: 2,
+            ..Limits::default()
+        })?;
+        let mut open = Vec::new();
+        for _ in 0..2 {
+            let mut stream = connect(&fake.base_url());
+            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+            assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
+            open.push(stream);
+        }
+        let mut third = connect(&fake.base_url());
+        third.write_all(&get(&fake, "/v2/jwt/project"))?;
+        let raw_http::Answer { status, head, body } = read_answer(&mut third, &mut Vec::new());
+        assert_eq!(status, 503);
+        assert!(head.contains("connection: close\r\n"), "{head}");
+        assert_eq!(body["errors"][0]["code"], "service_unavailable");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the fake already serves 2 connections, its most"
+        );
+        assert!(closed(&mut third));
+        // A refused connection's request is not logged.
+        assert_eq!(fake.requests().len(), 2);
+        // Once one closes, a new connection is served again.
+        drop(open.pop());
+        let waited = Instant::now();
+        let served = loop {
+            let mut stream = connect(&fake.base_url());
+            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+            let status = read_answer(&mut stream, &mut Vec::new()).status;
+            if status != 503 || waited.elapsed() > PATIENCE {
+                break status;
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(served, 200);
+        assert_eq!(fake.caught_panics(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn a_connection_without_a_request_for_the_idle_timeout_is_closed() -> Outcome {
+        let idle = Duration::from_millis(300);
+        let fake = start_with(Limits {
+            idle_timeout: idle,
+            ..Limits::default()
+        })?;
+        let began = Instant::now();
+        let mut silent = connect(&fake.base_url());
+        assert!(closed(&mut silent));
+        assert!(began.elapsed() >= idle);
+        // A kept-alive connection: the timeout counts from its last answer
+        // (which the fake wrote after this request was sent).
+        let mut kept = connect(&fake.base_url());
+        let sent = Instant::now();
+        kept.write_all(&get(&fake, "/v2/jwt/project"))?;
+        assert_eq!(read_answer(&mut kept, &mut Vec::new()).status, 200);
+        assert!(closed(&mut kept));
+        assert!(sent.elapsed() >= idle);
+        assert_eq!(fake.requests().len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
+        let deadline = Duration::from_millis(300);
+        let fake = start_with(Limits {
+            request_deadline: deadline,
+            ..Limits::default()
+        })?;
+        let mut head = connect(&fake.base_url());
+        let began = Instant::now();
+        head.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
+        let raw_http::Answer {
+            status,
+            head: headers,
+            body,
+        } = read_answer(&mut head, &mut Vec::new());
+        assert!(began.elapsed() >= deadline);
+        assert_eq!(status, 408);
+        assert!(headers.contains("connection: close\r\n"), "{headers}");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the request did not arrive in full within 300 ms of its first byte"
+        );
+        assert!(closed(&mut head));
+        // A body short of its Content-Length, too.
+        let mut short = connect(&fake.base_url());
+        short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
+        assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
+        assert!(closed(&mut short));
+        let log: Vec<(String, Option<u16>)> = fake
+            .requests()
+            .into_iter()
+            .map(|r| (format!("{} {}", r.method, r.path), r.status))
+            .collect();
+        assert_eq!(
+            log,
+            [
+                ("GET /v2/jwt/project".to_owned(), Some(408)),
+                ("POST /v2/jwt/project".to_owned(), Some(408)),
+            ]
+        );
+        assert!(fake.project_tokens().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn head_ends_at_the_first_blank_line() {
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\nrest", 0), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\nrest", 0), Some(16));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n", 0), None);
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n", 14), Some(18));
+        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n\r\n", 15), None);
+    }
+
+    #[test]
+    fn reason_phrases_of_every_status_the_fake_writes_are_as_before() {
+        // The fake's own answers, then the other codes the old hand-written
+        // table named (for faults).
+        let phrases = [
+            (200, "OK"),
+            (201, "Created"),
+            (400, "Bad Request"),
+            (401, "Unauthorized"),
+            (404, "Not Found"),
+            (405, "Method Not Allowed"),
+            (408, "Request Timeout"),
+            (411, "Length Required"),
+            (413, "Payload Too Large"),
+            (422, "Unprocessable Entity"),
+            (431, "Request Header Fields Too Large"),
+            (500, "Internal Server Error"),
+            (503, "Service Unavailable"),
+            (403, "Forbidden"),
+            (409, "Conflict"),
+            (429, "Too Many Requests"),
+            (502, "Bad Gateway"),
+            (504, "Gateway Timeout"),
+        ];
+        for (status, phrase) in phrases {
+            assert_eq!(reason(status), phrase, "{status}");
+        }
+        // A code `http` does not name.
+        assert_eq!(reason(299), "Status");
+        assert_eq!(reason(599), "Status");
+    }
+}
