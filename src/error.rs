@@ -9,7 +9,7 @@ use ureq::http;
 
 use crate::client::Endpoint;
 use crate::reach::{is_name_lookup, Effect, Reach, TlsFailure, TlsProblem};
-use crate::redact::{excerpt, scrub, scrub_body};
+use crate::redact;
 use crate::time::parse_retry_after;
 // Named only in docs.
 #[cfg(doc)]
@@ -303,9 +303,9 @@ impl ApiError {
         }
         // Fields are blanked after decoding, so an escaped echo
         // (`\u0073k_live…`) is caught as well as a literal one.
-        let scrub_opt = |text: &mut Option<String>| {
+        let redact_opt = |text: &mut Option<String>| {
             if let Some(text) = text {
-                *text = scrub(text, secret);
+                *text = redact::text(text, secret);
             }
         };
         let errors = serde_json::from_slice::<Body>(body)
@@ -313,19 +313,20 @@ impl ApiError {
             .unwrap_or_default()
             .into_iter()
             .map(|mut entry| {
-                scrub_opt(&mut entry.code);
-                scrub_opt(&mut entry.message);
-                scrub_opt(&mut entry.suggestion);
-                scrub_opt(&mut entry.help_link);
+                redact_opt(&mut entry.code);
+                redact_opt(&mut entry.message);
+                redact_opt(&mut entry.suggestion);
+                redact_opt(&mut entry.help_link);
                 entry
             })
             .collect::<Vec<_>>();
         let body_excerpt = if errors.is_empty() {
-            excerpt(&scrub_body(body, secret))
+            redact::excerpt(&redact::body(body, secret))
         } else {
             None
         };
-        let header = |name: &str| header_str(headers, name).map(|value| scrub(&value, secret));
+        let header =
+            |name: &str| header_str(headers, name).map(|value| redact::text(&value, secret));
         ApiError {
             status,
             errors,

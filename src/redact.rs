@@ -1,11 +1,13 @@
-//! Keeping secrets out of errors: the bearer token and anything shaped like a JWT.
+//! Keeping secrets out of errors: whatever an answer brings back passes through
+//! `redact::text`, `redact::body` or `redact::json_error` before an error keeps
+//! it; `redact::jwts` is the rule the first two share.
 
 const EXCERPT_CHARS: usize = 200;
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// serde's message without any string value it quotes: the body of a create
-/// answer holds a new token, which must not reach an error message.
-pub(crate) fn redact_json_error(e: &serde_json::Error) -> String {
+/// serde's message without any string value it quotes, since a create answer's
+/// body holds a new token that must not reach an error message.
+pub(crate) fn json_error(e: &serde_json::Error) -> String {
     let message = e.to_string();
     // From the first `string "` to the last `", expected` after it.
     let Some(start) = message.find("string \"") else {
@@ -21,31 +23,31 @@ pub(crate) fn redact_json_error(e: &serde_json::Error) -> String {
     )
 }
 
-/// `text` with `secret` (the bearer token) and anything shaped like a JWT
-/// replaced by `[redacted]`.
-pub(crate) fn scrub(text: &str, secret: &str) -> String {
+/// `text` with `secret` (the bearer token) and every JWT replaced by
+/// `[redacted]`, since a server may echo either back in what it answers.
+pub(crate) fn text(text: &str, secret: &str) -> String {
     if !secret.is_empty() && text.contains(secret) {
-        redact_jwts(&text.replace(secret, REDACTED))
+        jwts(&text.replace(secret, REDACTED))
     } else {
-        redact_jwts(text)
+        jwts(text)
     }
 }
 
-/// An error body as text for its excerpt, scrubbed. A JSON body is decoded
-/// and scrubbed value by value, so escapes cannot hide a secret.
-pub(crate) fn scrub_body(body: &[u8], secret: &str) -> String {
-    fn scrub_value(value: &mut serde_json::Value, secret: &str) {
+/// An error body as text for its excerpt, redacted as [`text`] is; a JSON body
+/// is decoded and redacted value by value, since escapes could hide a secret.
+pub(crate) fn body(body: &[u8], secret: &str) -> String {
+    fn in_json(value: &mut serde_json::Value, secret: &str) {
         match value {
-            serde_json::Value::String(text) => *text = scrub(text, secret),
+            serde_json::Value::String(s) => *s = text(s, secret),
             serde_json::Value::Array(items) => {
-                items.iter_mut().for_each(|v| scrub_value(v, secret));
+                items.iter_mut().for_each(|v| in_json(v, secret));
             }
             serde_json::Value::Object(map) => {
                 *map = std::mem::take(map)
                     .into_iter()
                     .map(|(key, mut v)| {
-                        scrub_value(&mut v, secret);
-                        (scrub(&key, secret), v)
+                        in_json(&mut v, secret);
+                        (text(&key, secret), v)
                     })
                     .collect();
             }
@@ -54,10 +56,10 @@ pub(crate) fn scrub_body(body: &[u8], secret: &str) -> String {
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut value) => {
-            scrub_value(&mut value, secret);
+            in_json(&mut value, secret);
             value.to_string()
         }
-        Err(_) => scrub(&String::from_utf8_lossy(body), secret),
+        Err(_) => text(&String::from_utf8_lossy(body), secret),
     }
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn scrub_body(body: &[u8], secret: &str) -> String {
 /// the first starting `eyJ`, as every JSON header does) replaced by
 /// `[redacted]`: a freshly minted token in an error body must not reach a
 /// terminal or a log.
-fn redact_jwts(text: &str) -> String {
+fn jwts(text: &str) -> String {
     let bytes = text.as_bytes();
     let base64url_run = |from: usize| {
         bytes[from..]
@@ -142,7 +144,7 @@ mod tests {
             (format!("abc{jwt}"), "abc[redacted]".to_owned()),
         ];
         for (text, want) in cases {
-            assert_eq!(redact_jwts(&text), want, "{text}");
+            assert_eq!(jwts(&text), want, "{text}");
         }
     }
 
@@ -150,13 +152,10 @@ mod tests {
     fn a_dot_after_a_jwt_is_not_part_of_it() {
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln";
         assert_eq!(
-            redact_jwts(&format!("The token is {jwt}. Keep it.")),
+            jwts(&format!("The token is {jwt}. Keep it.")),
             "The token is [redacted]. Keep it."
         );
-        assert_eq!(
-            redact_jwts(&format!("{jwt}.{jwt}")),
-            "[redacted].[redacted]"
-        );
+        assert_eq!(jwts(&format!("{jwt}.{jwt}")), "[redacted].[redacted]");
     }
 
     #[test]
@@ -173,29 +172,31 @@ mod tests {
             "the eyJ prefix. and more",
             "dGhpcyBpcyBiYXNlNjQ=",
         ] {
-            assert_eq!(redact_jwts(text), text, "{text}");
+            assert_eq!(jwts(text), text, "{text}");
         }
     }
 
     #[test]
-    fn scrub_body_finds_a_token_inside_escapes_arrays_and_keys() {
+    fn body_finds_a_token_inside_escapes_arrays_and_keys() {
         let secret = "sk-live-123";
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig";
         // `\u0073` is `s`: the escaped echo decodes to the secret.
         let body = format!(r#"{{"a":["\u0073k-live-123",{{"{jwt}":1}}],"b":"x {jwt}","n":3}}"#);
-        let scrubbed = scrub_body(body.as_bytes(), secret);
+        let scrubbed = super::body(body.as_bytes(), secret);
         assert_eq!(
             scrubbed,
             r#"{"a":["[redacted]",{"[redacted]":1}],"b":"x [redacted]","n":3}"#
         );
-        assert_eq!(scrub_body(b"plain sk-live-123", secret), "plain [redacted]");
-        assert_eq!(scrub("no secret here", ""), "no secret here");
+        assert_eq!(
+            super::body(b"plain sk-live-123", secret),
+            "plain [redacted]"
+        );
+        assert_eq!(text("no secret here", ""), "no secret here");
     }
 
     #[test]
     fn a_json_error_loses_every_string_it_quotes() {
-        let message =
-            |json: &str| redact_json_error(&serde_json::from_str::<u64>(json).unwrap_err());
+        let message = |json: &str| json_error(&serde_json::from_str::<u64>(json).unwrap_err());
         assert_eq!(
             message(r#""eyJhbGciOiJIUzI1NiJ9.e30.sig""#),
             "invalid type: string [redacted], expected u64 at line 1 column 30"

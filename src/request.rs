@@ -10,7 +10,7 @@ use serde::Serialize;
 use ureq::http::{self, header, Method};
 
 use crate::reach::Effect;
-use crate::redact::redact_json_error;
+use crate::redact;
 use crate::time::millis;
 use crate::{ApiError, Client, Error, TransportError};
 
@@ -259,7 +259,7 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
     }
     serde_json::from_slice(bytes).map_err(|e| Error::Decode {
         status,
-        message: redact_json_error(&e),
+        message: redact::json_error(&e),
     })
 }
 
