@@ -76,7 +76,16 @@ fn days_from_civil(y: i64, month: i64, d: i64) -> i64 {
 }
 
 /// An RFC 3339 timestamp as MagicBell sends it (`2026-01-01T00:00:00Z`,
-/// fractional seconds, a numeric offset such as `+02:00`), or `None`.
+/// fractional seconds, a numeric offset such as `+02:00`), or `None`. The
+/// crate's one reader of these dates, shared so that whatever writes one (the
+/// fake) can be checked against it.
+///
+/// Accepted: `YYYY-MM-DD`, then `T`, `t` or a space, then `hh:mm:ss`; an
+/// optional fraction (`.` and at least one digit: nanoseconds are kept, finer
+/// digits dropped); then `Z`, `z` or an offset `+hh:mm` / `-hh:mm`. Every
+/// field is range-checked (the day against its month and leap year, hours
+/// below 24, a leap second `:60` read as the next minute's first); anything
+/// else, such as an offset `+0200` or none at all, is `None`.
 pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     let b = text.as_bytes();
     let number = |from: usize, len: usize| -> Option<i64> {
