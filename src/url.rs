@@ -40,8 +40,11 @@ pub(crate) fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> Result<S
     Ok(query)
 }
 
-/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`).
-const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+/// Every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`):
+/// the set path segments and query values are percent-encoded with, so an id
+/// or cursor reaches the server as exactly one segment or value. Shared, so
+/// that whatever else encodes these URLs (the fake) uses the same set.
+pub(crate) const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
