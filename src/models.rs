@@ -13,7 +13,10 @@ use crate::Error;
 #[cfg(doc)]
 use crate::Client;
 
-const MAX_TEXT_CHARS: usize = 255;
+/// The most characters (not bytes) the API takes in a token's name and a
+/// user's email or external id; longer is refused before sending. Shared, so
+/// that whatever else enforces the limit (the fake) enforces this one.
+pub(crate) const MAX_TEXT_CHARS: usize = 255;
 
 /// Query parameters of a token list: `limit`, `starting_after`, `ending_before`.
 ///
