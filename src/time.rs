@@ -170,6 +170,45 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     whole.checked_add(Duration::from_nanos(u64::from(nanos)))
 }
 
+/// `time` as RFC 3339 in UTC (`2026-02-01T00:00:00Z`), with a fraction only
+/// when there is one (`.25`, trailing zeros dropped): what the fake writes,
+/// and what [`parse_rfc3339`] reads back to the same instant. A time before
+/// 1970 is written as 1970's first second.
+pub(crate) fn format_rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    let mut out = format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    let nanos = since.subsec_nanos();
+    if nanos != 0 {
+        let fraction = format!("{nanos:09}");
+        out.push('.');
+        out.push_str(fraction.trim_end_matches('0'));
+    }
+    out.push('Z');
+    out
+}
+
+/// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard
+/// Hinnant's civil_from_days), the inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// Whole milliseconds, saturating rather than wrapping.
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
@@ -178,6 +217,63 @@ pub(crate) fn millis(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_writes_utc_with_a_fraction_only_when_there_is_one() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_769_904_000);
+        assert_eq!(format_rfc3339(t), "2026-02-01T00:00:00Z");
+        assert_eq!(
+            format_rfc3339(t + Duration::from_millis(250)),
+            "2026-02-01T00:00:00.25Z"
+        );
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+        let latest = UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        assert_eq!(format_rfc3339(latest), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            format_rfc3339(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn what_is_written_parses_back_to_the_same_instant() {
+        // Leap days, year and century ends, fractions down to the nanosecond.
+        let table = [
+            ("1970-01-01T00:00:00Z", 0, 0),
+            ("1972-02-29T12:00:00Z", 68_212_800, 0),
+            ("1999-12-31T23:59:59.999999999Z", 946_684_799, 999_999_999),
+            ("2000-01-01T00:00:00.000000001Z", 946_684_800, 1),
+            ("2000-02-29T23:59:59Z", 951_868_799, 0),
+            ("2100-02-28T00:00:00.5Z", 4_107_456_000, 500_000_000),
+            ("2100-03-01T00:00:00Z", 4_107_542_400, 0),
+            ("2024-02-29T00:00:00.25Z", 1_709_164_800, 250_000_000),
+            ("2026-12-31T23:59:59.1Z", 1_798_761_599, 100_000_000),
+            ("9999-12-31T23:59:59Z", 253_402_300_799, 0),
+        ];
+        for (text, secs, nanos) in table {
+            let time = UNIX_EPOCH + Duration::new(secs, nanos);
+            assert_eq!(format_rfc3339(time), text);
+            assert_eq!(parse_rfc3339(text), Some(time), "{text}");
+        }
+        // Offsets the fake never writes read as the same instant in UTC.
+        let noon_utc = parse_rfc3339("2024-02-29T12:00:00Z");
+        assert_eq!(parse_rfc3339("2024-02-29T14:00:00+02:00"), noon_utc);
+        assert_eq!(parse_rfc3339("2024-02-29T07:30:00-04:30"), noon_utc);
+        assert_eq!(
+            parse_rfc3339("2024-03-01T01:00:00+13:00")
+                .map(format_rfc3339)
+                .as_deref(),
+            Some("2024-02-29T12:00:00Z")
+        );
+        // Every day of four years, leap years and their ends included.
+        for day in 0..4 * 366 {
+            let time = UNIX_EPOCH + Duration::from_secs(946_684_800 + day * 86_400 + 43_199);
+            assert_eq!(parse_rfc3339(&format_rfc3339(time)), Some(time));
+        }
+    }
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)

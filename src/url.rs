@@ -50,8 +50,9 @@ pub(crate) const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding
     .remove(b'_')
     .remove(b'~');
 
-/// `value` with every byte but the unreserved characters percent-encoded.
-fn percent_encode(value: &str) -> String {
+/// `value` with every byte but the unreserved characters percent-encoded:
+/// the client's path segments and query values, and the fake's `links`.
+pub(crate) fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     percent_encode_into(value, &mut out);
     out
@@ -69,6 +70,12 @@ pub(crate) fn query_value(url: &str, name: &str) -> Option<String> {
     let raw = query
         .split('&')
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))?;
+    percent_decode(raw)
+}
+
+/// `raw` percent-decoded, if the result is UTF-8; a `%` without two hex
+/// digits after it stays as it is, and so does a `+`.
+pub(crate) fn percent_decode(raw: &str) -> Option<String> {
     percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .ok()

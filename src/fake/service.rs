@@ -12,14 +12,14 @@ use serde_json::{json, Map, Value};
 
 use super::http::{excerpt, reason, write_answer, Answer, Request};
 use super::{FakeFault, FakeRequest, Shared};
+use crate::models::MAX_TEXT_CHARS;
+use crate::time::format_rfc3339;
 use crate::AccessToken;
 
 /// The page size of a list that names no `limit`.
 const DEFAULT_LIMIT: usize = 25;
 /// The largest `limit` the fake accepts; a larger one is answered 422.
 const MAX_LIMIT: usize = 100;
-/// The longest `name`, `email` or `external_id`, in characters.
-const MAX_TEXT_CHARS: usize = 255;
 
 pub(super) struct State {
     pub(super) now: SystemTime,
@@ -51,9 +51,9 @@ pub(super) struct User {
 impl Token {
     pub(super) fn access_token(&self) -> AccessToken {
         AccessToken {
-            created_at: rfc3339(self.created_at),
-            discarded_at: self.discarded_at.map(rfc3339),
-            expires_at: self.expires_at.map(rfc3339),
+            created_at: format_rfc3339(self.created_at),
+            discarded_at: self.discarded_at.map(format_rfc3339),
+            expires_at: self.expires_at.map(format_rfc3339),
             id: Some(self.id.clone()),
             name: self.name.clone(),
         }
@@ -66,12 +66,12 @@ impl Token {
         if let Some(name) = &self.name {
             object.insert("name".into(), json!(name));
         }
-        object.insert("created_at".into(), json!(rfc3339(self.created_at)));
+        object.insert("created_at".into(), json!(format_rfc3339(self.created_at)));
         if let Some(at) = self.expires_at {
-            object.insert("expires_at".into(), json!(rfc3339(at)));
+            object.insert("expires_at".into(), json!(format_rfc3339(at)));
         }
         if let Some(at) = self.discarded_at {
-            object.insert("discarded_at".into(), json!(rfc3339(at)));
+            object.insert("discarded_at".into(), json!(format_rfc3339(at)));
         }
         Value::Object(object)
     }
@@ -262,7 +262,10 @@ fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
         },
         (Route::ProjectToken(id), _) => state.discard(&id, false),
         (Route::UserTokenOrUser(user), "GET") => {
-            let url = format!("http://{addr}/v2/jwt/user/{}", percent_encode(&user));
+            let url = format!(
+                "http://{addr}/v2/jwt/user/{}",
+                crate::url::percent_encode(&user)
+            );
             state.list(query, &url, |t| t.belongs_to(&user), false)
         }
         (Route::UserTokenOrUser(id), _) => state.discard(&id, true),
@@ -385,7 +388,7 @@ impl State {
         let link = |cursor: &str, id: &str| {
             Value::String(format!(
                 "{url}?limit={limit}&{cursor}={}",
-                percent_encode(id)
+                crate::url::percent_encode(id)
             ))
         };
         let next = match page.last() {
@@ -504,9 +507,9 @@ impl State {
         let mut answer = Map::new();
         answer.insert("token".into(), json!(value));
         answer.insert("token_id".into(), json!(id));
-        answer.insert("created_at".into(), json!(rfc3339(created_at)));
+        answer.insert("created_at".into(), json!(format_rfc3339(created_at)));
         if let Some(at) = expires_at {
-            answer.insert("expires_at".into(), json!(rfc3339(at)));
+            answer.insert("expires_at".into(), json!(format_rfc3339(at)));
         }
         Answer::ok(201, Value::Object(answer))
     }
@@ -545,7 +548,7 @@ impl State {
         token.discarded_at = Some(now);
         Answer::ok(
             200,
-            json!({"token_id": token.id, "discarded_at": rfc3339(now)}),
+            json!({"token_id": token.id, "discarded_at": format_rfc3339(now)}),
         )
     }
 }
@@ -573,37 +576,27 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// `raw` percent-decoded, if every `%` has two hex digits after it and the
 /// result is UTF-8. `+` is a space only in a query value (`plus_is_space`),
 /// as forms encode it; in a path it is itself (`a+b@example.com`).
 fn percent_decode(raw: &str, plus_is_space: bool) -> Option<String> {
-    let hex = |b: Option<&u8>| char::from(*b?).to_digit(16);
+    // The fake's rule, stricter than the decoder: a `%` not followed by two
+    // hex digits is a bad request, not a literal `%`.
     let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let (high, low) = (hex(bytes.get(i + 1))?, hex(bytes.get(i + 2))?);
-            out.push((high * 16 + low) as u8);
-            i += 3;
-        } else {
-            out.push(if b == b'+' && plus_is_space { b' ' } else { b });
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    if plus_is_space && raw.contains('+') {
+        crate::url::percent_decode(&raw.replace('+', " "))
+    } else {
+        crate::url::percent_decode(raw)
+    }
 }
 
 fn unix_seconds(time: SystemTime) -> u64 {
@@ -617,55 +610,9 @@ fn latest_time() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(253_402_300_799)
 }
 
-/// `time` as RFC 3339 in UTC, with a fraction only when it has one.
-fn rfc3339(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    );
-    let nanos = since.subsec_nanos();
-    if nanos != 0 {
-        let fraction = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(fraction.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_writes_utc_with_a_fraction_only_when_there_is_one() {
-        let t = UNIX_EPOCH + Duration::from_secs(1_769_904_000);
-        assert_eq!(rfc3339(t), "2026-02-01T00:00:00Z");
-        assert_eq!(
-            rfc3339(t + Duration::from_millis(250)),
-            "2026-02-01T00:00:00.25Z"
-        );
-        assert_eq!(
-            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
-        assert_eq!(rfc3339(latest_time()), "9999-12-31T23:59:59Z");
-    }
 
     #[test]
     fn base64url_has_no_padding() {
