@@ -13,11 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-#[path = "../tests/common/fault_server.rs"]
-mod fault_server;
-
-use fault_server::{answer_bytes, FaultServer, Reply};
+use magicbell_jwt_test_support::{answer_bytes, FaultServer, Reply};
 
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,

@@ -1930,13 +1930,6 @@ fn print_json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), Stop> {
     Ok(writeln!(out, "{text}")?)
 }
 
-/// A server that answers whatever a test's script says and counts
-/// connections, shared with the library's tests.
-#[cfg(test)]
-#[allow(dead_code)]
-#[path = "../tests/common/fault_server.rs"]
-mod fault_server;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1945,6 +1938,10 @@ mod tests {
     use magicbell_jwt::{FakeFault, FakeServer};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
+
+    // A server that answers whatever a test's script says and counts
+    // connections, shared with the library's tests.
+    use magicbell_jwt_test_support as fault_server;
 
     const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
     const STORE_IT: &str = "Store the token now: it cannot be shown again.\n";
