@@ -6,7 +6,8 @@ use std::io::BufRead;
 
 use magicbell_jwt::{CreateProjectTokenRequest, CreateUserTokenRequest};
 
-use crate::usage::{Spec, COMMANDS, DEFAULT_PARALLEL, MAX_PARALLEL};
+use crate::fake::{self, FakeOptions};
+use crate::usage::{Spec, DEFAULT_PARALLEL, MAX_PARALLEL};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
@@ -71,6 +72,8 @@ pub(crate) enum Parsed {
     Version,
     /// No command at all.
     Nothing,
+    /// `fake`: serve the fake service.
+    Fake(FakeOptions),
 }
 
 /// A refused command line: what was wrong, and the command whose `--help`
@@ -128,7 +131,7 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
     let mut positional: Vec<String> = Vec::new();
     while let Some(arg) = parser.next().map_err(in_command)? {
         match arg {
-            Long("json") => json = true,
+            Long("json") if spec.takes_json() => json = true,
             Long("help") | Short('h') => return Ok(Parsed::Help(here)),
             Long(name) => {
                 let name = name.to_owned();
@@ -207,6 +210,13 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
     };
 
     let command = match spec.name {
+        // `--json` before the command: after it, it is an unknown option.
+        "fake" if json => return Err(refuse("fake does not take --json".to_owned())),
+        "fake" => {
+            let options =
+                fake::options(value("--port"), value("--latency-ms"), value("--env-file"));
+            return options.map(Parsed::Fake).map_err(refuse);
+        }
         "list" | "user-list" => Command::List {
             user_id: (spec.name == "user-list").then_some(argument),
             limit,
@@ -360,7 +370,7 @@ fn help_topic(parser: &mut lexopt::Parser) -> Result<Parsed, ArgError> {
 fn command_named(word: &str) -> Result<&'static Spec, ArgError> {
     Spec::find(word).ok_or_else(|| {
         let mut message = format!("unknown command {word:?}");
-        if let Some(near) = nearest(word, COMMANDS.iter().map(|spec| spec.name)) {
+        if let Some(near) = nearest(word, Spec::all().map(|spec| spec.name)) {
             message.push_str(&format!(" (did you mean {near}?)"));
         }
         ArgError::new(message, None)

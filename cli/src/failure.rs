@@ -67,15 +67,15 @@ impl Stop {
     }
 }
 
-/// Worded for the installed tool and for `cargo run` alike: the fake
-/// service is in the crate's checkout, not in the tool.
+/// What to do without a token, `{prog}` the program as invoked: set one,
+/// or try the tool against its own fake service.
 const NO_TOKEN: &str = "\
 MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
 manage tokens:
     export MAGICBELL_TOKEN=...
-To try the tool without one, run the fake MagicBell in a checkout of
-magicbell-jwt and export the two variables it prints:
-    cargo run -q --example fake_server > fake.env &
+To try the tool without one, run its fake MagicBell and export the two
+variables it prints:
+    {prog} fake > fake.env &
     export $(cat fake.env)";
 
 impl Output<'_> {
@@ -92,7 +92,7 @@ impl Output<'_> {
     /// Says on stderr what stopped a command. The exit status.
     pub(crate) fn complain(&mut self, stop: &Stop) -> u8 {
         let text = match stop {
-            Stop::NoToken => format!("{NO_TOKEN}\n"),
+            Stop::NoToken => format!("{}\n", NO_TOKEN.replace("{prog}", &shell_quote(&self.prog))),
             Stop::Call(e) => self.call_text(e),
             Stop::Create { error, kind, whose } => {
                 format!("{}{}\n", self.call_text(error), self.look(*kind, whose))
@@ -228,7 +228,7 @@ fn io_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> 
 /// `arg` as a POSIX shell reads it back: as it is when every character is
 /// one the shell takes literally, else in single quotes (a `'` in it as
 /// `'\''`).
-fn shell_quote(arg: &str) -> Cow<'_, str> {
+pub(crate) fn shell_quote(arg: &str) -> Cow<'_, str> {
     let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
     if !arg.is_empty() && arg.chars().all(plain) {
         return Cow::Borrowed(arg);

@@ -17,6 +17,7 @@
 mod args;
 mod connect;
 mod failure;
+mod fake;
 mod jobs;
 mod output;
 mod usage;
@@ -91,6 +92,7 @@ fn cli(
         Ok(Parsed::Run(invocation)) => invocation,
         Ok(Parsed::Help(topic)) => {
             let text = match topic.and_then(Spec::find) {
+                Some(spec) if !spec.takes_json() => fake::usage(&prog),
                 Some(spec) => spec.usage(&prog),
                 None => usage(&prog),
             };
@@ -104,6 +106,7 @@ fn cli(
             let _ = err.write_all(usage(&prog).as_bytes());
             return 2;
         }
+        Ok(Parsed::Fake(options)) => return fake::serve(&options, out, err),
         Err(e) => return refused(err, e),
     };
     if let Command::UserRevokeAll { users, .. } = &mut invocation.command {

@@ -8,10 +8,10 @@ pub(crate) struct Spec {
     /// Whether it takes one or more of them.
     pub(crate) many: bool,
     /// Its synopsis after the name, as the overview shows it.
-    synopsis: &'static str,
-    about: &'static str,
+    pub(crate) synopsis: &'static str,
+    pub(crate) about: &'static str,
     /// `("--name VALUE", what)`: a space after the name means it takes a value.
-    options: &'static [(&'static str, &'static str)],
+    pub(crate) options: &'static [(&'static str, &'static str)],
 }
 
 const LIMIT: (&str, &str) = ("--limit N", "at most N tokens a page (default: the API's)");
@@ -129,9 +129,44 @@ pub(crate) const COMMANDS: &[Spec] = &[
 
 const JOBS: &[&str] = &["rotate", "prune", "user-revoke-all"];
 
+/// `fake`, apart from [`COMMANDS`]: it calls no API, needs no
+/// MAGICBELL_TOKEN and has no JSON document to give. Its usage is
+/// `fake::usage`.
+pub(crate) const FAKE: &Spec = &Spec {
+    name: "fake",
+    positional: None,
+    many: false,
+    synopsis: "[--port N] [--latency-ms N] [--env-file PATH]",
+    about: "serve an in-memory MagicBell JWT service on\n127.0.0.1 until killed, for scripts and tests",
+    options: &[
+        (
+            "--port N",
+            "the port to listen on; 0 (the default) picks a free one",
+        ),
+        (
+            "--latency-ms N",
+            "answer each request N ms after it took effect (default 0)",
+        ),
+        (
+            "--env-file PATH",
+            "also write the two variables to PATH once listening,\natomically (a temporary file beside it, renamed)",
+        ),
+    ],
+};
+
 impl Spec {
     pub(crate) fn find(name: &str) -> Option<&'static Spec> {
-        COMMANDS.iter().find(|spec| spec.name == name)
+        Spec::all().find(|spec| spec.name == name)
+    }
+
+    /// Every command, `fake` last.
+    pub(crate) fn all() -> impl Iterator<Item = &'static Spec> {
+        COMMANDS.iter().chain([FAKE])
+    }
+
+    /// Whether it takes `--json`: every command but `fake`.
+    pub(crate) fn takes_json(&self) -> bool {
+        self.name != FAKE.name
     }
 
     /// The option called `--name`, and whether it takes a value.
@@ -145,8 +180,10 @@ impl Spec {
     /// Every option it takes, `--json` and `--help` included.
     pub(crate) fn option_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         let own = self.options.iter();
+        let json = ["--json"].into_iter().filter(|_| self.takes_json());
         own.map(|(usage, _)| usage.split(' ').next().unwrap_or(usage))
-            .chain(["--json", "--help"])
+            .chain(json)
+            .chain(["--help"])
     }
 
     /// `tokens rotate --help`.
@@ -208,6 +245,8 @@ COMMANDS:
 {commands}
 JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):
 {jobs}
+FAKE SERVICE (needs no MAGICBELL_TOKEN):
+{fake}
 OPTIONS:
     --json          one JSON document on stdout instead of a table, on every
                     path once the command line is accepted (a refused one
@@ -219,8 +258,8 @@ OPTIONS:
 
 EXIT STATUS:
     0 success; 1 a call failed (a job goes on with the rest of its revokes and
-    names each failure on stderr); 2 bad arguments, input refused before
-    anything was sent, or no MAGICBELL_TOKEN
+    names each failure on stderr), or fake could not start; 2 bad arguments,
+    input refused before anything was sent, or no MAGICBELL_TOKEN
 
 ENVIRONMENT:
     MAGICBELL_TOKEN      the project token to authenticate with (required)
@@ -229,6 +268,7 @@ ENVIRONMENT:
 ",
         commands = lines(false),
         jobs = lines(true),
+        fake = FAKE.overview_line(),
     )
 }
 
@@ -238,7 +278,7 @@ mod tests {
 
     #[test]
     fn every_option_in_a_command_usage_is_accepted() {
-        for spec in COMMANDS {
+        for spec in Spec::all() {
             for (usage, _) in spec.options {
                 let name = usage.split(' ').next().unwrap();
                 assert!(

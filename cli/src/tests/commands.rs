@@ -179,6 +179,11 @@ JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELET
                                              revoke every live token of each user;
                                              '-' reads the USER_IDs from stdin, one a line
 
+FAKE SERVICE (needs no MAGICBELL_TOKEN):
+    fake [--port N] [--latency-ms N] [--env-file PATH]
+                                             serve an in-memory MagicBell JWT service on
+                                             127.0.0.1 until killed, for scripts and tests
+
 OPTIONS:
     --json          one JSON document on stdout instead of a table, on every
                     path once the command line is accepted (a refused one
@@ -190,8 +195,8 @@ OPTIONS:
 
 EXIT STATUS:
     0 success; 1 a call failed (a job goes on with the rest of its revokes and
-    names each failure on stderr); 2 bad arguments, input refused before
-    anything was sent, or no MAGICBELL_TOKEN
+    names each failure on stderr), or fake could not start; 2 bad arguments,
+    input refused before anything was sent, or no MAGICBELL_TOKEN
 
 ENVIRONMENT:
     MAGICBELL_TOKEN      the project token to authenticate with (required)
@@ -215,14 +220,14 @@ fn a_missing_magicbell_token_exits_2_with_the_way_out() {
     );
     let (json_code, json_out, _) = tool_with(&[("MAGICBELL_BASE_URL", &base_url)], "list --json");
 
-    // Worded for an installed tool too: no `cargo run --example quickstart`.
+    // The fake comes with the tool, named as invoked.
     let way_out = "\
 MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
 manage tokens:
     export MAGICBELL_TOKEN=...
-To try the tool without one, run the fake MagicBell in a checkout of
-magicbell-jwt and export the two variables it prints:
-    cargo run -q --example fake_server > fake.env &
+To try the tool without one, run its fake MagicBell and export the two
+variables it prints:
+    tokens fake > fake.env &
     export $(cat fake.env)
 ";
     assert_eq!(unset, (2, String::new(), way_out.to_owned()));
