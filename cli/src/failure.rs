@@ -78,48 +78,89 @@ variables it prints:
     {prog} fake > fake.env &
     export $(cat fake.env)";
 
-impl Output<'_> {
-    /// Says what stopped a command: on stderr, and in JSON mode as one
-    /// `{"error": ...}` document on stdout. The exit status.
-    pub(crate) fn fail(&mut self, stop: &Stop) -> u8 {
-        if self.json && !matches!(stop, Stop::Output(_)) {
-            let doc = json!({ "error": self.message(stop) });
-            let _ = print_json(self.out, &doc);
-        }
-        self.complain(stop)
-    }
+/// A failure to word: what stopped a command, or one call among others
+/// (a revoke of a batch, a user's list), which stops nothing.
+#[derive(Clone, Copy)]
+pub(crate) enum Failed<'a> {
+    Stop(&'a Stop),
+    Call(&'a magicbell_jwt::Error),
+}
 
-    /// Says on stderr what stopped a command. The exit status.
-    pub(crate) fn complain(&mut self, stop: &Stop) -> u8 {
-        let text = match stop {
-            Stop::NoToken => format!("{}\n", NO_TOKEN.replace("{prog}", &shell_quote(&self.prog))),
-            Stop::Call(e) => self.call_text(e),
-            Stop::Create { error, kind, whose } => {
-                format!("{}{}\n", self.call_text(error), self.look(*kind, whose))
-            }
-            Stop::Output(_) => format!("error: {}\n", self.message(stop)),
-        };
+/// How a failure is worded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wording {
+    /// One line: a JSON `"error"`, or after `failed to revoke ID: `.
+    Line,
+    /// As stderr says it: `error: LINE` and, unless the address says it
+    /// all, a `caused by:` line for each underlying error; then, for a
+    /// create that may have gone through, where to look for its token.
+    Stderr,
+}
+
+impl Output<'_> {
+    /// Says what stopped a command: on stderr, and, in JSON mode when no
+    /// document was begun on stdout, as one `{"error": ...}` document there
+    /// (a document begun gets the error as its last member instead). The
+    /// exit status.
+    pub(crate) fn fail(&mut self, stop: &Stop) -> u8 {
+        if self.json && !self.doc.open && !matches!(stop, Stop::Output(_)) {
+            let doc = json!({ "error": self.words(Failed::Stop(stop), Wording::Line) });
+            let _ = print_json(self.out, &doc);
+            self.doc.open = true;
+        }
+        let text = self.words(Failed::Stop(stop), Wording::Stderr);
         let _ = self.err.write_all(text.as_bytes());
         stop.exit_code()
     }
 
-    /// `error: MESSAGE` and, unless the address says it all, a `caused by:`
-    /// line for each underlying error.
-    fn call_text(&self, error: &magicbell_jwt::Error) -> String {
-        let mut text = format!("error: {}\n", self.call_message(error));
-        if self.connect_failure(error).is_none() {
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                text.push_str(&format!("  caused by: {cause}\n"));
-                source = cause.source();
+    /// The one place a failure is worded.
+    pub(crate) fn words(&self, failed: Failed<'_>, wording: Wording) -> String {
+        let (error, look) = match failed {
+            Failed::Stop(Stop::NoToken) => {
+                return match wording {
+                    Wording::Line => "MAGICBELL_TOKEN is not set".to_owned(),
+                    Wording::Stderr => {
+                        format!("{}\n", NO_TOKEN.replace("{prog}", &shell_quote(&self.prog)))
+                    }
+                }
+            }
+            Failed::Stop(Stop::Output(e)) => {
+                let line = format!("could not write the output: {e}");
+                return match wording {
+                    Wording::Line => line,
+                    Wording::Stderr => format!("error: {line}\n"),
+                };
+            }
+            Failed::Stop(Stop::Call(error)) | Failed::Call(error) => (error, None),
+            Failed::Stop(Stop::Create { error, kind, whose }) => {
+                (error, Some(self.where_to_look(*kind, whose)))
+            }
+        };
+        let connect = self.connect_failure(error);
+        let line = connect.clone().unwrap_or_else(|| error.to_string());
+        match (wording, look) {
+            (Wording::Line, None) => line,
+            (Wording::Line, Some(look)) => format!("{line}; {look}"),
+            (Wording::Stderr, look) => {
+                let mut text = format!("error: {line}\n");
+                if connect.is_none() {
+                    let mut source = std::error::Error::source(error);
+                    while let Some(cause) = source {
+                        text.push_str(&format!("  caused by: {cause}\n"));
+                        source = cause.source();
+                    }
+                }
+                if let Some(look) = look {
+                    text.push_str(&format!("{look}\n"));
+                }
+                text
             }
         }
-        text
     }
 
     /// Where to find the token a failed create may have minted anyway: the
     /// command last, after `with: `, ready to paste.
-    fn look(&self, kind: Kind, whose: &str) -> String {
+    fn where_to_look(&self, kind: Kind, whose: &str) -> String {
         let prog = shell_quote(&self.prog);
         let (token, list) = match kind {
             Kind::Project => (format!("named {whose:?}"), format!("{prog} list")),
@@ -132,47 +173,6 @@ impl Output<'_> {
             "the create may have gone through: look for a new token {token} and revoke it; \
              list the tokens with: {list}"
         )
-    }
-
-    /// What stopped a command, in one line.
-    pub(crate) fn message(&self, stop: &Stop) -> String {
-        match stop {
-            Stop::NoToken => "MAGICBELL_TOKEN is not set".to_owned(),
-            Stop::Call(e) => self.call_message(e),
-            Stop::Create { error, kind, whose } => {
-                format!("{}; {}", self.call_message(error), self.look(*kind, whose))
-            }
-            Stop::Output(e) => format!("could not write the output: {e}"),
-        }
-    }
-
-    /// Says on stderr what became of a created token that could not be
-    /// shown.
-    pub(crate) fn unshown(&mut self, unshown: &Unshown) {
-        let id = &unshown.id;
-        let text = match &unshown.revoked {
-            Ok(()) => format!("the new token {id} could not be shown, so it was revoked"),
-            Err(e) => {
-                let discard = match unshown.kind {
-                    Kind::Project => "discard",
-                    Kind::User => "user-discard",
-                };
-                format!(
-                    "the new token {id} could not be shown, and revoking it failed ({}): \
-                     revoke it with: {} {discard} -- {}",
-                    self.call_message(e),
-                    shell_quote(&self.prog),
-                    shell_quote(id)
-                )
-            }
-        };
-        let _ = writeln!(self.err, "{text}");
-    }
-
-    /// What a failed call says, in one line.
-    pub(crate) fn call_message(&self, error: &magicbell_jwt::Error) -> String {
-        self.connect_failure(error)
-            .unwrap_or_else(|| error.to_string())
     }
 
     /// `could not connect to HOST:PORT (ORIGIN): REASON` for a connection
@@ -195,6 +195,29 @@ impl Output<'_> {
             text.push_str(&format!(" (after {} attempts)", transport.attempts()));
         }
         Some(text)
+    }
+
+    /// Says on stderr what became of a created token that could not be
+    /// shown.
+    pub(crate) fn unshown(&mut self, unshown: &Unshown) {
+        let id = &unshown.id;
+        let text = match &unshown.revoked {
+            Ok(()) => format!("the new token {id} could not be shown, so it was revoked"),
+            Err(e) => {
+                let discard = match unshown.kind {
+                    Kind::Project => "discard",
+                    Kind::User => "user-discard",
+                };
+                format!(
+                    "the new token {id} could not be shown, and revoking it failed ({}): \
+                     revoke it with: {} {discard} -- {}",
+                    self.words(Failed::Call(e), Wording::Line),
+                    shell_quote(&self.prog),
+                    shell_quote(id)
+                )
+            }
+        };
+        let _ = writeln!(self.err, "{text}");
     }
 }
 

@@ -243,7 +243,7 @@ fn create(
         Ok(()) => 0,
         Err(stop) => {
             let unshown = Unshown::revoke(client, kind, created.token_id);
-            let code = output.complain(&stop);
+            let code = output.fail(&stop);
             output.unshown(&unshown);
             code.max(1)
         }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::connect::Target;
-use crate::failure::Stop;
+use crate::failure::{Failed, Stop, Wording};
 use crate::jobs::{Hooks, Report, Revoked};
 
 /// stdout and stderr, and how to write to them.
@@ -32,8 +32,9 @@ pub(crate) struct Output<'a> {
 /// How far a job's JSON document is written.
 #[derive(Debug, Default)]
 pub(crate) struct Doc {
-    /// `{` is written.
-    open: bool,
+    /// `{` is written: a job's document, or a walk's; a failure after
+    /// that is one of its members, not a document of its own.
+    pub(crate) open: bool,
     /// The `"revoked"` array is open: `Some(true)` once it holds an id.
     revoked: Option<bool>,
 }
@@ -69,7 +70,7 @@ impl Hooks for Output<'_> {
         self.clear_progress();
         for (id, result) in ids.iter().zip(results) {
             if let Err(e) = result {
-                let message = self.call_message(e);
+                let message = self.words(Failed::Call(e), Wording::Line);
                 let _ = writeln!(self.err, "failed to revoke {id}: {message}");
             }
         }
@@ -222,12 +223,13 @@ impl Output<'_> {
         let result = self.try_walk(pages, &mut said);
         match result {
             Ok(()) => 0,
-            Err(stop) => said.max(self.complain(&stop)),
+            Err(stop) => said.max(self.fail(&stop)),
         }
     }
 
     fn try_walk(&mut self, pages: magicbell_jwt::Pages, said: &mut u8) -> Result<(), Stop> {
         if self.json {
+            self.doc.open = true;
             self.out.write_all(b"{\"data\":[")?;
         }
         let mut first = true;
@@ -237,13 +239,14 @@ impl Output<'_> {
                 Err(e) => {
                     let stop = Stop::Call(e);
                     if self.json {
-                        let error = serde_json::to_string(&self.message(&stop))?;
+                        let error =
+                            serde_json::to_string(&self.words(Failed::Stop(&stop), Wording::Line))?;
                         let closed = write!(self.out, "\n],\"error\":{error}}}\n")
                             .and_then(|()| self.out.flush());
                         if let Err(e) = closed {
                             // The page's error first, so the output's
                             // does not hide it.
-                            *said = self.complain(&stop);
+                            *said = self.fail(&stop);
                             return Err(e.into());
                         }
                     }
@@ -279,7 +282,7 @@ impl Output<'_> {
         self.clear_progress();
         let unlisted = report.unlisted.as_deref().unwrap_or_default();
         for (user, e) in unlisted {
-            let message = self.call_message(e);
+            let message = self.words(Failed::Call(e), Wording::Line);
             let _ = writeln!(self.err, "failed to list the tokens of {user}: {message}");
         }
         let printed = if self.json {
@@ -291,7 +294,7 @@ impl Output<'_> {
         };
         let mut code = u8::from(!report.failed.is_empty() || !unlisted.is_empty());
         if let Some(stop) = &report.error {
-            code = code.max(self.complain(stop));
+            code = code.max(self.fail(stop));
             // stdout stopped mid-job: the count it would have had, here.
             let (revoked, failed) = (report.revoked.len(), report.failed.len());
             if matches!(stop, Stop::Output(_)) && revoked + failed > 0 {
@@ -300,7 +303,7 @@ impl Output<'_> {
         }
         // A job stopped by stdout was told so already.
         if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
-            code = code.max(self.complain(&Stop::Output(e)));
+            code = code.max(self.fail(&Stop::Output(e)));
         }
         if let Some(unshown) = &report.unshown {
             self.unshown(unshown);
@@ -326,19 +329,19 @@ impl Output<'_> {
             let failed: Vec<_> = report
                 .failed
                 .iter()
-                .map(|(id, e)| json!({ "id": id, "error": self.call_message(e) }))
+                .map(|(id, e)| json!({ "id": id, "error": self.words(Failed::Call(e), Wording::Line) }))
                 .collect();
             self.member("failed", &to_json(failed.into()))?;
         }
         if let Some(unlisted) = &report.unlisted {
             let failed: Vec<_> = unlisted
                 .iter()
-                .map(|(user, e)| json!({ "user": user, "error": self.call_message(e) }))
+                .map(|(user, e)| json!({ "user": user, "error": self.words(Failed::Call(e), Wording::Line) }))
                 .collect();
             self.member("failed_users", &to_json(failed.into()))?;
         }
         if let Some(stop) = &report.error {
-            let message = self.message(stop);
+            let message = self.words(Failed::Stop(stop), Wording::Line);
             self.member("error", &to_json(message.into()))?;
         }
         self.write_out(b"\n}\n")?;
