@@ -352,7 +352,7 @@ pub(crate) fn read_user_ids(input: &mut dyn BufRead) -> Result<Vec<String>, ArgE
     Ok(each_once(users))
 }
 
-/// `tokens help [COMMAND]`.
+/// `magicbell-jwt help [COMMAND]`.
 fn help_topic(parser: &mut lexopt::Parser) -> Result<Parsed, ArgError> {
     let to_error = |e: lexopt::Error| ArgError::new(lexopt_message(e), None);
     let topic = match parser.next().map_err(to_error)? {
@@ -440,7 +440,7 @@ pub(crate) fn program_name(argv0: Option<&OsString>) -> String {
         .and_then(std::path::Path::file_name)
         .map(|name| name.to_string_lossy().into_owned())
         .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "tokens".to_owned())
+        .unwrap_or_else(|| "magicbell-jwt".to_owned())
 }
 
 #[cfg(test)]
@@ -730,7 +730,7 @@ mod tests {
         let name = |path: &str| program_name(Some(&OsString::from(path)));
         assert_eq!(name("target/debug/examples/tokens"), "tokens");
         assert_eq!(name("/usr/local/bin/mb-tokens"), "mb-tokens");
-        assert_eq!(program_name(None), "tokens");
+        assert_eq!(program_name(None), "magicbell-jwt");
 
         let mut args = argv("rotate --help");
         args[0] = "/opt/bin/mb-tokens".into();

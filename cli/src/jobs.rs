@@ -90,7 +90,7 @@ impl<'a> Job<'a> {
     }
 }
 
-/// What a job shows while it runs: [`Output`] in the tool.
+/// What a job shows while it runs: [`Output`](crate::output::Output) in the tool.
 pub(crate) trait Hooks {
     /// A token the job just created, shown (and flushed) before the job
     /// goes on. An error means nobody holds it: the job must revoke it and

@@ -1,18 +1,22 @@
-//! `tokens`: a small admin tool for MagicBell JWTs, built on `magicbell-jwt`.
+//! `magicbell-jwt`: an admin tool for MagicBell JWTs, built on the `magicbell-jwt` library.
 //!
 //! ```text
+//! cargo install --path cli              # from a checkout of the repository
 //! export MAGICBELL_TOKEN=...            # a project token allowed to manage tokens
-//! cargo run --example tokens -- --help
-//! cargo run --example tokens -- rotate --help
-//! cargo run --example tokens -- list --all --json
+//! magicbell-jwt --help
+//! magicbell-jwt rotate --help
+//! magicbell-jwt list --all --json
+//! magicbell-jwt fake                    # a fake MagicBell to try it on
 //! ```
 //!
-//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a [`Report`] and
-//! the tool prints it once, whatever happened; the one thing printed before
-//! that is a newly created token, the moment the create returns. Jobs revoke
-//! up to `--parallel N` tokens at once (and `user-revoke-all` lists up to N
-//! users at once); on a terminal, a job that runs over a second shows its
-//! progress on stderr.
+//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a
+//! [`Report`](jobs::Report) and the tool prints it once, whatever happened;
+//! the one thing printed before that is a newly created token, the moment
+//! the create returns. Jobs revoke up to `--parallel N` tokens at once (and
+//! `user-revoke-all` lists up to N users at once); on a terminal, a job that
+//! runs over a second shows its progress on stderr. The manual is
+//! cli/README.md.
+#![forbid(unsafe_code)]
 
 mod args;
 mod connect;

@@ -186,7 +186,7 @@ impl Spec {
             .chain(["--help"])
     }
 
-    /// `tokens rotate --help`.
+    /// `magicbell-jwt rotate --help`.
     pub(crate) fn usage(&self, prog: &str) -> String {
         let mut rows: Vec<(&str, &str)> = self.options.to_vec();
         rows.push(("--json", "one JSON document on stdout instead of text"));
@@ -224,7 +224,7 @@ impl Spec {
     }
 }
 
-/// `tokens --help`, naming the program as it was invoked.
+/// `magicbell-jwt --help`, naming the program as it was invoked.
 pub(crate) fn usage(prog: &str) -> String {
     let lines = |jobs: bool| -> String {
         COMMANDS
