@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Fails when Cargo.toml's rust-version is lower than that of any crate the
-library needs to build (normal and build dependencies, transitively), under
-each TLS feature set; prints what the examples and tests need (dev too)."""
+"""Fails when a package's rust-version is lower than that of any crate it
+needs to build (normal and build dependencies, transitively), under each TLS
+feature set: the library's (Cargo.toml) and the tool's (cli/Cargo.toml);
+prints what the examples and tests need (dev too)."""
 import json
 import subprocess
 import sys
@@ -15,12 +16,13 @@ def version(text):
     return tuple(parts + [0] * (3 - len(parts)))
 
 
-def needed(args, kinds):
+def needed(args, kinds, name="magicbell-jwt"):
     meta = json.loads(subprocess.check_output(
         ["cargo", "metadata", "--format-version", "1", "--locked"] + args))
     packages = {p["id"]: p for p in meta["packages"]}
     nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
-    root = meta["resolve"]["root"]
+    # A workspace: the package called `name` among its members.
+    root = next(p for p in meta["workspace_members"] if packages[p]["name"] == name)
     seen, stack = set(), [root]
     while stack:
         here = stack.pop()
@@ -36,15 +38,16 @@ def needed(args, kinds):
 
 
 failed = False
-for args in FEATURE_SETS:
-    root, lib = needed(args, {None, "build"})
-    declared = root.get("rust_version")
-    label = " ".join(args) or "default features"
-    print(f"{label}: the library declares {declared}; its dependencies need "
-          f"{lib['rust_version']} ({lib['name']} {lib['version']})")
-    if version(declared) < version(lib["rust_version"]):
-        print(f"  rust-version {declared} is lower than {lib['name']}'s {lib['rust_version']}")
-        failed = True
+for name, what in [("magicbell-jwt", "the library"), ("magicbell-jwt-cli", "the tool")]:
+    for args in FEATURE_SETS:
+        root, lib = needed(args, {None, "build"}, name)
+        declared = root.get("rust_version")
+        label = " ".join(args) or "default features"
+        print(f"{label}: {what} declares {declared}; its dependencies need "
+              f"{lib['rust_version']} ({lib['name']} {lib['version']})")
+        if version(declared) < version(lib["rust_version"]):
+            print(f"  rust-version {declared} is lower than {lib['name']}'s {lib['rust_version']}")
+            failed = True
 _, dev = needed([], {None, "build", "dev"})
 print(f"examples and tests need {dev['rust_version']} ({dev['name']} {dev['version']})")
 sys.exit(1 if failed else 0)

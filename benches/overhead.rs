@@ -13,11 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-#[allow(dead_code)]
-#[path = "../tests/common/fault_server.rs"]
-mod fault_server;
-
-use fault_server::{answer_bytes, FaultServer, Reply};
+use magicbell_jwt_test_support::{answer_bytes, FaultServer, Reply};
 
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
@@ -677,21 +673,22 @@ fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usi
     counts.unwrap_or_else(|| panic!("unexpected tool output ending {last:?}"))
 }
 
-/// The release build of the `tokens` example, built once on first use.
+/// The release build of the tool (`magicbell-jwt`, package
+/// magicbell-jwt-cli), built once on first use.
 fn tool_binary() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let status = Command::new(env!("CARGO"))
-                .args(["build", "--release", "--quiet", "--example", "tokens"])
+                .args(["build", "--release", "--quiet", "-p", "magicbell-jwt-cli"])
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
-                .expect("cargo build --example tokens");
+                .expect("cargo build -p magicbell-jwt-cli");
             assert!(status.success(), "building the tokens tool failed");
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-            target.join("release/examples/tokens")
+            target.join("release/magicbell-jwt")
         })
         .clone()
 }

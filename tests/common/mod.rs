@@ -83,7 +83,7 @@ pub fn query_is(
 
 pub mod connect_proxy;
 pub mod fake;
-pub mod fault_server;
+pub use magicbell_jwt_test_support as fault_server;
 pub mod raw_http;
 pub mod tls_server;
 

@@ -1,0 +1,353 @@
+//! Why a command stopped, and how the tool says so.
+
+use std::borrow::Cow;
+use std::io;
+
+use serde_json::json;
+
+use crate::jobs::{Kind, Unshown};
+use crate::output::{print_json, Output};
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// `MAGICBELL_TOKEN` is unset or blank.
+    NoToken,
+    /// The library refused an argument or a call failed.
+    Call(magicbell_jwt::Error),
+    /// A create failed in a way that may have minted the token anyway (a
+    /// 5xx, an answer cut off): `whose` is the project token's name or the
+    /// user, for where to look for it.
+    Create {
+        error: magicbell_jwt::Error,
+        kind: Kind,
+        whose: String,
+    },
+    /// Writing the output failed.
+    Output(io::Error),
+}
+
+impl From<magicbell_jwt::Error> for Stop {
+    fn from(error: magicbell_jwt::Error) -> Self {
+        Stop::Call(error)
+    }
+}
+
+impl From<io::Error> for Stop {
+    fn from(error: io::Error) -> Self {
+        Stop::Output(error)
+    }
+}
+
+impl From<serde_json::Error> for Stop {
+    fn from(error: serde_json::Error) -> Self {
+        Stop::Output(error.into())
+    }
+}
+
+impl Stop {
+    /// A failed create of a `kind` token for `whose`: [`Stop::Create`] when
+    /// the server may have acted on it, a plain [`Stop::Call`] when surely
+    /// nothing was minted.
+    pub(crate) fn create(error: magicbell_jwt::Error, kind: Kind, whose: &str) -> Stop {
+        if error.may_have_been_processed() {
+            let whose = whose.to_owned();
+            Stop::Create { error, kind, whose }
+        } else {
+            Stop::Call(error)
+        }
+    }
+
+    /// The exit status: 2 for what was refused before anything was sent.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Stop::NoToken | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
+            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) => 1,
+        }
+    }
+}
+
+/// What to do without a token, `{prog}` the program as invoked: set one,
+/// or try the tool against its own fake service.
+const NO_TOKEN: &str = "\
+MAGICBELL_TOKEN is not set. Set it to a MagicBell project token allowed to
+manage tokens:
+    export MAGICBELL_TOKEN=...
+To try the tool without one, run its fake MagicBell and export the two
+variables it prints:
+    {prog} fake > fake.env &
+    export $(cat fake.env)";
+
+/// A failure to word: what stopped a command, or one call among others
+/// (a revoke of a batch, a user's list), which stops nothing.
+#[derive(Clone, Copy)]
+pub(crate) enum Failed<'a> {
+    Stop(&'a Stop),
+    Call(&'a magicbell_jwt::Error),
+}
+
+/// How a failure is worded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wording {
+    /// One line: a JSON `"error"`, or after `failed to revoke ID: `.
+    Line,
+    /// As stderr says it: `error: LINE` and, unless the address says it
+    /// all, a `caused by:` line for each underlying error; then, for a
+    /// create that may have gone through, where to look for its token.
+    Stderr,
+}
+
+impl Output<'_> {
+    /// Says what stopped a command: on stderr, and, in JSON mode when no
+    /// document was begun on stdout, as one `{"error": ...}` document there
+    /// (a document begun gets the error as its last member instead). The
+    /// exit status.
+    pub(crate) fn fail(&mut self, stop: &Stop) -> u8 {
+        if self.json && !self.doc.open && !matches!(stop, Stop::Output(_)) {
+            let doc = json!({ "error": self.words(Failed::Stop(stop), Wording::Line) });
+            let _ = print_json(self.out, &doc);
+            self.doc.open = true;
+        }
+        let text = self.words(Failed::Stop(stop), Wording::Stderr);
+        let _ = self.err.write_all(text.as_bytes());
+        stop.exit_code()
+    }
+
+    /// The one place a failure is worded.
+    pub(crate) fn words(&self, failed: Failed<'_>, wording: Wording) -> String {
+        let (error, look) = match failed {
+            Failed::Stop(Stop::NoToken) => {
+                return match wording {
+                    Wording::Line => "MAGICBELL_TOKEN is not set".to_owned(),
+                    Wording::Stderr => {
+                        format!("{}\n", NO_TOKEN.replace("{prog}", &shell_quote(&self.prog)))
+                    }
+                }
+            }
+            Failed::Stop(Stop::Output(e)) => {
+                let line = format!("could not write the output: {e}");
+                return match wording {
+                    Wording::Line => line,
+                    Wording::Stderr => format!("error: {line}\n"),
+                };
+            }
+            Failed::Stop(Stop::Call(error)) | Failed::Call(error) => (error, None),
+            Failed::Stop(Stop::Create { error, kind, whose }) => {
+                (error, Some(self.where_to_look(*kind, whose)))
+            }
+        };
+        let connect = self.connect_failure(error);
+        let line = connect.clone().unwrap_or_else(|| error.to_string());
+        match (wording, look) {
+            (Wording::Line, None) => line,
+            (Wording::Line, Some(look)) => format!("{line}; {look}"),
+            (Wording::Stderr, look) => {
+                let mut text = format!("error: {line}\n");
+                if connect.is_none() {
+                    let mut source = std::error::Error::source(error);
+                    while let Some(cause) = source {
+                        text.push_str(&format!("  caused by: {cause}\n"));
+                        source = cause.source();
+                    }
+                }
+                if let Some(look) = look {
+                    text.push_str(&format!("{look}\n"));
+                }
+                text
+            }
+        }
+    }
+
+    /// Where to find the token a failed create may have minted anyway: the
+    /// command last, after `with: `, ready to paste.
+    fn where_to_look(&self, kind: Kind, whose: &str) -> String {
+        let prog = shell_quote(&self.prog);
+        let (token, list) = match kind {
+            Kind::Project => (format!("named {whose:?}"), format!("{prog} list")),
+            Kind::User => (
+                format!("of {whose}"),
+                format!("{prog} user-list -- {}", shell_quote(whose)),
+            ),
+        };
+        format!(
+            "the create may have gone through: look for a new token {token} and revoke it; \
+             list the tokens with: {list}"
+        )
+    }
+
+    /// `could not connect to HOST:PORT (ORIGIN): REASON` for a connection
+    /// that could not be made, straight to the API (not through a proxy,
+    /// not a TLS problem): the one failure where the address is the answer.
+    fn connect_failure(&self, error: &magicbell_jwt::Error) -> Option<String> {
+        let target = self.target.as_ref().filter(|t| !t.proxied)?;
+        let magicbell_jwt::Error::Transport(transport) = error else {
+            return None;
+        };
+        if !transport.is_connect() {
+            return None;
+        }
+        let reason = io_reason(transport.as_ref())?;
+        let mut text = format!(
+            "could not connect to {} ({}): {reason}",
+            target.address, target.origin
+        );
+        if transport.attempts() > 1 {
+            text.push_str(&format!(" (after {} attempts)", transport.attempts()));
+        }
+        Some(text)
+    }
+
+    /// Says on stderr what became of a created token that could not be
+    /// shown.
+    pub(crate) fn unshown(&mut self, unshown: &Unshown) {
+        let id = &unshown.id;
+        let text = match &unshown.revoked {
+            Ok(()) => format!("the new token {id} could not be shown, so it was revoked"),
+            Err(e) => {
+                let discard = match unshown.kind {
+                    Kind::Project => "discard",
+                    Kind::User => "user-discard",
+                };
+                format!(
+                    "the new token {id} could not be shown, and revoking it failed ({}): \
+                     revoke it with: {} {discard} -- {}",
+                    self.words(Failed::Call(e), Wording::Line),
+                    shell_quote(&self.prog),
+                    shell_quote(id)
+                )
+            }
+        };
+        let _ = writeln!(self.err, "{text}");
+    }
+}
+
+/// What ended a connection attempt, from the `io::Error` below `error`:
+/// `None` for anything else (a TLS problem, a name lookup).
+fn io_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use io::ErrorKind as K;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        // ureq's error holds an io::Error without giving it as its source().
+        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+            match cause.downcast_ref::<ureq::Error>() {
+                Some(ureq::Error::Io(e)) => Some(e),
+                _ => None,
+            }
+        });
+        if let Some(io) = io {
+            return match io.kind() {
+                K::ConnectionRefused => Some("connection refused"),
+                K::HostUnreachable => Some("host unreachable"),
+                K::NetworkUnreachable => Some("network unreachable"),
+                K::AddrNotAvailable => Some("address not available"),
+                _ => None,
+            };
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// `arg` as a POSIX shell reads it back: as it is when every character is
+/// one the shell takes literally, else in single quotes (a `'` in it as
+/// `'\''`).
+pub(crate) fn shell_quote(arg: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return Cow::Borrowed(arg);
+    }
+    Cow::Owned(format!("'{}'", arg.replace('\'', "'\\''")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Doc;
+    use magicbell_jwt::Client;
+
+    #[test]
+    fn shell_quote_leaves_plain_words_and_single_quotes_the_rest() {
+        let cases = [
+            ("a@x", "a@x"),
+            ("-x", "-x"),
+            ("ut_1.2:3,4+5=6%7/8", "ut_1.2:3,4+5=6%7/8"),
+            ("", "''"),
+            ("a b", "'a b'"),
+            ("it's", "'it'\\''s'"),
+            ("$HOME", "'$HOME'"),
+            ("~u", "'~u'"),
+            ("*", "'*'"),
+            ("a\nb", "'a\nb'"),
+        ];
+        for (arg, quoted) in cases {
+            assert_eq!(shell_quote(arg), quoted, "{arg:?}");
+            // The shell reads it back as it was.
+            let back = std::process::Command::new("sh")
+                .args(["-c", &format!("printf %s {quoted}")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(back.stdout).unwrap(), arg, "{arg:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {
+        for (kind, discard) in [(Kind::Project, "discard"), (Kind::User, "user-discard")] {
+            let mut err = Vec::new();
+            let mut output = Output {
+                out: &mut io::sink(),
+                err: &mut err,
+                json: false,
+                prog: "my tokens".to_owned(),
+                target: None,
+                doc: Doc::default(),
+                broken: false,
+                progress: None,
+            };
+            // Refused before sending: no server needed.
+            let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+            let gone = gone.unwrap_err();
+            let message = gone.to_string();
+            let unshown = Unshown {
+                kind,
+                id: "-x y".to_owned(),
+                revoked: Err(gone),
+            };
+
+            output.unshown(&unshown);
+
+            assert_eq!(
+                String::from_utf8(err).unwrap(),
+                format!(
+                    "the new token -x y could not be shown, and revoking it failed ({message}): \
+                     revoke it with: 'my tokens' {discard} -- '-x y'\n"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn each_connect_failure_is_named_by_its_io_error_kind() {
+        /// A failure whose cause is `io::Error`, as the library's are.
+        #[derive(Debug)]
+        struct Failed(io::Error);
+        impl std::fmt::Display for Failed {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("failed")
+            }
+        }
+        impl std::error::Error for Failed {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        use io::ErrorKind as K;
+        let reason = |kind: K| io_reason(&Failed(kind.into()));
+
+        assert_eq!(reason(K::ConnectionRefused), Some("connection refused"));
+        assert_eq!(reason(K::HostUnreachable), Some("host unreachable"));
+        assert_eq!(reason(K::NetworkUnreachable), Some("network unreachable"));
+        assert_eq!(reason(K::AddrNotAvailable), Some("address not available"));
+        assert_eq!(reason(K::TimedOut), None);
+    }
+}

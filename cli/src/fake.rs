@@ -1,0 +1,245 @@
+//! `fake`: the library's `FakeServer` as a process, for scripts, `curl` and other languages' tests.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use magicbell_jwt::FakeServer;
+
+use crate::failure::shell_quote;
+use crate::usage::FAKE;
+
+/// The end of `fake --help`, `{prog}` the program as invoked.
+const NOTE: &str = "
+It prints MAGICBELL_BASE_URL=... and MAGICBELL_TOKEN=... (the fake's admin
+token) on stdout first, one a line, ready for export, then one line a
+request on stderr. Its state lives in memory and is gone when it ends. In a
+script, read the variables once the file is there (or the fake has ended):
+    rm -f fake.env
+    {prog} fake --env-file fake.env > /dev/null &
+    until [ -s fake.env ] || ! kill -0 $! 2>/dev/null; do sleep 0.1; done
+    set -a; . ./fake.env; set +a
+";
+
+/// `fake --help`, naming the program as it was invoked.
+pub(crate) fn usage(prog: &str) -> String {
+    let mut rows = FAKE.options.to_vec();
+    rows.push(("-h, --help", "this text"));
+    let width = rows.iter().map(|(o, _)| o.len()).max().unwrap_or(0);
+    let mut text = format!(
+        "{prog} fake: {}\n\nUSAGE:\n    {prog} fake {}\n\nOPTIONS:\n",
+        FAKE.about.replace('\n', " "),
+        FAKE.synopsis
+    );
+    let indent = format!("\n    {:width$}  ", "");
+    for (option, what) in rows {
+        let what = what.replace('\n', &indent);
+        text.push_str(&format!("    {option:<width$}  {what}\n"));
+    }
+    text + &NOTE.replace("{prog}", &shell_quote(prog))
+}
+
+/// What `fake` is asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct FakeOptions {
+    /// The port on 127.0.0.1; 0 picks a free one.
+    pub(crate) port: u16,
+    /// How long after a request took effect its answer leaves.
+    pub(crate) latency: Duration,
+    /// Where to write the two variables too, once listening.
+    pub(crate) env_file: Option<PathBuf>,
+}
+
+/// `fake`'s options from the values given on the command line, each `None`
+/// when its option was not given; the error says which value is wrong.
+pub(crate) fn options(
+    port: Option<String>,
+    latency_ms: Option<String>,
+    env_file: Option<String>,
+) -> Result<FakeOptions, String> {
+    let port = match port {
+        None => 0,
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("--port takes a number from 0 to 65535, not {v:?}"))?,
+    };
+    let latency = match latency_ms {
+        None => Duration::ZERO,
+        Some(v) => Duration::from_millis(
+            v.parse()
+                .map_err(|_| format!("--latency-ms takes a whole number, not {v:?}"))?,
+        ),
+    };
+    let env_file = match env_file {
+        Some(path) if path.is_empty() => return Err("--env-file needs a path".to_owned()),
+        path => path.map(PathBuf::from),
+    };
+    Ok(FakeOptions {
+        port,
+        latency,
+        env_file,
+    })
+}
+
+/// Serves until the process is killed: `MAGICBELL_BASE_URL=…` and
+/// `MAGICBELL_TOKEN=…` on `out` first (flushed, ready for `export`), then
+/// one line a request on `err`. Returns only when it cannot start: the exit
+/// status.
+pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let fake = match FakeServer::start_on_port(options.port) {
+        Ok(fake) => fake,
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "error: could not listen on 127.0.0.1:{}: {e}",
+                options.port
+            );
+            return 1;
+        }
+    };
+    fake.set_latency(options.latency);
+    let env = format!(
+        "MAGICBELL_BASE_URL={}\nMAGICBELL_TOKEN={}\n",
+        fake.base_url(),
+        fake.admin_token()
+    );
+    let _ = out.write_all(env.as_bytes()).and_then(|()| out.flush());
+    if let Some(path) = &options.env_file {
+        match write_atomically(path, &env) {
+            Ok(()) => {
+                let _ = writeln!(err, "wrote {path:?}");
+            }
+            Err(e) => {
+                let _ = writeln!(err, "error: could not write {path:?}: {e}");
+                return 1;
+            }
+        }
+    }
+    let _ = writeln!(err, "serving; stop with Ctrl-C");
+    // The log only grows: print what is new, a few times a second, copying
+    // only that.
+    let mut shown = 0;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let requests = fake.requests_since(shown);
+        shown += requests.len();
+        for request in &requests {
+            let _ = match request.status {
+                Some(status) => writeln!(err, "{} {} -> {status}", request.method, request.path),
+                None => writeln!(
+                    err,
+                    "{} {} -> closed without an answer",
+                    request.method, request.path
+                ),
+            };
+        }
+    }
+}
+
+/// Writes `contents` to `path` so that a reader sees no file or all of it:
+/// to a temporary file in the same directory, then renamed over `path`.
+fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    let mut temporary = OsString::from(".");
+    temporary.push(name);
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    let written = fs::write(&temporary, contents).and_then(|()| fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{parse, Parsed};
+    use crate::tests::argv;
+
+    fn fake(line: &str) -> FakeOptions {
+        match parse(argv(&format!("fake {line}"))) {
+            Ok(Parsed::Fake(options)) => options,
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
+    }
+
+    fn refused(line: &str) -> String {
+        parse(argv(&format!("fake {line}"))).unwrap_err().message
+    }
+
+    #[test]
+    fn port_and_latency_default_to_zero() {
+        let options = fake("");
+        assert_eq!((options.port, options.latency), (0, Duration::ZERO));
+        assert_eq!(options.env_file, None);
+    }
+
+    #[test]
+    fn port_and_latency_are_read_in_either_form() {
+        let options = fake("--port 8080 --latency-ms=25");
+        assert_eq!(
+            (options.port, options.latency),
+            (8080, Duration::from_millis(25))
+        );
+    }
+
+    #[test]
+    fn env_file_takes_a_path_in_either_form() {
+        let options = fake("--env-file fake.env");
+        assert_eq!(options.env_file, Some(PathBuf::from("fake.env")));
+        let options = fake("--env-file=/tmp/x.env");
+        assert_eq!(options.env_file, Some(PathBuf::from("/tmp/x.env")));
+        assert_eq!(refused("--env-file"), "--env-file needs a value");
+        assert_eq!(refused("--env-file="), "--env-file needs a path");
+    }
+
+    #[test]
+    fn the_env_file_is_replaced_whole_and_no_temporary_file_is_left() {
+        let dir = std::env::temp_dir().join(format!("fake-server-env-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("fake.env");
+        fs::write(&path, "OLD=1\n").unwrap();
+        write_atomically(&path, "A=1\nB=2\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "A=1\nB=2\n");
+        let names: Vec<OsString> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [OsString::from("fake.env")]);
+        // A path that names no file is refused, and nothing is written.
+        assert!(write_atomically(&dir.join(".."), "x").is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_arguments_say_what_was_wrong() {
+        assert_eq!(refused("--port"), "--port needs a value");
+        assert_eq!(
+            refused("--port 70000"),
+            "--port takes a number from 0 to 65535, not \"70000\""
+        );
+        assert_eq!(
+            refused("--latency-ms soon"),
+            "--latency-ms takes a whole number, not \"soon\""
+        );
+        assert_eq!(refused("serve"), "unexpected argument \"serve\"");
+        assert_eq!(refused("--port 1 --port 2"), "--port is given twice");
+        assert_eq!(
+            refused("--prot 1"),
+            "fake does not take --prot (did you mean --port?)"
+        );
+        // No JSON document to give: --json is refused, before or after.
+        assert_eq!(refused("--json"), "fake does not take --json");
+        assert_eq!(
+            parse(argv("--json fake")).unwrap_err().message,
+            "fake does not take --json"
+        );
+        assert_eq!(parse(argv("fake --help")), Ok(Parsed::Help(Some("fake"))));
+        assert_eq!(parse(argv("help fake")), Ok(Parsed::Help(Some("fake"))));
+    }
+}

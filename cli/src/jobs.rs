@@ -1,0 +1,399 @@
+//! The jobs (rotate, prune, user-revoke-all): what each revokes, reported once at its end.
+
+use std::collections::HashSet;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime};
+
+use magicbell_jwt::{
+    AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, DiscardTokenResponse,
+    FetchTokensParams,
+};
+
+use crate::args::PruneRule;
+use crate::failure::Stop;
+
+/// What a job did, whatever stopped it. A created token and each batch of
+/// revokes are shown as they happen (through [`Hooks`]); the rest is printed
+/// once at the end, on every path.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) dry_run: bool,
+    /// The name a dry-run `rotate` would create a token under.
+    pub(crate) would_create: Option<String>,
+    pub(crate) would_revoke: Vec<String>,
+    /// A token the job created but could not show, revoked by its id.
+    pub(crate) unshown: Option<Unshown>,
+    pub(crate) revoked: Vec<String>,
+    pub(crate) failed: Vec<(String, magicbell_jwt::Error)>,
+    /// `user-revoke-all` only: the users whose list failed, none of whose
+    /// tokens was revoked.
+    pub(crate) unlisted: Option<Vec<(String, magicbell_jwt::Error)>>,
+    /// What stopped the job before its end.
+    pub(crate) error: Option<Stop>,
+}
+
+/// Which tokens a job revokes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Project,
+    User,
+}
+
+/// A created token whose value could not be written to stdout: nobody holds
+/// it, so it is revoked by its id, and the operator is told.
+#[derive(Debug)]
+pub(crate) struct Unshown {
+    pub(crate) kind: Kind,
+    pub(crate) id: String,
+    /// Whether revoking it worked: if not, the operator must revoke `id`.
+    pub(crate) revoked: Result<(), magicbell_jwt::Error>,
+}
+
+impl Unshown {
+    pub(crate) fn revoke(client: &Client, kind: Kind, id: String) -> Unshown {
+        let revoked = match kind {
+            Kind::Project => client.discard_project_jwt(&id),
+            Kind::User => client.discard_user_jwt(&id),
+        };
+        Unshown {
+            kind,
+            id,
+            revoked: revoked.map(drop),
+        }
+    }
+}
+
+/// What every job runs with.
+pub(crate) struct Job<'a> {
+    client: &'a Client,
+    /// Revokes (and `user-revoke-all`'s lists) in flight at once.
+    parallel: usize,
+    dry_run: bool,
+}
+
+impl<'a> Job<'a> {
+    pub(crate) fn new(client: &'a Client, parallel: usize, dry_run: bool) -> Self {
+        Job {
+            client,
+            parallel,
+            dry_run,
+        }
+    }
+
+    pub(crate) fn report(&self) -> Report {
+        Report {
+            dry_run: self.dry_run,
+            ..Report::default()
+        }
+    }
+}
+
+/// What a job shows while it runs: [`Output`](crate::output::Output) in the tool.
+pub(crate) trait Hooks {
+    /// A token the job just created, shown (and flushed) before the job
+    /// goes on. An error means nobody holds it: the job must revoke it and
+    /// stop.
+    fn created(&mut self, created: &CreateTokenResponse) -> io::Result<()>;
+    /// A batch of revokes that just ended, `results` in the order of `ids`,
+    /// shown (and flushed) before the next batch starts. An error means the
+    /// job can no longer say what it does: it stops.
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()>;
+    /// Called once before the job's first revoke, to show (and flush) what
+    /// comes before the revokes: an error means stdout is gone, and the job
+    /// stops before it revokes anything.
+    fn revoking(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// How far the job got: `revoked 1,200 of 5,000`.
+    fn progress(&mut self, text: &str);
+}
+
+/// What one revoke gave.
+pub(crate) type Revoked = Result<DiscardTokenResponse, magicbell_jwt::Error>;
+
+/// Creates the new token first, shows it through `hooks` at once, and only
+/// then lists and revokes the others: if the create fails, nothing is
+/// revoked; if the new token cannot be shown, it is revoked and nothing
+/// else is.
+pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn Hooks) -> Report {
+    let mut report = job.report();
+    let same_name = |t: &AccessToken| t.name.as_deref() == Some(name);
+    let client = job.client;
+    if job.dry_run {
+        report.would_create = Some(name.to_owned());
+        let walk = client.project_tokens(FetchTokensParams::default());
+        let ids = live_ids(walk, same_name, Some(&mut *hooks));
+        return finish(report, job, Kind::Project, ids, hooks);
+    }
+    let mut request = CreateProjectTokenRequest::new(name);
+    if let Some(seconds) = expiry {
+        request = request.expiry(seconds);
+    }
+    let created = match client.create_project_jwt(&request) {
+        Ok(created) => created,
+        Err(e) => {
+            report.error = Some(Stop::create(e, Kind::Project, name));
+            return report;
+        }
+    };
+    let new_id = created.token_id.clone();
+    if let Err(e) = hooks.created(&created) {
+        // Nobody holds the new token: revoke it, and keep the old ones,
+        // which still work, rather than lock out everyone using the name.
+        report.unshown = Some(Unshown::revoke(client, Kind::Project, new_id));
+        report.error = Some(Stop::Output(e));
+        return report;
+    }
+    drop(created);
+    let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(new_id.as_str());
+    let walk = client.project_tokens(FetchTokensParams::default());
+    let ids = live_ids(walk, others, Some(&mut *hooks));
+    finish(report, job, Kind::Project, ids, hooks)
+}
+
+/// Revokes the live project tokens `rule` picks at `now`, of one name when
+/// given.
+pub(crate) fn prune(
+    job: &Job,
+    rule: PruneRule,
+    name: Option<&str>,
+    now: SystemTime,
+    hooks: &mut dyn Hooks,
+) -> Report {
+    let picked = |t: &AccessToken| {
+        let old = match rule {
+            PruneRule::Expired => t.is_expired_at(now),
+            PruneRule::OlderThanDays(days) => t.created_at_time().is_some_and(|created| {
+                now.duration_since(created)
+                    .is_ok_and(|age| age > Duration::from_secs(days.saturating_mul(86_400)))
+            }),
+        };
+        old && name.is_none_or(|n| t.name.as_deref() == Some(n))
+    };
+    let walk = job.client.project_tokens(FetchTokensParams::default());
+    let ids = live_ids(walk, picked, Some(&mut *hooks));
+    finish(job.report(), job, Kind::Project, ids, hooks)
+}
+
+/// Revokes every live token of each user. The users' lists are walked up to
+/// `job.parallel` at once, all before anything is revoked; a user whose list
+/// fails has none of their tokens revoked (the rule of every job: a list
+/// that failed is not acted on), the others' are.
+pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks) -> Report {
+    let mut report = job.report();
+    let mut unlisted = Vec::new();
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (user, listed) in users.iter().zip(walk_users(job, users, hooks)) {
+        match listed {
+            // A token listed under two of the given ids (a user's email and
+            // external id) is revoked once.
+            Ok(listed) => ids.extend(listed.into_iter().filter(|id| seen.insert(id.clone()))),
+            Err(e) => unlisted.push((user.clone(), e)),
+        }
+    }
+    report.unlisted = Some(unlisted);
+    finish(report, job, Kind::User, Ok(ids), hooks)
+}
+
+/// The live token ids of each user, in the order of `users`: up to
+/// `job.parallel` lists walked at once on scoped threads, the progress
+/// shown from this one.
+fn walk_users(
+    job: &Job,
+    users: &[String],
+    hooks: &mut dyn Hooks,
+) -> Vec<Result<Vec<String>, magicbell_jwt::Error>> {
+    let next = &AtomicUsize::new(0);
+    let (sender, listed) = mpsc::channel();
+    let mut results: Vec<_> = users.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..job.parallel.clamp(1, users.len().max(1)) {
+            let sender = sender.clone();
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(user) = users.get(i) else { break };
+                let walk = job.client.user_tokens(user, FetchTokensParams::default());
+                if sender.send((i, live_ids(walk, |_| true, None))).is_err() {
+                    break;
+                }
+            });
+        }
+        // Ends once every thread is done with its last user and gone.
+        drop(sender);
+        let total = thousands(users.len());
+        for (done, (i, ids)) in listed.iter().enumerate() {
+            results[i] = Some(ids);
+            hooks.progress(&format!("listed {} of {total} users", thousands(done + 1)));
+        }
+    });
+    // A thread that panicked made the scope panic; every slot is filled.
+    results.into_iter().flatten().collect()
+}
+
+/// A job's last step: revoke the listed ids (a dry run only notes them), or
+/// note the error the listing ended with.
+fn finish(
+    mut report: Report,
+    job: &Job,
+    kind: Kind,
+    listed: Result<Vec<String>, magicbell_jwt::Error>,
+    hooks: &mut dyn Hooks,
+) -> Report {
+    match listed {
+        Err(e) => report.error = Some(e.into()),
+        Ok(ids) if report.dry_run => report.would_revoke = ids,
+        Ok(ids) => revoke(job, kind, &ids, &mut report, hooks),
+    }
+    report
+}
+
+/// Revokes go in batches of this many per thread: each batch is shown as it
+/// ends (so a job killed part-way leaves a record of what it revoked, and
+/// the progress line moves), at the cost of waiting for each batch's
+/// slowest revoke.
+const BATCH_PER_THREAD: usize = 16;
+
+/// The one place jobs revoke: up to `job.parallel` at once, going on past
+/// failures, into `report.revoked` and `report.failed` in the order of
+/// `ids`. Stops, with `report.error` set, once a batch cannot be shown, or
+/// before the first revoke if what comes before them cannot
+/// ([`Hooks::revoking`]).
+fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mut dyn Hooks) {
+    if let Err(e) = hooks.revoking() {
+        report.error = Some(Stop::Output(e));
+        return;
+    }
+    let total = thousands(ids.len());
+    let batch = job.parallel.max(1).saturating_mul(BATCH_PER_THREAD);
+    for part in ids.chunks(batch) {
+        let results = match kind {
+            Kind::Project => job.client.discard_project_jwts(part, job.parallel),
+            Kind::User => job.client.discard_user_jwts(part, job.parallel),
+        };
+        let shown = hooks.revoked(part, &results);
+        for (id, result) in part.iter().zip(results) {
+            match result {
+                Ok(_) => report.revoked.push(id.clone()),
+                Err(e) => report.failed.push((id.clone(), e)),
+            }
+        }
+        if let Err(e) = shown {
+            report.error = Some(Stop::Output(e));
+            return;
+        }
+        let (revoked, failed) = (report.revoked.len(), report.failed.len());
+        let mut text = format!("revoked {} of {total}", thousands(revoked));
+        if failed > 0 {
+            text.push_str(&format!(", failed {}", thousands(failed)));
+        }
+        hooks.progress(&text);
+    }
+}
+
+/// The ids of the tokens of a whole walk that are not revoked and that
+/// `keep` picks; the walk finishes before anything is revoked. `hooks`, when
+/// given, hears how many tokens were listed, page by page.
+fn live_ids(
+    walk: magicbell_jwt::Paginator,
+    keep: impl Fn(&AccessToken) -> bool,
+    mut hooks: Option<&mut dyn Hooks>,
+) -> Result<Vec<String>, magicbell_jwt::Error> {
+    let mut ids = Vec::new();
+    for (listed, token) in walk.enumerate() {
+        let token = token?;
+        if !token.is_discarded() && keep(&token) {
+            ids.extend(token.id);
+        }
+        if let Some(hooks) = hooks.as_deref_mut().filter(|_| listed % 100 == 99) {
+            hooks.progress(&format!("listed {} tokens", thousands(listed + 1)));
+        }
+    }
+    Ok(ids)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut text = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{revoked_and_live, seed};
+    use magicbell_jwt::FakeServer;
+
+    /// Hooks that note each progress text and the size of each batch of
+    /// revokes shown.
+    #[derive(Default)]
+    struct Noted {
+        progress: Vec<String>,
+        batches: Vec<usize>,
+    }
+
+    impl Hooks for Noted {
+        fn created(&mut self, _: &CreateTokenResponse) -> io::Result<()> {
+            Ok(())
+        }
+        fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+            assert_eq!(ids.len(), results.len());
+            self.batches.push(ids.len());
+            Ok(())
+        }
+        fn progress(&mut self, text: &str) {
+            self.progress.push(text.to_owned());
+        }
+    }
+
+    #[test]
+    fn a_revoke_failing_in_a_parallel_batch_fails_alone_and_progress_moves_per_batch() {
+        let fake = FakeServer::start().unwrap();
+        let mut ids: Vec<String> = (0..39).map(|_| seed(&fake, "x", None)).collect();
+        ids.insert(5, "nope".to_owned());
+        let client = fake.client();
+        let job = Job::new(&client, 2, false);
+        let mut hooks = Noted::default();
+
+        let mut report = job.report();
+        revoke(&job, Kind::Project, &ids, &mut report, &mut hooks);
+
+        let (revoked, failed) = (report.revoked, report.failed);
+        let known: Vec<String> = ids.iter().filter(|id| *id != "nope").cloned().collect();
+        assert_eq!(revoked, known);
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            (failed[0].0.as_str(), failed[0].1.status()),
+            ("nope", Some(404))
+        );
+        assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
+        // Batches of 2 × 16, each shown as it ends.
+        assert_eq!(hooks.batches, [32, 8]);
+        assert_eq!(
+            hooks.progress,
+            ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
+        );
+    }
+
+    #[test]
+    fn thousands_are_separated_by_commas() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1_200, "1,200"),
+            (1_234_567, "1,234,567"),
+        ];
+        for (n, text) in cases {
+            assert_eq!(thousands(n), text);
+        }
+    }
+}

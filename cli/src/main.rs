@@ -1,0 +1,258 @@
+//! `magicbell-jwt`: an admin tool for MagicBell JWTs, built on the `magicbell-jwt` library.
+//!
+//! ```text
+//! cargo install --path cli              # from a checkout of the repository
+//! export MAGICBELL_TOKEN=...            # a project token allowed to manage tokens
+//! magicbell-jwt --help
+//! magicbell-jwt rotate --help
+//! magicbell-jwt list --all --json
+//! magicbell-jwt fake                    # a fake MagicBell to try it on
+//! ```
+//!
+//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a
+//! [`Report`](jobs::Report) and the tool prints it once, whatever happened;
+//! the one thing printed before that is a newly created token, the moment
+//! the create returns. Jobs revoke up to `--parallel N` tokens at once (and
+//! `user-revoke-all` lists up to N users at once); on a terminal, a job that
+//! runs over a second shows its progress on stderr. The manual is
+//! cli/README.md.
+#![forbid(unsafe_code)]
+
+mod args;
+mod connect;
+mod failure;
+mod fake;
+mod jobs;
+mod output;
+mod usage;
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use magicbell_jwt::{Client, ClientBuilder, CreateTokenResponse, FetchTokensParams};
+
+use crate::args::{parse, program_name, read_user_ids, ArgError, Command, Parsed, Users};
+use crate::connect::{connect, Env};
+use crate::failure::Stop;
+use crate::jobs::{prune, rotate, user_revoke_all, Job, Kind, Unshown};
+use crate::output::{Doc, Output, Progress};
+use crate::usage::{usage, Spec};
+
+fn main() -> ExitCode {
+    let env = |name: &str| std::env::var(name).ok();
+    let stderr = io::stderr();
+    let host = Host {
+        input: &mut io::stdin().lock(),
+        out: &mut io::stdout().lock(),
+        progress_after: stderr.is_terminal().then_some(Duration::from_secs(1)),
+        err: &mut stderr.lock(),
+        now: SystemTime::now(),
+    };
+    ExitCode::from(cli(
+        std::env::args_os().collect(),
+        &env,
+        |builder| builder,
+        host,
+    ))
+}
+
+/// What the tool takes from the process, passed in so that tests give their
+/// own.
+struct Host<'a> {
+    /// Where `user-revoke-all -` reads its USER_IDs.
+    input: &'a mut dyn BufRead,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    /// Show a job's progress on `err` once it has run this long; `None`
+    /// when `err` is not a terminal, so a log or a pipe never gets it.
+    progress_after: Option<Duration>,
+    /// The time of the run: what `prune` judges expiry and age by.
+    now: SystemTime,
+}
+
+/// The whole tool: the exit status for `args` (the program's name first),
+/// with the environment, the client's settings and the process's streams
+/// passed in.
+fn cli(
+    args: Vec<OsString>,
+    env: Env,
+    tune: impl FnOnce(ClientBuilder) -> ClientBuilder,
+    host: Host,
+) -> u8 {
+    let prog = program_name(args.first());
+    let (out, err) = (host.out, host.err);
+    let refused = |err: &mut dyn Write, refused: ArgError| {
+        let command = refused.command.map(|c| format!("{c} ")).unwrap_or_default();
+        let _ = writeln!(
+            err,
+            "error: {}; see '{prog} {command}--help'",
+            refused.message
+        );
+        2
+    };
+    let mut invocation = match parse(args) {
+        Ok(Parsed::Run(invocation)) => invocation,
+        Ok(Parsed::Help(topic)) => {
+            let text = match topic.and_then(Spec::find) {
+                Some(spec) if !spec.takes_json() => fake::usage(&prog),
+                Some(spec) => spec.usage(&prog),
+                None => usage(&prog),
+            };
+            return u8::from(out.write_all(text.as_bytes()).is_err());
+        }
+        Ok(Parsed::Version) => {
+            let version = format!("{prog} {}\n", env!("CARGO_PKG_VERSION"));
+            return u8::from(out.write_all(version.as_bytes()).is_err());
+        }
+        Ok(Parsed::Nothing) => {
+            let _ = err.write_all(usage(&prog).as_bytes());
+            return 2;
+        }
+        Ok(Parsed::Fake(options)) => return fake::serve(&options, out, err),
+        Err(e) => return refused(err, e),
+    };
+    if let Command::UserRevokeAll { users, .. } = &mut invocation.command {
+        if *users == Users::Stdin {
+            match read_user_ids(host.input) {
+                Ok(read) => *users = Users::Given(read),
+                Err(e) => return refused(err, e),
+            }
+        }
+    }
+    let mut output = Output {
+        out,
+        err,
+        json: invocation.json,
+        prog,
+        target: None,
+        doc: Doc::default(),
+        broken: false,
+        progress: host.progress_after.map(|after| Progress {
+            start: Instant::now(),
+            after,
+            width: 0,
+        }),
+    };
+    let code = match connect(env, tune) {
+        Ok((client, target)) => {
+            output.target = Some(target);
+            run(&client, invocation.command, host.now, &mut output)
+        }
+        Err(stop) => output.fail(&stop),
+    };
+    let _ = output.out.flush();
+    code
+}
+
+/// Runs one parsed command and prints its outcome: the exit status.
+fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) -> u8 {
+    let done: Result<(), Stop> = match command {
+        Command::List {
+            user_id,
+            limit,
+            all,
+        } => {
+            let mut params = FetchTokensParams::default();
+            if let Some(limit) = limit {
+                params = params.limit(limit);
+            }
+            if all {
+                let walk = match &user_id {
+                    Some(user) => client.user_tokens(user, params),
+                    None => client.project_tokens(params),
+                };
+                return output.walk(walk.pages());
+            }
+            match &user_id {
+                Some(user) => client.fetch_user_tokens(user, &params),
+                None => client.fetch_project_tokens(&params),
+            }
+            .map_err(Stop::from)
+            .and_then(|page| output.page(&page))
+        }
+        Command::Create(request) => {
+            let made = client.create_project_jwt(&request);
+            return create(client, output, Kind::Project, &request.name, made);
+        }
+        Command::CreateUser(request) => {
+            let made = client.create_user_jwt(&request);
+            let user = request.email.as_ref().or(request.external_id.as_ref());
+            let user = user.map_or("", String::as_str);
+            return create(client, output, Kind::User, user, made);
+        }
+        Command::Discard { user, token_id } => if user {
+            client.discard_user_jwt(&token_id)
+        } else {
+            client.discard_project_jwt(&token_id)
+        }
+        .map_err(Stop::from)
+        .and_then(|discarded| output.discarded(&discarded)),
+        Command::Rotate {
+            name,
+            expiry,
+            dry_run,
+            parallel,
+        } => {
+            let job = Job::new(client, parallel, dry_run);
+            let report = rotate(&job, &name, expiry, output);
+            return output.report(&report);
+        }
+        Command::Prune {
+            rule,
+            name,
+            dry_run,
+            parallel,
+        } => {
+            let job = Job::new(client, parallel, dry_run);
+            let report = prune(&job, rule, name.as_deref(), now, output);
+            return output.report(&report);
+        }
+        Command::UserRevokeAll {
+            users,
+            dry_run,
+            parallel,
+        } => {
+            let users = match users {
+                Users::Given(users) => users,
+                Users::Stdin => unreachable!("cli reads stdin before it runs a command"),
+            };
+            let job = Job::new(client, parallel, dry_run);
+            let report = user_revoke_all(&job, &users, output);
+            return output.report(&report);
+        }
+    };
+    match done {
+        Ok(()) => 0,
+        Err(stop) => output.fail(&stop),
+    }
+}
+
+/// `create` and `user-create`: shows the new token of `kind` for `whose`
+/// (its name, or the user), or, when it cannot be shown, revokes it, since
+/// nobody would hold it. The exit status.
+fn create(
+    client: &Client,
+    output: &mut Output,
+    kind: Kind,
+    whose: &str,
+    made: Result<CreateTokenResponse, magicbell_jwt::Error>,
+) -> u8 {
+    let created = match made {
+        Ok(created) => created,
+        Err(e) => return output.fail(&Stop::create(e, kind, whose)),
+    };
+    match output.created(&created) {
+        Ok(()) => 0,
+        Err(stop) => {
+            let unshown = Unshown::revoke(client, kind, created.token_id);
+            let code = output.fail(&stop);
+            output.unshown(&unshown);
+            code.max(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,566 @@
+//! stdout and stderr: tables, JSON documents written as a job goes, and progress.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use magicbell_jwt::{AccessToken, CreateTokenResponse, DiscardTokenResponse};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::connect::Target;
+use crate::failure::{Failed, Stop, Wording};
+use crate::jobs::{Hooks, Report, Revoked};
+
+/// stdout and stderr, and how to write to them.
+pub(crate) struct Output<'a> {
+    pub(crate) out: &'a mut dyn Write,
+    pub(crate) err: &'a mut dyn Write,
+    pub(crate) json: bool,
+    /// The program's name as invoked, for the commands messages suggest.
+    pub(crate) prog: String,
+    /// Where requests went, once a client was built.
+    pub(crate) target: Option<Target>,
+    /// The progress line on `err`, when `err` is a terminal.
+    pub(crate) progress: Option<Progress>,
+    /// A job's JSON document, written member by member as the job goes.
+    pub(crate) doc: Doc,
+    /// A job's write to `out` failed: nothing more goes there, so what was
+    /// written is never followed by a document with a hole in it.
+    pub(crate) broken: bool,
+}
+
+/// How far a job's JSON document is written.
+#[derive(Debug, Default)]
+pub(crate) struct Doc {
+    /// `{` is written: a job's document, or a walk's; a failure after
+    /// that is one of its members, not a document of its own.
+    pub(crate) open: bool,
+    /// The `"revoked"` array is open: `Some(true)` once it holds an id.
+    revoked: Option<bool>,
+}
+
+/// A line on a terminal rewritten in place: `\r` and the new text.
+pub(crate) struct Progress {
+    pub(crate) start: Instant,
+    /// Shown only once the job has run this long.
+    pub(crate) after: Duration,
+    /// The length of the text on the line now, 0 when there is none.
+    pub(crate) width: usize,
+}
+
+impl Hooks for Output<'_> {
+    /// Text: the token's table, then the reminder on stderr. JSON: the
+    /// document's first member, `{"created": {...}`, so a job killed or
+    /// failing later has already put the token on stdout.
+    fn created(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
+        if self.json {
+            let value = serde_json::to_string(created)?;
+            self.member("created", &value)?;
+            return self.flush_out();
+        }
+        self.created_text(created)
+    }
+
+    /// First each failed revoke, named on stderr, so that no stdout
+    /// failure can hide it. Then text: `revoked ID` lines on stdout; JSON:
+    /// the ids, into the document's `"revoked"` array. If stdout fails,
+    /// the batch's revoked ids go to stderr instead, under a line saying
+    /// so, and the error is returned.
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+        self.clear_progress();
+        for (id, result) in ids.iter().zip(results) {
+            if let Err(e) = result {
+                let message = self.words(Failed::Call(e), Wording::Line);
+                let _ = writeln!(self.err, "failed to revoke {id}: {message}");
+            }
+        }
+        let revoked = ids
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| result.is_ok())
+            .map(|(id, _)| id);
+        let mut text = String::new();
+        for id in revoked.clone() {
+            if self.json {
+                let more = self.doc.revoked.replace(true) == Some(true);
+                let id = serde_json::to_string(id)?;
+                text.push_str(&format!("{}\n    {id}", if more { "," } else { "" }));
+            } else {
+                text.push_str(&format!("revoked {id}\n"));
+            }
+        }
+        let shown = self
+            .revoking()
+            .and_then(|()| self.write_out(text.as_bytes()))
+            .and_then(|()| self.flush_out());
+        if let Err(e) = &shown {
+            let mut record = format!("could not show these revokes on stdout ({e}):\n");
+            for id in revoked {
+                record.push_str(&format!("revoked {id}\n"));
+            }
+            let _ = self.err.write_all(record.as_bytes());
+        }
+        shown
+    }
+
+    /// JSON: opens the document's `"revoked"` array and flushes it, so a
+    /// stdout that is gone is found before anything is revoked. Text:
+    /// nothing.
+    fn revoking(&mut self) -> io::Result<()> {
+        if !self.json || self.doc.revoked.is_some() {
+            return Ok(());
+        }
+        self.member("revoked", "[")?;
+        self.doc.revoked = Some(false);
+        self.flush_out()
+    }
+
+    fn progress(&mut self, text: &str) {
+        let Some(progress) = &mut self.progress else {
+            return;
+        };
+        if progress.start.elapsed() < progress.after {
+            return;
+        }
+        // Spaces cover what a longer text before left on the line.
+        let blank = progress.width.saturating_sub(text.len());
+        let _ = write!(self.err, "\r{text}{:blank$}", "");
+        let _ = self.err.flush();
+        progress.width = text.len();
+    }
+}
+
+impl Output<'_> {
+    /// Blanks the progress line, if one is shown, so that what comes next
+    /// starts on a clean line.
+    fn clear_progress(&mut self) {
+        if let Some(progress) = self.progress.as_mut().filter(|p| p.width > 0) {
+            let _ = write!(self.err, "\r{:width$}\r", "", width = progress.width);
+            let _ = self.err.flush();
+            progress.width = 0;
+        }
+    }
+
+    /// A created token as a table, flushed, then the reminder on stderr.
+    fn created_text(&mut self, created: &CreateTokenResponse) -> io::Result<()> {
+        let mut table = Vec::new();
+        print_created(&mut table, created)?;
+        self.write_out(&table)?;
+        self.flush_out()?;
+        let _ = self
+            .err
+            .write_all(b"Store the token now: it cannot be shown again.\n");
+        Ok(())
+    }
+
+    /// `create`'s token: its table, or its JSON document; flushed either
+    /// way, so an error means it may not have reached anyone.
+    pub(crate) fn created(&mut self, created: &CreateTokenResponse) -> Result<(), Stop> {
+        if self.json {
+            print_json(self.out, created)?;
+            return Ok(self.out.flush()?);
+        }
+        Ok(self.created_text(created)?)
+    }
+
+    /// Writes to stdout for a job: once a write failed, every later one
+    /// fails too.
+    fn write_out(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to stdout failed"));
+        }
+        let written = self.out.write_all(bytes);
+        self.broken = written.is_err();
+        written
+    }
+
+    fn flush_out(&mut self) -> io::Result<()> {
+        if self.broken {
+            return Err(io::Error::other("an earlier write to stdout failed"));
+        }
+        let flushed = self.out.flush();
+        self.broken = flushed.is_err();
+        flushed
+    }
+
+    /// `"key": value` (`value` is JSON already) as the next member of the
+    /// job's document, opening it first.
+    fn member(&mut self, key: &str, value: &str) -> io::Result<()> {
+        let lead = if self.doc.open { ",\n  " } else { "{\n  " };
+        self.doc.open = true;
+        self.write_out(format!("{lead}\"{key}\": {value}").as_bytes())
+    }
+
+    pub(crate) fn discarded(&mut self, discarded: &DiscardTokenResponse) -> Result<(), Stop> {
+        if self.json {
+            return print_json(self.out, discarded);
+        }
+        let line = format!(
+            "revoked {} at {}\n",
+            discarded.token_id, discarded.discarded_at
+        );
+        Ok(self.out.write_all(line.as_bytes())?)
+    }
+
+    pub(crate) fn page(&mut self, page: &magicbell_jwt::AccessTokenCollection) -> Result<(), Stop> {
+        if self.json {
+            return print_json(self.out, page);
+        }
+        print_tokens(self.out, &page.data, true)?;
+        if page.has_more() {
+            self.out
+                .write_all(b"(more pages: add --all to list every token)\n")?;
+        }
+        Ok(())
+    }
+
+    /// Every page of a walk, printed as it arrives: table rows under one
+    /// header, or one `{"data":[...]}` document written token by token,
+    /// closed with an `"error"` member if a page fails. The exit status.
+    pub(crate) fn walk(&mut self, pages: magicbell_jwt::Pages) -> u8 {
+        // The status of a page's error already said, when stdout then failed.
+        let mut said = 0;
+        let result = self.try_walk(pages, &mut said);
+        match result {
+            Ok(()) => 0,
+            Err(stop) => said.max(self.fail(&stop)),
+        }
+    }
+
+    fn try_walk(&mut self, pages: magicbell_jwt::Pages, said: &mut u8) -> Result<(), Stop> {
+        if self.json {
+            self.doc.open = true;
+            self.out.write_all(b"{\"data\":[")?;
+        }
+        let mut first = true;
+        for page in pages {
+            let page = match page {
+                Ok(page) => page,
+                Err(e) => {
+                    let stop = Stop::Call(e);
+                    if self.json {
+                        let error =
+                            serde_json::to_string(&self.words(Failed::Stop(&stop), Wording::Line))?;
+                        let closed = write!(self.out, "\n],\"error\":{error}}}\n")
+                            .and_then(|()| self.out.flush());
+                        if let Err(e) = closed {
+                            // The page's error first, so the output's
+                            // does not hide it.
+                            *said = self.fail(&stop);
+                            return Err(e.into());
+                        }
+                    }
+                    return Err(stop);
+                }
+            };
+            if self.json {
+                for token in &page.data {
+                    self.out.write_all(if first { b"\n  " } else { b",\n  " })?;
+                    serde_json::to_writer(&mut *self.out, token)?;
+                    first = false;
+                }
+            } else {
+                print_tokens(self.out, &page.data, first)?;
+                first = false;
+            }
+            self.out.flush()?;
+        }
+        if self.json {
+            self.out.write_all(b"\n]}\n")?;
+        } else if first {
+            print_tokens(self.out, &[], true)?;
+        }
+        Ok(())
+    }
+
+    /// The end of a job's report, on every path: failed lists on stderr,
+    /// then on stdout what was not shown as it happened (the count line, a
+    /// dry run's lines; or the JSON document's remaining members and its
+    /// close), then the error that stopped the job, and what became of a
+    /// token that could not be shown. The exit status.
+    pub(crate) fn report(&mut self, report: &Report) -> u8 {
+        self.clear_progress();
+        let unlisted = report.unlisted.as_deref().unwrap_or_default();
+        for (user, e) in unlisted {
+            let message = self.words(Failed::Call(e), Wording::Line);
+            let _ = writeln!(self.err, "failed to list the tokens of {user}: {message}");
+        }
+        let printed = if self.json {
+            self.close_document(report)
+        } else {
+            let text = report_text(report);
+            self.write_out(text.as_bytes())
+                .and_then(|()| self.flush_out())
+        };
+        let mut code = u8::from(!report.failed.is_empty() || !unlisted.is_empty());
+        if let Some(stop) = &report.error {
+            code = code.max(self.fail(stop));
+            // stdout stopped mid-job: the count it would have had, here.
+            let (revoked, failed) = (report.revoked.len(), report.failed.len());
+            if matches!(stop, Stop::Output(_)) && revoked + failed > 0 {
+                let _ = writeln!(self.err, "revoked {revoked}, failed {failed}");
+            }
+        }
+        // A job stopped by stdout was told so already.
+        if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
+            code = code.max(self.fail(&Stop::Output(e)));
+        }
+        if let Some(unshown) = &report.unshown {
+            self.unshown(unshown);
+        }
+        code
+    }
+
+    /// The job's JSON document: its remaining members, then `}`.
+    fn close_document(&mut self, report: &Report) -> io::Result<()> {
+        let to_json = |value: serde_json::Value| value.to_string();
+        if report.dry_run {
+            self.member("dry_run", "true")?;
+            if let Some(name) = &report.would_create {
+                self.member("would_create", &to_json(name.as_str().into()))?;
+            }
+            self.member("would_revoke", &to_json(json!(report.would_revoke)))?;
+        } else {
+            match self.doc.revoked {
+                Some(true) => self.write_out(b"\n  ]")?,
+                Some(false) => self.write_out(b"]")?,
+                None => self.member("revoked", "[]")?,
+            }
+            let failed: Vec<_> = report
+                .failed
+                .iter()
+                .map(|(id, e)| json!({ "id": id, "error": self.words(Failed::Call(e), Wording::Line) }))
+                .collect();
+            self.member("failed", &to_json(failed.into()))?;
+        }
+        if let Some(unlisted) = &report.unlisted {
+            let failed: Vec<_> = unlisted
+                .iter()
+                .map(|(user, e)| json!({ "user": user, "error": self.words(Failed::Call(e), Wording::Line) }))
+                .collect();
+            self.member("failed_users", &to_json(failed.into()))?;
+        }
+        if let Some(stop) = &report.error {
+            let message = self.words(Failed::Stop(stop), Wording::Line);
+            self.member("error", &to_json(message.into()))?;
+        }
+        self.write_out(b"\n}\n")?;
+        self.flush_out()
+    }
+}
+
+/// The end of a job's report as text: a dry run's lines, and the count line
+/// when nothing stopped the job (each `revoked ID` was printed already).
+fn report_text(report: &Report) -> String {
+    let mut text = String::new();
+    if let Some(name) = &report.would_create {
+        text.push_str(&format!("would create a project token named {name:?}\n"));
+    }
+    let finished = report.error.is_none();
+    if report.dry_run {
+        for id in &report.would_revoke {
+            text.push_str(&format!("would revoke {id}\n"));
+        }
+        if finished {
+            text.push_str(&format!("would revoke {}\n", report.would_revoke.len()));
+        }
+    } else if finished {
+        text.push_str(&format!(
+            "revoked {}, failed {}\n",
+            report.revoked.len(),
+            report.failed.len()
+        ));
+    }
+    text
+}
+
+fn print_created(out: &mut dyn Write, created: &CreateTokenResponse) -> io::Result<()> {
+    let rows = [
+        ["TOKEN_ID", created.token_id.as_str()],
+        ["CREATED_AT", created.created_at.as_str()],
+        ["EXPIRES_AT", created.expires_at.as_deref().unwrap_or("-")],
+        ["TOKEN", created.token.as_str()],
+    ];
+    print_table(out, &[], &rows)
+}
+
+/// Tokens as table rows, under the header when `header`.
+fn print_tokens(out: &mut dyn Write, tokens: &[AccessToken], header: bool) -> io::Result<()> {
+    let rows: Vec<[&str; 5]> = tokens
+        .iter()
+        .map(|t| {
+            [
+                t.id.as_deref().unwrap_or("-"),
+                t.name.as_deref().unwrap_or("-"),
+                t.created_at.as_str(),
+                t.expires_at.as_deref().unwrap_or("-"),
+                t.discarded_at.as_deref().unwrap_or("-"),
+            ]
+        })
+        .collect();
+    let names = ["ID", "NAME", "CREATED_AT", "EXPIRES_AT", "DISCARDED_AT"];
+    print_table(out, if header { &names } else { &[] }, &rows)
+}
+
+/// Columns padded to their widest cell; `header` may be empty.
+fn print_table<const N: usize>(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[[&str; N]],
+) -> io::Result<()> {
+    let header: Option<[&str; N]> = header.try_into().ok();
+    let all: Vec<&[&str; N]> = header.iter().chain(rows).collect();
+    let widths: Vec<usize> = (0..N)
+        .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for row in all {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        text.push_str(cells.join("  ").trim_end());
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes())
+}
+
+pub(crate) fn print_json(out: &mut dyn Write, value: &impl Serialize) -> Result<(), Stop> {
+    let text = serde_json::to_string_pretty(value)?;
+    Ok(writeln!(out, "{text}")?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{unshown_batch, Closing};
+    use magicbell_jwt::Client;
+
+    #[test]
+    fn a_failed_revoke_is_named_on_stderr_when_its_batch_ends() {
+        let mut err = Vec::new();
+        let mut output = Output {
+            out: &mut io::sink(),
+            err: &mut err,
+            json: false,
+            prog: "tokens".to_owned(),
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            progress: None,
+        };
+        let ids = ["a", "b"].map(String::from);
+        // Refused before sending: no server needed.
+        let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+        let gone = gone.unwrap_err();
+        let message = gone.to_string();
+        let done: DiscardTokenResponse = serde_json::from_value(
+            json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
+        )
+        .unwrap();
+
+        output.revoked(&ids, &[Ok(done), Err(gone)]).unwrap();
+
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            format!("failed to revoke b: {message}\n")
+        );
+    }
+
+    #[test]
+    fn a_batch_stdout_cannot_take_names_its_failure_first_in_either_mode() {
+        for json in [false, true] {
+            let mut err = Vec::new();
+            let mut out = Closing::after(0);
+            let mut output = Output {
+                out: &mut out,
+                err: &mut err,
+                json,
+                prog: "tokens".to_owned(),
+                target: None,
+                doc: Doc::default(),
+                broken: false,
+                progress: None,
+            };
+            let ids = ["a", "b"].map(String::from);
+            // Refused before sending: no server needed.
+            let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+            let gone = gone.unwrap_err();
+            let message = gone.to_string();
+            let done: DiscardTokenResponse = serde_json::from_value(
+                json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
+            )
+            .unwrap();
+
+            // Called without `revoking` first: in JSON the batch opens the
+            // "revoked" array itself, and that write fails.
+            let shown = output.revoked(&ids, &[Ok(done), Err(gone)]);
+
+            assert_eq!(shown.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+            assert_eq!(
+                String::from_utf8(err).unwrap(),
+                format!(
+                    "failed to revoke b: {message}\n{}",
+                    unshown_batch(&ids[..1])
+                ),
+                "json: {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_progress_line_is_rewritten_in_place_and_blanked_at_the_end() {
+        let mut err = Vec::new();
+        let mut output = Output {
+            out: &mut io::sink(),
+            err: &mut err,
+            json: false,
+            prog: "tokens".to_owned(),
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            progress: Some(Progress {
+                start: Instant::now(),
+                after: Duration::ZERO,
+                width: 0,
+            }),
+        };
+
+        output.progress("listed 1,000 tokens");
+        output.progress("revoked 2 of 9");
+        output.clear_progress();
+        output.clear_progress();
+
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            "\rlisted 1,000 tokens\rrevoked 2 of 9     \r              \r"
+        );
+    }
+
+    #[test]
+    fn a_zero_wait_shows_progress_before_the_clock_has_moved() {
+        let mut err = Vec::new();
+        let mut output = Output {
+            out: &mut io::sink(),
+            err: &mut err,
+            json: false,
+            prog: "tokens".to_owned(),
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            // A start in the future reads as no time elapsed (`elapsed`
+            // saturates at zero), as a coarse clock may read right after
+            // the job started.
+            progress: Some(Progress {
+                start: Instant::now() + Duration::from_secs(3600),
+                after: Duration::ZERO,
+                width: 0,
+            }),
+        };
+
+        output.progress("revoked 2 of 9");
+
+        assert_eq!(String::from_utf8(err).unwrap(), "\rrevoked 2 of 9");
+    }
+}

@@ -1,0 +1,435 @@
+//! Jobs against a mock or a counting server: failures a fake cannot script, exact bytes, requests in flight.
+
+use super::*;
+use magicbell_jwt_test_support as fault_server;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[test]
+fn a_revoke_failing_in_the_middle_of_a_parallel_batch_is_counted_and_exits_1() {
+    let server = MockServer::start();
+    let ids: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+    let listed = ids
+        .iter()
+        .map(|id| named(id, "a", Some("2020-01-01T00:00:00Z"), false))
+        .collect();
+    serve_list(&server, "/v2/jwt/project", listed);
+    let t3 = serve_boom(&server, DELETE, "/v2/jwt/project/t3");
+    let others: Vec<_> = ids
+        .iter()
+        .filter(|id| *id != "t3")
+        .map(|id| serve_discard(&server, &format!("/v2/jwt/project/{id}"), 200))
+        .collect();
+
+    let (code, out, err) = tool(&server, "prune --expired --parallel 4");
+
+    let revoked: Vec<String> = ids.iter().filter(|id| *id != "t3").cloned().collect();
+    assert_eq!(code, 1);
+    assert_eq!(out, revoked_lines(&revoked, 1));
+    assert_eq!(err, format!("failed to revoke t3: {BOOM}\n"));
+    t3.assert_calls(1);
+    for mock in others {
+        mock.assert_calls(1);
+    }
+}
+
+/// A server for the jobs' parallelism. `user-revoke-all u0 u1 …`: each
+/// user has one token, `uN-t`. `rotate deploy` and `prune --expired`:
+/// eight expired project tokens named `deploy`, `p0` to `p7`, and a
+/// create answering `new1`. A request whose method is in `hold` is held
+/// until `wanted` of its method are in flight together; once one has
+/// waited `patience` in vain, no later one of that method waits, so an
+/// implementation that sends one at a time fails after one patience,
+/// not one per request. The most in flight of each method, and the
+/// order of the requests, are noted.
+struct Counting {
+    server: fault_server::FaultServer,
+    most: Arc<Mutex<HashMap<String, usize>>>,
+    order: Arc<Mutex<Vec<String>>>,
+}
+
+impl Counting {
+    /// The most `method` requests ever in flight together.
+    fn most(&self, method: &str) -> usize {
+        self.most.lock().unwrap().get(method).copied().unwrap_or(0)
+    }
+}
+
+/// The eight ids `Counting` lists as project tokens.
+fn project_ids() -> Vec<String> {
+    (0..8).map(|i| format!("p{i}")).collect()
+}
+
+fn counting_server(hold: &'static [&'static str], wanted: usize, patience: Duration) -> Counting {
+    #[derive(Default)]
+    struct Flight {
+        now: usize,
+        gave_up: bool,
+    }
+    let flights: Arc<Mutex<HashMap<String, Flight>>> = Arc::default();
+    let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (most2, order2) = (most.clone(), order.clone());
+    let server = fault_server::FaultServer::start(move |_, request| {
+        let (method, target) = (request.method.clone(), request.target.clone());
+        order2.lock().unwrap().push(format!("{method} {target}"));
+        if hold.contains(&method.as_str()) {
+            let now = {
+                let mut flights = flights.lock().unwrap();
+                let flight = flights.entry(method.clone()).or_default();
+                flight.now += 1;
+                flight.now
+            };
+            let mut most = most2.lock().unwrap();
+            let top = most.entry(method.clone()).or_default();
+            *top = (*top).max(now);
+            drop(most);
+            let started = Instant::now();
+            loop {
+                let mut flights = flights.lock().unwrap();
+                let flight = flights.get_mut(&method).unwrap();
+                if flight.now >= wanted || flight.gave_up {
+                    break;
+                }
+                if started.elapsed() >= patience {
+                    flight.gave_up = true;
+                    break;
+                }
+                drop(flights);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Let the others of this round see the full count before leaving.
+            std::thread::sleep(Duration::from_millis(5));
+            flights.lock().unwrap().get_mut(&method).unwrap().now -= 1;
+        }
+        let last = target.rsplit('/').next().unwrap_or_default().to_owned();
+        let body = match (method.as_str(), last.as_str()) {
+            ("POST", _) => {
+                let created = json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"});
+                return fault_server::json(201, &created.to_string());
+            }
+            ("GET", "project") => {
+                let expired = Some("2020-01-01T00:00:00Z");
+                let data: Vec<_> = project_ids()
+                    .iter()
+                    .map(|id| named(id, "deploy", expired, false))
+                    .collect();
+                json!({"data": data, "links": {"next": null}})
+            }
+            ("GET", user) => {
+                json!({"data": [token(&format!("{user}-t"))], "links": {"next": null}})
+            }
+            _ => json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"}),
+        };
+        fault_server::json(200, &body.to_string())
+    });
+    Counting {
+        server,
+        most,
+        order,
+    }
+}
+
+fn tool_at(url: &str, line: &str) -> (u8, String, String) {
+    tool_with(
+        &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
+        line,
+    )
+}
+
+#[test]
+fn parallel_1_lists_and_revokes_one_after_another_in_order() {
+    // The first request of each kind is held 50 ms: one sent alongside
+    // would be seen.
+    let c = counting_server(&["GET", "DELETE"], 2, Duration::from_millis(50));
+
+    let (code, out, _) = tool_at(&c.server.url(), "user-revoke-all u0 u1 u2 --parallel 1");
+
+    assert_eq!(code, 0);
+    assert_eq!((c.most("GET"), c.most("DELETE")), (1, 1));
+    assert_eq!(
+        *c.order.lock().unwrap(),
+        [
+            "GET /v2/jwt/user/u0",
+            "GET /v2/jwt/user/u1",
+            "GET /v2/jwt/user/u2",
+            "DELETE /v2/jwt/user/u0-t",
+            "DELETE /v2/jwt/user/u1-t",
+            "DELETE /v2/jwt/user/u2-t",
+        ]
+    );
+    let ids = ["u0-t", "u1-t", "u2-t"].map(String::from);
+    assert_eq!(out, revoked_lines(&ids, 0));
+}
+
+/// Long enough for four threads to meet on a loaded machine; a tool
+/// that sends one at a time waits it out once.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+#[test]
+fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
+    let c = counting_server(&["GET", "DELETE"], 4, PATIENCE);
+    let users: Vec<String> = (0..8).map(|i| format!("u{i}")).collect();
+
+    let line = format!("user-revoke-all {} --parallel 4", users.join(" "));
+    let (code, out, _) = tool_at(&c.server.url(), &line);
+
+    assert_eq!(code, 0);
+    assert_eq!((c.most("GET"), c.most("DELETE")), (4, 4));
+    assert_eq!(c.server.requests(), 16);
+    let order = c.order.lock().unwrap().clone();
+    // Every list ends before the first revoke.
+    assert!(
+        order[..8].iter().all(|r| r.starts_with("GET ")),
+        "{order:?}"
+    );
+    let ids: Vec<String> = users.iter().map(|u| format!("{u}-t")).collect();
+    assert_eq!(out, revoked_lines(&ids, 0));
+}
+
+#[test]
+fn rotate_parallel_4_keeps_4_revokes_in_flight() {
+    let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+    let (code, out, _) = tool_at(&c.server.url(), "rotate deploy --parallel 4");
+
+    assert_eq!(code, 0);
+    assert_eq!(c.most("DELETE"), 4);
+    assert_eq!(c.server.requests(), 1 + 1 + 8);
+    assert_eq!(
+        out,
+        format!("{NEW_TOKEN_TABLE}{}", revoked_lines(&project_ids(), 0))
+    );
+}
+
+#[test]
+fn prune_parallel_4_keeps_4_revokes_in_flight() {
+    let c = counting_server(&["DELETE"], 4, PATIENCE);
+
+    let (code, out, _) = tool_at(&c.server.url(), "prune --expired --parallel 4");
+
+    assert_eq!(code, 0);
+    assert_eq!(c.most("DELETE"), 4);
+    assert_eq!(c.server.requests(), 1 + 8);
+    assert_eq!(out, revoked_lines(&project_ids(), 0));
+}
+
+#[test]
+fn rotate_keeps_the_new_token_on_stdout_when_the_list_fails() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let deletes = any(&server, DELETE);
+
+    let (code, out, err) = tool(&server, "rotate deploy");
+
+    assert_eq!(code, 1);
+    assert_eq!(out, NEW_TOKEN_TABLE);
+    assert_eq!(err, format!("{STORE_IT}error: {BOOM}\n"));
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let deletes = any(&server, DELETE);
+
+    let (code, out, err) = tool(&server, "rotate deploy --json");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        document(&out),
+        json!({"created": new_token_json(), "revoked": [], "failed": [], "error": BOOM})
+    );
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn rotate_goes_on_past_a_failed_revoke_and_exits_1() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_list(
+        &server,
+        "/v2/jwt/project",
+        vec![
+            named("old1", "deploy", None, false),
+            named("old2", "deploy", None, false),
+        ],
+    );
+    let old1 = serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+    let old2 = serve_discard(&server, "/v2/jwt/project/old2", 200);
+
+    let (code, out, err) = tool(&server, "rotate deploy");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!("{NEW_TOKEN_TABLE}revoked old2\nrevoked 1, failed 1\n")
+    );
+    assert_eq!(err, format!("{STORE_IT}failed to revoke old1: {BOOM}\n"));
+    old1.assert_calls(1);
+    old2.assert_calls(1);
+}
+
+#[test]
+fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_list(
+        &server,
+        "/v2/jwt/project",
+        vec![
+            named("old1", "deploy", None, false),
+            named("old2", "deploy", None, false),
+        ],
+    );
+    serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+    serve_discard(&server, "/v2/jwt/project/old2", 200);
+
+    let (code, out, err) = tool(&server, "rotate deploy --json");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        document(&out),
+        json!({
+            "created": new_token_json(),
+            "revoked": ["old2"],
+            "failed": [{"id": "old1", "error": BOOM}],
+        })
+    );
+    assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
+}
+
+#[test]
+fn rotate_dry_run_whose_list_fails_says_so_and_exits_1() {
+    let server = MockServer::start();
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+    let (code, out, err) = tool(&server, "rotate deploy --dry-run");
+
+    assert_eq!(code, 1);
+    assert_eq!(out, "would create a project token named \"deploy\"\n");
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    posts.assert_calls(0);
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
+    let server = MockServer::start();
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+    let (code, out, err) = tool(&server, "rotate deploy --dry-run --json");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        document(&out),
+        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM})
+    );
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    posts.assert_calls(0);
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
+    let server = MockServer::start();
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let deletes = any(&server, DELETE);
+
+    let (code, out, err) = tool(&server, "prune --expired --json");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        document(&out),
+        json!({"revoked": [], "failed": [], "error": BOOM})
+    );
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn prune_needs_a_rule_and_exits_2() {
+    let server = MockServer::start();
+    let anything = any_request(&server);
+
+    let (code, _, err) = tool(&server, "prune --name ci");
+
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: prune needs --expired or --older-than DAYS; see 'tokens prune --help'\n"
+    );
+    anything.assert_calls(0);
+}
+
+#[test]
+fn prune_older_than_spares_a_token_exactly_that_old() {
+    let server = MockServer::start();
+    let created = |id: &str, at: &str| json!({"id": id, "name": "ci", "created_at": at});
+    serve_list(
+        &server,
+        "/v2/jwt/project",
+        vec![
+            created("exactly", "2026-01-01T00:00:00Z"),
+            created("older", "2025-12-31T23:59:59Z"),
+        ],
+    );
+    let older = serve_discard(&server, "/v2/jwt/project/older", 200);
+    let others = any(&server, DELETE);
+    let base_url = server.url("/v2");
+    let vars = [
+        ("MAGICBELL_TOKEN", "sk-test"),
+        ("MAGICBELL_BASE_URL", base_url.as_str()),
+    ];
+    // 2026-01-31T00:00:00Z: 30 days after the first token was made.
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 30 * 86_400);
+
+    let shown = run_tool(&vars, "prune --older-than 30", "", now, None);
+
+    assert_eq!(
+        shown,
+        (
+            0,
+            "revoked older\nrevoked 1, failed 0\n".to_owned(),
+            String::new()
+        )
+    );
+    older.assert_calls(1);
+    others.assert_calls(0);
+}
+
+#[test]
+fn user_revoke_all_goes_on_past_a_failure_and_exits_1() {
+    let server = MockServer::start();
+    serve_list(
+        &server,
+        "/v2/jwt/user/u1",
+        vec![
+            named("a", "x", None, false),
+            named("b", "x", None, true),
+            named("c", "x", None, false),
+        ],
+    );
+    let a = serve_discard(&server, "/v2/jwt/user/a", 404);
+    let c = serve_discard(&server, "/v2/jwt/user/c", 200);
+    let others = any(&server, DELETE);
+
+    let (code, out, err) = tool(&server, "user-revoke-all u1");
+
+    assert_eq!(code, 1);
+    assert_eq!(out, "revoked c\nrevoked 1, failed 1\n");
+    assert_eq!(
+        err,
+        "failed to revoke a: server answered 404 Not Found: {\"discarded_at\":\"2026-11-29T00:00:00Z\",\"token_id\":\"a\"}\n"
+    );
+    a.assert_calls(1);
+    c.assert_calls(1);
+    others.assert_calls(0);
+}

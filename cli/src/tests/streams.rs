@@ -1,0 +1,302 @@
+//! A stdout that fails or is watched at each flush, and progress on a terminal stderr.
+
+use super::*;
+
+#[test]
+fn a_job_whose_stdout_closes_after_the_new_token_stops_and_keeps_it() {
+    let fake = FakeServer::start().unwrap();
+    let mut old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+    old.reverse(); // the list is newest first
+    let seeding = fake.requests().len();
+    // The new token is written (in one write); the first batch's
+    // lines are not.
+    let mut out = Closing::after(1);
+
+    let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1", &mut out);
+
+    let tokens = fake.project_tokens();
+    let new_id = tokens[0].id.clone().unwrap();
+    assert_eq!(code, 1);
+    // One batch of 16 was revoked before its lines failed: they are on
+    // stderr instead, with the count; then the job stopped.
+    assert_eq!(
+        err,
+        format!(
+            "{STORE_IT}{}{}revoked 16, failed 0\n",
+            unshown_batch(&old[..16]),
+            broken_pipe()
+        )
+    );
+    assert!(out.text().contains(&new_id), "{}", out.text());
+    assert!(out.text().contains("eyJ"), "{}", out.text());
+    assert!(!out.text().contains("revoked"), "{}", out.text());
+    // The new token stays live: it was shown.
+    let (mut revoked, live) = revoked_and_live(&tokens);
+    revoked.sort();
+    let mut first = old[..16].to_vec();
+    first.sort();
+    assert_eq!(revoked, first);
+    assert_eq!(live.len(), 25);
+    assert!(live.contains(&new_id));
+    let sent = sent(&fake, seeding);
+    // The create, the list's two pages, the batch.
+    let methods: Vec<&str> = sent[..3].iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(methods, ["POST", "GET", "GET"]);
+    assert_eq!(sent[3..], deletes_of(&old[..16]));
+}
+
+#[test]
+fn a_json_job_whose_stdout_closes_after_the_new_token_revokes_nothing_more() {
+    let fake = FakeServer::start().unwrap();
+    let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+    let seeding = fake.requests().len();
+    // The document's `{"created": ...` is written (in one write); the
+    // opening of its `"revoked"` array is not, so nothing is revoked.
+    let mut out = Closing::after(1);
+
+    let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1 --json", &mut out);
+
+    let tokens = fake.project_tokens();
+    let new_id = tokens[0].id.clone().unwrap();
+    assert_eq!(code, 1);
+    assert_eq!(err, broken_pipe());
+    assert!(
+        out.text().starts_with("{\n  \"created\": {"),
+        "{}",
+        out.text()
+    );
+    assert!(out.text().contains(&new_id), "{}", out.text());
+    assert!(!out.text().contains("revoked"), "{}", out.text());
+    let (revoked, live) = revoked_and_live(&tokens);
+    assert!(revoked.is_empty(), "{revoked:?}");
+    assert_eq!(live.len(), 41);
+    assert!(old.iter().all(|id| live.contains(id)));
+    let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+    // The create and the list's two pages: no revoke.
+    assert_eq!(methods, ["POST", "GET", "GET"]);
+}
+
+#[test]
+fn a_json_job_whose_stdout_is_gone_from_the_start_revokes_nothing() {
+    for line in ["prune --older-than 1 --json", "user-revoke-all a@x --json"] {
+        let fake = FakeServer::start().unwrap();
+        for _ in 0..3 {
+            seed(&fake, "ci", None);
+            seed_user(&fake, "a@x");
+        }
+        fake.advance(Duration::from_secs(2 * 86_400));
+        let seeding = fake.requests().len();
+
+        let (code, err) = on_fake_into(&fake, line, &mut Closing::after(0));
+
+        assert_eq!(code, 1, "{line}");
+        assert_eq!(err, broken_pipe(), "{line}");
+        let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+        assert_eq!(methods, ["GET"], "{line}");
+        assert_eq!(
+            revoked_and_live(&fake.project_tokens()).1.len(),
+            3,
+            "{line}"
+        );
+        assert_eq!(
+            revoked_and_live(&fake.user_tokens("a@x")).1.len(),
+            3,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_batch_stdout_cannot_take_names_its_failures_then_its_revokes_on_stderr() {
+    // Text: stdout is gone at once. JSON: it takes the opening of the
+    // document's "revoked" array, not the batch.
+    for (line, writes, shown) in [
+        ("prune --older-than 1 --parallel 1", 0, ""),
+        (
+            "prune --older-than 1 --parallel 1 --json",
+            1,
+            "{\n  \"revoked\": [",
+        ),
+    ] {
+        let fake = FakeServer::start().unwrap();
+        // One revoked and one failed: the count line does not hang on their
+        // difference.
+        let mut ids: Vec<String> = (0..2).map(|_| seed(&fake, "ci", None)).collect();
+        ids.reverse(); // the list is newest first
+        fake.advance(Duration::from_secs(2 * 86_400));
+        let seeding = fake.requests().len();
+        // The list is answered; the first revoke after it is not.
+        fake.inject(1, FakeFault::Delay(Duration::ZERO));
+        fake.inject(1, FakeFault::Status(500));
+        let mut out = Closing::after(writes);
+
+        let (code, err) = on_fake_into(&fake, line, &mut out);
+
+        assert_eq!(code, 1, "{line}");
+        assert_eq!(
+            err,
+            format!(
+                "failed to revoke {}: {FAKE_500}\n{}{}revoked 1, failed 1\n",
+                ids[0],
+                unshown_batch(&ids[1..]),
+                broken_pipe()
+            ),
+            "{line}"
+        );
+        assert_eq!(out.text(), shown, "{line}");
+        let (revoked, live) = revoked_and_live(&fake.project_tokens());
+        assert_eq!((revoked.len(), live), (1, vec![ids[0].clone()]), "{line}");
+        let sent = sent(&fake, seeding);
+        assert_eq!(sent[0].0, "GET", "{line}");
+        assert_eq!(sent[1..], deletes_of(&ids), "{line}");
+    }
+}
+
+#[test]
+fn a_job_whose_stdout_closes_after_a_batch_counts_every_revoke_on_stderr() {
+    let fake = FakeServer::start().unwrap();
+    let mut ids: Vec<String> = (0..20).map(|_| seed(&fake, "ci", None)).collect();
+    ids.reverse(); // the list is newest first
+    fake.advance(Duration::from_secs(2 * 86_400));
+    // The first batch's lines are written (in one write); the second's
+    // are not.
+    let mut out = Closing::after(1);
+
+    let (code, err) = on_fake_into(&fake, "prune --older-than 1 --parallel 1", &mut out);
+
+    assert_eq!(code, 1);
+    let first: String = ids[..16]
+        .iter()
+        .map(|id| format!("revoked {id}\n"))
+        .collect();
+    assert_eq!(out.text(), first);
+    assert_eq!(
+        err,
+        format!(
+            "{}{}revoked 20, failed 0\n",
+            unshown_batch(&ids[16..]),
+            broken_pipe()
+        )
+    );
+    assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
+}
+
+#[test]
+fn each_batch_of_revokes_is_printed_and_flushed_as_it_ends() {
+    for json in [false, true] {
+        let fake = FakeServer::start().unwrap();
+        let mut ids: Vec<String> = (0..40).map(|_| seed(&fake, "ci", None)).collect();
+        ids.reverse(); // the list is newest first
+        fake.advance(Duration::from_secs(2 * 86_400));
+        let mut out = Recorder::new(&fake);
+        let mut line = "prune --older-than 1 --parallel 1".to_owned();
+        if json {
+            line.push_str(" --json");
+        }
+
+        let (code, _) = on_fake_into(&fake, &line, &mut out);
+
+        assert_eq!(code, 0);
+        // Batches of 16 × 1: a flush after each, holding its ids (the
+        // first flush after each batch; the report's end flushes too).
+        let mut seen = 0;
+        let batches: Vec<(usize, Vec<String>)> = out
+            .flushes
+            .iter()
+            .filter(|(_, _, deletes)| std::mem::replace(&mut seen, *deletes) < *deletes)
+            .map(|(text, _, deletes)| {
+                let shown = ids.iter().filter(|id| text.contains(id.as_str()));
+                (*deletes, shown.cloned().collect())
+            })
+            .collect();
+        assert_eq!(
+            batches.iter().map(|(d, _)| *d).collect::<Vec<_>>(),
+            [16, 32, 40],
+            "{line}"
+        );
+        for (deletes, shown) in &batches {
+            assert_eq!(shown, &ids[..*deletes], "{line}");
+        }
+        let (last, _, _) = out.flushes.last().unwrap();
+        if json {
+            assert_eq!(document(last), json!({"revoked": ids, "failed": []}));
+        } else {
+            assert_eq!(*last, revoked_lines(&ids, 0));
+        }
+    }
+}
+
+#[test]
+fn a_job_on_a_terminal_shows_its_progress_in_place_and_clears_it() {
+    let fake = FakeServer::start().unwrap();
+    let mut ids: Vec<String> = (0..5).map(|_| seed(&fake, "ci", None)).collect();
+    ids.reverse();
+    fake.advance(Duration::from_secs(2 * 86_400));
+    let base_url = fake.base_url();
+    let vars = [
+        ("MAGICBELL_TOKEN", fake.admin_token()),
+        ("MAGICBELL_BASE_URL", base_url.as_str()),
+    ];
+    let line = "prune --older-than 1 --parallel 2";
+
+    let shown = run_tool(&vars, line, "", fake.now(), Some(Duration::ZERO));
+
+    assert_eq!(
+        shown,
+        (
+            0,
+            revoked_lines(&ids, 0),
+            format!("\rrevoked 5 of 5\r{:14}\r", "")
+        )
+    );
+}
+
+#[test]
+fn a_job_shorter_than_the_wait_shows_no_progress() {
+    let fake = FakeServer::start().unwrap();
+    seed(&fake, "ci", None);
+    fake.advance(Duration::from_secs(2 * 86_400));
+    let base_url = fake.base_url();
+    let vars = [
+        ("MAGICBELL_TOKEN", fake.admin_token()),
+        ("MAGICBELL_BASE_URL", base_url.as_str()),
+    ];
+
+    // Taking this wait would fail the test by its length.
+    let hour = Some(Duration::from_secs(3600));
+    let (code, _, err) = run_tool(&vars, "prune --older-than 1", "", fake.now(), hour);
+
+    assert_eq!((code, err.as_str()), (0, ""));
+}
+
+#[test]
+fn a_long_list_shows_its_progress_every_100_tokens() {
+    let server = MockServer::start();
+    let tokens: Vec<_> = (0..250).map(|i| token(&format!("t{i}"))).collect();
+    serve_list(&server, "/v2/jwt/project", tokens);
+    let deletes = any(&server, DELETE);
+    let base_url = server.url("/v2");
+    let vars = [
+        ("MAGICBELL_TOKEN", "sk-test"),
+        ("MAGICBELL_BASE_URL", base_url.as_str()),
+    ];
+
+    // None of them expires: the job lists 250 tokens and revokes none.
+    let shown = run_tool(
+        &vars,
+        "prune --expired",
+        "",
+        SystemTime::now(),
+        Some(Duration::ZERO),
+    );
+
+    assert_eq!(
+        shown,
+        (
+            0,
+            "revoked 0, failed 0\n".to_owned(),
+            format!("\rlisted 100 tokens\rlisted 200 tokens\r{:17}\r", "")
+        )
+    );
+    deletes.assert_calls(0);
+}

@@ -1,0 +1,228 @@
+//! The built `magicbell-jwt` run as a process: its name, and `fake` serving the tool itself.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_magicbell-jwt");
+
+/// The binary with no MagicBell or proxy variables from the test's
+/// environment: a proxy would not reach the fake on 127.0.0.1.
+fn tool() -> Command {
+    let mut command = Command::new(BIN);
+    for name in [
+        "MAGICBELL_TOKEN",
+        "MAGICBELL_BASE_URL",
+        "ALL_PROXY",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "all_proxy",
+        "https_proxy",
+        "http_proxy",
+    ] {
+        command.env_remove(name);
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// An empty directory of this test's own.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("magicbell-jwt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A running `fake`, killed when dropped; its stderr read line by line as
+/// it comes.
+struct Fake {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fake {
+    fn start(args: &[&str]) -> (Fake, [String; 2]) {
+        let mut child = tool()
+            .arg("fake")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = BufReader::new(child.stderr.take().unwrap());
+        let lines = stderr.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                lines.lock().unwrap().push(std::mem::take(&mut line));
+            }
+        });
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = || {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line
+        };
+        let printed = [first(), first()];
+        (Fake { child, stderr }, printed)
+    }
+
+    /// Waits until stderr holds `line`; panics after 10 s.
+    fn wait_for(&self, line: &str) {
+        let start = Instant::now();
+        while !self.stderr.lock().unwrap().iter().any(|l| l == line) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no {line:?} on stderr: {:?}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `line`'s value after `NAME=`, with its newline.
+fn value<'a>(line: &'a str, name: &str) -> &'a str {
+    let value = line.strip_prefix(name).and_then(|l| l.strip_prefix('='));
+    value
+        .unwrap_or_else(|| panic!("{line:?} is not {name}=..."))
+        .trim_end_matches('\n')
+}
+
+#[test]
+fn the_fake_prints_its_variables_first_writes_them_to_the_env_file_and_serves_the_tool() {
+    let dir = scratch("fake-env");
+    let env_file = dir.join("fake.env");
+    let (fake, printed) = Fake::start(&["--port", "0", "--env-file", env_file.to_str().unwrap()]);
+
+    let base_url = value(&printed[0], "MAGICBELL_BASE_URL");
+    let token = value(&printed[1], "MAGICBELL_TOKEN");
+    assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+    assert!(base_url.ends_with("/v2"), "{base_url}");
+    assert!(!token.is_empty());
+    fake.wait_for("serving; stop with Ctrl-C\n");
+    // Written before the fake says it serves, whole.
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        printed.concat()
+    );
+
+    let with_fake = |args: &[&str]| -> Output {
+        let mut command = tool();
+        command.env("MAGICBELL_BASE_URL", base_url);
+        command.env("MAGICBELL_TOKEN", token);
+        command.args(args).output().unwrap()
+    };
+    let created = with_fake(&["create", "deploy bot", "--expiry", "3600"]);
+    let listed = with_fake(&["list", "--json"]);
+
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).starts_with("TOKEN_ID    "));
+    assert_eq!(
+        text(&created.stderr),
+        "Store the token now: it cannot be shown again.\n"
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let page: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(page["data"][0]["name"], "deploy bot");
+    fake.wait_for("GET /v2/jwt/project -> 200\n");
+    assert_eq!(
+        *fake.stderr.lock().unwrap(),
+        [
+            format!("wrote {env_file:?}\n"),
+            "serving; stop with Ctrl-C\n".to_owned(),
+            "POST /v2/jwt/project -> 201\n".to_owned(),
+            "GET /v2/jwt/project -> 200\n".to_owned(),
+        ]
+    );
+    drop(fake);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_fake_that_cannot_listen_exits_1_and_prints_no_variables() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+
+    let output = tool().args(["fake", "--port", &port]).output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    let err = text(&output.stderr);
+    let expected = format!("error: could not listen on 127.0.0.1:{port}: ");
+    assert!(err.starts_with(&expected), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_fake_whose_env_file_cannot_be_written_exits_1_after_its_variables() {
+    let dir = scratch("fake-no-dir");
+    let env_file = dir.join("missing").join("fake.env");
+
+    let mut child = tool()
+        .args(["fake", "--env-file", env_file.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+
+    assert_eq!(output.status.code(), Some(1));
+    let out = text(&output.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("MAGICBELL_BASE_URL="), "{out}");
+    assert!(lines[1].starts_with("MAGICBELL_TOKEN="), "{out}");
+    let expected = format!("error: could not write {env_file:?}: ");
+    assert!(err.starts_with(&expected), "{err}");
+    assert!(!env_file.exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_binary_names_itself_magicbell_jwt() {
+    let version = tool().arg("--version").output().unwrap();
+    let help = tool().args(["fake", "--help"]).output().unwrap();
+    let refused = tool().args(["fake", "--port", "x"]).output().unwrap();
+
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        text(&version.stdout),
+        format!("magicbell-jwt {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        text(&help.stdout)
+            .starts_with("magicbell-jwt fake: serve an in-memory MagicBell JWT service"),
+        "{}",
+        text(&help.stdout)
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        text(&refused.stderr),
+        "error: --port takes a number from 0 to 65535, not \"x\"; see 'magicbell-jwt fake --help'\n"
+    );
+}
