@@ -9,9 +9,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::fake::start;
-use common::raw_http::{closed, connect, read_answer, send};
 use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
+use magicbell_jwt_test_support::raw_http::{closed, connect, read_answer, send};
 use serde_json::json;
 
 fn request(fake: &FakeServer, method: &str, path: &str, body: &str) -> Vec<u8> {

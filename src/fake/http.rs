@@ -615,8 +615,8 @@ pub(super) fn reason(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use crate::fake::tests::{get, start_with, Outcome};
+    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
 
     #[test]
     fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {

@@ -516,15 +516,10 @@ impl Shared {
     }
 }
 
-// The reader tests/fake_http.rs uses too: one raw-HTTP helper for both.
-#[cfg(test)]
-#[path = "../../tests/common/raw_http.rs"]
-mod raw_http;
-
 #[cfg(test)]
 mod tests {
-    use super::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use super::*;
+    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use std::io::Write;
     use std::sync::mpsc;
     use std::time::Instant;

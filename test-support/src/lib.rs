@@ -1,6 +1,8 @@
 //! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
 //! request with whatever a test's script says, and counts the TCP connections
-//! and requests it sees.
+//! and requests it sees. [`raw_http`] reads a server's answers over raw TCP.
+
+pub mod raw_http;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

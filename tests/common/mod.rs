@@ -84,7 +84,7 @@ pub fn query_is(
 pub mod connect_proxy;
 pub mod fake;
 pub use magicbell_jwt_test_support as fault_server;
-pub mod raw_http;
+
 pub mod tls_server;
 
 /// Debug and Display of a result, checked to hold neither secret.

@@ -1,7 +1,5 @@
 //! `FakeServer` over raw TCP: a connection, an answer read back, and whether
-//! the fake closed it. Used by tests/fake_http.rs and, through a `#[path]`
-//! in src/fake/mod.rs, by the fake's unit tests, so it names no crate item.
-#![allow(dead_code)]
+//! the fake closed it. Used by tests/fake_http.rs and the fake's unit tests.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
