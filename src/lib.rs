@@ -1,30 +1,47 @@
 //! A blocking client for MagicBell's JWT service: list, create and revoke project and user tokens.
 //!
+//! Build one [`Client`] ([`Client::from_env`], [`Client::new`] or
+//! [`Client::builder`]) and call it: [`Client::create_project_jwt`],
+//! [`Client::project_tokens`] (every page, as a lazy [`Paginator`]),
+//! [`Client::discard_project_jwt`], their user-token twins, and the bulk
+//! revokes [`Client::discard_project_jwts`] / [`Client::discard_user_jwts`].
+//! The README shows each call once; these docs show the jobs built from them.
+//!
+//! # Minting user tokens from many threads
+//!
+//! A backend that hands a signed-in user a token for their inbox builds one
+//! client at start-up and shares it: clones are cheap, share one connection
+//! pool, and share what the server said about its rate limit.
+//!
 //! ```no_run
-//! use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
+//! use magicbell_jwt::{Client, CreateUserTokenRequest};
 //!
-//! // Reads MAGICBELL_TOKEN (and MAGICBELL_BASE_URL when set).
 //! let client = Client::from_env()?;
-//!
-//! // The new token's value is shown this once: store it now.
-//! let created = client.create_project_jwt(&CreateProjectTokenRequest::new("deploy bot").expiry(3600))?;
-//! println!("created {}", created.token_id);
-//!
-//! // Walk every project token; pages are fetched as the loop needs them.
-//! for token in client.project_tokens(FetchProjectTokensParams::default().limit(50)) {
-//!     let token = token?;
-//!     println!("{:<40} {}", token.id.as_deref().unwrap_or("-"), token.created_at);
+//! let handlers: Vec<_> = ["user-1", "user-2"]
+//!     .into_iter()
+//!     .map(|user| {
+//!         let client = client.clone();
+//!         std::thread::spawn(move || {
+//!             let request = CreateUserTokenRequest::for_external_id(user).expiry(3600);
+//!             client.create_user_jwt(&request).map(|created| created.token)
+//!         })
+//!     })
+//!     .collect();
+//! for handler in handlers {
+//!     // A thread that panicked has no token to hand over.
+//!     if let Ok(minted) = handler.join() {
+//!         hand_to_the_browser(&minted?);
+//!     }
 //! }
-//!
-//! client.discard_project_jwt(&created.token_id)?;
+//! # fn hand_to_the_browser(_: &str) {}
 //! # Ok::<(), magicbell_jwt::Error>(())
 //! ```
 //!
 //! # Rotating a token
 //!
 //! The job behind most uses: mint a new project token, store it, then revoke
-//! every other live token of the same name. (The `tokens` example does this
-//! as `tokens rotate NAME`.)
+//! every other live token of the same name. (The `magicbell-jwt` tool does
+//! this as `magicbell-jwt rotate NAME`.)
 //!
 //! ```no_run
 //! use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
@@ -80,17 +97,8 @@
 //! server ([`Error::Api`], with the status and MagicBell's own error entries), a
 //! request that got no answer ([`Error::Transport`]), an answer that did not
 //! match the documented shape ([`Error::Decode`]) and an argument refused
-//! before anything was sent ([`Error::InvalidInput`]).
-//!
-//! ```no_run
-//! # let client = magicbell_jwt::Client::new("token")?;
-//! match client.discard_project_jwt("3f1c") {
-//!     Ok(discarded) => println!("revoked at {}", discarded.discarded_at),
-//!     Err(magicbell_jwt::Error::Api(e)) if e.status() == 404 => println!("no such token"),
-//!     Err(e) => return Err(e),
-//! }
-//! # Ok::<(), magicbell_jwt::Error>(())
-//! ```
+//! before anything was sent ([`Error::InvalidInput`]). After a failed create,
+//! [`Error::may_have_been_processed`] says whether a token may exist anyway.
 //!
 //! # Reliability
 //!
