@@ -13,7 +13,7 @@ use crate::redact;
 use crate::time::parse_retry_after;
 // Named only in docs.
 #[cfg(doc)]
-use crate::{ClientBuilder, Paginator};
+use crate::{Client, ClientBuilder, Paginator};
 
 /// Everything that can go wrong with a call.
 ///
@@ -75,6 +75,16 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// An id of a bulk call ([`Client::discard_project_jwts`],
+    /// [`Client::discard_user_jwts`]) that was not sent, because the batch
+    /// had stopped: 8 revokes in a row could not reach the server
+    /// ([`TransportError::is_connect`]). Nothing was sent for it, so it is
+    /// safe to send again once the server is back.
+    #[non_exhaustive]
+    NotAttempted {
+        /// Why the batch stopped, naming the last failure.
+        reason: String,
+    },
     /// A page said more tokens follow, but gave a [`Paginator`] no cursor to
     /// fetch them with: no `starting_after` (`ending_before`) in its link and
     /// no `id` on its edge token. The walk stops instead of dropping them
@@ -133,11 +143,11 @@ impl Error {
     ///   (its body cut off, [`Error::Decode`], [`Error::ResponseTooLarge`],
     ///   and the walk errors [`Error::MissingCursor`] and
     ///   [`Error::RepeatedCursor`]).
-    /// - `false`: refused before sending ([`Error::InvalidInput`]); never
-    ///   sent (no connection, the name lookup failed, the TLS library
-    ///   refused the handshake, the proxy refused the tunnel:
-    ///   [`TransportError::is_connect`]); or answered with a 1xx, 307, 308
-    ///   or 4xx status, 408 and 429 included.
+    /// - `false`: refused before sending ([`Error::InvalidInput`],
+    ///   [`Error::NotAttempted`]); never sent (no connection, the name
+    ///   lookup failed, the TLS library refused the handshake, the proxy
+    ///   refused the tunnel: [`TransportError::is_connect`]); or answered
+    ///   with a 1xx, 307, 308 or 4xx status, 408 and 429 included.
     ///
     /// Where the error does not tell, the answer is `true`: a connection cut
     /// or reset during the TLS handshake looks the same as one cut after the
@@ -214,6 +224,7 @@ impl fmt::Display for Error {
                 "the {status} answer's body is larger than the {limit}-byte limit"
             ),
             Error::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            Error::NotAttempted { reason } => write!(f, "not sent: {reason}"),
             Error::MissingCursor => f.write_str(
                 "the server's page says more tokens follow but gives no cursor to fetch them; the walk stopped",
             ),
@@ -641,6 +652,14 @@ mod tests {
         };
         // `is_connect` describes the last attempt.
         assert!(last.is_connect());
+        // Errors that were never sent have no earlier attempt.
+        let not_sent = Error::NotAttempted {
+            reason: "the batch stopped".to_owned(),
+        }
+        .finish(3, Effect::Repeatable, true);
+        assert!(!not_sent.may_have_been_processed());
+        assert_eq!(not_sent.to_string(), "not sent: the batch stopped");
+        assert_eq!((not_sent.status(), not_sent.attempts()), (None, None));
     }
 
     #[test]

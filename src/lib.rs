@@ -108,6 +108,8 @@
 //! second token. After a failed create, [`Error::may_have_been_processed`]
 //! says whether to list the tokens before trying again; it speaks for every
 //! attempt of a retried call. Waits back off exponentially with jitter and honour `Retry-After`.
+//! A bulk revoke stops sending once 8 revokes in a row could not reach the
+//! server: each id left gets [`Error::NotAttempted`].
 //! Redirects are not followed, bodies are bounded, and plain `http` is refused
 //! for hosts that are not loopback. See [`ClientBuilder`] for each setting and
 //! its default.

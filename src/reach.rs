@@ -52,7 +52,7 @@ impl Error {
         match self {
             Error::Api(e) => status_reach(e.status),
             Error::Transport(e) => e.reach(),
-            Error::InvalidInput { .. } => Reach::NotSent,
+            Error::InvalidInput { .. } | Error::NotAttempted { .. } => Reach::NotSent,
             Error::Decode { .. }
             | Error::ResponseTooLarge { .. }
             | Error::MissingCursor

@@ -239,6 +239,88 @@ fn an_empty_batch_sends_nothing() {
     assert_eq!(server.requests(), 0);
 }
 
+/// A server that answers `answers` revokes, one connection at a time (each
+/// answer closes its connection, so none is pooled), then closes its port:
+/// every later connection is refused, and any queued unanswered is reset.
+/// Its port, and how many requests it read.
+fn dies_after(answers: usize) -> (u16, thread::JoinHandle<usize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let mut read = 0;
+        while read < answers {
+            let Ok((stream, _)) = listener.accept() else {
+                continue;
+            };
+            let mut reader = std::io::BufReader::new(&stream);
+            let Some(request) = common::fault_server::read_request(&mut reader) else {
+                continue;
+            };
+            read += 1;
+            let id = request.target.rsplit('/').next().unwrap_or_default();
+            let answer = common::fault_server::answer_bytes(
+                200,
+                &[
+                    ("content-type", "application/json"),
+                    ("connection", "close"),
+                ],
+                discarded(id).as_bytes(),
+            );
+            let _ = std::io::Write::write_all(&mut &stream, &answer);
+        }
+        // Time for the last answers to be counted as successes before any
+        // failure, so the run of failures starts after them.
+        thread::sleep(Duration::from_millis(100));
+        read
+    });
+    (port, server)
+}
+
+#[test]
+fn a_batch_stops_soon_after_the_server_is_gone_and_names_each_id_it_did_not_send() {
+    let (port, server) = dies_after(20);
+    let client = Client::builder(TOKEN)
+        .base_url(format!("http://127.0.0.1:{port}/v2"))
+        .retry_delay(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
+
+    let started = Instant::now();
+    let results = client.discard_project_jwts(&ids, 8);
+    let took = started.elapsed();
+
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert_eq!(server.join().unwrap(), 20);
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let tried: Vec<&Error> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .filter(|e| !matches!(e, Error::NotAttempted { .. }))
+        .collect();
+    let not_sent = format!(
+        "not sent: the batch stopped after 8 revokes in a row could not reach the server (the last: could not connect to 127.0.0.1:{port}: connection refused)"
+    );
+    let not_attempted = results
+        .iter()
+        .filter(|r| matches!(r, Err(e @ Error::NotAttempted { .. }) if e.to_string() == not_sent))
+        .count();
+    assert_eq!(ok, 20);
+    // 8 in a row stop the batch; up to 7 more were in flight by then.
+    assert!((8..=15).contains(&tried.len()), "{}", tried.len());
+    for e in &tried {
+        assert!(matches!(e, Error::Transport(t) if t.is_connect()), "{e}");
+        assert_eq!(e.attempts(), Some(3), "{e}");
+    }
+    assert_eq!(not_attempted, 300 - 20 - tried.len());
+    for result in &results {
+        if let Err(e @ Error::NotAttempted { .. }) = result {
+            assert!(!e.may_have_been_processed());
+            assert_eq!((e.status(), e.attempts()), (None, None));
+        }
+    }
+}
+
 /// A server that answers 429 with `Retry-After: 1` to the first request and
 /// to any other arriving within that second, and 200 after it; it records
 /// each status and tells `first` when the first 429 has gone out.
