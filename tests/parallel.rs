@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::fault_server::{json, respond, FaultServer, Reply};
+use common::fault_server::{dies_after, json, respond, FaultServer, Reply};
 use common::{reason, TOKEN};
 use httpmock::prelude::*;
 use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
@@ -239,46 +239,13 @@ fn an_empty_batch_sends_nothing() {
     assert_eq!(server.requests(), 0);
 }
 
-/// A server that answers `answers` revokes, one connection at a time (each
-/// answer closes its connection, so none is pooled), then closes its port:
-/// every later connection is refused, and any queued unanswered is reset.
-/// Its port, and how many requests it read.
-fn dies_after(answers: usize) -> (u16, thread::JoinHandle<usize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = thread::spawn(move || {
-        let mut read = 0;
-        while read < answers {
-            let Ok((stream, _)) = listener.accept() else {
-                continue;
-            };
-            let mut reader = std::io::BufReader::new(&stream);
-            let Some(request) = common::fault_server::read_request(&mut reader) else {
-                continue;
-            };
-            read += 1;
-            let id = request.target.rsplit('/').next().unwrap_or_default();
-            let answer = common::fault_server::answer_bytes(
-                200,
-                &[
-                    ("content-type", "application/json"),
-                    ("connection", "close"),
-                ],
-                discarded(id).as_bytes(),
-            );
-            let _ = std::io::Write::write_all(&mut &stream, &answer);
-        }
-        // Time for the last answers to be counted as successes before any
-        // failure, so the run of failures starts after them.
-        thread::sleep(Duration::from_millis(100));
-        read
-    });
-    (port, server)
-}
-
 #[test]
 fn a_batch_stops_soon_after_the_server_is_gone_and_names_each_id_it_did_not_send() {
-    let (port, server) = dies_after(20);
+    // The pause lets the last answers be counted before any failure, so
+    // the run of failures starts after them.
+    let (port, server) = dies_after(20, Duration::from_millis(100), |request| {
+        discarded(request.target.rsplit('/').next().unwrap_or_default())
+    });
     let client = Client::builder(TOKEN)
         .base_url(format!("http://127.0.0.1:{port}/v2"))
         .retry_delay(Duration::from_millis(5))
