@@ -512,3 +512,49 @@ fn a_job_whose_server_is_gone_stops_and_names_each_id_it_did_not_send() {
         assert_eq!(server.join().unwrap(), 6, "{line}");
     }
 }
+
+#[test]
+fn a_job_whose_server_and_then_stdout_are_gone_counts_the_ids_not_attempted_on_stderr() {
+    let ids: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+    let (url, server) = dies_after_5_revokes();
+    let env = |name: &str| match name {
+        "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+        "MAGICBELL_BASE_URL" => Some(url.clone()),
+        _ => None,
+    };
+    let (mut out, mut err) = (Closing::after(0), Vec::new());
+    let host = Host {
+        input: &mut io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress_after: None,
+        now: SystemTime::now(),
+    };
+
+    let line = "user-revoke-all u1 --parallel 1";
+    let code = cli(argv(line), &env, |b| b.max_retries(0).no_proxy(), host);
+
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(code, 1);
+    // The batch's failures, its revokes that stdout could not take, the
+    // ids not sent; then the output's error and the whole job's count.
+    let failed = err
+        .lines()
+        .filter(|l| l.starts_with("failed to revoke "))
+        .count();
+    let not_attempted: String = ids[14..]
+        .iter()
+        .map(|id| format!("not attempted {id}\n"))
+        .collect();
+    assert_eq!(failed, 9, "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "{}{not_attempted}{}revoked 5, failed 9, not attempted 26\n",
+            unshown_batch(&ids[..5]),
+            broken_pipe()
+        )),
+        "{err}"
+    );
+    assert_eq!(out.text(), "");
+    assert_eq!(server.join().unwrap(), 6);
+}
