@@ -1,8 +1,72 @@
-//! Bulk calls: one call per item on a few scoped threads, results in order.
+//! Bulk calls: one call per item on a few scoped threads, results in order, stopping when the server is gone.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
-use crate::MAX_PARALLELISM;
+use crate::{Error, MAX_PARALLELISM};
+
+/// How many calls in a row that could not reach the server stop a batch.
+/// Enough that one refused connection among thousands of revokes (a
+/// restart behind a load balancer) stops nothing; few enough that a server
+/// gone for good costs one round of retries at `parallelism` 8.
+pub(crate) const STOP_AFTER: usize = 8;
+
+/// [`in_parallel`] for calls that each send one request, stopping when the
+/// server is gone: once [`STOP_AFTER`] calls in a row (in the order they
+/// end, across threads) failed without reaching the server
+/// ([`TransportError::is_connect`](crate::TransportError::is_connect)),
+/// the items not yet started are not sent, and each gets
+/// [`Error::NotAttempted`]. Any other outcome ends the run, except an
+/// [`Error::InvalidInput`], which sent nothing and so tells nothing of the
+/// server.
+pub(crate) fn until_unreachable<S, T, F>(
+    items: &[S],
+    parallelism: usize,
+    call: F,
+) -> Vec<Result<T, Error>>
+where
+    S: AsRef<str> + Sync,
+    T: Send,
+    F: Fn(&str) -> Result<T, Error> + Sync,
+{
+    let run = Mutex::new(Run::default());
+    // No panic happens under the lock; a poisoned one is still sound.
+    let run = || run.lock().unwrap_or_else(PoisonError::into_inner);
+    in_parallel(items, parallelism, |item| {
+        if let Some(reason) = run().stopped.clone() {
+            return Err(Error::NotAttempted { reason });
+        }
+        let result = call(item);
+        run().record(&result);
+        result
+    })
+}
+
+/// The calls that could not reach the server, counted as they end.
+#[derive(Debug, Default)]
+struct Run {
+    in_a_row: usize,
+    /// Why the batch stopped, once it has.
+    stopped: Option<String>,
+}
+
+impl Run {
+    fn record<T>(&mut self, result: &Result<T, Error>) {
+        match result {
+            Err(Error::Transport(e)) if e.is_connect() => {
+                self.in_a_row += 1;
+                if self.in_a_row >= STOP_AFTER && self.stopped.is_none() {
+                    self.stopped = Some(format!(
+                        "the batch stopped after {STOP_AFTER} revokes in a row could not reach the server (the last: {})",
+                        e.what()
+                    ));
+                }
+            }
+            Err(Error::InvalidInput { .. }) => {}
+            _ => self.in_a_row = 0,
+        }
+    }
+}
 
 /// `call` on every item, up to `parallelism` at once on scoped threads (at
 /// most [`MAX_PARALLELISM`]), the results in the items' order. Each thread
@@ -63,8 +127,73 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{api, transport};
     use std::collections::HashSet;
+    use std::io::{Error as IoError, ErrorKind};
     use std::time::Duration;
+
+    fn refused() -> Result<(), Error> {
+        Err(Error::Transport(Box::new(transport(ureq::Error::Io(
+            IoError::from(ErrorKind::ConnectionRefused),
+        )))))
+    }
+
+    const STOPPED: &str = "the batch stopped after 8 revokes in a row could not reach the server (the last: could not connect to api.example:443: connection refused)";
+
+    #[test]
+    fn a_run_of_unreachable_calls_stops_at_8_and_anything_sent_ends_it() {
+        let mut run = Run::default();
+        for _ in 0..7 {
+            run.record(&refused());
+        }
+        // A refused argument sent nothing: the run goes on past it.
+        run.record(&Err::<(), _>(Error::invalid("empty")));
+        assert_eq!((run.in_a_row, run.stopped.as_deref()), (7, None));
+        run.record(&refused());
+        assert_eq!((run.in_a_row, run.stopped.as_deref()), (8, Some(STOPPED)));
+
+        // Each answer, success or failure, and each failure after sending,
+        // starts the count again.
+        let cut = Err::<(), _>(Error::Transport(Box::new(transport(ureq::Error::Io(
+            IoError::from(ErrorKind::UnexpectedEof),
+        )))));
+        for other in [Ok(()), Err(api(503, None)), cut] {
+            let mut run = Run::default();
+            for _ in 0..7 {
+                run.record(&refused());
+            }
+            run.record(&other);
+            run.record(&refused());
+            assert_eq!((run.in_a_row, run.stopped.as_deref()), (1, None));
+        }
+    }
+
+    #[test]
+    fn once_stopped_no_item_is_called_and_each_says_why() {
+        let items: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        let calls = AtomicUsize::new(0);
+        let got = until_unreachable(&items, 1, |item| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            match item.parse::<usize>().unwrap() {
+                0..5 => Ok(()),
+                _ => refused(),
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), 13);
+        assert!(got[..5].iter().all(Result::is_ok));
+        for result in &got[5..13] {
+            let Err(Error::Transport(e)) = result else {
+                panic!("{result:?}")
+            };
+            assert!(e.is_connect());
+        }
+        for result in &got[13..] {
+            assert!(
+                matches!(result, Err(Error::NotAttempted { reason }) if reason == STOPPED),
+                "{result:?}"
+            );
+        }
+    }
 
     #[test]
     fn in_parallel_keeps_order_and_caps_its_threads() {

@@ -12,7 +12,7 @@ use crate::builder::{
     DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
     DEFAULT_TIMEOUT,
 };
-use crate::bulk::in_parallel;
+use crate::bulk::until_unreachable;
 use crate::reach::Effect;
 use crate::redact::REDACTED;
 use crate::request::RetryPolicy;
@@ -24,7 +24,7 @@ use crate::{
 };
 // Named only in docs.
 #[cfg(doc)]
-use crate::MAX_PARALLELISM;
+use crate::{TransportError, MAX_PARALLELISM};
 
 /// A blocking client for MagicBell's JWT service.
 ///
@@ -264,7 +264,15 @@ impl Client {
     ///
     /// Returns one result per id, in the order of `token_ids`. An id refused
     /// before sending (empty, `.`, `..`) gets its [`Error::InvalidInput`] and
-    /// sends nothing; a failure of one id does not stop the others.
+    /// sends nothing; a failure of one id does not stop the others, unless
+    /// the server is gone: once 8 revokes in a row (in the order they end,
+    /// across threads) failed without reaching it (a refused connection, a
+    /// failed name lookup or TLS handshake: [`TransportError::is_connect`]
+    /// of the last attempt), the ids not yet sent are not sent, and each
+    /// gets [`Error::NotAttempted`], naming the last failure, to send again
+    /// later. Any answer, and any other failure, starts the count again;
+    /// an id refused before sending leaves it as it is. So a server that
+    /// dies part-way costs one round of retries, not one per id left.
     /// `parallelism` 0 counts as 1, and 1 revokes one at a time on the
     /// calling thread; more than [`MAX_PARALLELISM`] (64) counts as that.
     /// Up to 16 keeps every connection pooled between batches; more works,
@@ -288,7 +296,7 @@ impl Client {
         token_ids: &[S],
         parallelism: usize,
     ) -> Vec<Result<DiscardTokenResponse, Error>> {
-        in_parallel(token_ids, parallelism, |id| self.discard_project_jwt(id))
+        until_unreachable(token_ids, parallelism, |id| self.discard_project_jwt(id))
     }
 
     /// Revokes many user tokens, up to `parallelism` at a time: one
@@ -299,7 +307,7 @@ impl Client {
         token_ids: &[S],
         parallelism: usize,
     ) -> Vec<Result<DiscardTokenResponse, Error>> {
-        in_parallel(token_ids, parallelism, |id| self.discard_user_jwt(id))
+        until_unreachable(token_ids, parallelism, |id| self.discard_user_jwt(id))
     }
 
     /// One page of a user's tokens: `GET /jwt/user/{user_id}`.

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use ureq::http;
 
 use crate::client::Endpoint;
-use crate::reach::{is_name_lookup, Effect, Reach, TlsFailure, TlsProblem};
+use crate::reach::{is_name_lookup, status_reach, Effect, Reach, TlsFailure, TlsProblem};
 use crate::redact;
 use crate::time::parse_retry_after;
 // Named only in docs.
 #[cfg(doc)]
-use crate::{ClientBuilder, Paginator};
+use crate::{Client, ClientBuilder, Paginator};
 
 /// Everything that can go wrong with a call.
 ///
@@ -21,6 +21,14 @@ use crate::{ClientBuilder, Paginator};
 /// one; it never holds the bearer token or a created token's value. Where the
 /// failure came from below (the network, TLS, a proxy), `source()` is the
 /// underlying error.
+///
+/// A call that was retried speaks for every attempt: [`Error::attempts`]
+/// counts them, [`Error::may_have_been_processed`] is `true` when any of
+/// them may have reached the server, and the message says so when the last
+/// attempt alone would not (`could not connect to 127.0.0.1:8080: connection
+/// refused (after 3 attempts; an earlier attempt may have been processed)`).
+/// The rest of the error (its variant, status, [`TransportError::is_connect`])
+/// describes the last attempt.
 ///
 /// ```no_run
 /// use magicbell_jwt::Error;
@@ -67,6 +75,16 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// An id of a bulk call ([`Client::discard_project_jwts`],
+    /// [`Client::discard_user_jwts`]) that was not sent, because the batch
+    /// had stopped: 8 revokes in a row could not reach the server
+    /// ([`TransportError::is_connect`]). Nothing was sent for it, so it is
+    /// safe to send again once the server is back.
+    #[non_exhaustive]
+    NotAttempted {
+        /// Why the batch stopped, naming the last failure.
+        reason: String,
+    },
     /// A page said more tokens follow, but gave a [`Paginator`] no cursor to
     /// fetch them with: no `starting_after` (`ending_before`) in its link and
     /// no `id` on its edge token. The walk stops instead of dropping them
@@ -101,10 +119,22 @@ impl Error {
         }
     }
 
-    /// Whether the server may have acted on the request, so that sending it
-    /// again could act twice: after a failed create, `true` means a token may
-    /// have been minted that nobody holds (list the tokens before creating
-    /// another), `false` means it surely was not.
+    /// Whether the server may have acted on the request on any attempt, so
+    /// that sending it again could act twice: after a failed create, `true`
+    /// means a token may have been minted that nobody holds (list the tokens
+    /// before creating another), `false` means it surely was not; after a
+    /// failed revoke, `true` means the token may be revoked already.
+    ///
+    /// A retried call is `true` when any attempt was, whatever the last one
+    /// met: a revoke whose first attempt was read and cut, and whose retries
+    /// then found the port closed, is `true`, though
+    /// [`TransportError::is_connect`] (which describes the last attempt) is
+    /// `true` too; its message then ends `(after 3 attempts; an earlier
+    /// attempt may have been processed)`. A create is never sent again once
+    /// an attempt may have been processed, so for a create the last attempt
+    /// decides.
+    ///
+    /// Each attempt counts as:
     ///
     /// - `true`: the request was written and then no usable answer came (a
     ///   timeout once sent, a cut connection, an answer that was not HTTP); a
@@ -113,11 +143,11 @@ impl Error {
     ///   (its body cut off, [`Error::Decode`], [`Error::ResponseTooLarge`],
     ///   and the walk errors [`Error::MissingCursor`] and
     ///   [`Error::RepeatedCursor`]).
-    /// - `false`: refused before sending ([`Error::InvalidInput`]); never
-    ///   sent (no connection, the name lookup failed, the TLS library refused
-    ///   the handshake, the proxy refused the tunnel:
-    ///   [`TransportError::is_connect`]); or answered with a 1xx, 307, 308 or
-    ///   4xx status, 408 and 429 included.
+    /// - `false`: refused before sending ([`Error::InvalidInput`],
+    ///   [`Error::NotAttempted`]); never sent (no connection, the name
+    ///   lookup failed, the TLS library refused the handshake, the proxy
+    ///   refused the tunnel: [`TransportError::is_connect`]); or answered
+    ///   with a 1xx, 307, 308 or 4xx status, 408 and 429 included.
     ///
     /// Where the error does not tell, the answer is `true`: a connection cut
     /// or reset during the TLS handshake looks the same as one cut after the
@@ -138,16 +168,26 @@ impl Error {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn may_have_been_processed(&self) -> bool {
-        matches!(self.reach(), Reach::MaybeProcessed | Reach::Processed)
+        let before = match self {
+            Error::Api(e) => e.processed_before,
+            Error::Transport(e) => e.processed_before,
+            _ => false,
+        };
+        before || matches!(self.reach(), Reach::MaybeProcessed | Reach::Processed)
     }
 
-    /// The error a call returns: with its attempt count, and what the
-    /// request would have done, for the message.
-    pub(crate) fn finish(mut self, attempts: u32, effect: Effect) -> Error {
+    /// The error of attempt number `attempts`: with that count, whether an
+    /// attempt before it may have been processed, and what the request would
+    /// have done, for the message.
+    pub(crate) fn finish(mut self, attempts: u32, effect: Effect, processed_before: bool) -> Error {
         match &mut self {
-            Error::Api(e) => e.attempts = attempts,
+            Error::Api(e) => {
+                e.attempts = attempts;
+                e.processed_before = processed_before;
+            }
             Error::Transport(e) => {
                 e.attempts = attempts;
+                e.processed_before = processed_before;
                 e.creates = effect == Effect::Creates;
             }
             _ => {}
@@ -184,6 +224,7 @@ impl fmt::Display for Error {
                 "the {status} answer's body is larger than the {limit}-byte limit"
             ),
             Error::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            Error::NotAttempted { reason } => write!(f, "not sent: {reason}"),
             Error::MissingCursor => f.write_str(
                 "the server's page says more tokens follow but gives no cursor to fetch them; the walk stopped",
             ),
@@ -214,6 +255,8 @@ pub struct ApiError {
     pub(crate) retry_after: Option<Duration>,
     request_id: Option<String>,
     attempts: u32,
+    // An attempt before the last may have been processed.
+    pub(crate) processed_before: bool,
 }
 
 /// One entry of the `errors` array of MagicBell's error answers. Every field
@@ -336,6 +379,7 @@ impl ApiError {
                 .and_then(|v| parse_retry_after(&v, SystemTime::now())),
             request_id: header("x-request-id").or_else(|| header("request-id")),
             attempts: 1,
+            processed_before: false,
         }
     }
 }
@@ -372,7 +416,8 @@ impl fmt::Display for ApiError {
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
         }
-        write_attempts(f, self.attempts)
+        let acted = status_reach(self.status) == Reach::MaybeProcessed;
+        write_attempts(f, self.attempts, self.processed_before && !acted)
     }
 }
 
@@ -389,6 +434,8 @@ pub struct TransportError {
     pub(crate) creates: bool,
     // The 2xx status whose body could not be read: the server acted.
     pub(crate) answered: Option<u16>,
+    // An attempt before the last may have been processed.
+    pub(crate) processed_before: bool,
 }
 
 impl TransportError {
@@ -404,9 +451,14 @@ impl TransportError {
             || matches!(&self.source, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
     }
 
-    /// Whether the request never reached the server: the name lookup, the
-    /// connection, the TLS handshake or the proxy's tunnel failed. When
-    /// `true`, [`Error::may_have_been_processed`] is `false`.
+    /// Whether the last attempt never reached the server: the name lookup,
+    /// the connection, the TLS handshake or the proxy's tunnel failed.
+    ///
+    /// It describes the last attempt only: an earlier one may have reached
+    /// the server (read, then cut) before the retries found it gone, and
+    /// [`Error::may_have_been_processed`], which speaks for every attempt,
+    /// is then `true`. A call that was not retried is `false` there
+    /// whenever this is `true`.
     pub fn is_connect(&self) -> bool {
         self.reach() == Reach::NotSent
     }
@@ -504,7 +556,8 @@ impl fmt::Display for TransportError {
                 "; the server may or may not have processed the create, so it was not sent again (list the tokens to check)",
             )?;
         }
-        write_attempts(f, self.attempts)
+        let acted = self.reach() != Reach::NotSent;
+        write_attempts(f, self.attempts, self.processed_before && !acted)
     }
 }
 
@@ -514,9 +567,16 @@ impl std::error::Error for TransportError {
     }
 }
 
-fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32) -> fmt::Result {
+/// ` (after 3 attempts)`, with `; an earlier attempt may have been
+/// processed` inside when `say_processed`: where the last attempt's own
+/// words would read as "not acted on".
+fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32, say_processed: bool) -> fmt::Result {
     if attempts > 1 {
-        write!(f, " (after {attempts} attempts)")?;
+        write!(f, " (after {attempts} attempts")?;
+        if say_processed {
+            f.write_str("; an earlier attempt may have been processed")?;
+        }
+        f.write_str(")")?;
     }
     Ok(())
 }
@@ -528,8 +588,79 @@ fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::transport;
+    use crate::testing::{api, transport};
     use std::io::{Error as IoError, ErrorKind};
+
+    #[test]
+    fn an_error_says_when_an_earlier_attempt_may_have_been_processed() {
+        let refused = || {
+            Error::Transport(Box::new(transport(ureq::Error::Io(IoError::from(
+                ErrorKind::ConnectionRefused,
+            )))))
+        };
+        let cut = || {
+            Error::Transport(Box::new(transport(ureq::Error::Io(IoError::from(
+                ErrorKind::UnexpectedEof,
+            )))))
+        };
+        let cases = [
+            // The last attempt's own words read as "not acted on": the note.
+            (
+                refused().finish(3, Effect::Repeatable, true),
+                true,
+                "no usable answer from the server: could not connect to api.example:443: connection refused (after 3 attempts; an earlier attempt may have been processed)",
+            ),
+            (
+                api(404, None).finish(2, Effect::Repeatable, true),
+                true,
+                "server answered 404 Not Found (after 2 attempts; an earlier attempt may have been processed)",
+            ),
+            // The last attempt says it already: no note.
+            (
+                api(502, None).finish(3, Effect::Repeatable, true),
+                true,
+                "server answered 502 Bad Gateway (after 3 attempts)",
+            ),
+            (
+                api(303, None).finish(2, Effect::Repeatable, true),
+                true,
+                "server answered 303 See Other (after 2 attempts)",
+            ),
+            (
+                cut().finish(3, Effect::Repeatable, true),
+                true,
+                "no usable answer from the server: the connection closed before a whole answer arrived (after 3 attempts)",
+            ),
+            // Nothing processed before: as the last attempt says.
+            (
+                refused().finish(3, Effect::Repeatable, false),
+                false,
+                "no usable answer from the server: could not connect to api.example:443: connection refused (after 3 attempts)",
+            ),
+            (
+                api(404, None).finish(2, Effect::Repeatable, false),
+                false,
+                "server answered 404 Not Found (after 2 attempts)",
+            ),
+        ];
+        for (error, processed, shown) in cases {
+            assert_eq!(error.may_have_been_processed(), processed, "{shown}");
+            assert_eq!(error.to_string(), shown);
+        }
+        let Error::Transport(last) = refused().finish(3, Effect::Repeatable, true) else {
+            unreachable!()
+        };
+        // `is_connect` describes the last attempt.
+        assert!(last.is_connect());
+        // Errors that were never sent have no earlier attempt.
+        let not_sent = Error::NotAttempted {
+            reason: "the batch stopped".to_owned(),
+        }
+        .finish(3, Effect::Repeatable, true);
+        assert!(!not_sent.may_have_been_processed());
+        assert_eq!(not_sent.to_string(), "not sent: the batch stopped");
+        assert_eq!((not_sent.status(), not_sent.attempts()), (None, None));
+    }
 
     #[test]
     fn unreachable_hosts_are_named_with_their_port() {

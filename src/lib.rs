@@ -106,7 +106,10 @@
 //! and 5xx gateway statuses; a create only when the server surely did not
 //! process it (no connection, 408 or 429), so a lost answer never mints a
 //! second token. After a failed create, [`Error::may_have_been_processed`]
-//! says whether to list the tokens before trying again. Waits back off exponentially with jitter and honour `Retry-After`.
+//! says whether to list the tokens before trying again; it speaks for every
+//! attempt of a retried call. Waits back off exponentially with jitter and honour `Retry-After`.
+//! A bulk revoke stops sending once 8 revokes in a row could not reach the
+//! server: each id left gets [`Error::NotAttempted`].
 //! Redirects are not followed, bodies are bounded, and plain `http` is refused
 //! for hosts that are not loopback. See [`ClientBuilder`] for each setting and
 //! its default.

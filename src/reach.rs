@@ -47,18 +47,12 @@ pub(crate) enum TlsProblem {
 }
 
 impl Error {
-    /// How far the failed request got.
+    /// How far the failed request's last attempt got.
     pub(crate) fn reach(&self) -> Reach {
         match self {
-            Error::Api(e) if e.status >= 500 => Reach::MaybeProcessed,
-            // 307 and 308 ask for the same request elsewhere: not acted on. A
-            // 303 is the usual answer to a POST that was processed.
-            Error::Api(e) if (300..400).contains(&e.status) && !matches!(e.status, 307 | 308) => {
-                Reach::MaybeProcessed
-            }
-            Error::Api(_) => Reach::Declined,
+            Error::Api(e) => status_reach(e.status),
             Error::Transport(e) => e.reach(),
-            Error::InvalidInput { .. } => Reach::NotSent,
+            Error::InvalidInput { .. } | Error::NotAttempted { .. } => Reach::NotSent,
             Error::Decode { .. }
             | Error::ResponseTooLarge { .. }
             | Error::MissingCursor
@@ -67,8 +61,19 @@ impl Error {
     }
 }
 
+/// How far a request answered with `status` (outside 200–299) got.
+pub(crate) fn status_reach(status: u16) -> Reach {
+    match status {
+        500.. => Reach::MaybeProcessed,
+        // 307 and 308 ask for the same request elsewhere: not acted on. A
+        // 303 is the usual answer to a POST that was processed.
+        300..400 if !matches!(status, 307 | 308) => Reach::MaybeProcessed,
+        _ => Reach::Declined,
+    }
+}
+
 impl TransportError {
-    /// How far the request got, from ureq's error variant, the I/O error's
+    /// How far the last attempt got, from ureq's error variant, the I/O error's
     /// kind and, for TLS, the TLS library's own error.
     pub(crate) fn reach(&self) -> Reach {
         use std::io::ErrorKind as K;

@@ -45,12 +45,16 @@ impl Client {
         url.push_str(path_and_query);
         let mut attempts = 1;
         let mut reconnected = false;
+        // Whether an attempt so far may have been processed: each error
+        // speaks for every attempt before it.
+        let mut processed = false;
         loop {
             self.wait_out_pause(&method, path_and_query);
             let error = match self.exchange(method.clone(), &url, body.as_deref()) {
                 Ok((status, bytes)) => return decode(status, &bytes),
-                Err(e) => e,
+                Err(e) => e.finish(attempts, effect, processed),
             };
+            processed = error.may_have_been_processed();
             self.pause_if_asked(&error);
             let Some(mut wait) = self.inner.retry.wait_before_retry(&error, effect, attempts)
             else {
@@ -60,7 +64,7 @@ impl Client {
                         error.summary()
                     );
                 }
-                return Err(error.finish(attempts, effect));
+                return Err(error);
             };
             // A kept-alive connection the server closed as this request
             // arrived: the request never reached it, and a fresh connection
@@ -197,6 +201,7 @@ impl Client {
             endpoint: self.inner.endpoint.clone(),
             creates: false,
             answered: None,
+            processed_before: false,
         }))
     }
 
@@ -209,7 +214,8 @@ impl Client {
 
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
-    /// `attempts`, or `None` when the error is final.
+    /// `attempts`, or `None` when the error is final. A create is never sent
+    /// again once any attempt may have been processed.
     pub(crate) fn wait_before_retry(
         &self,
         error: &Error,
@@ -224,8 +230,9 @@ impl RetryPolicy {
             Error::Transport(e) if e.is_transient() => None,
             _ => return None,
         };
-        // Sending a create again after the server may have processed it
-        // could mint a second live token that nobody holds.
+        // Sending a create again after the server may have processed any
+        // attempt of it could mint a second live token that nobody holds.
+        // `error` speaks for every attempt so far (see `Error::finish`).
         if effect == Effect::Creates && error.may_have_been_processed() {
             return None;
         }
@@ -298,6 +305,35 @@ mod tests {
         assert!(!retried(&api(503, None), Effect::Creates));
         assert!(retried(&api(503, None), Effect::Repeatable));
         assert!(!retried(&api(501, None), Effect::Repeatable));
+    }
+
+    #[test]
+    fn a_create_is_not_sent_again_after_any_attempt_that_may_have_been_processed() {
+        let p = policy();
+        // Attempt 2 met a 429 (not acted on) or a refused connection (not
+        // sent), but attempt 1 may have been processed.
+        let refused = Error::Transport(Box::new(transport(ureq::Error::Io(IoError::from(
+            ErrorKind::ConnectionRefused,
+        )))));
+        for last in [api(429, None), refused] {
+            let error = last.finish(2, Effect::Creates, true);
+            assert!(error.may_have_been_processed());
+            assert_eq!(p.wait_before_retry(&error, Effect::Creates, 2), None);
+            assert!(p.wait_before_retry(&error, Effect::Repeatable, 2).is_some());
+            // The same error with nothing processed before is retried.
+            let error = match error {
+                Error::Api(mut e) => {
+                    e.processed_before = false;
+                    Error::Api(e)
+                }
+                Error::Transport(mut e) => {
+                    e.processed_before = false;
+                    Error::Transport(e)
+                }
+                other => other,
+            };
+            assert!(p.wait_before_retry(&error, Effect::Creates, 2).is_some());
+        }
     }
 
     #[test]

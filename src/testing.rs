@@ -20,6 +20,7 @@ pub(crate) fn transport(source: ureq::Error) -> TransportError {
         }),
         creates: false,
         answered: None,
+        processed_before: false,
     }
 }
 

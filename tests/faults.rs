@@ -427,7 +427,53 @@ fn a_retried_discard_that_meets_a_404_reports_it() {
 
     assert_eq!(err.status(), Some(404));
     assert_eq!(err.attempts(), Some(2));
+    // The first attempt was read before the cut: it may have revoked the
+    // token, which is why the second found none.
+    assert!(err.may_have_been_processed());
+    assert_eq!(
+        err.to_string(),
+        "server answered 404 Not Found: not_found (after 2 attempts; an earlier attempt may have been processed)"
+    );
     assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn a_discard_read_and_cut_then_refused_may_have_been_processed_and_says_so() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (read, was_read) = mpsc::channel();
+    thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let request = common::fault_server::read_request(&mut std::io::BufReader::new(&stream));
+        // The port closes before the connection is cut: every retry is
+        // refused.
+        drop(listener);
+        let _ = read.send(request.map(|r| (r.method, r.target)));
+        drop(stream);
+    });
+    let client = builder(&format!("http://127.0.0.1:{port}/v2"))
+        .build()
+        .unwrap();
+
+    let result = without_hanging(move || client.discard_project_jwt("t1"));
+    shown(&result);
+    let err = result.unwrap_err();
+
+    assert_eq!(
+        was_read.recv().unwrap(),
+        Some(("DELETE".to_owned(), "/v2/jwt/project/t1".to_owned()))
+    );
+    let Error::Transport(transport) = &err else {
+        panic!("{err:?}")
+    };
+    // The last attempt never reached the server; the first did.
+    assert!(transport.is_connect());
+    assert!(err.may_have_been_processed());
+    assert_eq!(err.attempts(), Some(3));
+    assert_eq!(
+        err.to_string(),
+        format!("no usable answer from the server: could not connect to 127.0.0.1:{port}: connection refused (after 3 attempts; an earlier attempt may have been processed)")
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::fault_server::{json, respond, FaultServer, Reply};
+use common::fault_server::{dies_after, json, respond, FaultServer, Reply};
 use common::{reason, TOKEN};
 use httpmock::prelude::*;
 use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
@@ -237,6 +237,55 @@ fn an_empty_batch_sends_nothing() {
         .discard_project_jwts(&none, 8)
         .is_empty());
     assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_batch_stops_soon_after_the_server_is_gone_and_names_each_id_it_did_not_send() {
+    // The pause lets the last answers be counted before any failure, so
+    // the run of failures starts after them.
+    let (port, server) = dies_after(20, Duration::from_millis(100), |request| {
+        discarded(request.target.rsplit('/').next().unwrap_or_default())
+    });
+    let client = Client::builder(TOKEN)
+        .base_url(format!("http://127.0.0.1:{port}/v2"))
+        .retry_delay(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
+
+    let started = Instant::now();
+    let results = client.discard_project_jwts(&ids, 8);
+    let took = started.elapsed();
+
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert_eq!(server.join().unwrap(), 20);
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let tried: Vec<&Error> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .filter(|e| !matches!(e, Error::NotAttempted { .. }))
+        .collect();
+    let not_sent = format!(
+        "not sent: the batch stopped after 8 revokes in a row could not reach the server (the last: could not connect to 127.0.0.1:{port}: connection refused)"
+    );
+    let not_attempted = results
+        .iter()
+        .filter(|r| matches!(r, Err(e @ Error::NotAttempted { .. }) if e.to_string() == not_sent))
+        .count();
+    assert_eq!(ok, 20);
+    // 8 in a row stop the batch; up to 7 more were in flight by then.
+    assert!((8..=15).contains(&tried.len()), "{}", tried.len());
+    for e in &tried {
+        assert!(matches!(e, Error::Transport(t) if t.is_connect()), "{e}");
+        assert_eq!(e.attempts(), Some(3), "{e}");
+    }
+    assert_eq!(not_attempted, 300 - 20 - tried.len());
+    for result in &results {
+        if let Err(e @ Error::NotAttempted { .. }) = result {
+            assert!(!e.may_have_been_processed());
+            assert_eq!((e.status(), e.attempts()), (None, None));
+        }
+    }
 }
 
 /// A server that answers 429 with `Retry-After: 1` to the first request and

@@ -266,6 +266,13 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
         "prune" => {
             let rule = match (flag("--expired"), number("--older-than")?) {
                 (true, None) => PruneRule::Expired,
+                // Every token is older than 0 days, the one the tool runs
+                // with too: more likely a typo than a wish.
+                (false, Some(0)) => {
+                    return Err(refuse(
+                        "--older-than takes 1 or more days, not 0, which would revoke every live token, the one this tool runs with too".to_owned(),
+                    ))
+                }
                 (false, Some(days)) => PruneRule::OlderThanDays(days),
                 (true, Some(_)) => {
                     return Err(refuse(
@@ -697,6 +704,10 @@ mod tests {
         assert_eq!(
             refused("rotate x --parallel 0"),
             "--parallel takes 1 to 64, not 0"
+        );
+        assert_eq!(
+            refused("prune --older-than 0"),
+            "--older-than takes 1 or more days, not 0, which would revoke every live token, the one this tool runs with too"
         );
         assert_eq!(
             refused("prune --expired --parallel 65"),

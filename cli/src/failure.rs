@@ -192,9 +192,27 @@ impl Output<'_> {
             target.address, target.origin
         );
         if transport.attempts() > 1 {
-            text.push_str(&format!(" (after {} attempts)", transport.attempts()));
+            text.push_str(&format!(" (after {} attempts", transport.attempts()));
+            // This attempt was never sent; an earlier one was, and may
+            // have acted.
+            if error.may_have_been_processed() {
+                text.push_str("; an earlier attempt may have been processed");
+            }
+            text.push(')');
         }
         Some(text)
+    }
+
+    /// Says on stderr that stdout failed after the new token `id` was
+    /// written to it: it may not have reached anyone, and it is live.
+    pub(crate) fn shown_then_broken(&mut self, id: &str) {
+        let _ = writeln!(
+            self.err,
+            "the new token {id} was written before stdout failed, so it may not have reached \
+             anyone, and it is live: if you do not hold it, revoke it with: {} discard -- {}",
+            shell_quote(&self.prog),
+            shell_quote(id)
+        );
     }
 
     /// Says on stderr what became of a created token that could not be

@@ -25,8 +25,15 @@ pub(crate) struct Report {
     pub(crate) would_revoke: Vec<String>,
     /// A token the job created but could not show, revoked by its id.
     pub(crate) unshown: Option<Unshown>,
+    /// The id of the token the job created and showed: if stdout fails
+    /// after it, the operator is told that it is live.
+    pub(crate) created: Option<String>,
     pub(crate) revoked: Vec<String>,
     pub(crate) failed: Vec<(String, magicbell_jwt::Error)>,
+    /// The ids not sent because the server could not be reached
+    /// ([`magicbell_jwt::Error::NotAttempted`], and every id of the batches
+    /// after it).
+    pub(crate) not_attempted: Vec<String>,
     /// `user-revoke-all` only: the users whose list failed, none of whose
     /// tokens was revoked.
     pub(crate) unlisted: Option<Vec<(String, magicbell_jwt::Error)>>,
@@ -106,6 +113,9 @@ pub(crate) trait Hooks {
     fn revoking(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// The ids the job did not send because the server could not be
+    /// reached, in the order of the list.
+    fn not_attempted(&mut self, ids: &[String]);
     /// How far the job got: `revoked 1,200 of 5,000`.
     fn progress(&mut self, text: &str);
 }
@@ -146,6 +156,7 @@ pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn
         report.error = Some(Stop::Output(e));
         return report;
     }
+    report.created = Some(new_id.clone());
     drop(created);
     let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(new_id.as_str());
     let walk = client.project_tokens(FetchTokensParams::default());
@@ -260,7 +271,9 @@ const BATCH_PER_THREAD: usize = 16;
 /// failures, into `report.revoked` and `report.failed` in the order of
 /// `ids`. Stops, with `report.error` set, once a batch cannot be shown, or
 /// before the first revoke if what comes before them cannot
-/// ([`Hooks::revoking`]).
+/// ([`Hooks::revoking`]). Once the library stops a batch because the server
+/// could not be reached, the ids it did not send and those of every later
+/// batch go to `report.not_attempted`, unsent.
 fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mut dyn Hooks) {
     if let Err(e) = hooks.revoking() {
         report.error = Some(Stop::Output(e));
@@ -268,20 +281,32 @@ fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mu
     }
     let total = thousands(ids.len());
     let batch = job.parallel.max(1).saturating_mul(BATCH_PER_THREAD);
-    for part in ids.chunks(batch) {
+    for (n, part) in ids.chunks(batch).enumerate() {
         let results = match kind {
             Kind::Project => job.client.discard_project_jwts(part, job.parallel),
             Kind::User => job.client.discard_user_jwts(part, job.parallel),
         };
         let shown = hooks.revoked(part, &results);
+        let mut unsent = Vec::new();
         for (id, result) in part.iter().zip(results) {
             match result {
                 Ok(_) => report.revoked.push(id.clone()),
+                Err(magicbell_jwt::Error::NotAttempted { .. }) => unsent.push(id.clone()),
                 Err(e) => report.failed.push((id.clone(), e)),
             }
         }
+        if !unsent.is_empty() {
+            // A new batch would only meet the same closed door, one round
+            // of retries later.
+            unsent.extend_from_slice(ids.get((n + 1) * batch..).unwrap_or_default());
+            hooks.not_attempted(&unsent);
+            report.not_attempted = unsent;
+        }
         if let Err(e) = shown {
             report.error = Some(Stop::Output(e));
+            return;
+        }
+        if !report.not_attempted.is_empty() {
             return;
         }
         let (revoked, failed) = (report.revoked.len(), report.failed.len());
@@ -350,6 +375,7 @@ mod tests {
             self.batches.push(ids.len());
             Ok(())
         }
+        fn not_attempted(&mut self, _: &[String]) {}
         fn progress(&mut self, text: &str) {
             self.progress.push(text.to_owned());
         }

@@ -37,6 +37,10 @@ pub(crate) struct Doc {
     pub(crate) open: bool,
     /// The `"revoked"` array is open: `Some(true)` once it holds an id.
     revoked: Option<bool>,
+    /// A job's new token is on stdout, and in text mode the blank line that
+    /// goes under it before the first revoke is not yet (see
+    /// [`Hooks::revoking`]).
+    line_owed: bool,
 }
 
 /// A line on a terminal rewritten in place: `\r` and the new text.
@@ -56,9 +60,12 @@ impl Hooks for Output<'_> {
         if self.json {
             let value = serde_json::to_string(created)?;
             self.member("created", &value)?;
-            return self.flush_out();
+            self.flush_out()?;
+        } else {
+            self.created_text(created)?;
         }
-        self.created_text(created)
+        self.doc.line_owed = true;
+        Ok(())
     }
 
     /// First each failed revoke, named on stderr, so that no stdout
@@ -69,6 +76,10 @@ impl Hooks for Output<'_> {
     fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
         self.clear_progress();
         for (id, result) in ids.iter().zip(results) {
+            // Named with the rest of the ids not sent, by `not_attempted`.
+            if let Err(magicbell_jwt::Error::NotAttempted { .. }) = result {
+                continue;
+            }
             if let Err(e) = result {
                 let message = self.words(Failed::Call(e), Wording::Line);
                 let _ = writeln!(self.err, "failed to revoke {id}: {message}");
@@ -104,15 +115,34 @@ impl Hooks for Output<'_> {
     }
 
     /// JSON: opens the document's `"revoked"` array and flushes it, so a
-    /// stdout that is gone is found before anything is revoked. Text:
-    /// nothing.
+    /// stdout that is gone is found before anything is revoked. Text: a
+    /// blank line under a new token shown (`rotate`), flushed, for the same
+    /// reason: its reader may have gone without it (`| head -c1`), and the
+    /// old tokens must then stay. Otherwise nothing.
     fn revoking(&mut self) -> io::Result<()> {
-        if !self.json || self.doc.revoked.is_some() {
+        if !self.json {
+            if !std::mem::take(&mut self.doc.line_owed) {
+                return Ok(());
+            }
+            self.write_out(b"\n")?;
+            return self.flush_out();
+        }
+        if self.doc.revoked.is_some() {
             return Ok(());
         }
         self.member("revoked", "[")?;
         self.doc.revoked = Some(false);
         self.flush_out()
+    }
+
+    /// `not attempted ID` on stderr for each id.
+    fn not_attempted(&mut self, ids: &[String]) {
+        self.clear_progress();
+        let lines: String = ids
+            .iter()
+            .map(|id| format!("not attempted {id}\n"))
+            .collect();
+        let _ = self.err.write_all(lines.as_bytes());
     }
 
     fn progress(&mut self, text: &str) {
@@ -292,13 +322,14 @@ impl Output<'_> {
             self.write_out(text.as_bytes())
                 .and_then(|()| self.flush_out())
         };
-        let mut code = u8::from(!report.failed.is_empty() || !unlisted.is_empty());
+        let unfinished = !report.failed.is_empty() || !report.not_attempted.is_empty();
+        let mut code = u8::from(unfinished || !unlisted.is_empty());
         if let Some(stop) = &report.error {
             code = code.max(self.fail(stop));
             // stdout stopped mid-job: the count it would have had, here.
-            let (revoked, failed) = (report.revoked.len(), report.failed.len());
-            if matches!(stop, Stop::Output(_)) && revoked + failed > 0 {
-                let _ = writeln!(self.err, "revoked {revoked}, failed {failed}");
+            let sent = report.revoked.len() + report.failed.len();
+            if matches!(stop, Stop::Output(_)) && sent + report.not_attempted.len() > 0 {
+                let _ = self.err.write_all(count_line(report).as_bytes());
             }
         }
         // A job stopped by stdout was told so already.
@@ -307,6 +338,9 @@ impl Output<'_> {
         }
         if let Some(unshown) = &report.unshown {
             self.unshown(unshown);
+        }
+        if let (Some(id), true) = (&report.created, self.broken) {
+            self.shown_then_broken(id);
         }
         code
     }
@@ -332,6 +366,7 @@ impl Output<'_> {
                 .map(|(id, e)| json!({ "id": id, "error": self.words(Failed::Call(e), Wording::Line) }))
                 .collect();
             self.member("failed", &to_json(failed.into()))?;
+            self.member("not_attempted", &to_json(json!(report.not_attempted)))?;
         }
         if let Some(unlisted) = &report.unlisted {
             let failed: Vec<_> = unlisted
@@ -365,13 +400,23 @@ fn report_text(report: &Report) -> String {
             text.push_str(&format!("would revoke {}\n", report.would_revoke.len()));
         }
     } else if finished {
-        text.push_str(&format!(
-            "revoked {}, failed {}\n",
-            report.revoked.len(),
-            report.failed.len()
-        ));
+        text.push_str(&count_line(report));
     }
     text
+}
+
+/// `revoked N, failed M`, and `, not attempted K` when K is not 0.
+fn count_line(report: &Report) -> String {
+    let mut line = format!(
+        "revoked {}, failed {}",
+        report.revoked.len(),
+        report.failed.len()
+    );
+    if !report.not_attempted.is_empty() {
+        line.push_str(&format!(", not attempted {}", report.not_attempted.len()));
+    }
+    line.push('\n');
+    line
 }
 
 fn print_created(out: &mut dyn Write, created: &CreateTokenResponse) -> io::Result<()> {

@@ -109,7 +109,7 @@ pub(crate) const COMMANDS: &[Spec] = &[
             ("--expired", "tokens whose expires_at has passed"),
             (
                 "--older-than DAYS",
-                "tokens created more than DAYS days ago",
+                "tokens created more than DAYS days ago (1 or more)",
             ),
             ("--name NAME", "only tokens named exactly NAME"),
             PARALLEL,

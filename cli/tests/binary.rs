@@ -1,4 +1,4 @@
-//! The built `magicbell-jwt` run as a process: its name, and `fake` serving the tool itself.
+//! The built `magicbell-jwt` run as a process: its name, `fake` serving the tool itself, and a stdout pipe its reader closes.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -225,4 +225,72 @@ fn the_binary_names_itself_magicbell_jwt() {
         text(&refused.stderr),
         "error: --port takes a number from 0 to 65535, not \"x\"; see 'magicbell-jwt fake --help'\n"
     );
+}
+
+// Unix: the message is EPIPE's, as the system words it.
+#[cfg(unix)]
+#[test]
+fn rotate_into_a_pipe_closed_after_one_byte_names_the_live_new_token_and_revokes_nothing() {
+    for json in [false, true] {
+        let fake = magicbell_jwt::FakeServer::start().unwrap();
+        let request = magicbell_jwt::CreateProjectTokenRequest::new("deploy");
+        for _ in 0..3 {
+            fake.client().create_project_jwt(&request).unwrap();
+        }
+        let seeding = fake.requests().len();
+        // Each answer leaves 200 ms late: the pipe is closed long before the
+        // tool writes again after the new token.
+        fake.set_latency(Duration::from_millis(200));
+        let mut command = tool();
+        command
+            .env("MAGICBELL_BASE_URL", fake.base_url())
+            .env("MAGICBELL_TOKEN", fake.admin_token())
+            .args(["rotate", "deploy"]);
+        if json {
+            command.arg("--json");
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+
+        // `| head -c1`: one byte read, then the pipe closed, once the
+        // token's writes have all ended (stdout's line buffer may split
+        // them at a newline; a reader gone between them makes the tool
+        // revoke the token, another test's case).
+        let mut stdout = child.stdout.take().unwrap();
+        let mut byte = [0; 1];
+        stdout.read_exact(&mut byte).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        drop(stdout);
+        let output = child.wait_with_output().unwrap();
+
+        let tokens = fake.project_tokens();
+        let new_id = tokens[0].id.clone().unwrap();
+        let store_it = if json {
+            ""
+        } else {
+            "Store the token now: it cannot be shown again.\n"
+        };
+        assert_eq!(output.status.code(), Some(1), "json: {json}");
+        assert_eq!(
+            text(&output.stderr),
+            format!(
+                "{store_it}error: could not write the output: Broken pipe (os error 32)\n\
+                 the new token {new_id} was written before stdout failed, so it may not have \
+                 reached anyone, and it is live: if you do not hold it, revoke it with: \
+                 magicbell-jwt discard -- {new_id}\n"
+            )
+        );
+        assert_eq!(byte, if json { *b"{" } else { *b"T" });
+        // Nothing revoked: the new token and the 3 old ones are live.
+        assert_eq!(tokens.len(), 4);
+        assert!(tokens.iter().all(|t| !t.is_discarded()), "{tokens:?}");
+        let methods: Vec<String> = fake.requests()[seeding..]
+            .iter()
+            .map(|r| r.method.clone())
+            .collect();
+        assert_eq!(methods, ["POST", "GET"], "json: {json}");
+    }
 }

@@ -133,6 +133,49 @@ impl Drop for FaultServer {
     }
 }
 
+/// A server that dies: it answers its first `answers` requests, one
+/// connection at a time, each a 200 with `body(request)` as JSON that
+/// closes its connection (so no client pools one); then, after `pause` (time
+/// for the client to take in those answers), it cuts the next connection
+/// unanswered and closes its port, so every later connection is refused and
+/// any still queued is reset. Its port, and a handle that yields how many
+/// requests it answered once the port is closed. The client must send at
+/// least one request more than `answers`.
+pub fn dies_after(
+    answers: usize,
+    pause: Duration,
+    body: impl Fn(&Request) -> String + Send + 'static,
+) -> (u16, thread::JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local addr").port();
+    let server = thread::spawn(move || {
+        let mut answered = 0;
+        while answered < answers {
+            let Ok((stream, _)) = listener.accept() else {
+                continue;
+            };
+            let Some(request) = read_request(&mut BufReader::new(&stream)) else {
+                continue;
+            };
+            let headers = [
+                ("content-type", "application/json"),
+                ("connection", "close"),
+            ];
+            let answer = answer_bytes(200, &headers, body(&request).as_bytes());
+            let _ = (&stream).write_all(&answer);
+            answered += 1;
+        }
+        thread::sleep(pause);
+        // The port closes before the connection is cut, so the client's
+        // next connection, however quick, is refused.
+        let cut = listener.accept();
+        drop(listener);
+        drop(cut);
+        answered
+    });
+    (port, server)
+}
+
 fn serve(stream: TcpStream, requests: &AtomicUsize, script: &Script) {
     // Answers go out in one write; do not let Nagle hold them back.
     let _ = stream.set_nodelay(true);

@@ -20,6 +20,32 @@ fn parallel_0_exits_2_sending_nothing() {
 }
 
 #[test]
+fn prune_older_than_0_exits_2_sending_nothing() {
+    for line in [
+        "prune --older-than 0",
+        "prune --older-than 0 --json",
+        "prune --older-than 0 --dry-run",
+    ] {
+        let fake = FakeServer::start().unwrap();
+        seed(&fake, "ci", None);
+        fake.advance(Duration::from_secs(2 * 86_400));
+        let seeding = fake.requests().len();
+
+        let (code, out, err) = on_fake(&fake, line, "");
+
+        assert_eq!((code, out.as_str()), (2, ""), "{line}");
+        assert_eq!(
+            err,
+            "error: --older-than takes 1 or more days, not 0, which would revoke every live \
+             token, the one this tool runs with too; see 'tokens prune --help'\n",
+            "{line}"
+        );
+        assert_eq!(fake.requests().len(), seeding, "{line}");
+        assert!(revoked_and_live(&fake.project_tokens()).0.is_empty());
+    }
+}
+
+#[test]
 fn discard_help_revokes_the_token_whose_id_is_help() {
     let server = MockServer::start();
     let help = serve_discard(&server, "/v2/jwt/project/help", 200);
@@ -290,6 +316,48 @@ fn a_refused_connection_tried_again_says_how_many_attempts_it_took() {
                 .to_owned()
         )
     );
+}
+
+#[test]
+fn a_refused_connection_after_an_attempt_that_was_cut_says_it_may_have_acted() {
+    // The first attempt is cut unanswered; the retries find the port closed.
+    let (port, server) = magicbell_jwt_test_support::dies_after(0, Duration::ZERO, |_| {
+        unreachable!("nothing is answered")
+    });
+    let base_url = format!("http://127.0.0.1:{port}/v2");
+    let env = |name: &str| match name {
+        "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+        "MAGICBELL_BASE_URL" => Some(base_url.clone()),
+        _ => None,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let host = Host {
+        input: &mut io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress_after: None,
+        now: SystemTime::now(),
+    };
+    let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
+
+    let code = cli(argv("discard tok_1"), &env, tune, host);
+
+    assert_eq!(
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap()
+        ),
+        (
+            1,
+            String::new(),
+            format!(
+                "error: could not connect to 127.0.0.1:{port} (MAGICBELL_BASE_URL): connection \
+                 refused (after 3 attempts; an earlier attempt may have been processed)\n"
+            )
+        )
+    );
+    assert_eq!(server.join().unwrap(), 0);
 }
 
 #[test]

@@ -404,7 +404,10 @@ fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
     let (code, out, _) = on_fake(&fake, "prune --older-than 30 --name=ci --json", "");
 
     assert_eq!(code, 0);
-    assert_eq!(document(&out), json!({"revoked": [old_ci], "failed": []}));
+    assert_eq!(
+        document(&out),
+        json!({"revoked": [old_ci], "failed": [], "not_attempted": []})
+    );
     let (revoked, live) = revoked_and_live(&fake.project_tokens());
     assert_eq!((revoked, live), (vec![old_ci], vec![fresh_ci, old_deploy]));
 }
@@ -450,7 +453,7 @@ fn user_revoke_all_dash_reads_the_user_ids_from_stdin() {
     assert_eq!(code, 0);
     assert_eq!(
         document(&out),
-        json!({"revoked": theirs, "failed": [], "failed_users": []})
+        json!({"revoked": theirs, "failed": [], "not_attempted": [], "failed_users": []})
     );
     assert!(live_of(&fake, "a@x").is_empty());
     assert!(live_of(&fake, "b@x").is_empty());
@@ -512,7 +515,7 @@ fn user_revoke_all_revokes_the_others_when_one_users_list_fails() {
     assert_eq!(json_code, 1);
     assert_eq!(
         document(&json_out),
-        json!({"revoked": [], "failed": [], "failed_users": [{"user": "a@x", "error": fault}]})
+        json!({"revoked": [], "failed": [], "not_attempted": [], "failed_users": [{"user": "a@x", "error": fault}]})
     );
 }
 

@@ -199,7 +199,8 @@ fn rotate_parallel_4_keeps_4_revokes_in_flight() {
     assert_eq!(c.server.requests(), 1 + 1 + 8);
     assert_eq!(
         out,
-        format!("{NEW_TOKEN_TABLE}{}", revoked_lines(&project_ids(), 0))
+        // A blank line under the token: written before the first revoke.
+        format!("{NEW_TOKEN_TABLE}\n{}", revoked_lines(&project_ids(), 0))
     );
 }
 
@@ -242,7 +243,7 @@ fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"created": new_token_json(), "revoked": [], "failed": [], "error": BOOM})
+        json!({"created": new_token_json(), "revoked": [], "failed": [], "not_attempted": [], "error": BOOM})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);
@@ -268,7 +269,7 @@ fn rotate_goes_on_past_a_failed_revoke_and_exits_1() {
     assert_eq!(code, 1);
     assert_eq!(
         out,
-        format!("{NEW_TOKEN_TABLE}revoked old2\nrevoked 1, failed 1\n")
+        format!("{NEW_TOKEN_TABLE}\nrevoked old2\nrevoked 1, failed 1\n")
     );
     assert_eq!(err, format!("{STORE_IT}failed to revoke old1: {BOOM}\n"));
     old1.assert_calls(1);
@@ -299,6 +300,7 @@ fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
             "created": new_token_json(),
             "revoked": ["old2"],
             "failed": [{"id": "old1", "error": BOOM}],
+            "not_attempted": [],
         })
     );
     assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
@@ -348,7 +350,7 @@ fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"revoked": [], "failed": [], "error": BOOM})
+        json!({"revoked": [], "failed": [], "not_attempted": [], "error": BOOM})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);
@@ -432,4 +434,127 @@ fn user_revoke_all_goes_on_past_a_failure_and_exits_1() {
     a.assert_calls(1);
     c.assert_calls(1);
     others.assert_calls(0);
+}
+
+/// A server for `user-revoke-all u1`: it lists the user's tokens `t0` to
+/// `t39`, answers 5 revokes, cuts the 6th and closes its port. Its base URL,
+/// and a handle that yields how many requests it answered.
+fn dies_after_5_revokes() -> (String, std::thread::JoinHandle<usize>) {
+    let tokens: Vec<_> = (0..40).map(|i| token(&format!("t{i}"))).collect();
+    let (port, server) =
+        fault_server::dies_after(1 + 5, Duration::from_millis(100), move |request| {
+            if request.method == "GET" {
+                json!({"data": tokens, "links": {"next": null}}).to_string()
+            } else {
+                let id = request.target.rsplit('/').next().unwrap_or_default();
+                json!({"token_id": id, "discarded_at": "2026-11-29T00:00:00Z"}).to_string()
+            }
+        });
+    (format!("http://127.0.0.1:{port}/v2"), server)
+}
+
+#[test]
+fn a_job_whose_server_is_gone_stops_and_names_each_id_it_did_not_send() {
+    let ids: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+    for json in [false, true] {
+        let (url, server) = dies_after_5_revokes();
+        let port = url.trim_start_matches("http://127.0.0.1:");
+        let port = port.trim_end_matches("/v2");
+        let mut line = "user-revoke-all u1 --parallel 1".to_owned();
+        if json {
+            line.push_str(" --json");
+        }
+
+        let (code, out, err) = tool_at(&url, &line);
+
+        // t5 was cut; 8 refused in a row (t6 to t13) stop the batch of 16:
+        // t14 and t15 are not sent, nor is any later batch.
+        let cut = "no usable answer from the server: the connection closed before a whole \
+                   answer arrived";
+        let refused = format!(
+            "could not connect to 127.0.0.1:{port} (MAGICBELL_BASE_URL): connection refused"
+        );
+        let mut failed = vec![("t5", cut.to_owned())];
+        failed.extend(ids[6..14].iter().map(|id| (id.as_str(), refused.clone())));
+        let mut expected_err: String = failed
+            .iter()
+            .map(|(id, e)| format!("failed to revoke {id}: {e}\n"))
+            .collect();
+        for id in &ids[14..] {
+            expected_err.push_str(&format!("not attempted {id}\n"));
+        }
+        assert_eq!(code, 1, "{line}");
+        assert_eq!(err, expected_err, "{line}");
+        if json {
+            let failed: Vec<_> = failed
+                .iter()
+                .map(|(id, e)| json!({"id": id, "error": e}))
+                .collect();
+            assert_eq!(
+                document(&out),
+                json!({
+                    "revoked": ids[..5],
+                    "failed": failed,
+                    "not_attempted": ids[14..],
+                    "failed_users": [],
+                })
+            );
+        } else {
+            let lines: String = ids[..5]
+                .iter()
+                .map(|id| format!("revoked {id}\n"))
+                .collect();
+            assert_eq!(
+                out,
+                format!("{lines}revoked 5, failed 9, not attempted 26\n")
+            );
+        }
+        assert_eq!(server.join().unwrap(), 6, "{line}");
+    }
+}
+
+#[test]
+fn a_job_whose_server_and_then_stdout_are_gone_counts_the_ids_not_attempted_on_stderr() {
+    let ids: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
+    let (url, server) = dies_after_5_revokes();
+    let env = |name: &str| match name {
+        "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+        "MAGICBELL_BASE_URL" => Some(url.clone()),
+        _ => None,
+    };
+    let (mut out, mut err) = (Closing::after(0), Vec::new());
+    let host = Host {
+        input: &mut io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress_after: None,
+        now: SystemTime::now(),
+    };
+
+    let line = "user-revoke-all u1 --parallel 1";
+    let code = cli(argv(line), &env, |b| b.max_retries(0).no_proxy(), host);
+
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(code, 1);
+    // The batch's failures, its revokes that stdout could not take, the
+    // ids not sent; then the output's error and the whole job's count.
+    let failed = err
+        .lines()
+        .filter(|l| l.starts_with("failed to revoke "))
+        .count();
+    let not_attempted: String = ids[14..]
+        .iter()
+        .map(|id| format!("not attempted {id}\n"))
+        .collect();
+    assert_eq!(failed, 9, "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "{}{not_attempted}{}revoked 5, failed 9, not attempted 26\n",
+            unshown_batch(&ids[..5]),
+            broken_pipe()
+        )),
+        "{err}"
+    );
+    assert_eq!(out.text(), "");
+    assert_eq!(server.join().unwrap(), 6);
 }

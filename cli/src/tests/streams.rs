@@ -2,78 +2,97 @@
 
 use super::*;
 
+/// What stderr says of a new token shown before stdout failed.
+fn live_new_token(id: &str) -> String {
+    format!(
+        "the new token {id} was written before stdout failed, so it may not have reached \
+         anyone, and it is live: if you do not hold it, revoke it with: tokens discard -- {id}\n"
+    )
+}
+
 #[test]
-fn a_job_whose_stdout_closes_after_the_new_token_stops_and_keeps_it() {
+fn rotate_whose_stdout_closes_after_the_new_token_names_it_and_revokes_nothing() {
+    // Text: the table is written (in one write); the blank line under it,
+    // written before the first revoke, is not. JSON: the document's
+    // `{"created": ...` is written; the opening of its `"revoked"` array
+    // is not.
+    for (line, store_it) in [
+        ("rotate deploy --parallel 1", STORE_IT),
+        ("rotate deploy --parallel 1 --json", ""),
+    ] {
+        let fake = FakeServer::start().unwrap();
+        let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
+        let seeding = fake.requests().len();
+        let mut out = Closing::after(1);
+
+        let (code, err) = on_fake_into(&fake, line, &mut out);
+
+        let tokens = fake.project_tokens();
+        let new_id = tokens[0].id.clone().unwrap();
+        assert_eq!(code, 1, "{line}");
+        assert_eq!(
+            err,
+            format!("{store_it}{}{}", broken_pipe(), live_new_token(&new_id)),
+            "{line}"
+        );
+        assert!(out.text().contains(&new_id), "{}", out.text());
+        assert!(out.text().contains("eyJ"), "{}", out.text());
+        assert!(!out.text().contains("revoked"), "{}", out.text());
+        // Nothing revoked: the old tokens and the new one stay live.
+        let (revoked, live) = revoked_and_live(&tokens);
+        assert!(revoked.is_empty(), "{line}: {revoked:?}");
+        assert_eq!(live.len(), 41, "{line}");
+        assert!(old.iter().all(|id| live.contains(id)), "{line}");
+        let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
+        // The create and the list's two pages: no revoke.
+        assert_eq!(methods, ["POST", "GET", "GET"], "{line}");
+    }
+}
+
+#[test]
+fn rotate_whose_stdout_closes_after_a_batch_names_the_new_token_too() {
     let fake = FakeServer::start().unwrap();
     let mut old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
     old.reverse(); // the list is newest first
     let seeding = fake.requests().len();
-    // The new token is written (in one write); the first batch's
-    // lines are not.
-    let mut out = Closing::after(1);
+    // The table, the blank line and the first batch's lines are written;
+    // the second batch's are not.
+    let mut out = Closing::after(3);
 
     let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1", &mut out);
 
     let tokens = fake.project_tokens();
     let new_id = tokens[0].id.clone().unwrap();
     assert_eq!(code, 1);
-    // One batch of 16 was revoked before its lines failed: they are on
-    // stderr instead, with the count; then the job stopped.
     assert_eq!(
         err,
         format!(
-            "{STORE_IT}{}{}revoked 16, failed 0\n",
-            unshown_batch(&old[..16]),
-            broken_pipe()
+            "{STORE_IT}{}{}revoked 32, failed 0\n{}",
+            unshown_batch(&old[16..32]),
+            broken_pipe(),
+            live_new_token(&new_id)
         )
     );
-    assert!(out.text().contains(&new_id), "{}", out.text());
-    assert!(out.text().contains("eyJ"), "{}", out.text());
-    assert!(!out.text().contains("revoked"), "{}", out.text());
-    // The new token stays live: it was shown.
-    let (mut revoked, live) = revoked_and_live(&tokens);
-    revoked.sort();
-    let mut first = old[..16].to_vec();
-    first.sort();
-    assert_eq!(revoked, first);
-    assert_eq!(live.len(), 25);
-    assert!(live.contains(&new_id));
-    let sent = sent(&fake, seeding);
-    // The create, the list's two pages, the batch.
-    let methods: Vec<&str> = sent[..3].iter().map(|(m, _)| m.as_str()).collect();
-    assert_eq!(methods, ["POST", "GET", "GET"]);
-    assert_eq!(sent[3..], deletes_of(&old[..16]));
-}
-
-#[test]
-fn a_json_job_whose_stdout_closes_after_the_new_token_revokes_nothing_more() {
-    let fake = FakeServer::start().unwrap();
-    let old: Vec<String> = (0..40).map(|_| seed(&fake, "deploy", None)).collect();
-    let seeding = fake.requests().len();
-    // The document's `{"created": ...` is written (in one write); the
-    // opening of its `"revoked"` array is not, so nothing is revoked.
-    let mut out = Closing::after(1);
-
-    let (code, err) = on_fake_into(&fake, "rotate deploy --parallel 1 --json", &mut out);
-
-    let tokens = fake.project_tokens();
-    let new_id = tokens[0].id.clone().unwrap();
-    assert_eq!(code, 1);
-    assert_eq!(err, broken_pipe());
+    let first: String = old[..16]
+        .iter()
+        .map(|id| format!("revoked {id}\n"))
+        .collect();
+    // The table, the blank line under it, the first batch.
     assert!(
-        out.text().starts_with("{\n  \"created\": {"),
+        out.text().ends_with(&format!("\n\n{first}")),
         "{}",
         out.text()
     );
-    assert!(out.text().contains(&new_id), "{}", out.text());
-    assert!(!out.text().contains("revoked"), "{}", out.text());
-    let (revoked, live) = revoked_and_live(&tokens);
-    assert!(revoked.is_empty(), "{revoked:?}");
-    assert_eq!(live.len(), 41);
-    assert!(old.iter().all(|id| live.contains(id)));
-    let methods: Vec<String> = sent(&fake, seeding).into_iter().map(|(m, _)| m).collect();
-    // The create and the list's two pages: no revoke.
-    assert_eq!(methods, ["POST", "GET", "GET"]);
+    let (mut revoked, live) = revoked_and_live(&tokens);
+    revoked.sort();
+    let mut sent_ids = old[..32].to_vec();
+    sent_ids.sort();
+    assert_eq!(revoked, sent_ids);
+    assert_eq!(live.len(), 9);
+    assert!(live.contains(&new_id));
+    // The create, the list's two pages, two batches: the third is not sent.
+    let sent = sent(&fake, seeding);
+    assert_eq!(sent[3..], deletes_of(&old[..32]));
 }
 
 #[test]
@@ -219,7 +238,10 @@ fn each_batch_of_revokes_is_printed_and_flushed_as_it_ends() {
         }
         let (last, _, _) = out.flushes.last().unwrap();
         if json {
-            assert_eq!(document(last), json!({"revoked": ids, "failed": []}));
+            assert_eq!(
+                document(last),
+                json!({"revoked": ids, "failed": [], "not_attempted": []})
+            );
         } else {
             assert_eq!(*last, revoked_lines(&ids, 0));
         }
