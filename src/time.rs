@@ -174,6 +174,7 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 /// when there is one (`.25`, trailing zeros dropped): what the fake writes,
 /// and what [`parse_rfc3339`] reads back to the same instant. A time before
 /// 1970 is written as 1970's first second.
+#[cfg(any(feature = "fake", test))]
 pub(crate) fn format_rfc3339(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
@@ -197,6 +198,7 @@ pub(crate) fn format_rfc3339(time: SystemTime) -> String {
 
 /// The proleptic Gregorian date of a count of days since 1970-01-01 (Howard
 /// Hinnant's civil_from_days), the inverse of [`days_from_civil`].
+#[cfg(any(feature = "fake", test))]
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
