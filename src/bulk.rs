@@ -13,8 +13,9 @@ pub(crate) const STOP_AFTER: usize = 8;
 
 /// [`in_parallel`] for calls that each send one request, stopping when the
 /// server is gone: once [`STOP_AFTER`] calls in a row (in the order they
-/// end, across threads) failed without reaching the server
-/// ([`TransportError::is_connect`](crate::TransportError::is_connect)),
+/// end, across threads) ended with an attempt that could not connect
+/// ([`TransportError::is_connect`](crate::TransportError::is_connect) of
+/// the last attempt; an earlier one may have reached the server),
 /// the items not yet started are not sent, and each gets
 /// [`Error::NotAttempted`]. Any other outcome ends the run, except an
 /// [`Error::InvalidInput`], which sent nothing and so tells nothing of the

@@ -97,8 +97,11 @@
 //! server ([`Error::Api`], with the status and MagicBell's own error entries), a
 //! request that got no answer ([`Error::Transport`]), an answer that did not
 //! match the documented shape ([`Error::Decode`]) and an argument refused
-//! before anything was sent ([`Error::InvalidInput`]). After a failed create,
-//! [`Error::may_have_been_processed`] says whether a token may exist anyway.
+//! before anything was sent ([`Error::InvalidInput`]); a bulk call that
+//! stopped because the server was gone gives the ids it did not send
+//! [`Error::NotAttempted`]. After a failed create,
+//! [`Error::may_have_been_processed`] says whether a token may exist anyway,
+//! on any of the call's attempts.
 //!
 //! # Reliability
 //!

@@ -258,8 +258,10 @@ OPTIONS:
 
 EXIT STATUS:
     0 success; 1 a call failed (a job goes on with the rest of its revokes and
-    names each failure on stderr), or fake could not start; 2 bad arguments,
-    input refused before anything was sent, or no MAGICBELL_TOKEN
+    names each failure on stderr; once 8 in a row could not connect, the rest
+    are not sent and are named 'not attempted'), stdout failed, or fake could
+    not start; 2 bad arguments, input refused before anything was sent, or no
+    MAGICBELL_TOKEN
 
 ENVIRONMENT:
     MAGICBELL_TOKEN      the project token to authenticate with (required)
