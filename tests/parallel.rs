@@ -225,7 +225,8 @@ fn parallelism_beyond_the_ids_or_the_cap_still_revokes_each_id_once() {
 
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(c.server.requests(), 3);
-    assert_eq!(c.most.load(Ordering::SeqCst), 3);
+    // The first id goes alone; the other two together.
+    assert_eq!(c.most.load(Ordering::SeqCst), 2);
 }
 
 #[test]
