@@ -242,7 +242,7 @@ fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"created": new_token_json(), "revoked": [], "failed": [], "error": BOOM})
+        json!({"created": new_token_json(), "revoked": [], "failed": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);
@@ -299,6 +299,7 @@ fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
             "created": new_token_json(),
             "revoked": ["old2"],
             "failed": [{"id": "old1", "error": BOOM}],
+            "rate_limited": no_rate_limit(),
         })
     );
     assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
@@ -330,7 +331,7 @@ fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM})
+        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     posts.assert_calls(0);
@@ -348,7 +349,7 @@ fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"revoked": [], "failed": [], "error": BOOM})
+        json!({"revoked": [], "failed": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);

@@ -219,7 +219,10 @@ fn each_batch_of_revokes_is_printed_and_flushed_as_it_ends() {
         }
         let (last, _, _) = out.flushes.last().unwrap();
         if json {
-            assert_eq!(document(last), json!({"revoked": ids, "failed": []}));
+            assert_eq!(
+                document(last),
+                json!({"revoked": ids, "failed": [], "rate_limited": no_rate_limit()})
+            );
         } else {
             assert_eq!(*last, revoked_lines(&ids, 0));
         }
