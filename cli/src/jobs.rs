@@ -220,19 +220,30 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
     finish(report, job, Kind::User, Ok(ids), hooks)
 }
 
-/// The live token ids of each user, in the order of `users`: up to
-/// `job.parallel` lists walked at once on scoped threads, the progress
-/// shown from this one.
+/// The live token ids of each user, in the order of `users`: the first
+/// list alone, then up to `job.parallel` walked at once on scoped threads,
+/// the progress shown from this one.
 fn walk_users(
     job: &Job,
     users: &[String],
     hooks: &mut dyn Hooks,
 ) -> Vec<Result<Vec<String>, magicbell_jwt::Error>> {
-    let next = &AtomicUsize::new(0);
-    let (sender, listed) = mpsc::channel();
     let mut results: Vec<_> = users.iter().map(|_| None).collect();
+    let total = thousands(users.len());
+    let mut done = 0;
+    // The first list goes alone, as the library's bulk calls send their
+    // first id: what its answer says of the rate limit is known before the
+    // others go, instead of `parallel` lists meeting it at once.
+    if let Some(first) = users.first().filter(|_| job.parallel > 1) {
+        let walk = job.client.user_tokens(first, FetchTokensParams::default());
+        results[0] = Some(live_ids(walk, |_| true, None));
+        done = 1;
+        hooks.progress(&format!("listed 1 of {total} users"));
+    }
+    let next = &AtomicUsize::new(done);
+    let (sender, listed) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..job.parallel.clamp(1, users.len().max(1)) {
+        for _ in 0..job.parallel.clamp(1, (users.len() - done).max(1)) {
             let sender = sender.clone();
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -245,8 +256,6 @@ fn walk_users(
         }
         // Ends once every thread is done with its last user and gone.
         drop(sender);
-        let total = thousands(users.len());
-        let mut done = 0;
         let mut held = false;
         loop {
             let (i, ids) = match listed.recv_timeout(TICK) {

@@ -1,6 +1,9 @@
 //! Jobs under a rate limit: they finish, say so on the progress line while held back, and count the 429s met and the time held back.
 
-use magicbell_jwt_test_support::{RateLimitedServer, Windows};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use magicbell_jwt_test_support::{json as answer, FaultServer, RateLimitedServer, Windows};
 
 use super::*;
 
@@ -96,4 +99,32 @@ fn a_rate_limited_json_job_counts_the_429s_and_the_time_held_back_in_its_documen
     assert!(limited["held_ms"].as_u64().unwrap() >= 1000, "{limited}");
     // Not a terminal: no progress; the count is in the document only.
     assert_eq!(err, "");
+}
+
+#[test]
+fn user_revoke_all_sends_its_first_list_alone_then_the_others_together() {
+    // Each request is held 30 ms, noting how many were in flight at its end.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let seen: Arc<Mutex<Vec<(String, usize)>>> = Arc::default();
+    let (flight, log) = (in_flight.clone(), seen.clone());
+    let server = FaultServer::start(move |_, request| {
+        flight.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(30));
+        let together = flight.load(Ordering::SeqCst);
+        log.lock().unwrap().push((request.target.clone(), together));
+        flight.fetch_sub(1, Ordering::SeqCst);
+        answer(200, r#"{"data":[],"links":{"next":null}}"#)
+    });
+    let url = server.url();
+    let vars = [("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", &url)];
+
+    let (code, out, _) = tool_with(&vars, "user-revoke-all u0 u1 u2 u3 u4 --parallel 4");
+
+    assert_eq!((code, out.as_str()), (0, "revoked 0, failed 0\n"));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 5);
+    // u0's list was answered before any other was sent.
+    assert_eq!(seen[0], ("/v2/jwt/user/u0".to_owned(), 1));
+    let most = seen[1..].iter().map(|(_, n)| *n).max().unwrap();
+    assert!(most > 1, "{seen:?}");
 }
