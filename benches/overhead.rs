@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use magicbell_jwt_test_support::{answer_bytes, FaultServer, Reply};
 
+#[path = "overhead/rate_limits.rs"]
+mod rate_limits;
+
 use magicbell_jwt::{
     AccessTokenCollection, Client, CreateProjectTokenRequest, CreateTokenResponse,
     DiscardTokenResponse, FetchProjectTokensParams,
@@ -38,12 +41,20 @@ fn main() {
             args[i + 3].parse().expect("count"),
         );
     }
+    if args.iter().any(|a| a == "--serve") {
+        return serve_until_stdin_closes();
+    }
+    if let Some(i) = args.iter().position(|a| a == "--per-call-client") {
+        let base = &args[i + 1];
+        let probe = ConnectionProbe::new(base);
+        return cpu_per_call(base, &|| probe.connections());
+    }
     if let Some(i) = args.iter().position(|a| a == "--only") {
         let latency = match args.iter().position(|a| a == "--latency-ms") {
             Some(j) => Duration::from_millis(args[j + 1].parse().expect("--latency-ms N")),
             None => LATENCY,
         };
-        return only_network(args.get(i + 1).map_or("", String::as_str), latency);
+        return only(args.get(i + 1).map_or("", String::as_str), latency);
     }
     // `cargo bench` passes `--bench`; anything else is ignored.
     let server = start_server();
@@ -51,16 +62,167 @@ fn main() {
     println!("magicbell-jwt benchmark: {}", machine());
     println!("server: std TcpListener at {base}, keep-alive, pre-rendered answers\n");
 
-    per_call(&server, &base);
+    per_call();
     walks(&server, &base);
     closed_connections();
     footprint();
     network(&NETWORK_PARTS, LATENCY);
+    rate_limits::section(LATENCY, false);
 }
 
 // --- 1. Per-call overhead ----------------------------------------------------------
 
-fn per_call(server: &FaultServer, base: &str) {
+/// Calls a side for each callgrind count; the figure is the difference
+/// between the two counts over the difference in calls, so start-up drops out.
+const CALLGRIND_CALLS: [usize; 2] = [1_000, 2_000];
+
+fn per_call() {
+    println!("1. Per-call cost: the crate against raw ureq");
+    instructions_per_call();
+    println!();
+    cpu_time_per_call();
+    println!();
+}
+
+/// 1a, the headline: instructions per call, counted by callgrind, which the
+/// machine's load and thread placement do not change.
+fn instructions_per_call() {
+    let installed = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let [few, many] = CALLGRIND_CALLS;
+    if !installed {
+        println!("   1a. instructions per call: skipped, valgrind is not installed (apt-get install valgrind)");
+        return;
+    }
+    println!("   1a. Instructions per call, the headline figure: valgrind --tool=callgrind over `--calls CALL SIDE N`,");
+    println!("       ({many} calls − {few} calls) ÷ {}, the in-process server's share included on both sides", many - few);
+    println!(
+        "   {:<22} {:>14} {:>14} {:>12}",
+        "call", "crate instr", "raw instr", "crate ÷ raw"
+    );
+    for (call, name) in [
+        ("list", "fetch_project_tokens"),
+        ("create", "create_project_jwt"),
+        ("discard", "discard_project_jwt"),
+    ] {
+        let per_call = |side: &str| {
+            let counts = CALLGRIND_CALLS.map(|n| callgrind(call, side, n));
+            (counts[1] - counts[0]) as f64 / (many - few) as f64
+        };
+        let (ours, raw) = (per_call("crate"), per_call("raw"));
+        println!(
+            "   {:<22} {:>14.0} {:>14.0} {:>12.3}",
+            name,
+            ours,
+            raw,
+            ours / raw
+        );
+    }
+}
+
+/// Instructions callgrind counts for `n` calls of one side, the process's
+/// start and end included.
+fn callgrind(call: &str, side: &str, n: usize) -> u64 {
+    let out_file = std::env::temp_dir().join(format!(
+        "overhead-callgrind-{}-{call}-{side}-{n}.out",
+        std::process::id()
+    ));
+    let out = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg(std::env::current_exe().expect("current exe"))
+        .args(["--calls", call, side, &n.to_string()])
+        .output()
+        .expect("run valgrind");
+    let _ = std::fs::remove_file(&out_file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    stderr
+        .lines()
+        .find_map(|l| l.split("Collected :").nth(1)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no callgrind total for {call} {side} {n}: {stderr}"))
+}
+
+/// 1b: CPU time per call. With `taskset` (util-linux) and two cores or
+/// more, the server runs in a process of its own pinned to CPU 0 and the
+/// calling side in another pinned to CPU 1, so every run places both sides
+/// alike; otherwise both share this process and the scheduler places them.
+fn cpu_time_per_call() {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let taskset = Command::new("taskset")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if cores < 2 || !taskset {
+        println!("   1b. CPU time per call, unpinned ({}): the figures vary with where the scheduler puts each side's threads", if taskset { "one core" } else { "no taskset" });
+        let server = start_server();
+        return cpu_per_call(&server.url(), &|| server.connections());
+    }
+    use std::io::BufRead;
+    let exe = std::env::current_exe().expect("current exe");
+    let mut server = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(&exe)
+        .arg("--serve")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the pinned server");
+    let mut base = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("the server's stdout"))
+        .read_line(&mut base)
+        .expect("the server's address");
+    println!("   1b. CPU time per call: the server in its own process pinned to CPU 0 (taskset -c 0), the calls in another pinned to CPU 1");
+    let status = Command::new("taskset")
+        .args(["-c", "1"])
+        .arg(&exe)
+        .args(["--per-call-client", base.trim()])
+        .status()
+        .expect("run the pinned calls");
+    assert!(status.success(), "the pinned calls failed");
+    // Its stdin closing ends the server.
+    drop(server.stdin.take());
+    let _ = server.wait();
+}
+
+/// `--serve`: the section's server, its address on stdout, until stdin closes.
+fn serve_until_stdin_closes() {
+    use std::io::{Read, Write};
+    let server = start_server();
+    println!("{}", server.url());
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// Asks a server of [`start_server`] how many connections it has had, over
+/// a connection of its own, opened once.
+struct ConnectionProbe {
+    agent: ureq::Agent,
+    url: String,
+}
+
+impl ConnectionProbe {
+    fn new(base: &str) -> ConnectionProbe {
+        let probe = ConnectionProbe {
+            agent: ureq::Agent::new_with_defaults(),
+            url: format!("{base}/_connections"),
+        };
+        // Its own connection is open before anything is counted.
+        probe.connections();
+        probe
+    }
+
+    fn connections(&self) -> usize {
+        let mut res = self.agent.get(&self.url).call().expect("connection count");
+        let body = res.body_mut().read_to_string().expect("count");
+        body.trim().parse().expect("a count")
+    }
+}
+
+/// The CPU-time comparison against the server at `base`; `connections`
+/// counts the connections it has had.
+fn cpu_per_call(base: &str, connections: &dyn Fn() -> usize) {
     let client = Client::builder(TOKEN)
         .base_url(base)
         .build()
@@ -69,9 +231,12 @@ fn per_call(server: &FaultServer, base: &str) {
     let params = FetchProjectTokensParams::default().limit(10);
     let request = CreateProjectTokenRequest::new("bench").expiry(3600);
 
-    println!("1. Per-call cost, {ROUNDS} interleaved rounds of {CALLS_PER_ROUND} calls a side ({} calls a side)", ROUNDS * CALLS_PER_ROUND);
-    println!("   CPU: the calling thread's time on CPU (/proc/thread-self/schedstat), medians of per-round means");
-    println!("   wall: elapsed time per call; on a loopback VM it mostly measures thread wake-ups, not the client");
+    println!(
+        "       {ROUNDS} interleaved rounds of {CALLS_PER_ROUND} calls a side ({} calls a side)",
+        ROUNDS * CALLS_PER_ROUND
+    );
+    println!("       CPU: the calling thread's time on CPU (/proc/thread-self/schedstat), medians of per-round means");
+    println!("       wall: elapsed time per call; on a loopback VM it mostly measures thread wake-ups, not the client");
     println!(
         "   {:<22} {:>12} {:>12} {:>16} {:>18}   {:>13} {:>13}",
         "call",
@@ -84,7 +249,7 @@ fn per_call(server: &FaultServer, base: &str) {
     );
     let mut placement_bound = Vec::new();
     placement_bound.extend(compare(
-        server,
+        connections,
         "fetch_project_tokens",
         || {
             client
@@ -96,7 +261,7 @@ fn per_call(server: &FaultServer, base: &str) {
         || raw.list().data.len(),
     ));
     placement_bound.extend(compare(
-        server,
+        connections,
         "create_project_jwt",
         || {
             client
@@ -108,7 +273,7 @@ fn per_call(server: &FaultServer, base: &str) {
         || raw.create(&request).token_id.len(),
     ));
     placement_bound.extend(compare(
-        server,
+        connections,
         "discard_project_jwt",
         || {
             client
@@ -125,7 +290,6 @@ fn per_call(server: &FaultServer, base: &str) {
             placement_bound.join(", ")
         );
     }
-    println!();
 }
 
 /// `--calls list|create|discard crate|raw N`: only those calls, for
@@ -170,7 +334,7 @@ fn only_calls(call: &str, side: &str, n: usize) {
 /// ratios. Returns `name` when wall time disagrees with CPU time: the sides
 /// differ over 1.5x in wall time while costing the same CPU.
 fn compare(
-    server: &FaultServer,
+    connections: &dyn Fn() -> usize,
     name: &'static str,
     mut ours: impl FnMut() -> usize,
     mut raw: impl FnMut() -> usize,
@@ -179,7 +343,7 @@ fn compare(
         std::hint::black_box(ours());
         std::hint::black_box(raw());
     }
-    let connections = server.connections();
+    let connections_before = connections();
     let (mut a, mut b) = (Vec::new(), Vec::new());
     let mut cpu_ratios = Vec::new();
     for round in 0..ROUNDS {
@@ -209,7 +373,7 @@ fn compare(
         cpu_ratios[cpu_ratios.len() * 3 / 4],
         wa * 1e6,
         wb * 1e6,
-        server.connections() - connections,
+        connections() - connections_before,
     );
     let wall_apart = wa.max(wb) / wa.min(wb) > 1.5;
     (wall_apart && (0.9..=1.1).contains(&ratio)).then_some(name)
@@ -499,19 +663,29 @@ const CREATE_RETRIES: u32 = 20;
 /// The parts of section 5, as `--only` names them.
 const NETWORK_PARTS: [&str; 3] = ["revokes", "user-revoke-all", "retry-after"];
 
-/// `--only network|revokes|user-revoke-all|retry-after [--latency-ms N]`:
-/// section 5, or one part of it, alone.
-fn only_network(part: &str, latency: Duration) {
+/// `--only per-call|network|revokes|user-revoke-all|retry-after|rate-limits|
+/// rate-limits-tool [--latency-ms N]`: section 1, section 5 or one part of
+/// it, or section 6 or its part 6b, alone.
+fn only(part: &str, latency: Duration) {
     let parts: &[&str] = match part {
+        "per-call" | "rate-limits" | "rate-limits-tool" => &[],
         "network" => &NETWORK_PARTS,
         _ if NETWORK_PARTS.contains(&part) => &[part],
         _ => {
-            eprintln!("--only takes network, {}", NETWORK_PARTS.join(", "));
+            eprintln!(
+                "--only takes per-call, network, {}, rate-limits, rate-limits-tool",
+                NETWORK_PARTS.join(", ")
+            );
             std::process::exit(2);
         }
     };
     println!("magicbell-jwt benchmark: {}", machine());
-    network(parts, latency);
+    match part {
+        "per-call" => per_call(),
+        "rate-limits" => rate_limits::section(latency, false),
+        "rate-limits-tool" => rate_limits::section(latency, true),
+        _ => network(parts, latency),
+    }
 }
 
 fn network(parts: &[&str], latency: Duration) {
@@ -536,9 +710,7 @@ fn parallel_revokes(latency: Duration) {
     });
     let ids: Vec<String> = (1..=REVOKES).map(|i| format!("tok_{i:08}")).collect();
     println!(
-        "   5a. {} revokes with Client::discard_project_jwts; floor: {} × {} ms ÷ parallelism",
-        thousands(REVOKES),
-        thousands(REVOKES),
+        "   5a. {REVOKES} revokes with Client::discard_project_jwts; floor: {REVOKES} × {} ms ÷ parallelism",
         latency.as_millis()
     );
     print_batch_head("parallelism");
@@ -594,8 +766,7 @@ fn user_revoke_all(latency: Duration) {
     let users: Vec<String> = (1..=USERS).map(|u| format!("user{u:04}")).collect();
     let requests = USERS * (1 + TOKENS_PER_USER);
     println!(
-        "   5b. user-revoke-all over {USERS} users with {TOKENS_PER_USER} tokens each ({} requests: a list and {TOKENS_PER_USER} revokes a user)",
-        thousands(requests)
+        "   5b. user-revoke-all over {USERS} users with {TOKENS_PER_USER} tokens each ({requests} requests: a list and {TOKENS_PER_USER} revokes a user)"
     );
     println!("       the built tool, `tokens user-revoke-all - --parallel N` with the users on stdin (process start included):");
     println!(
@@ -609,7 +780,7 @@ fn user_revoke_all(latency: Duration) {
     for parallelism in USER_PARALLELISM {
         let (r0, c0) = (server.requests(), server.connections());
         let start = Instant::now();
-        let (revoked, failed) = user_revoke_all_job(&server.url(), &users, parallelism);
+        let (revoked, failed, _) = user_revoke_all_job(&server.url(), &users, parallelism);
         let secs = start.elapsed().as_secs_f64();
         let rounds = USERS.div_ceil(parallelism) + (USERS * TOKENS_PER_USER).div_ceil(parallelism);
         assert_eq!(
@@ -639,8 +810,9 @@ fn user_revoke_all(latency: Duration) {
 /// `tokens user-revoke-all - --parallel N`, the built tool itself, with the
 /// users on its stdin: process start, its own client, every user's list
 /// walked N users at a time, then the revokes N at a time. Returns
-/// (revoked, failed) from its closing `revoked N, failed M` line.
-fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usize, usize) {
+/// (revoked, failed) from its closing `revoked N, failed M` line, and its
+/// stderr.
+fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usize, usize, String) {
     use std::io::Write;
     let mut child = Command::new(tool_binary())
         .args([
@@ -656,6 +828,7 @@ fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usi
         .env_remove("HTTP_PROXY")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start the tokens tool");
     let mut stdin = child.stdin.take().expect("the tool's stdin");
@@ -670,7 +843,10 @@ fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usi
         .strip_prefix("revoked ")
         .and_then(|rest| rest.split_once(", failed "))
         .and_then(|(r, f)| Some((r.parse().ok()?, f.parse().ok()?)));
-    counts.unwrap_or_else(|| panic!("unexpected tool output ending {last:?}"))
+    let (revoked, failed) =
+        counts.unwrap_or_else(|| panic!("unexpected tool output ending {last:?}"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (revoked, failed, stderr)
 }
 
 /// The release build of the tool (`magicbell-jwt`, package
@@ -829,19 +1005,6 @@ fn print_batch_row(
     );
 }
 
-/// `1200` as `1,200`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -863,10 +1026,19 @@ fn start_server() -> FaultServer {
     let page = page_json();
     let [page, created, discarded] = [(200, page.as_str()), (201, CREATED), (200, DISCARDED)]
         .map(|(status, body)| json(status, body));
+    // Connections that sent a request, for a server in another process.
+    let connections = AtomicUsize::new(0);
     FaultServer::start(move |_, request| {
+        if request.on_connection == 0 {
+            connections.fetch_add(1, Ordering::SeqCst);
+        }
         Reply::Raw(match request.method.as_str() {
             "POST" => created.clone(),
             "DELETE" => discarded.clone(),
+            _ if request.target.ends_with("/_connections") => {
+                let count = connections.load(Ordering::SeqCst).to_string();
+                answer_bytes(200, &[], count.as_bytes())
+            }
             _ if request.target.contains("/walk/") => render_walk_page(&request.target),
             _ => page.clone(),
         })

@@ -1,9 +1,8 @@
 //! `ClientBuilder`: a client's settings, their defaults, and the checks `build` makes.
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ureq::http::HeaderValue;
 
@@ -11,6 +10,7 @@ use crate::client::{Endpoint, Inner};
 use crate::net::{check_base_url, parse_proxy, tls_config, without_userinfo};
 use crate::redact::REDACTED;
 use crate::request::RetryPolicy;
+use crate::throttle::Throttle;
 use crate::{Client, Error};
 // Named only in docs.
 #[cfg(doc)]
@@ -24,6 +24,7 @@ pub(crate) const DEFAULT_MAX_RETRIES: u32 = 2;
 pub(crate) const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(500);
 pub(crate) const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
 pub(crate) const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(120);
 // Idle connections kept for the one host a client talks to: at least the
 // largest parallelism the docs recommend, so a batch reuses its connections.
 const MAX_IDLE_CONNECTIONS: usize = 16;
@@ -176,6 +177,32 @@ impl ClientBuilder {
     /// Defaults to 60 seconds.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.settings.retry.max_retry_after = wait;
+        self
+    }
+
+    /// The longest one call waits on the API's rate limit, over all its
+    /// attempts: a 429 whose `Retry-After` the client waits out is not a
+    /// failed attempt (it does not count against
+    /// [`max_retries`](ClientBuilder::max_retries)), so a call under a rate
+    /// limit goes on until it is answered, or until this much time was spent
+    /// held back; then it returns the 429.
+    ///
+    /// How the client holds back, for every clone and thread together: a
+    /// `Retry-After` pauses them all until it ends. After the first 429 they
+    /// pace their requests at the rate the server allowed in the window the
+    /// 429 ended (AIMD: each later 429 cuts the rate to 70 %, successes win it
+    /// back half the way to just below the rate that met the 429, and a
+    /// calm minute lets it climb a quarter higher), so the requests a pause
+    /// held back go out spread over the window, not at once. Where answers
+    /// carry rate-limit headers (`RateLimit-Remaining` and `RateLimit-Reset`,
+    /// their `X-RateLimit-` forms, or the structured `RateLimit` field),
+    /// requests wait for the window's reset once its remaining requests are
+    /// spoken for, before the server refuses them. A client with
+    /// `max_retries(0)` takes no part in any of this.
+    ///
+    /// Defaults to 120 seconds.
+    pub fn max_rate_limit_wait(mut self, wait: Duration) -> Self {
+        self.settings.retry.max_rate_limit_wait = wait;
         self
     }
 
@@ -346,8 +373,7 @@ impl ClientBuilder {
                 max_response_bytes,
                 retry,
                 endpoint,
-                paused_until: AtomicU64::new(0),
-                started: Instant::now(),
+                throttle: Throttle::new(),
             }),
         })
     }

@@ -72,6 +72,7 @@ impl Run {
 /// `call` on every item, up to `parallelism` at once on scoped threads (at
 /// most [`MAX_PARALLELISM`]), the results in the items' order. Each thread
 /// takes the next item when it is free, so one slow item holds up no other.
+/// The first item is called alone, before the threads start.
 /// A panic in `call` stops the others taking new items, then is passed on.
 pub(crate) fn in_parallel<S, T, F>(items: &[S], parallelism: usize, call: F) -> Vec<T>
 where
@@ -83,6 +84,14 @@ where
     if workers == 1 {
         return items.iter().map(|item| call(item.as_ref())).collect();
     }
+    // The first item goes alone: what its answer says of the server's rate
+    // limit is known before the others go, instead of `workers` requests
+    // meeting it at once.
+    let Some((first, rest)) = items.split_first() else {
+        return Vec::new();
+    };
+    let first = call(first.as_ref());
+    let items = rest;
     let next = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     // Set when a worker unwinds, so the others send nothing more.
@@ -122,7 +131,9 @@ where
         done
     });
     done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, result)| result).collect()
+    std::iter::once(first)
+        .chain(done.into_iter().map(|(_, result)| result))
+        .collect()
 }
 
 #[cfg(test)]

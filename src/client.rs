@@ -1,21 +1,20 @@
 //! The client: its state, and every public call in one `impl Client`.
 
 use std::fmt;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Instant;
 
 use ureq::http::{HeaderValue, Method};
 
 use crate::builder::{
-    ProxySetting, Settings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY,
-    DEFAULT_TIMEOUT,
+    ProxySetting, Settings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RATE_LIMIT_WAIT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER,
+    DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
 };
 use crate::bulk::until_unreachable;
 use crate::reach::Effect;
 use crate::redact::REDACTED;
 use crate::request::RetryPolicy;
+use crate::throttle::{RateLimitStats, Throttle};
 use crate::url::{path_segment, user_tokens_path};
 use crate::{
     AccessTokenCollection, ClientBuilder, CreateProjectTokenRequest, CreateTokenResponse,
@@ -29,8 +28,10 @@ use crate::{TransportError, MAX_PARALLELISM};
 /// A blocking client for MagicBell's JWT service.
 ///
 /// Cheap to clone and safe to share between threads: clones share one
-/// connection pool, and one `Retry-After`: when the server asks any of them
-/// to wait (see [`ClientBuilder::max_retry_after`]), all of them do.
+/// connection pool, and one view of the API's rate limit: when the server
+/// asks any of them to wait (see [`ClientBuilder::max_retry_after`]), all of
+/// them do, and after a 429 they pace their requests together (see
+/// [`ClientBuilder::max_rate_limit_wait`]).
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -43,11 +44,9 @@ pub(crate) struct Inner {
     pub(crate) max_response_bytes: u64,
     pub(crate) retry: RetryPolicy,
     pub(crate) endpoint: Arc<Endpoint>,
-    // When a `Retry-After` the client waits out ends, in milliseconds since
-    // `started` (0: none): every clone holds back until then. An atomic, so
-    // the path of a request that meets no pause takes no lock.
-    pub(crate) paused_until: AtomicU64,
-    pub(crate) started: Instant,
+    // What the server said of its rate limit: every clone holds back and
+    // paces by it.
+    pub(crate) throttle: Throttle,
 }
 
 /// Where requests go, as errors name it.
@@ -105,6 +104,7 @@ impl Client {
                     base_delay: DEFAULT_RETRY_DELAY,
                     max_delay: DEFAULT_MAX_RETRY_DELAY,
                     max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+                    max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
                 },
                 user_agent_suffix: None,
                 allow_insecure_http: false,
@@ -280,6 +280,14 @@ impl Client {
     /// twice (the second may answer 404). If a revoke panics, no further id
     /// is sent and the panic is passed on.
     ///
+    /// Under a rate limit the batch finishes at the pace the API allows,
+    /// rather than failing: the first id goes alone, so that whatever the
+    /// server says of its limit (rate-limit headers, a 429) is known before
+    /// the rest go; a 429 waited out is not a failed attempt; and the client
+    /// paces its requests after one (see
+    /// [`ClientBuilder::max_rate_limit_wait`]).
+    /// [`rate_limit_stats`](Client::rate_limit_stats) tells what it met.
+    ///
     /// ```no_run
     /// # let client = magicbell_jwt::Client::new("token")?;
     /// let leaked = ["3f1c", "9a2e", "77b0"];
@@ -308,6 +316,14 @@ impl Client {
         parallelism: usize,
     ) -> Vec<Result<DiscardTokenResponse, Error>> {
         until_unreachable(token_ids, parallelism, |id| self.discard_user_jwt(id))
+    }
+
+    /// What this client and its clones have met of the API's rate limit
+    /// since it was built: 429s, the time requests were held back, and
+    /// whether they are held back now.
+    pub fn rate_limit_stats(&self) -> RateLimitStats {
+        let throttle = &self.inner.throttle;
+        throttle.lock().stats(throttle.now())
     }
 
     /// One page of a user's tokens: `GET /jwt/user/{user_id}`.

@@ -137,11 +137,13 @@ mod error;
 mod models;
 mod net;
 mod paginate;
+mod quota;
 mod reach;
 mod redact;
 mod request;
 #[cfg(test)]
 mod testing;
+mod throttle;
 mod time;
 mod url;
 
@@ -159,6 +161,7 @@ pub use models::{
     Links,
 };
 pub use paginate::{Pages, Paginator};
+pub use throttle::RateLimitStats;
 
 /// The MagicBell REST API v2, which [`Client::new`] talks to.
 pub const DEFAULT_BASE_URL: &str = "https://api.magicbell.com/v2";

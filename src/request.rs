@@ -2,21 +2,24 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::io::Read;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use ureq::http::{self, header, Method};
 
+use crate::quota::{quota_from_headers, Quota};
 use crate::reach::Effect;
 use crate::redact;
-use crate::time::millis;
+use crate::throttle::Signal;
 use crate::{ApiError, Client, Error, TransportError};
 
 // An error answer is read only this far: enough for MagicBell's JSON, and a
 // bounded excerpt of a proxy's HTML page.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// A 2xx answer's status and body, or the error an exchange ended in.
+type Answered = Result<(u16, Vec<u8>), Error>;
 
 #[derive(Debug, Clone)]
 pub(crate) struct RetryPolicy {
@@ -24,6 +27,7 @@ pub(crate) struct RetryPolicy {
     pub(crate) base_delay: Duration,
     pub(crate) max_delay: Duration,
     pub(crate) max_retry_after: Duration,
+    pub(crate) max_rate_limit_wait: Duration,
 }
 
 impl Client {
@@ -43,21 +47,46 @@ impl Client {
         let mut url = String::with_capacity(self.inner.base_url.len() + path_and_query.len());
         url.push_str(&self.inner.base_url);
         url.push_str(path_and_query);
+        // A client that never retries never waits either: it takes no part
+        // in the rate limit's pauses and pacing.
+        let throttled = self.inner.retry.max_retries > 0;
+        // Sends, as `Error::attempts` reports them.
         let mut attempts = 1;
+        // Failed attempts, as `max_retries` counts them: a 429 waited out
+        // per its `Retry-After` is not one.
+        let mut failures = 1;
+        let mut rate_limited_for = Duration::ZERO;
         let mut reconnected = false;
         // Whether an attempt so far may have been processed: each error
         // speaks for every attempt before it.
         let mut processed = false;
         loop {
-            self.wait_out_pause(&method, path_and_query);
-            let error = match self.exchange(method.clone(), &url, body.as_deref()) {
+            let sent_at = throttled
+                .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited_for));
+            let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
+            let rate_limited = sent_at.and_then(|sent_at| self.learn(sent_at, &result, quota));
+            let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),
             };
             processed = error.may_have_been_processed();
-            self.pause_if_asked(&error);
-            let Some(mut wait) = self.inner.retry.wait_before_retry(&error, effect, attempts)
-            else {
+            let retry = &self.inner.retry;
+            // A create is never sent again once any attempt may have acted,
+            // whatever the last answer was.
+            let resend_forbidden = effect == Effect::Creates && processed;
+            let wait = match rate_limited {
+                // The throttle holds the request back; only the budget for
+                // such waits can end the call.
+                Some(asked)
+                    if !resend_forbidden
+                        && rate_limited_for + asked <= retry.max_rate_limit_wait =>
+                {
+                    Some(Duration::ZERO)
+                }
+                Some(_) => None,
+                None => retry.wait_before_retry(&error, effect, failures),
+            };
+            let Some(mut wait) = wait else {
                 if matches!(error, Error::Api(_) | Error::Transport(_)) {
                     log::debug!(
                         "{method} {path_and_query}: {} on attempt {attempts}; giving up",
@@ -73,10 +102,18 @@ impl Client {
                 reconnected = true;
                 wait = Duration::ZERO;
             }
-            log::debug!(
-                "{method} {path_and_query}: {} on attempt {attempts}; retrying in {wait:?}",
-                error.summary()
-            );
+            if rate_limited.is_some() {
+                log::debug!(
+                    "{method} {path_and_query}: {} on attempt {attempts}; retrying when the rate limit allows",
+                    error.summary()
+                );
+            } else {
+                log::debug!(
+                    "{method} {path_and_query}: {} on attempt {attempts}; retrying in {wait:?}",
+                    error.summary()
+                );
+                failures += 1;
+            }
             if !wait.is_zero() {
                 std::thread::sleep(wait);
             }
@@ -84,59 +121,96 @@ impl Client {
         }
     }
 
-    /// Holds back while a `Retry-After` that any clone met is running.
-    fn wait_out_pause(&self, method: &Method, path_and_query: &str) {
-        // Read again after each sleep: another thread's 429 may have moved
-        // the end further out meanwhile.
+    /// Holds the request back until the client's rate limit lets it go (a
+    /// `Retry-After` any clone met, a used-up window, the paced rate), and
+    /// returns the time it went, on the throttle's clock. Waits add to
+    /// `waited`; once that reaches `max_rate_limit_wait` the request goes
+    /// anyway, and the server has the last word.
+    fn wait_for_turn(
+        &self,
+        method: &Method,
+        path_and_query: &str,
+        waited: &mut Duration,
+    ) -> Duration {
+        let throttle = &self.inner.throttle;
         loop {
-            let until = self.inner.paused_until.load(Ordering::Relaxed);
-            if until == 0 {
-                return;
+            let now = throttle.now();
+            let mut pacer = throttle.lock();
+            let Some(wait) = pacer.reserve(now) else {
+                return now;
+            };
+            if *waited >= self.inner.retry.max_rate_limit_wait {
+                pacer.take(now);
+                return now;
             }
-            // Rounded up, like `until`: the call that met the Retry-After and
-            // slept it out does not wait again for a fraction of a millisecond.
-            let now = millis(self.inner.started.elapsed()).saturating_add(1);
-            if until <= now {
-                // Over: back to the path that reads one atomic and no clock.
-                let _ = self.inner.paused_until.compare_exchange(
-                    until,
-                    0,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                );
-                return;
-            }
-            let wait = Duration::from_millis(until - now);
+            drop(pacer);
             log::debug!(
-                "{method} {path_and_query}: waiting {wait:?} for a Retry-After this client met"
+                "{method} {path_and_query}: waiting {wait:?} for the rate limit this client met"
             );
             std::thread::sleep(wait);
+            *waited += wait;
         }
     }
 
-    /// Remembers a `Retry-After` of a 429 or 503 that the client waits out
-    /// (it retries, and the wait is at most `max_retry_after`), so every
-    /// request through it holds back until it ends.
-    fn pause_if_asked(&self, error: &Error) {
-        let Error::Api(e) = error else { return };
-        let Some(wait) = e.retry_after.filter(|w| !w.is_zero()) else {
-            return;
-        };
+    /// Tells the throttle what an answer said of the rate limit, and returns
+    /// the wait a 429 asked for when the client waits it out (so the call
+    /// may go on), or `None`.
+    fn learn(
+        &self,
+        sent_at: Duration,
+        result: &Answered,
+        quota: Option<Quota>,
+    ) -> Option<Duration> {
         let retry = &self.inner.retry;
-        if matches!(e.status, 429 | 503) && retry.max_retries > 0 && wait <= retry.max_retry_after {
-            let now = self.inner.started.elapsed();
-            // Rounded up, and so never 0, which means "no pause".
-            let until = millis(now.saturating_add(wait)).saturating_add(1);
-            self.inner.paused_until.fetch_max(until, Ordering::Relaxed);
+        let (status, retry_after) = match result {
+            Ok(_) => (200, None),
+            Err(Error::Api(e)) => (e.status, e.retry_after),
+            Err(_) => (0, None),
+        };
+        // A `Retry-After` past the bound is not waited out: the call ends,
+        // and nobody is held back.
+        let waited_out = retry_after.filter(|&wait| wait <= retry.max_retry_after);
+        let throttle = &self.inner.throttle;
+        let now = throttle.now();
+        let mut pacer = throttle.lock();
+        let signal = Signal {
+            ok: result.is_ok(),
+            throttled: status == 429 && retry_after == waited_out,
+            retry_after: waited_out,
+            quota,
+        };
+        pacer.answered(now, sent_at, signal);
+        match (status, waited_out) {
+            (429, Some(wait)) => Some(wait),
+            // A 503's `Retry-After` holds every clone back too; it is still
+            // a failed attempt.
+            (503, Some(wait)) => {
+                pacer.pause(now, wait);
+                None
+            }
+            _ => None,
         }
     }
 
-    /// One HTTP exchange: the status and body of a 2xx answer, or an error.
+    /// One HTTP exchange: the status and body of a 2xx answer, or an error;
+    /// and what the answer's headers said of the rate limit.
     fn exchange(
         &self,
         method: Method,
         url: &str,
         body: Option<&[u8]>,
+    ) -> (Answered, Option<Quota>) {
+        let mut quota = None;
+        let result = self.exchange_into(method, url, body, &mut quota);
+        (result, quota)
+    }
+
+    fn exchange_into(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+        quota: &mut Option<Quota>,
     ) -> Result<(u16, Vec<u8>), Error> {
         let request = http::Request::builder()
             .method(method)
@@ -154,6 +228,7 @@ impl Client {
             .map_err(|e| self.transport(e))?;
 
         let status = response.status().as_u16();
+        *quota = quota_from_headers(response.headers(), SystemTime::now());
         if !(200..300).contains(&status) {
             let mut bytes = Vec::new();
             // Only the status matters once the answer is an error: a cut or
@@ -276,7 +351,6 @@ mod tests {
     use crate::testing::{api, policy, transport};
     use std::collections::HashSet;
     use std::io::{Error as IoError, ErrorKind};
-    use std::sync::Arc;
     use std::time::Instant;
 
     #[test]
@@ -361,32 +435,57 @@ mod tests {
     }
 
     #[test]
-    fn a_pause_is_waited_out_to_its_end_however_old_the_client_is() {
-        let mut client = Client::builder("t")
+    fn a_pause_is_waited_out_to_its_end_and_counted_as_held() {
+        let client = Client::builder("t")
             .base_url("http://127.0.0.1:9/v2")
             .no_proxy()
             .build()
             .unwrap();
-        // A client two minutes old: a wait reckoned from its start rather
-        // than to the pause's end would run for minutes.
-        Arc::get_mut(&mut client.inner).unwrap().started = Instant::now()
-            .checked_sub(Duration::from_secs(120))
-            .expect("the monotonic clock has run for two minutes");
-        let until = millis(client.inner.started.elapsed()) + 200;
-        client.inner.paused_until.store(until, Ordering::Relaxed);
+        let throttle = &client.inner.throttle;
+        let until = throttle.now() + Duration::from_millis(200);
+        throttle
+            .lock()
+            .pause(throttle.now(), Duration::from_millis(200));
+        assert!(client.rate_limit_stats().held_for.is_some());
 
         let (tx, rx) = std::sync::mpsc::channel();
         let waiter = client.clone();
         std::thread::spawn(move || {
-            waiter.wait_out_pause(&Method::GET, "/jwt/project");
-            tx.send(millis(waiter.inner.started.elapsed()) + 1)
+            let mut waited = Duration::ZERO;
+            let sent_at = waiter.wait_for_turn(&Method::GET, "/jwt/project", &mut waited);
+            tx.send((sent_at, waited))
         });
-        let returned_at = rx
+        let (sent_at, waited) = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("still waiting 20 s after a pause of 200 ms");
 
-        assert!(returned_at >= until, "{returned_at} < {until}");
-        assert_eq!(client.inner.paused_until.load(Ordering::Relaxed), 0);
+        assert!(sent_at >= until, "{sent_at:?} < {until:?}");
+        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        let stats = client.rate_limit_stats();
+        assert_eq!(stats.held_for, None);
+        assert!(stats.held >= Duration::from_millis(190), "{stats:?}");
+        assert_eq!(stats.throttled, 0);
+    }
+
+    #[test]
+    fn a_request_that_has_waited_its_budget_goes_anyway() {
+        let client = Client::builder("t")
+            .base_url("http://127.0.0.1:9/v2")
+            .no_proxy()
+            .max_rate_limit_wait(Duration::ZERO)
+            .build()
+            .unwrap();
+        let throttle = &client.inner.throttle;
+        throttle
+            .lock()
+            .pause(throttle.now(), Duration::from_secs(3600));
+        let mut waited = Duration::ZERO;
+        let started = Instant::now();
+
+        client.wait_for_turn(&Method::GET, "/jwt/project", &mut waited);
+
+        assert_eq!(waited, Duration::ZERO);
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]

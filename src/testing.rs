@@ -36,5 +36,6 @@ pub(crate) fn policy() -> RetryPolicy {
         base_delay: Duration::from_secs(1),
         max_delay: Duration::from_secs(8),
         max_retry_after: Duration::from_secs(60),
+        max_rate_limit_wait: Duration::from_secs(120),
     }
 }

@@ -1,4 +1,4 @@
-//! Dates and durations: `Retry-After`, RFC 3339 timestamps, milliseconds.
+//! Dates: `Retry-After` and RFC 3339 timestamps, read and written.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -209,11 +209,6 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Whole milliseconds, saturating rather than wrapping.
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

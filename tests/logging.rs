@@ -69,9 +69,11 @@ fn retries_and_give_ups_are_logged_at_debug_without_secrets() {
         "DEBUG POST /jwt/project: status 400 on attempt 1; giving up"
     );
 
-    // A Retry-After met by one call holds back the next, and says so.
+    // A 429 waited out per its Retry-After is not a failed attempt: the call
+    // waits, says so, and goes on until an answer ends it.
     let paused = FaultServer::start(|n, _| match n {
-        0 | 1 => respond(429, &[("retry-after", "1")], "{}"),
+        0 => respond(429, &[("retry-after", "1")], "{}"),
+        1 => respond(429, &[("retry-after", "3600")], "{}"),
         _ => json(200, r#"{"data":[]}"#),
     });
     let once = Client::builder(TOKEN)
@@ -80,24 +82,25 @@ fn retries_and_give_ups_are_logged_at_debug_without_secrets() {
         .build()
         .unwrap();
     let list = || once.fetch_project_tokens(&FetchProjectTokensParams::default());
-    list().unwrap_err();
+    assert_eq!(list().unwrap_err().attempts(), Some(2));
     list().unwrap();
 
     let lines = LINES.lock().unwrap().clone();
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    let waiting = |line: &String| {
+        line.starts_with("DEBUG GET /jwt/project: waiting ")
+            && line.ends_with(" for the rate limit this client met")
+    };
     assert_eq!(
         lines[2],
-        "DEBUG GET /jwt/project: status 429 on attempt 1; retrying in 1s"
+        "DEBUG GET /jwt/project: status 429 on attempt 1; retrying when the rate limit allows"
     );
+    assert!(waiting(&lines[3]), "{lines:?}");
     assert_eq!(
-        lines[3],
+        lines[4],
         "DEBUG GET /jwt/project: status 429 on attempt 2; giving up"
     );
-    assert!(
-        lines[4].starts_with("DEBUG GET /jwt/project: waiting ")
-            && lines[4].ends_with(" for a Retry-After this client met"),
-        "{lines:?}"
-    );
+    // The next call is paced at the rate the server allowed: one a second.
+    assert!(lines[5..].iter().all(waiting), "{lines:?}");
     let all = lines.join("\n");
     assert!(
         !all.contains(TOKEN) && !all.contains("minted-secret"),

@@ -273,7 +273,7 @@ fn debug_of_a_builder_shows_its_settings_and_the_proxy_without_its_password() {
             "ClientBuilder {{ token: \"[redacted]\", settings: Settings {{ \
              base_url: \"http://127.0.0.1:9/v2\", timeout: 30s, connect_timeout: 10s, \
              max_response_bytes: 4194304, retry: RetryPolicy {{ max_retries: 2, \
-             base_delay: 500ms, max_delay: 8s, max_retry_after: 60s }}, \
+             base_delay: 500ms, max_delay: 8s, max_retry_after: 60s, max_rate_limit_wait: 120s }}, \
              user_agent_suffix: None, allow_insecure_http: false, \
              root_certificates: None, proxy: {proxy} }} }}"
         )

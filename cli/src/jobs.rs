@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, DiscardTokenResponse,
-    FetchTokensParams,
+    FetchTokensParams, RateLimitStats,
 };
 
 use crate::args::PruneRule;
@@ -39,6 +39,16 @@ pub(crate) struct Report {
     pub(crate) unlisted: Option<Vec<(String, magicbell_jwt::Error)>>,
     /// What stopped the job before its end.
     pub(crate) error: Option<Stop>,
+    /// What the job met of the API's rate limit.
+    pub(crate) rate_limited: RateLimited,
+}
+
+/// What a job met of the API's rate limit: the answers `429`, and how long
+/// its requests were held back by it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateLimited {
+    pub(crate) throttled: u64,
+    pub(crate) held: Duration,
 }
 
 /// Which tokens a job revokes.
@@ -78,6 +88,8 @@ pub(crate) struct Job<'a> {
     /// Revokes (and `user-revoke-all`'s lists) in flight at once.
     parallel: usize,
     dry_run: bool,
+    /// The client's rate-limit counts when the job started.
+    before: RateLimitStats,
 }
 
 impl<'a> Job<'a> {
@@ -86,6 +98,16 @@ impl<'a> Job<'a> {
             client,
             parallel,
             dry_run,
+            before: client.rate_limit_stats(),
+        }
+    }
+
+    /// What the job has met of the rate limit since it started.
+    pub(crate) fn rate_limited(&self) -> RateLimited {
+        let now = self.client.rate_limit_stats();
+        RateLimited {
+            throttled: now.throttled.saturating_sub(self.before.throttled),
+            held: now.held.saturating_sub(self.before.held),
         }
     }
 
@@ -209,19 +231,30 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
     finish(report, job, Kind::User, Ok(ids), hooks)
 }
 
-/// The live token ids of each user, in the order of `users`: up to
-/// `job.parallel` lists walked at once on scoped threads, the progress
-/// shown from this one.
+/// The live token ids of each user, in the order of `users`: the first
+/// list alone, then up to `job.parallel` walked at once on scoped threads,
+/// the progress shown from this one.
 fn walk_users(
     job: &Job,
     users: &[String],
     hooks: &mut dyn Hooks,
 ) -> Vec<Result<Vec<String>, magicbell_jwt::Error>> {
-    let next = &AtomicUsize::new(0);
-    let (sender, listed) = mpsc::channel();
     let mut results: Vec<_> = users.iter().map(|_| None).collect();
+    let total = thousands(users.len());
+    let mut done = 0;
+    // The first list goes alone, as the library's bulk calls send their
+    // first id: what its answer says of the rate limit is known before the
+    // others go, instead of `parallel` lists meeting it at once.
+    if let Some(first) = users.first().filter(|_| job.parallel > 1) {
+        let walk = job.client.user_tokens(first, FetchTokensParams::default());
+        results[0] = Some(live_ids(walk, |_| true, None));
+        done = 1;
+        hooks.progress(&format!("listed 1 of {total} users"));
+    }
+    let next = &AtomicUsize::new(done);
+    let (sender, listed) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..job.parallel.clamp(1, users.len().max(1)) {
+        for _ in 0..job.parallel.clamp(1, (users.len() - done).max(1)) {
             let sender = sender.clone();
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -234,10 +267,23 @@ fn walk_users(
         }
         // Ends once every thread is done with its last user and gone.
         drop(sender);
-        let total = thousands(users.len());
-        for (done, (i, ids)) in listed.iter().enumerate() {
+        let mut held = false;
+        loop {
+            let (i, ids) = match listed.recv_timeout(TICK) {
+                Ok(listed) => listed,
+                Err(RecvTimeoutError::Timeout) => {
+                    let doing = format!("{} of {total} users listed", thousands(done));
+                    held = rate_limit_tick(job.client, hooks, held, &doing, || {
+                        format!("listed {} of {total} users", thousands(done))
+                    });
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             results[i] = Some(ids);
-            hooks.progress(&format!("listed {} of {total} users", thousands(done + 1)));
+            done += 1;
+            held = false;
+            hooks.progress(&format!("listed {} of {total} users", thousands(done)));
         }
     });
     // A thread that panicked made the scope panic; every slot is filled.
@@ -282,10 +328,11 @@ fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mu
     let total = thousands(ids.len());
     let batch = job.parallel.max(1).saturating_mul(BATCH_PER_THREAD);
     for (n, part) in ids.chunks(batch).enumerate() {
-        let results = match kind {
+        let (revoked, failed) = (report.revoked.len(), report.failed.len());
+        let results = ticking(job.client, hooks, revoked, failed, &total, || match kind {
             Kind::Project => job.client.discard_project_jwts(part, job.parallel),
             Kind::User => job.client.discard_user_jwts(part, job.parallel),
-        };
+        });
         let shown = hooks.revoked(part, &results);
         let mut unsent = Vec::new();
         for (id, result) in part.iter().zip(results) {
@@ -310,12 +357,98 @@ fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mu
             return;
         }
         let (revoked, failed) = (report.revoked.len(), report.failed.len());
-        let mut text = format!("revoked {} of {total}", thousands(revoked));
-        if failed > 0 {
-            text.push_str(&format!(", failed {}", thousands(failed)));
-        }
-        hooks.progress(&text);
+        hooks.progress(&revoked_progress(revoked, failed, &total));
     }
+}
+
+/// `revoked 1,200 of 5,000, failed 3`: a revoking job's progress.
+fn revoked_progress(revoked: usize, failed: usize, total: &str) -> String {
+    let mut text = format!("revoked {} of {total}", thousands(revoked));
+    if failed > 0 {
+        text.push_str(&format!(", failed {}", thousands(failed)));
+    }
+    text
+}
+
+/// How often a job that waits on its requests looks whether the rate limit
+/// holds them back, to say so on the progress line.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Runs a batch of revokes (`work`) on a thread of its own while this one,
+/// every [`TICK`], says on the progress line whether the rate limit holds
+/// the job back: `rate limited: waiting 1 s; 120 of 1,000 revoked`.
+fn ticking<T: Send>(
+    client: &Client,
+    hooks: &mut dyn Hooks,
+    revoked: usize,
+    failed: usize,
+    total: &str,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    // Taken by the thread, or by this one if the system refuses a thread.
+    let work = std::sync::Mutex::new(Some(work));
+    let run = || {
+        let work = work.lock().ok().and_then(|mut w| w.take());
+        work.map(|work| work())
+    };
+    std::thread::scope(|scope| {
+        let (finished, done) = mpsc::channel();
+        let worker = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let result = run();
+            // The receiver is there until this thread is joined.
+            let _ = finished.send(());
+            result
+        });
+        let Ok(worker) = worker else {
+            // No thread to spare: the batch runs here, with no ticks.
+            return run().expect("the batch was not taken by a thread that never started");
+        };
+        let mut doing = format!("{} of {total} revoked", thousands(revoked));
+        if failed > 0 {
+            doing.push_str(&format!(", {} failed", thousands(failed)));
+        }
+        let mut held = false;
+        while let Err(RecvTimeoutError::Timeout) = done.recv_timeout(TICK) {
+            held = rate_limit_tick(client, hooks, held, &doing, || {
+                revoked_progress(revoked, failed, total)
+            });
+        }
+        worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .expect("the thread ran the batch")
+    })
+}
+
+/// One tick: while the client is held back, `rate limited: waiting N s;
+/// DOING` on the progress line; once it no longer is, the job's usual line
+/// (`usual`) again. Returns whether it is held back.
+fn rate_limit_tick(
+    client: &Client,
+    hooks: &mut dyn Hooks,
+    was_held: bool,
+    doing: &str,
+    usual: impl FnOnce() -> String,
+) -> bool {
+    match client.rate_limit_stats().held_for {
+        Some(wait) => {
+            hooks.progress(&rate_limited_progress(wait, doing));
+            true
+        }
+        None => {
+            if was_held {
+                hooks.progress(&usual());
+            }
+            false
+        }
+    }
+}
+
+/// `rate limited: waiting 2 s; 120 of 1,000 revoked`: the wait in whole
+/// seconds, rounded up, so a wait under a second shows as 1.
+fn rate_limited_progress(wait: Duration, doing: &str) -> String {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    format!("rate limited: waiting {} s; {doing}", seconds.max(1))
 }
 
 /// The ids of the tokens of a whole walk that are not revoked and that
@@ -340,7 +473,7 @@ fn live_ids(
 }
 
 /// `1234567` as `1,234,567`.
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut text = String::new();
     for (i, digit) in digits.chars().enumerate() {
@@ -408,6 +541,23 @@ mod tests {
             hooks.progress,
             ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
         );
+    }
+
+    #[test]
+    fn a_wait_on_the_rate_limit_is_shown_in_whole_seconds_rounded_up() {
+        let cases = [
+            (Duration::from_millis(1), "1 s"),
+            (Duration::from_millis(999), "1 s"),
+            (Duration::from_secs(1), "1 s"),
+            (Duration::from_millis(1001), "2 s"),
+            (Duration::from_secs(75), "75 s"),
+        ];
+        for (wait, shown) in cases {
+            assert_eq!(
+                rate_limited_progress(wait, "120 of 1,000 revoked"),
+                format!("rate limited: waiting {shown}; 120 of 1,000 revoked")
+            );
+        }
     }
 
     #[test]

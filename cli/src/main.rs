@@ -196,7 +196,8 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             parallel,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = rotate(&job, &name, expiry, output);
+            let mut report = rotate(&job, &name, expiry, output);
+            report.rate_limited = job.rate_limited();
             return output.report(&report);
         }
         Command::Prune {
@@ -206,7 +207,8 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             parallel,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = prune(&job, rule, name.as_deref(), now, output);
+            let mut report = prune(&job, rule, name.as_deref(), now, output);
+            report.rate_limited = job.rate_limited();
             return output.report(&report);
         }
         Command::UserRevokeAll {
@@ -219,7 +221,8 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
                 Users::Stdin => unreachable!("cli reads stdin before it runs a command"),
             };
             let job = Job::new(client, parallel, dry_run);
-            let report = user_revoke_all(&job, &users, output);
+            let mut report = user_revoke_all(&job, &users, output);
+            report.rate_limited = job.rate_limited();
             return output.report(&report);
         }
     };

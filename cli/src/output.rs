@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::connect::Target;
 use crate::failure::{Failed, Stop, Wording};
-use crate::jobs::{Hooks, Report, Revoked};
+use crate::jobs::{thousands, Hooks, RateLimited, Report, Revoked};
 
 /// stdout and stderr, and how to write to them.
 pub(crate) struct Output<'a> {
@@ -339,6 +339,11 @@ impl Output<'_> {
         if let Some(unshown) = &report.unshown {
             self.unshown(unshown);
         }
+        // JSON: the document's "rate_limited" member says it.
+        if let Some(line) = rate_limited_text(&report.rate_limited).filter(|_| !self.json) {
+            let _ = writeln!(self.err, "{line}");
+        }
+        // Last, so that it is what the operator reads: a live token.
         if let (Some(id), true) = (&report.created, self.broken) {
             self.shown_then_broken(id);
         }
@@ -375,6 +380,10 @@ impl Output<'_> {
                 .collect();
             self.member("failed_users", &to_json(failed.into()))?;
         }
+        let limited = &report.rate_limited;
+        let held_ms = u64::try_from(limited.held.as_millis()).unwrap_or(u64::MAX);
+        let limited = json!({ "throttled": limited.throttled, "held_ms": held_ms });
+        self.member("rate_limited", &to_json(limited))?;
         if let Some(stop) = &report.error {
             let message = self.words(Failed::Stop(stop), Wording::Line);
             self.member("error", &to_json(message.into()))?;
@@ -417,6 +426,24 @@ fn count_line(report: &Report) -> String {
     }
     line.push('\n');
     line
+}
+
+/// `rate limited: 12 answers 429, 3.1 s held back`, when the job met the
+/// rate limit at all.
+fn rate_limited_text(limited: &RateLimited) -> Option<String> {
+    if *limited == RateLimited::default() {
+        return None;
+    }
+    let answers = if limited.throttled == 1 {
+        "answer"
+    } else {
+        "answers"
+    };
+    Some(format!(
+        "rate limited: {} {answers} 429, {:.1} s held back",
+        thousands(usize::try_from(limited.throttled).unwrap_or(usize::MAX)),
+        limited.held.as_secs_f64()
+    ))
 }
 
 fn print_created(out: &mut dyn Write, created: &CreateTokenResponse) -> io::Result<()> {
@@ -552,6 +579,30 @@ mod tests {
                 "json: {json}"
             );
         }
+    }
+
+    #[test]
+    fn the_rate_limit_a_job_met_is_one_line_only_when_it_met_any() {
+        let line = |throttled, held_ms| {
+            rate_limited_text(&RateLimited {
+                throttled,
+                held: Duration::from_millis(held_ms),
+            })
+        };
+        assert_eq!(line(0, 0), None);
+        assert_eq!(
+            line(1, 0).unwrap(),
+            "rate limited: 1 answer 429, 0.0 s held back"
+        );
+        assert_eq!(
+            line(1_234, 3_140).unwrap(),
+            "rate limited: 1,234 answers 429, 3.1 s held back"
+        );
+        // Held back by rate-limit headers before any 429.
+        assert_eq!(
+            line(0, 2_500).unwrap(),
+            "rate limited: 0 answers 429, 2.5 s held back"
+        );
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
 //! request with whatever a test's script says, and counts the TCP connections
-//! and requests it sees. [`raw_http`] reads a server's answers over raw TCP.
+//! and requests it sees. [`raw_http`] reads a server's answers over raw TCP;
+//! [`RateLimitedServer`] enforces a fixed-window rate limit.
 
+mod rate_limited;
 pub mod raw_http;
+
+pub use rate_limited::{api_answer, RateLimitBuilder, RateLimitedServer, WindowCount, Windows};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

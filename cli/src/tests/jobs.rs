@@ -248,7 +248,7 @@ fn rotate_dry_run_sends_no_post_and_no_delete_and_changes_nothing() {
     assert_eq!(json_code, 0);
     assert_eq!(
         document(&json_out),
-        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [old]})
+        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [old], "rate_limited": no_rate_limit()})
     );
     assert_eq!(fake.project_tokens(), before);
     let sent = &fake.requests()[seeding..];
@@ -406,7 +406,7 @@ fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
     assert_eq!(code, 0);
     assert_eq!(
         document(&out),
-        json!({"revoked": [old_ci], "failed": [], "not_attempted": []})
+        json!({"revoked": [old_ci], "failed": [], "not_attempted": [], "rate_limited": no_rate_limit()})
     );
     let (revoked, live) = revoked_and_live(&fake.project_tokens());
     assert_eq!((revoked, live), (vec![old_ci], vec![fresh_ci, old_deploy]));
@@ -453,7 +453,7 @@ fn user_revoke_all_dash_reads_the_user_ids_from_stdin() {
     assert_eq!(code, 0);
     assert_eq!(
         document(&out),
-        json!({"revoked": theirs, "failed": [], "not_attempted": [], "failed_users": []})
+        json!({"revoked": theirs, "failed": [], "not_attempted": [], "failed_users": [], "rate_limited": no_rate_limit()})
     );
     assert!(live_of(&fake, "a@x").is_empty());
     assert!(live_of(&fake, "b@x").is_empty());
@@ -515,7 +515,7 @@ fn user_revoke_all_revokes_the_others_when_one_users_list_fails() {
     assert_eq!(json_code, 1);
     assert_eq!(
         document(&json_out),
-        json!({"revoked": [], "failed": [], "not_attempted": [], "failed_users": [{"user": "a@x", "error": fault}]})
+        json!({"revoked": [], "failed": [], "not_attempted": [], "failed_users": [{"user": "a@x", "error": fault}], "rate_limited": no_rate_limit()})
     );
 }
 
@@ -530,7 +530,7 @@ fn user_revoke_all_dry_run_json_lists_what_it_would_revoke() {
     assert_eq!(code, 0);
     assert_eq!(
         document(&out),
-        json!({"dry_run": true, "would_revoke": theirs, "failed_users": []})
+        json!({"dry_run": true, "would_revoke": theirs, "failed_users": [], "rate_limited": no_rate_limit()})
     );
     assert_eq!((fake.user_tokens("a@x"), fake.user_tokens("b@x")), before);
 }

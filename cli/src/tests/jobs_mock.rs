@@ -243,7 +243,7 @@ fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"created": new_token_json(), "revoked": [], "failed": [], "not_attempted": [], "error": BOOM})
+        json!({"created": new_token_json(), "revoked": [], "failed": [], "not_attempted": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);
@@ -301,6 +301,7 @@ fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
             "revoked": ["old2"],
             "failed": [{"id": "old1", "error": BOOM}],
             "not_attempted": [],
+            "rate_limited": no_rate_limit(),
         })
     );
     assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
@@ -332,7 +333,7 @@ fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM})
+        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     posts.assert_calls(0);
@@ -350,7 +351,7 @@ fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
     assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"revoked": [], "failed": [], "not_attempted": [], "error": BOOM})
+        json!({"revoked": [], "failed": [], "not_attempted": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
     assert_eq!(err, format!("error: {BOOM}\n"));
     deletes.assert_calls(0);
@@ -497,6 +498,7 @@ fn a_job_whose_server_is_gone_stops_and_names_each_id_it_did_not_send() {
                     "failed": failed,
                     "not_attempted": ids[14..],
                     "failed_users": [],
+                    "rate_limited": no_rate_limit(),
                 })
             );
         } else {

@@ -17,6 +17,7 @@ use crate::{cli, Host};
 mod commands;
 mod jobs;
 mod jobs_mock;
+mod rate_limits;
 mod streams;
 
 const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
@@ -148,6 +149,11 @@ fn deletes(fake: &FakeServer) -> Vec<String> {
 fn revoked_lines(ids: &[String], failed: usize) -> String {
     let lines: String = ids.iter().map(|id| format!("revoked {id}\n")).collect();
     format!("{lines}revoked {}, failed {failed}\n", ids.len())
+}
+
+/// A job document's `rate_limited` member when the job met no rate limit.
+fn no_rate_limit() -> serde_json::Value {
+    json!({"throttled": 0, "held_ms": 0})
 }
 
 fn document(out: &str) -> serde_json::Value {

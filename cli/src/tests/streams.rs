@@ -240,7 +240,7 @@ fn each_batch_of_revokes_is_printed_and_flushed_as_it_ends() {
         if json {
             assert_eq!(
                 document(last),
-                json!({"revoked": ids, "failed": [], "not_attempted": []})
+                json!({"revoked": ids, "failed": [], "not_attempted": [], "rate_limited": no_rate_limit()})
             );
         } else {
             assert_eq!(*last, revoked_lines(&ids, 0));

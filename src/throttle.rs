@@ -1,0 +1,702 @@
+//! Rate limits: when a request may go, decided from the 429s and rate-limit headers the client has seen.
+//!
+//! One [`Throttle`] per client (clones share it). It holds a [`Pacer`], a pure
+//! state machine of times measured from the client's start, so every rule
+//! here is tested without a clock:
+//!
+//! - **A `Retry-After` pauses the client**: nothing goes before it ends.
+//! - **A send rate, AIMD**: the first 429 sets a rate, and a ceiling, from
+//!   the successes the server allowed in the window it ended (the count over
+//!   the `Retry-After`); each later 429 of a request sent at the current rate
+//!   cuts it to 70 % and puts the ceiling just below the rate it came at;
+//!   every `rate` successes (about a second of traffic) take the rate half the
+//!   way back to the ceiling (a binary search, as BIC TCP does), never past
+//!   it, since probing above costs a 429 and a whole `Retry-After`. A calm
+//!   minute raises the ceiling by a quarter. Requests go out one slot of
+//!   `1 / rate` apart, so the requests a pause held back leave spread over
+//!   the window, not at once.
+//! - **Rate-limit headers** (`RateLimit-Remaining`/`-Reset`, the `X-RateLimit-`
+//!   forms, or the structured `RateLimit` field; read in `quota.rs`) hold
+//!   requests back before the server refuses them: when the window's
+//!   remaining count, less the requests in flight, is used up, requests wait
+//!   for its reset.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::quota::Quota;
+
+// Named only in docs.
+#[cfg(doc)]
+use crate::Client;
+
+/// The cut a 429 makes to the send rate (AIMD's multiplicative decrease).
+const BETA: f64 = 0.7;
+/// The slowest the pacer goes: one request a minute.
+const MIN_RATE: f64 = 1.0 / 60.0;
+/// How long without a 429 before the pacer looks for a higher limit.
+const CALM: Duration = Duration::from_secs(60);
+/// How much higher it then looks.
+const CALM_RAISE: f64 = 1.25;
+/// Where a 429 at a rate puts the ceiling: just below that rate.
+const CEILING_CUT: f64 = 0.95;
+/// The wait after a 429 that names none, and the window assumed with it.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
+/// Successes remembered to estimate the rate a server allows.
+const MAX_RECENT: usize = 1024;
+
+/// What one answer said about the server's rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Signal {
+    /// The answer was a 429.
+    pub throttled: bool,
+    /// The answer was a 2xx.
+    pub ok: bool,
+    /// Its `Retry-After`.
+    pub retry_after: Option<Duration>,
+    /// Its rate-limit headers, if it had any.
+    pub quota: Option<Quota>,
+}
+
+/// The window the headers describe, as the client counts it down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    /// Requests that may still go before `reset_at`.
+    remaining: u32,
+    /// The server's last word on what was left, to tell a new window (it grew).
+    last_seen: u32,
+    reset_at: Duration,
+    /// Requests a whole window allows, when known (a `limit`, or the most
+    /// ever left plus the request that was answered).
+    allowance: Option<u32>,
+    /// The longest reset seen: a window's length.
+    length: Duration,
+    /// Whether the wait for this window's reset is in the held time yet.
+    held_counted: bool,
+}
+
+/// The pure rate-limit state of a client; every time is measured from the client's start.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    /// Requests a second, once a 429 was met; `None`: no pacing.
+    rate: Option<f64>,
+    /// The earliest time the next paced request may go.
+    next_slot: Duration,
+    /// Until when a `Retry-After` holds every request back.
+    paused_until: Duration,
+    /// When the rate was last cut: a 429 of a request sent before then was
+    /// sent at the old rate and does not cut it again.
+    last_cut: Option<Duration>,
+    last_throttle: Duration,
+    /// Successes since the rate last grew.
+    ok_at_rate: u32,
+    /// The rate at which the last 429 came, which growth approaches slowly.
+    ceiling: Option<f64>,
+    /// When the first 429 set the rate, and the window it counted over.
+    first_estimate: Option<(Duration, Duration)>,
+    /// When recent successes were answered, for the first estimate.
+    recent: VecDeque<Duration>,
+    window: Option<Window>,
+    in_flight: u32,
+    /// 429s met, for [`RateLimitStats`].
+    throttled: u64,
+    /// Time requests were held back by a pause or a used-up window, counted
+    /// once however many requests waited.
+    held: Duration,
+}
+
+impl Pacer {
+    /// When a request asked for at `now` may go: `None` to go now (its slot is
+    /// taken), or how long to wait before asking again.
+    pub(crate) fn reserve(&mut self, now: Duration) -> Option<Duration> {
+        if self.paused_until > now {
+            return Some(self.paused_until - now);
+        }
+        if let Some(window) = &mut self.window {
+            if window.reset_at <= now {
+                match window.allowance {
+                    // A new window of the length the server described.
+                    Some(allowance) => {
+                        let mut reset_at = window.reset_at;
+                        while reset_at <= now {
+                            reset_at += window.length.max(Duration::from_millis(1));
+                        }
+                        *window = Window {
+                            remaining: allowance,
+                            last_seen: allowance,
+                            reset_at,
+                            held_counted: false,
+                            ..*window
+                        };
+                    }
+                    None => self.window = None,
+                }
+            }
+        }
+        if let Some(window) = &mut self.window {
+            if window.remaining == 0 {
+                if !window.held_counted {
+                    window.held_counted = true;
+                    let from = now.max(self.paused_until);
+                    self.held += window.reset_at.saturating_sub(from);
+                }
+                return Some(window.reset_at - now);
+            }
+        }
+        if let Some(rate) = self.rate {
+            if self.next_slot > now {
+                return Some(self.next_slot - now);
+            }
+            self.next_slot = now + Duration::from_secs_f64(1.0 / rate);
+        }
+        if let Some(window) = &mut self.window {
+            window.remaining -= 1;
+        }
+        self.in_flight += 1;
+        None
+    }
+
+    /// Learns from the answer, at `now`, to a request that went at `sent_at`.
+    pub(crate) fn answered(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(quota) = signal.quota {
+            self.learn_window(now, quota);
+        }
+        if signal.throttled {
+            self.throttled(now, sent_at, signal);
+        } else if signal.ok {
+            self.succeeded(now, sent_at);
+        }
+    }
+
+    /// Holds every request back until `now + wait` (a `Retry-After`).
+    pub(crate) fn pause(&mut self, now: Duration, wait: Duration) {
+        let until = now + wait;
+        if until > self.paused_until {
+            self.held += until - now.max(self.paused_until);
+            self.paused_until = until;
+        }
+    }
+
+    /// Takes a slot whatever the limits say: a request that has waited as
+    /// long as it may goes, and the server has the last word.
+    pub(crate) fn take(&mut self, now: Duration) {
+        if let Some(rate) = self.rate {
+            self.next_slot = self.next_slot.max(now) + Duration::from_secs_f64(1.0 / rate);
+        }
+        if let Some(window) = &mut self.window {
+            window.remaining = window.remaining.saturating_sub(1);
+        }
+        self.in_flight += 1;
+    }
+
+    /// What the client met, as [`Client::rate_limit_stats`] tells it.
+    pub(crate) fn stats(&self, now: Duration) -> RateLimitStats {
+        RateLimitStats {
+            throttled: self.throttled,
+            held: self.held,
+            held_for: self.held_until(now).map(|until| until - now),
+        }
+    }
+
+    /// Requests a second the pacer allows now, if it paces.
+    #[cfg(test)]
+    pub(crate) fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+
+    /// Until when requests are held back by a `Retry-After` or a used-up window.
+    pub(crate) fn held_until(&self, now: Duration) -> Option<Duration> {
+        let window = self
+            .window
+            .filter(|w| w.remaining == 0 && w.reset_at > now)
+            .map(|w| w.reset_at);
+        let pause = Some(self.paused_until).filter(|&p| p > now);
+        pause.max(window)
+    }
+
+    fn throttled(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+        let wait = signal
+            .retry_after
+            .or(signal.quota.map(|q| q.reset))
+            .unwrap_or(DEFAULT_WINDOW);
+        self.throttled += 1;
+        self.pause(now, wait);
+        self.last_throttle = now;
+        if let Some(window) = &mut self.window {
+            // The server refused: nothing is left of this window.
+            window.remaining = 0;
+        }
+        let at_this_rate = self.last_cut.is_none_or(|cut| sent_at > cut);
+        if !at_this_rate {
+            return;
+        }
+        let rate = match self.rate {
+            Some(rate) => {
+                self.first_estimate = None;
+                // Refused at `rate`: the limit is below it.
+                self.ceiling = Some(rate * CEILING_CUT);
+                rate * BETA
+            }
+            // What the server allowed over the last window, spread over it.
+            None => {
+                // At least one request a window: a 429 with no success
+                // before it says nothing of the rate.
+                let window = if wait.is_zero() { DEFAULT_WINDOW } else { wait };
+                self.first_estimate = Some((now, window));
+                self.recent_count(now, window).max(1) as f64 / window.as_secs_f64()
+            }
+        };
+        self.rate = Some(rate.max(MIN_RATE));
+        if self.first_estimate.is_some() {
+            // The server's whole window, counted: the rate to hold.
+            self.ceiling = self.rate;
+        }
+        self.last_cut = Some(now);
+        self.ok_at_rate = 0;
+        self.next_slot = self.next_slot.max(self.paused_until);
+    }
+
+    fn succeeded(&mut self, now: Duration, sent_at: Duration) {
+        if self.recent.len() == MAX_RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        let Some(rate) = self.rate else { return };
+        if now.saturating_sub(self.last_throttle) >= CALM {
+            // A calm minute: the limit may have been raised; look higher.
+            self.ceiling = self.ceiling.map(|c| c * CALM_RAISE);
+            self.last_throttle = now;
+        }
+        match self.first_estimate {
+            // Sent in the window the first 429 ended, and allowed in it: the
+            // estimate counted the successes seen so far; this one counts too.
+            Some((cut, window)) if sent_at < cut => {
+                self.rate = Some(rate + 1.0 / window.as_secs_f64().max(0.001));
+                self.ceiling = self.rate;
+            }
+            _ if self.last_cut.is_some_and(|cut| sent_at <= cut) => {}
+            _ => {
+                self.ok_at_rate += 1;
+                if f64::from(self.ok_at_rate) >= rate {
+                    self.rate = Some(rate + self.step(rate));
+                    self.ok_at_rate = 0;
+                }
+            }
+        }
+    }
+
+    /// How much a second of successes at `rate` adds to it: half the way
+    /// back to the ceiling (a binary search for the server's limit, as BIC
+    /// TCP does), and nothing past it: probing above costs a 429, and with
+    /// it a whole `Retry-After`. The ceiling itself rises after a calm
+    /// minute.
+    fn step(&self, rate: f64) -> f64 {
+        match self.ceiling {
+            Some(ceiling) if rate < ceiling => {
+                ((ceiling - rate) / 2.0).max(0.1).min(ceiling - rate)
+            }
+            Some(_) => 0.0,
+            None => 1.0,
+        }
+    }
+
+    /// Successes answered in the `span` before `now`.
+    fn recent_count(&self, now: Duration, span: Duration) -> usize {
+        let since = now.saturating_sub(span);
+        self.recent
+            .iter()
+            .rev()
+            .take_while(|&&t| t >= since)
+            .count()
+    }
+
+    fn learn_window(&mut self, now: Duration, quota: Quota) {
+        let reset_at = now + quota.reset;
+        // What requests already in flight will use up.
+        let left = quota.remaining.saturating_sub(self.in_flight);
+        match &mut self.window {
+            // The same window: what is left only shrinks; the earliest reset
+            // is the closest to the truth when the server rounds up.
+            Some(window)
+                if quota.remaining <= window.last_seen
+                    && reset_at < window.reset_at + quota.reset.max(DEFAULT_WINDOW) =>
+            {
+                window.remaining = window.remaining.min(left);
+                window.last_seen = quota.remaining;
+                window.reset_at = window.reset_at.min(reset_at);
+                window.length = window.length.max(quota.reset);
+                window.allowance = quota
+                    .limit
+                    .or(window.allowance.max(Some(quota.remaining + 1)));
+            }
+            _ => {
+                let allowance = quota.limit.or(Some(quota.remaining + 1));
+                let previous = self.window.and_then(|w| w.allowance);
+                self.window = Some(Window {
+                    remaining: left,
+                    last_seen: quota.remaining,
+                    reset_at,
+                    allowance: allowance.max(previous.filter(|_| quota.limit.is_none())),
+                    length: quota.reset,
+                    held_counted: false,
+                });
+            }
+        }
+    }
+}
+
+/// What a client has met of the API's rate limit since it was built, for
+/// its clones and threads together: from [`Client::rate_limit_stats`].
+///
+/// ```no_run
+/// # let client = magicbell_jwt::Client::new("token")?;
+/// let ids = vec!["3f1c".to_owned(), "9a2e".to_owned()];
+/// let before = client.rate_limit_stats();
+/// let results = client.discard_project_jwts(&ids, 16);
+/// let after = client.rate_limit_stats();
+/// eprintln!(
+///     "{} revoked; {} answers 429, {:?} held back by the rate limit",
+///     results.iter().filter(|r| r.is_ok()).count(),
+///     after.throttled - before.throttled,
+///     after.held - before.held,
+/// );
+/// # Ok::<(), magicbell_jwt::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RateLimitStats {
+    /// Answers `429 Too Many Requests` met.
+    pub throttled: u64,
+    /// How long requests were held back by the server's rate limit (a
+    /// `Retry-After` waited out, or a window its rate-limit headers said was
+    /// used up), counted once however many requests waited together. The
+    /// spacing of a paced client's requests is not counted.
+    pub held: Duration,
+    /// How much longer requests are held back from now, if they are.
+    pub held_for: Option<Duration>,
+}
+
+/// A client's rate-limit state, shared by its clones and threads: the
+/// [`Pacer`] on the client's clock.
+#[derive(Debug)]
+pub(crate) struct Throttle {
+    started: Instant,
+    pacer: Mutex<Pacer>,
+}
+
+impl Throttle {
+    pub(crate) fn new() -> Throttle {
+        Throttle {
+            started: Instant::now(),
+            pacer: Mutex::new(Pacer::default()),
+        }
+    }
+
+    /// Time since the client was built: the pacer's clock.
+    pub(crate) fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {
+        // The pacer holds numbers only: one a panicking thread left half
+        // updated is still a usable estimate.
+        self.pacer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    const OK: Signal = Signal {
+        throttled: false,
+        ok: true,
+        retry_after: None,
+        quota: None,
+    };
+
+    fn too_many(retry_after: u64) -> Signal {
+        Signal {
+            throttled: true,
+            ok: false,
+            retry_after: Some(Duration::from_secs(retry_after)),
+            quota: None,
+        }
+    }
+
+    /// Sends at `at` and answers at `at + 20 ms` with `signal`.
+    fn exchange(pacer: &mut Pacer, at: Duration, signal: Signal) {
+        assert_eq!(pacer.reserve(at), None, "held back at {at:?}");
+        pacer.answered(at + ms(20), at, signal);
+    }
+
+    #[test]
+    fn a_client_that_meets_no_429_never_waits() {
+        let mut pacer = Pacer::default();
+        for i in 0..1000 {
+            assert_eq!(pacer.reserve(ms(i)), None);
+        }
+        for i in 0..1000 {
+            pacer.answered(ms(1000 + i), ms(i), OK);
+        }
+        assert_eq!(pacer.rate(), None);
+        assert_eq!(pacer.held_until(ms(2000)), None);
+    }
+
+    #[test]
+    fn the_first_429_pauses_for_its_retry_after_and_paces_at_the_rate_the_server_allowed() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        assert_eq!(pacer.reserve(ms(10)), None);
+        pacer.answered(ms(30), ms(10), too_many(1));
+        // 10 successes in the last second, over a window of one second.
+        assert_eq!(pacer.rate(), Some(10.0));
+        assert_eq!(pacer.held_until(ms(30)), Some(ms(1030)));
+        assert_eq!(pacer.reserve(ms(500)), Some(ms(530)));
+        // When the pause ends, one request goes; the next 100 ms later.
+        assert_eq!(pacer.reserve(ms(1030)), None);
+        assert_eq!(pacer.reserve(ms(1030)), Some(ms(100)));
+        assert_eq!(pacer.reserve(ms(1129)), Some(ms(1)));
+        assert_eq!(pacer.reserve(ms(1130)), None);
+    }
+
+    #[test]
+    fn successes_of_requests_sent_before_the_first_429_raise_the_first_estimate() {
+        let mut pacer = Pacer::default();
+        for i in 0..6 {
+            assert_eq!(pacer.reserve(ms(i)), None);
+        }
+        pacer.answered(ms(20), ms(0), OK);
+        pacer.answered(ms(21), ms(1), too_many(2));
+        assert_eq!(pacer.rate(), Some(0.5)); // one success over two seconds
+        pacer.answered(ms(22), ms(2), OK);
+        pacer.answered(ms(23), ms(3), OK);
+        assert_eq!(pacer.rate(), Some(1.5));
+        // Another 429 of the same burst does not cut the rate again.
+        pacer.answered(ms(24), ms(4), too_many(2));
+        assert_eq!(pacer.rate(), Some(1.5));
+    }
+
+    #[test]
+    fn a_429_of_a_request_sent_at_the_current_rate_cuts_it_to_70_percent() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        assert_eq!(pacer.rate(), Some(10.0));
+        exchange(&mut pacer, ms(1030), too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        assert_eq!(pacer.held_until(ms(1050)), Some(ms(2050)));
+    }
+
+    #[test]
+    fn successes_climb_half_way_back_to_the_ceiling_and_never_past_it() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        // Refused at 10 a second: the ceiling is 9.5, the rate 7.
+        exchange(&mut pacer, ms(1030), too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        let mut at = ms(2100);
+        let mut rates = Vec::new();
+        for _ in 0..80 {
+            exchange(&mut pacer, at, OK);
+            at += ms(150);
+            rates.extend(pacer.rate().filter(|r| rates.last() != Some(r)));
+        }
+        let rounded: Vec<f64> = rates.iter().map(|r| (r * 100.0).round() / 100.0).collect();
+        assert_eq!(rounded, [7.0, 8.25, 8.88, 9.19, 9.34, 9.44, 9.5]);
+    }
+
+    #[test]
+    fn a_calm_minute_raises_the_ceiling_by_a_quarter() {
+        let mut pacer = Pacer::default();
+        for i in 0..8 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        assert_eq!(pacer.rate(), Some(8.0));
+        let mut at = ms(1100);
+        while at < ms(59_000) {
+            exchange(&mut pacer, at, OK);
+            at += ms(125);
+        }
+        assert_eq!(pacer.rate(), Some(8.0));
+        let mut rates = Vec::new();
+        for _ in 0..100 {
+            exchange(&mut pacer, at, OK);
+            at += ms(125);
+            rates.extend(pacer.rate().filter(|r| rates.last() != Some(r)));
+        }
+        // The ceiling went from 8 to 10 a minute after the 429.
+        assert_eq!(rates, [8.0, 9.0, 9.5, 9.75, 9.875, 9.975, 10.0]);
+    }
+
+    fn quota(remaining: u32, reset: u64) -> Signal {
+        Signal {
+            ok: true,
+            quota: Some(Quota {
+                limit: None,
+                remaining,
+                reset: Duration::from_secs(reset),
+            }),
+            ..Signal::default()
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers_hold_requests_back_before_the_server_refuses_them() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(ms(20), ms(0), quota(3, 1));
+        // Three left, one of them taken by a request already in flight.
+        assert_eq!(pacer.reserve(ms(20)), None);
+        assert_eq!(pacer.reserve(ms(21)), None);
+        assert_eq!(pacer.reserve(ms(22)), None);
+        assert_eq!(pacer.reserve(ms(23)), Some(ms(997)));
+        assert_eq!(pacer.held_until(ms(23)), Some(ms(1020)));
+        // The window resets with what a whole window allows: 3 + 1.
+        for i in 0..4 {
+            assert_eq!(pacer.reserve(ms(1020 + i)), None, "{i}");
+        }
+        assert_eq!(pacer.reserve(ms(1030)), Some(ms(990)));
+    }
+
+    #[test]
+    fn the_earliest_reset_of_a_window_wins_when_the_server_rounds_up() {
+        let mut pacer = Pacer::default();
+        for i in 0..3 {
+            assert_eq!(pacer.reserve(ms(i)), None);
+        }
+        pacer.answered(ms(100), ms(0), quota(5, 1));
+        pacer.answered(ms(700), ms(1), quota(4, 1)); // the same window: 1.7 s is later
+        assert_eq!(pacer.held_until(ms(700)), None);
+        pacer.answered(ms(800), ms(2), quota(0, 1));
+        assert_eq!(pacer.held_until(ms(800)), Some(ms(1100)));
+    }
+
+    /// A fixed-window server (`limit` a whole second, 20 ms answers, a 429
+    /// with `Retry-After` in whole seconds beyond), driven by `workers`
+    /// threads sending `jobs` requests: with `probe`, as the bulk calls do,
+    /// the first alone, then the rest in parallel. Returns the seconds taken
+    /// and the 429s met.
+    fn simulate(limit: u32, workers: usize, jobs: usize, headers: bool, probe: bool) -> (f64, u32) {
+        let latency = ms(20);
+        let mut pacer = Pacer::default();
+        let mut served = std::collections::HashMap::<u64, u32>::new();
+        let mut queue = BinaryHeap::new();
+        queue.push(Reverse((Duration::ZERO, 0usize, None::<Duration>)));
+        let (mut next_job, mut done, mut refused) = (1usize, 0usize, 0u32);
+        let mut started_others = !probe;
+        for w in 1..workers.min(jobs) {
+            if !probe {
+                next_job += 1;
+                queue.push(Reverse((Duration::ZERO, w, None)));
+            }
+        }
+        let mut end = Duration::ZERO;
+        while let Some(Reverse((now, worker, sent))) = queue.pop() {
+            if let Some(sent_at) = sent {
+                // An answer arrives: the server counted the request at `sent_at + latency / 2`.
+                let seen = sent_at + latency / 2;
+                let second = seen.as_secs();
+                let count = served.entry(second).or_default();
+                let reset = Duration::from_secs(second + 1) - seen;
+                let reset_whole = Duration::from_secs(reset.as_secs_f64().ceil() as u64);
+                let throttled = *count >= limit;
+                if !throttled {
+                    *count += 1;
+                }
+                let signal = Signal {
+                    throttled,
+                    ok: !throttled,
+                    retry_after: throttled.then_some(reset_whole),
+                    quota: headers.then_some(Quota {
+                        limit: Some(limit),
+                        remaining: limit - *count,
+                        reset: reset_whole,
+                    }),
+                };
+                pacer.answered(now, sent_at, signal);
+                if throttled {
+                    refused += 1;
+                    queue.push(Reverse((now, worker, None)));
+                    continue;
+                }
+                done += 1;
+                end = end.max(now);
+                if !started_others {
+                    started_others = true;
+                    for w in 1..workers {
+                        if next_job < jobs {
+                            next_job += 1;
+                            queue.push(Reverse((now, w, None)));
+                        }
+                    }
+                }
+                if next_job < jobs {
+                    next_job += 1;
+                    queue.push(Reverse((now, worker, None)));
+                }
+                continue;
+            }
+            match pacer.reserve(now) {
+                Some(wait) => queue.push(Reverse((now + wait, worker, None))),
+                None => queue.push(Reverse((now + latency, worker, Some(now)))),
+            }
+        }
+        assert_eq!(done, jobs);
+        eprintln!("limit {limit}, {workers} workers, {jobs} jobs, headers {headers}: {:.2} s, {refused} 429s", end.as_secs_f64());
+        (end.as_secs_f64(), refused)
+    }
+
+    #[test]
+    fn a_rate_limited_bulk_job_finishes_near_the_floor_with_few_429s() {
+        // Issue 22's bar: 100 revokes at parallelism 16 against 10 a second.
+        let (seconds, refused) = simulate(10, 16, 100, false, true);
+        assert!(
+            seconds <= 11.0 && refused <= 20,
+            "{seconds} s, {refused} 429s"
+        );
+        let (seconds, refused) = simulate(10, 16, 100, true, true);
+        assert!(
+            seconds <= 10.0 && refused == 0,
+            "{seconds} s, {refused} 429s with headers"
+        );
+        let (seconds, refused) = simulate(50, 64, 1000, false, true);
+        assert!(
+            seconds <= 21.0 && refused <= 70,
+            "{seconds} s, {refused} 429s at 50 a second"
+        );
+        let (seconds, refused) = simulate(50, 64, 1000, true, true);
+        assert!(
+            seconds <= 20.5 && refused == 0,
+            "{seconds} s, {refused} 429s at 50 a second"
+        );
+    }
+
+    #[test]
+    fn threads_creating_on_one_client_meet_few_429s() {
+        // BENCHMARKS.md 5c: 8 threads × 50 creates against 20 a second.
+        let (seconds, refused) = simulate(20, 8, 400, false, false);
+        assert!(
+            seconds <= 21.0 && refused <= 20,
+            "{seconds} s, {refused} 429s"
+        );
+    }
+}
