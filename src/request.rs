@@ -89,6 +89,7 @@ impl Client {
             let Some(mut wait) = wait else {
                 if matches!(error, Error::Api(_) | Error::Transport(_)) {
                     log::debug!(
+                    target: "magicbell_jwt",
                         "{method} {path_and_query}: {} on attempt {attempts}; giving up",
                         error.summary()
                     );
@@ -104,11 +105,13 @@ impl Client {
             }
             if rate_limited.is_some() {
                 log::debug!(
+                    target: "magicbell_jwt",
                     "{method} {path_and_query}: {} on attempt {attempts}; retrying when the rate limit allows",
                     error.summary()
                 );
             } else {
                 log::debug!(
+                    target: "magicbell_jwt",
                     "{method} {path_and_query}: {} on attempt {attempts}; retrying in {wait:?}",
                     error.summary()
                 );
@@ -145,6 +148,7 @@ impl Client {
             }
             drop(pacer);
             log::debug!(
+                    target: "magicbell_jwt",
                 "{method} {path_and_query}: waiting {wait:?} for the rate limit this client met"
             );
             std::thread::sleep(wait);
