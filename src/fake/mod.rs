@@ -1,15 +1,17 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
 //! scripts (cargo feature `fake`). std only; see [`FakeServer`].
 //!
-//! Three files, as a server is built: this one is the public face
+//! Four files, as a server is built: this one is the public face
 //! ([`FakeServer`], [`FakeRequest`], [`FakeFault`] and what the handle shares
 //! with its threads); `http` is the transport, a hand-written HTTP/1.1 server
-//! (the accept loop, one thread a connection, reading requests and writing
-//! answers within the limits on connections, bytes and time); `service` is
+//! (the accept loop, one thread a connection, writing answers within the
+//! limits on connections and time); `read` reads one request off a
+//! connection within the limits on bytes and time; `service` is
 //! MagicBell's JWT service behind it (the state, the routes, token minting,
 //! and what faults, latency and the request log do to a request read in full).
 
 mod http;
+mod read;
 mod service;
 
 use std::collections::{HashMap, VecDeque};

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
 
-use super::http::{excerpt, reason, write_answer, Answer, Request};
+use super::http::{excerpt, reason, write_answer, Answer};
+use super::read::Request;
 use super::{FakeFault, FakeRequest, Shared};
 use crate::models::MAX_TEXT_CHARS;
 use crate::time::format_rfc3339;
