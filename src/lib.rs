@@ -120,6 +120,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): mark the fake's items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 compile_error!("magicbell-jwt needs a TLS feature: `rustls` (the default) or `native-tls`");

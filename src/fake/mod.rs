@@ -141,6 +141,7 @@ use service::{random_u64, State, Token};
 /// created with each, are not linked), token values that verify, requests
 /// with a chunked body, and anything MagicBell's error bodies say beyond the
 /// shape: its codes and messages are the fake's own.
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub struct FakeServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -148,6 +149,7 @@ pub struct FakeServer {
 }
 
 /// One request the fake read, as [`FakeServer::requests`] lists it.
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeRequest {
     /// The method, as sent (`GET`, `POST`, `DELETE`, or whatever else arrived).
@@ -170,6 +172,7 @@ pub struct FakeRequest {
 ///
 /// A faulted request changes no state, except under [`FakeFault::Delay`],
 /// which handles the request normally and only holds its answer back.
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FakeFault {
