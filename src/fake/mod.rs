@@ -1,15 +1,16 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
 //! scripts (cargo feature `fake`). std only; see [`FakeServer`].
 //!
-//! Four files, as a server is built: this one is the public face
-//! ([`FakeServer`], [`FakeRequest`], [`FakeFault`] and what the handle shares
-//! with its threads); `http` is the transport, a hand-written HTTP/1.1 server
+//! As a server is built: this file is the public face ([`FakeServer`],
+//! [`FakeRequest`] and what the handle shares with its threads); `faults`
+//! holds [`FakeFault`]; `http` is the transport, a hand-written HTTP/1.1 server
 //! (the accept loop, one thread a connection, writing answers within the
 //! limits on connections and time); `read` reads one request off a
 //! connection within the limits on bytes and time; `service` is
 //! MagicBell's JWT service behind it (the state, the routes, token minting,
 //! and what faults, latency and the request log do to a request read in full).
 
+mod faults;
 mod http;
 mod read;
 mod service;
@@ -24,6 +25,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{AccessToken, Client};
+
+pub use faults::FakeFault;
 
 use http::{accept_loop, Limits, POLL};
 use service::{random_u64, State, Token};
@@ -165,35 +168,6 @@ pub struct FakeRequest {
     /// [`FakeFault::Delay`] or [`set_latency`](FakeServer::set_latency) held
     /// the answer back), the client never saw this status.
     pub status: Option<u16>,
-}
-
-/// A misbehaviour [`FakeServer::inject`] makes the next requests meet instead
-/// of their normal answer.
-///
-/// A faulted request changes no state, except under [`FakeFault::Delay`],
-/// which handles the request normally and only holds its answer back.
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FakeFault {
-    /// Answer with this status and a MagicBell error body, whatever the
-    /// request. A status outside 200 to 599 is answered as 500.
-    Status(u16),
-    /// Answer with this status (as [`FakeFault::Status`]) and
-    /// `Retry-After: SECS`.
-    RetryAfter(u16, u64),
-    /// Read the request, then close the connection without answering.
-    Close,
-    /// Handle the request normally, then wait this long before answering.
-    ///
-    /// The request takes effect at once (a create mints its token, a discard
-    /// revokes) and is logged in [`FakeServer::requests`] with its status;
-    /// its answer leaves after the delay, as with a slow network after the
-    /// server acted. A client that times out meanwhile has changed the state
-    /// all the same, which is what a test of "the create timed out: was it
-    /// retried into a second token?" needs. If the fake is dropped during the
-    /// wait, the answer is never sent; the change stays.
-    Delay(Duration),
 }
 
 struct Shared {
