@@ -3,13 +3,15 @@
 //!
 //! As a server is built: this file is the public face ([`FakeServer`],
 //! [`FakeRequest`] and what the handle shares with its threads); `faults`
-//! holds [`FakeFault`]; `http` is the transport, a hand-written HTTP/1.1 server
+//! holds [`FakeFault`]; `encode` the ids, base64url and percent-decoding;
+//! `http` is the transport, a hand-written HTTP/1.1 server
 //! (the accept loop, one thread a connection, writing answers within the
 //! limits on connections and time); `read` reads one request off a
 //! connection within the limits on bytes and time; `service` is
 //! MagicBell's JWT service behind it (the state, the routes, token minting,
 //! and what faults, latency and the request log do to a request read in full).
 
+mod encode;
 mod faults;
 mod http;
 mod read;
@@ -28,8 +30,9 @@ use crate::{AccessToken, Client};
 
 pub use faults::FakeFault;
 
+use encode::random_u64;
 use http::{accept_loop, Limits, POLL};
-use service::{random_u64, State, Token};
+use service::{State, Token};
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real
 /// one, for tests, demos and scripts (cargo feature `fake`).
