@@ -144,7 +144,7 @@ mod url;
 #[cfg(feature = "fake")]
 mod fake;
 #[cfg(feature = "fake")]
-pub use fake::{FakeFault, FakeRequest, FakeServer};
+pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 
 pub use builder::ClientBuilder;
 pub use client::Client;

@@ -155,7 +155,7 @@ fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
 
 pub(super) struct Answer {
     pub(super) status: u16,
-    body: Value,
+    pub(super) body: Value,
     headers: Vec<(&'static str, String)>,
     /// Close the connection after this answer.
     pub(super) close: bool,
@@ -374,13 +374,16 @@ mod tests {
             (408, "Request Timeout"),
             (411, "Length Required"),
             (413, "Payload Too Large"),
+            (415, "Unsupported Media Type"),
+            (421, "Misdirected Request"),
             (422, "Unprocessable Entity"),
+            (429, "Too Many Requests"),
             (431, "Request Header Fields Too Large"),
             (500, "Internal Server Error"),
+            (501, "Not Implemented"),
             (503, "Service Unavailable"),
             (403, "Forbidden"),
             (409, "Conflict"),
-            (429, "Too Many Requests"),
             (502, "Bad Gateway"),
             (504, "Gateway Timeout"),
         ];

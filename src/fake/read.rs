@@ -191,12 +191,24 @@ pub(super) fn read_request(
             .map(|(_, v)| v.as_str())
             .collect::<Vec<_>>()
     };
-    if !header("transfer-encoding").is_empty() {
+    let codings = header("transfer-encoding").join(",");
+    let chunked = !codings.is_empty();
+    if chunked && !codings.trim().eq_ignore_ascii_case("chunked") {
         return refuse(Answer::error(
-            411,
-            "length_required",
-            "the fake does not read a Transfer-Encoding body",
-            "send the body with a Content-Length",
+            501,
+            "not_implemented",
+            format!(
+                "the fake reads no transfer coding but chunked, not {:?}",
+                excerpt(&codings)
+            ),
+            "send the body chunked, or with a Content-Length",
+        ));
+    }
+    // Both would let two readers split the stream in different places
+    // (RFC 9112, 6.3): refused, and the connection closed.
+    if chunked && !header("content-length").is_empty() {
+        return refuse(bad_request(
+            "Transfer-Encoding and Content-Length are both sent",
         ));
     }
     let length = match header("content-length").as_slice() {
@@ -228,21 +240,25 @@ pub(super) fn read_request(
         .any(|v| v.eq_ignore_ascii_case("100-continue"));
     buffer.drain(..head_end);
     let length = length as usize;
-    if expects_continue && buffer.len() < length {
+    // A chunked body has at least one byte to wait for.
+    if expects_continue && buffer.len() < length.max(usize::from(chunked)) {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
-    match fill(
-        stream,
-        buffer,
-        shared,
-        length,
-        started + limits.request_deadline,
-    ) {
-        Filled::Done => {}
-        Filled::Gone => return Incoming::Gone,
-        Filled::Late => return refuse(late(limits.request_deadline)),
-    }
-    let body = buffer.drain(..length).collect();
+    let deadline = started + limits.request_deadline;
+    let body = if chunked {
+        match read_chunked(stream, buffer, shared, deadline, limits.request_deadline) {
+            Ok(body) => body,
+            Err(Some(answer)) => return refuse(answer),
+            Err(None) => return Incoming::Gone,
+        }
+    } else {
+        match fill(stream, buffer, shared, length, deadline) {
+            Filled::Done => {}
+            Filled::Gone => return Incoming::Gone,
+            Filled::Late => return refuse(late(limits.request_deadline)),
+        }
+        buffer.drain(..length).collect()
+    };
     Incoming::Request(Request {
         method,
         target,
@@ -250,6 +266,102 @@ pub(super) fn read_request(
         body,
         close,
     })
+}
+
+/// A chunked body (RFC 9112, 7.1), decoded: at most [`MAX_BODY_BYTES`] of
+/// data, by `deadline` (`allowed` after the request's first byte); chunk
+/// extensions and trailer fields are read and dropped. `Err(None)` when the
+/// peer left or the fake is stopping, `Err(Some(answer))` for a body refused.
+fn read_chunked(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    shared: &Shared,
+    deadline: Instant,
+    allowed: Duration,
+) -> Result<Vec<u8>, Option<Answer>> {
+    let mut body = Vec::new();
+    loop {
+        let line = read_line(stream, buffer, shared, deadline, allowed)?;
+        let digits = line.split(';').next().unwrap_or_default();
+        let digits = digits.trim_end_matches([' ', '\t']);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Some(bad_request(format!(
+                "the chunk size {:?} is not a hexadecimal number",
+                excerpt(digits)
+            ))));
+        }
+        // More digits than a u64 holds is more than the cap, too.
+        let size = u64::from_str_radix(digits, 16).unwrap_or(u64::MAX);
+        if size == 0 {
+            break;
+        }
+        if size > (MAX_BODY_BYTES - body.len()) as u64 {
+            return Err(Some(Answer::error(
+                413,
+                "payload_too_large",
+                format!(
+                    "the chunked body runs past {MAX_BODY_BYTES} bytes, the most the fake reads"
+                ),
+                "send a smaller body",
+            )));
+        }
+        let size = size as usize;
+        arrived(fill(stream, buffer, shared, size + 2, deadline), allowed)?;
+        if buffer[size..size + 2] != *b"\r\n" {
+            return Err(Some(bad_request(
+                "a chunk's data does not end with CRLF where its size says",
+            )));
+        }
+        body.extend(buffer.drain(..size));
+        buffer.drain(..2);
+    }
+    // The trailer section, up to its blank line.
+    while !read_line(stream, buffer, shared, deadline, allowed)?.is_empty() {}
+    Ok(body)
+}
+
+/// The next line of a chunked body, drained from `buffer` (read into as
+/// needed) without its LF or CRLF; one over [`MAX_HEAD_BYTES`] is refused
+/// 400. Errors as [`read_chunked`]'s.
+fn read_line(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+    shared: &Shared,
+    deadline: Instant,
+    allowed: Duration,
+) -> Result<String, Option<Answer>> {
+    let mut searched = 0;
+    loop {
+        let end = buffer[searched..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map(|at| searched + at);
+        if end.unwrap_or(buffer.len()) > MAX_HEAD_BYTES {
+            return Err(Some(bad_request(format!(
+                "a line of the chunked body is over {MAX_HEAD_BYTES} bytes"
+            ))));
+        }
+        if let Some(end) = end {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            let line = &line[..end];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            return Ok(String::from_utf8_lossy(line).into_owned());
+        }
+        searched = buffer.len();
+        arrived(
+            fill(stream, buffer, shared, searched + 1, deadline),
+            allowed,
+        )?;
+    }
+}
+
+/// [`fill`]'s outcome as [`read_chunked`] returns it.
+fn arrived(filled: Filled, allowed: Duration) -> Result<(), Option<Answer>> {
+    match filled {
+        Filled::Done => Ok(()),
+        Filled::Gone => Err(None),
+        Filled::Late => Err(Some(late(allowed))),
+    }
 }
 
 /// The length of the head including its blank line, if it is all there;
@@ -374,6 +486,19 @@ mod tests {
         short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
         assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
         assert!(closed(&mut short));
+        // A chunked body stalled in a chunk, or in a line.
+        for stalled in ["5\r\nab", "5\r\nabcde\r\n0\r\nx-trailer"] {
+            let mut chunked = connect(&fake.base_url());
+            let head = "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
+            chunked.write_all(format!("{head}{stalled}").as_bytes())?;
+            let raw_http::Answer { status, body, .. } = read_answer(&mut chunked, &mut Vec::new());
+            assert_eq!(status, 408);
+            assert_eq!(
+                body["errors"][0]["message"],
+                "the request did not arrive in full within 300 ms of its first byte"
+            );
+            assert!(closed(&mut chunked));
+        }
         let log: Vec<(String, Option<u16>)> = fake
             .requests()
             .into_iter()
@@ -384,6 +509,8 @@ mod tests {
             [
                 ("GET /v2/jwt/project".to_owned(), Some(408)),
                 ("POST /v2/jwt/project".to_owned(), Some(408)),
+                ("PUT /x".to_owned(), Some(408)),
+                ("PUT /x".to_owned(), Some(408)),
             ]
         );
         assert!(fake.project_tokens().is_empty());

@@ -1,15 +1,19 @@
 //! The fake's JWT service: its state, the routes, token minting, and what
 //! faults, latency and the request log do to a request read in full.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 
+use super::clock::{Admission, Clock, RateLimit};
 use super::encode::{base64url, latest_time, percent_decode, random_u64, unix_seconds};
+use super::faults::{FakeRoute, Faults};
 use super::http::{excerpt, reason, write_answer, Answer};
 use super::read::Request;
 use super::{FakeFault, FakeRequest, Shared};
@@ -23,15 +27,25 @@ const DEFAULT_LIMIT: usize = 25;
 const MAX_LIMIT: usize = 100;
 
 pub(super) struct State {
-    pub(super) now: SystemTime,
+    pub(super) clock: Clock,
     pub(super) latency: Duration,
     pub(super) tokens: Vec<Token>,
+    /// Every project token's index in `tokens`, oldest first: a page is a
+    /// slice of it, found without looking at the other tokens.
+    pub(super) project: Vec<usize>,
+    /// The same for each user, under their email and their external id.
+    pub(super) users: HashMap<String, Vec<usize>>,
     pub(super) by_id: HashMap<String, usize>,
     pub(super) by_value: HashMap<String, usize>,
-    pub(super) faults: VecDeque<(usize, FakeFault)>,
+    pub(super) faults: Faults,
+    pub(super) rate: Option<RateLimit>,
+    /// Send `RateLimit-*` headers while a rate limit is set.
+    pub(super) rate_headers: bool,
     pub(super) requests: Vec<FakeRequest>,
+    /// Where each request recorded is sent too, as it is recorded.
+    pub(super) feed: Option<Sender<FakeRequest>>,
     pub(super) minted: u64,
-    pub(super) random: std::collections::hash_map::RandomState,
+    pub(super) random: RandomState,
 }
 
 pub(super) struct Token {
@@ -76,12 +90,6 @@ impl Token {
         }
         Value::Object(object)
     }
-
-    pub(super) fn belongs_to(&self, user: &str) -> bool {
-        self.user.as_ref().is_some_and(|u| {
-            u.email.as_deref() == Some(user) || u.external_id.as_deref() == Some(user)
-        })
-    }
 }
 /// Answers one request; false when the connection must close.
 pub(super) fn handle(
@@ -95,42 +103,48 @@ pub(super) fn handle(
     if request.target == "/test/panic-outside" {
         panic!("the panic a unit test asked for");
     }
-    let (latency, fault) = {
+    let call = resolve(&request, addr);
+    // As at a gateway in front of the service: the rate limit counts every
+    // request, and one over it never reaches the faults or the service.
+    let (latency, over, shown, fault) = {
         let mut state = shared.lock();
-        let fault = match state.faults.front_mut() {
-            Some((times, fault)) => {
-                let fault = fault.clone();
-                *times -= 1;
-                if *times == 0 {
-                    state.faults.pop_front();
-                }
-                Some(fault)
-            }
-            None => None,
+        let admission = state.rate.as_mut().map(|rate| rate.admit(Instant::now()));
+        let over = admission.filter(|a| !a.admitted);
+        let fault = match over {
+            Some(_) => None,
+            None => state.faults.next(call.as_ref().ok().map(|c| c.route)),
         };
-        (state.latency, fault)
+        let shown = admission.filter(|_| state.rate_headers);
+        (state.latency, over, shown, fault)
     };
     // The request takes effect and is logged at once; only what leaves the
     // fake (the answer, or the close) waits, as behind a slow network after
     // the server acted. A client that times out meanwhile, or a Drop during
     // the wait, loses the answer but not the change.
-    let (answer, wait) = match fault {
-        Some(FakeFault::Close) => {
+    let (mut answer, wait) = match (over, fault) {
+        (Some(over), _) => (rate_limited(&over), latency),
+        (None, Some(FakeFault::Close)) => {
             record(shared, request.method, request.target, None);
             shared.sleep(latency);
             return false;
         }
-        Some(FakeFault::Status(status)) => (fault_answer(status), latency),
-        Some(FakeFault::RetryAfter(status, secs)) => (
+        (None, Some(FakeFault::Status(status))) => (fault_answer(status), latency),
+        (None, Some(FakeFault::RetryAfter(status, secs))) => (
             fault_answer(status).with_header("retry-after", secs.to_string()),
             latency,
         ),
-        Some(FakeFault::Delay(delay)) => (
-            route_caught(&request, shared, addr),
+        (None, Some(FakeFault::Delay(delay))) => (
+            route_caught(call, &request, shared, addr),
             latency.saturating_add(delay),
         ),
-        None => (route_caught(&request, shared, addr), latency),
+        (None, None) => (route_caught(call, &request, shared, addr), latency),
     };
+    if let Some(shown) = shown {
+        answer = answer
+            .with_header("ratelimit-limit", shown.limit.to_string())
+            .with_header("ratelimit-remaining", shown.remaining.to_string())
+            .with_header("ratelimit-reset", shown.reset.to_string());
+    }
     // Logged before the answer is written: a client that has its answer
     // finds its request in `requests()`.
     record(
@@ -147,8 +161,13 @@ pub(super) fn handle(
 }
 
 /// [`route`], with a panic (a bug in the fake) counted and answered 500.
-fn route_caught(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
-    match panic::catch_unwind(AssertUnwindSafe(|| route(request, shared, addr))) {
+fn route_caught(
+    call: Result<Call, Answer>,
+    request: &Request,
+    shared: &Shared,
+    addr: SocketAddr,
+) -> Answer {
+    match panic::catch_unwind(AssertUnwindSafe(|| route(call, request, shared, addr))) {
         Ok(answer) => answer,
         Err(_) => {
             shared.panics.fetch_add(1, Ordering::SeqCst);
@@ -178,34 +197,51 @@ fn fault_answer(status: u16) -> Answer {
     )
 }
 
+fn rate_limited(over: &Admission) -> Answer {
+    Answer::error(
+        429,
+        "too_many_requests",
+        format!(
+            "the fake's rate limit allows {} requests a window; this window ends in {} s",
+            over.limit, over.reset
+        ),
+        "wait as long as Retry-After says, then send the request again",
+    )
+    .with_header("retry-after", over.reset.to_string())
+}
+
 pub(super) fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
-    shared.lock().requests.push(FakeRequest {
+    let request = FakeRequest {
         method,
         path,
         status,
-    });
+    };
+    let mut state = shared.lock();
+    // Sent under the lock, so the feed has the log's order. A feed nobody
+    // reads any more fails to send, which costs nothing.
+    if let Some(feed) = &state.feed {
+        let _ = feed.send(request.clone());
+    }
+    state.requests.push(request);
 }
 
 // --- The API ---------------------------------------------------------------------
 
-enum Route {
-    ProjectTokens,
-    ProjectToken(String),
-    UserTokens,
-    UserTokenOrUser(String),
+/// A request the service has a route for: its call, the token or user id of
+/// its path, and its query.
+struct Call {
+    route: FakeRoute,
+    id: String,
+    query: String,
 }
 
-fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
-    // The unit tests' stand-in for a bug: a panic holding the state's lock.
-    #[cfg(test)]
-    if request.target == "/test/panic" {
-        let _state = shared.lock();
-        panic!("the panic a unit test asked for");
-    }
-    let (path, query) = match request.target.split_once('?') {
-        Some((path, query)) => (path, query),
-        None => (request.target.as_str(), ""),
-    };
+/// The call `request` makes, or the answer to a request that makes none:
+/// 421 for an absolute-form target naming another server, 404 for a path
+/// the service lacks, 405 (with `Allow`) for a method its path lacks. `HEAD`
+/// is routed wherever `GET` is.
+fn resolve(request: &Request, addr: SocketAddr) -> Result<Call, Answer> {
+    let target = origin_form(&request.target, addr)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let not_found = || {
         Answer::error(
             404,
@@ -214,31 +250,97 @@ fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
             "the fake serves /v2/jwt/project and /v2/jwt/user",
         )
     };
-    let segment = |raw: &str| percent_decode(raw, false).filter(|s| !s.is_empty());
-    let (route, allowed) = match path.split('/').collect::<Vec<_>>().as_slice() {
-        ["", "v2", "jwt", "project"] => (Route::ProjectTokens, "GET, POST"),
-        ["", "v2", "jwt", "project", id] => match segment(id) {
-            Some(id) => (Route::ProjectToken(id), "DELETE"),
-            None => return not_found(),
-        },
-        ["", "v2", "jwt", "user"] => (Route::UserTokens, "POST"),
-        ["", "v2", "jwt", "user", id] => match segment(id) {
-            Some(id) => (Route::UserTokenOrUser(id), "GET, DELETE"),
-            None => return not_found(),
-        },
-        _ => return not_found(),
+    let segment = |raw: &str| percent_decode(raw, false).ok_or_else(not_found);
+    let (id, allowed, routes) = match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["", "v2", "jwt", "project"] => (
+            String::new(),
+            "GET, HEAD, POST",
+            [FakeRoute::ListProjectTokens, FakeRoute::CreateProjectToken],
+        ),
+        ["", "v2", "jwt", "project", id] if !id.is_empty() => {
+            (segment(id)?, "DELETE", [FakeRoute::DiscardProjectToken; 2])
+        }
+        ["", "v2", "jwt", "user"] => (String::new(), "POST", [FakeRoute::CreateUserToken; 2]),
+        ["", "v2", "jwt", "user", id] if !id.is_empty() => (
+            segment(id)?,
+            "GET, HEAD, DELETE",
+            [FakeRoute::ListUserTokens, FakeRoute::DiscardUserToken],
+        ),
+        _ => return Err(not_found()),
     };
     let method = request.method.as_str();
     if !allowed.split(", ").any(|m| m == method) {
-        return Answer::error(
+        return Err(Answer::error(
             405,
             "method_not_allowed",
             format!("{} does not take {}", excerpt(path), excerpt(method)),
             &format!("use {allowed}"),
         )
-        .with_header("allow", allowed);
+        .with_header("allow", allowed));
     }
+    // Each path has at most two calls: reading (GET, HEAD) first.
+    let route = match method {
+        "GET" | "HEAD" => routes[0],
+        _ => routes[1],
+    };
+    Ok(Call {
+        route,
+        id,
+        query: query.to_owned(),
+    })
+}
 
+/// `target` in origin-form (`/v2/...`): as sent, or the path and query of an
+/// absolute-form target naming the fake (`http://127.0.0.1:PORT/v2/...`, what
+/// a client sends through a forward proxy; RFC 9112, 3.2.2). One naming
+/// another server is answered 421.
+fn origin_form(target: &str, addr: SocketAddr) -> Result<String, Answer> {
+    let absolute = (!target.starts_with('/'))
+        .then(|| target.split_once("://"))
+        .flatten();
+    let Some((scheme, rest)) = absolute else {
+        return Ok(target.to_owned());
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let port = addr.port();
+    let ours = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    if !scheme.eq_ignore_ascii_case("http")
+        || !ours.iter().any(|o| o.eq_ignore_ascii_case(authority))
+    {
+        return Err(Answer::error(
+            421,
+            "misdirected_request",
+            format!(
+                "the fake is http://{addr}, not {}",
+                excerpt(&format!("{scheme}://{authority}"))
+            ),
+            &format!("send the path alone (/v2/...), or a URL on http://{addr}"),
+        ));
+    }
+    Ok(match path.strip_prefix('/') {
+        Some(_) => path.to_owned(),
+        None => format!("/{path}"),
+    })
+}
+
+/// The answer to `call`, or to a request that makes none.
+fn route(
+    call: Result<Call, Answer>,
+    request: &Request,
+    shared: &Shared,
+    addr: SocketAddr,
+) -> Answer {
+    // The unit tests' stand-in for a bug: a panic holding the state's lock.
+    #[cfg(test)]
+    if request.target == "/test/panic" {
+        let _state = shared.lock();
+        panic!("the panic a unit test asked for");
+    }
+    let call = match call {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
     let mut state = shared.lock();
     if !state.authorized(request.header("authorization"), &shared.admin_token) {
         return Answer::error(
@@ -248,33 +350,51 @@ fn route(request: &Request, shared: &Shared, addr: SocketAddr) -> Answer {
             "send Authorization: Bearer with the fake's admin token or a live project token",
         );
     }
-    match (route, method) {
-        (Route::ProjectTokens, "GET") => {
+    let Call { route, id, query } = call;
+    match route {
+        FakeRoute::ListProjectTokens => {
             let url = format!("http://{addr}/v2/jwt/project");
-            state.list(query, &url, |_| true, true)
+            state.list(&query, &url, &state.project)
         }
-        (Route::ProjectTokens, _) => match json_body(&request.body) {
+        FakeRoute::ListUserTokens => {
+            let url = format!(
+                "http://{addr}/v2/jwt/user/{}",
+                crate::url::percent_encode(&id)
+            );
+            let tokens = state.users.get(&id).map_or(&[][..], Vec::as_slice);
+            state.list(&query, &url, tokens)
+        }
+        FakeRoute::CreateProjectToken => match json_body(request) {
             Ok(body) => state.create_project(&body),
             Err(answer) => answer,
         },
-        (Route::UserTokens, _) => match json_body(&request.body) {
+        FakeRoute::CreateUserToken => match json_body(request) {
             Ok(body) => state.create_user(&body),
             Err(answer) => answer,
         },
-        (Route::ProjectToken(id), _) => state.discard(&id, false),
-        (Route::UserTokenOrUser(user), "GET") => {
-            let url = format!(
-                "http://{addr}/v2/jwt/user/{}",
-                crate::url::percent_encode(&user)
-            );
-            state.list(query, &url, |t| t.belongs_to(&user), false)
-        }
-        (Route::UserTokenOrUser(id), _) => state.discard(&id, true),
+        FakeRoute::DiscardProjectToken => state.discard(&id, false),
+        FakeRoute::DiscardUserToken => state.discard(&id, true),
     }
 }
 
-fn json_body(body: &[u8]) -> Result<Map<String, Value>, Answer> {
-    match serde_json::from_slice::<Value>(body) {
+/// A create's body: a JSON object, sent as `application/json` (415 for
+/// another media type; none given is taken as JSON).
+fn json_body(request: &Request) -> Result<Map<String, Value>, Answer> {
+    if let Some(given) = request.header("content-type") {
+        let media = given.split(';').next().unwrap_or_default().trim();
+        if !media.eq_ignore_ascii_case("application/json") {
+            return Err(Answer::error(
+                415,
+                "unsupported_media_type",
+                format!(
+                    "the body is {:?}; the fake reads application/json",
+                    excerpt(given)
+                ),
+                "send the JSON body with Content-Type: application/json",
+            ));
+        }
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
         Ok(Value::Object(object)) => Ok(object),
         Ok(_) => Err(Answer::invalid("the body is JSON but not an object")),
         Err(e) => Err(Answer::error(
@@ -303,6 +423,30 @@ fn text_field(body: &Map<String, Value>, field: &str) -> Result<Option<String>, 
 }
 
 impl State {
+    pub(super) fn new(clock: Clock, random: RandomState) -> State {
+        State {
+            clock,
+            latency: Duration::ZERO,
+            tokens: Vec::new(),
+            project: Vec::new(),
+            users: HashMap::new(),
+            by_id: HashMap::new(),
+            by_value: HashMap::new(),
+            faults: Faults::default(),
+            rate: None,
+            rate_headers: false,
+            requests: Vec::new(),
+            feed: None,
+            minted: 0,
+            random,
+        }
+    }
+
+    /// The fake's clock's time now.
+    pub(super) fn now(&self) -> SystemTime {
+        self.clock.now(SystemTime::now())
+    }
+
     fn authorized(&self, header: Option<&str>, admin: &str) -> bool {
         let Some(bearer) = header.and_then(|h| {
             let (scheme, token) = h.split_once(' ')?;
@@ -319,17 +463,14 @@ impl State {
             .is_some_and(|t| {
                 t.user.is_none()
                     && t.discarded_at.is_none()
-                    && t.expires_at.is_none_or(|at| self.now < at)
+                    && t.expires_at.is_none_or(|at| self.now() < at)
             })
     }
 
-    fn list(
-        &self,
-        query: &str,
-        url: &str,
-        include: impl Fn(&Token) -> bool,
-        project: bool,
-    ) -> Answer {
+    /// A page of the list whose tokens are `list` (indexes into `tokens`,
+    /// oldest first), newest first: it costs the page, a lookup in `by_id`
+    /// and a binary search, whatever the list's length.
+    fn list(&self, query: &str, url: &str, list: &[usize]) -> Answer {
         let mut limit = None;
         let mut after = None;
         let mut before = None;
@@ -358,16 +499,17 @@ impl State {
                 ))
             }
         };
-        let items: Vec<&Token> = self
-            .tokens
-            .iter()
-            .rev()
-            .filter(|t| (t.user.is_none()) == project && include(t))
-            .collect();
+        let len = list.len();
+        // The token at position `p` of the list, newest first.
+        let at = |p: usize| &self.tokens[list[len - 1 - p]];
         let position = |name: &str, id: &str| {
-            items.iter().position(|t| t.id == id).ok_or_else(|| {
-                Answer::invalid(format!("{name} {:?} is no token of this list", excerpt(id)))
-            })
+            self.by_id
+                .get(id)
+                .and_then(|i| list.binary_search(i).ok())
+                .map(|q| len - 1 - q)
+                .ok_or_else(|| {
+                    Answer::invalid(format!("{name} {:?} is no token of this list", excerpt(id)))
+                })
         };
         let range = match (&after, &before) {
             (Some(_), Some(_)) => {
@@ -376,34 +518,33 @@ impl State {
                 )
             }
             (Some(id), None) => match position("starting_after", id) {
-                Ok(i) => i + 1..(i + 1 + limit).min(items.len()),
+                Ok(i) => i + 1..(i + 1 + limit).min(len),
                 Err(answer) => return answer,
             },
             (None, Some(id)) => match position("ending_before", id) {
                 Ok(i) => i.saturating_sub(limit)..i,
                 Err(answer) => return answer,
             },
-            (None, None) => 0..limit.min(items.len()),
+            (None, None) => 0..limit.min(len),
         };
-        let page = &items[range.clone()];
         let link = |cursor: &str, id: &str| {
             Value::String(format!(
                 "{url}?limit={limit}&{cursor}={}",
                 crate::url::percent_encode(id)
             ))
         };
-        let next = match page.last() {
-            Some(last) if range.end < items.len() => link("starting_after", &last.id),
+        let next = match range.end {
+            end if end > range.start && end < len => link("starting_after", &at(end - 1).id),
             _ => Value::Null,
         };
-        let prev = match page.first() {
-            Some(first) if range.start > 0 => link("ending_before", &first.id),
+        let prev = match range.start {
+            start if start > 0 && start < range.end => link("ending_before", &at(start).id),
             _ => Value::Null,
         };
         Answer::ok(
             200,
             json!({
-                "data": page.iter().map(|t| t.json()).collect::<Vec<_>>(),
+                "data": range.map(|p| at(p).json()).collect::<Vec<_>>(),
                 "links": {"first": format!("{url}?limit={limit}"), "next": next, "prev": prev},
             }),
         )
@@ -454,7 +595,7 @@ impl State {
                 )
             }
         };
-        let created_at = self.now;
+        let created_at = self.now();
         let expires_at = match expiry {
             None => None,
             Some(secs) => match created_at
@@ -504,6 +645,17 @@ impl State {
         let index = self.tokens.len();
         self.by_id.insert(id.clone(), index);
         self.by_value.insert(value.clone(), index);
+        match &token.user {
+            None => self.project.push(index),
+            Some(User { email, external_id }) => {
+                // Once, when the email and the external id are the same text.
+                let other = external_id.as_ref().filter(|x| Some(*x) != email.as_ref());
+                let names = [email.as_ref(), other];
+                for name in names.into_iter().flatten() {
+                    self.users.entry(name.clone()).or_default().push(index);
+                }
+            }
+        }
         self.tokens.push(token);
         let mut answer = Map::new();
         answer.insert("token".into(), json!(value));
@@ -530,7 +682,7 @@ impl State {
     }
 
     fn discard(&mut self, id: &str, user: bool) -> Answer {
-        let now = self.now;
+        let now = self.now();
         let token = self
             .by_id
             .get(id)
@@ -551,5 +703,44 @@ impl State {
             200,
             json!({"token_id": token.id, "discarded_at": format_rfc3339(now)}),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run with `cargo test --lib --features fake -- --ignored walk`: a page
+    /// costs the page, not every token held (a limit-1 walk over 18,000
+    /// tokens took 55 s when each page looked at them all). The service
+    /// alone, without HTTP, whose round trips on loopback cost more than
+    /// the page.
+    #[test]
+    #[ignore = "a measurement"]
+    fn a_limit_1_walk_over_20_000_tokens_takes_under_a_second() {
+        let mut state = State::new(Clock::frozen_at(SystemTime::now()), RandomState::new());
+        for i in 0..20_000 {
+            let body = json!({"name": format!("t{i}")});
+            let Value::Object(body) = body else {
+                unreachable!()
+            };
+            assert_eq!(state.create_project(&body).status, 201);
+        }
+        let url = "http://127.0.0.1:1/v2/jwt/project";
+        let began = std::time::Instant::now();
+        let mut query = "limit=1".to_owned();
+        let mut pages = 0;
+        loop {
+            let answer = state.list(&query, url, &state.project);
+            pages += 1;
+            match answer.body["links"]["next"].as_str() {
+                Some(next) => query = next[url.len() + 1..].to_owned(),
+                None => break,
+            }
+        }
+        let took = began.elapsed();
+        println!("a limit-1 walk over {pages} pages took {took:?}");
+        assert_eq!(pages, 20_000);
+        assert!(took < Duration::from_secs(1), "{took:?}");
     }
 }
