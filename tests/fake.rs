@@ -126,6 +126,22 @@ fn token_ids_are_uuid_shaped_and_distinct() {
         assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
         assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
     }
+    // Their random part and the values' signatures differ too, each drawn
+    // afresh (the counter alone keeps the ids apart).
+    let client = fake.client();
+    let created: Vec<_> = (0..50)
+        .map(|_| {
+            client
+                .create_project_jwt(&CreateProjectTokenRequest::new("r"))
+                .unwrap()
+        })
+        .collect();
+    let random: HashSet<&str> = created.iter().map(|c| &c.token_id[..23]).collect();
+    let signatures: HashSet<&str> = created
+        .iter()
+        .map(|c| c.token.rsplit('.').next().unwrap())
+        .collect();
+    assert_eq!((random.len(), signatures.len()), (50, 50));
 }
 
 #[test]

@@ -122,6 +122,29 @@ fn a_body_with_a_content_type_other_than_json_is_415() {
 }
 
 #[test]
+fn texts_of_255_characters_are_read() {
+    let fake = start();
+    let most = "é".repeat(255);
+    for (path, body) in [
+        ("/v2/jwt/project", json!({"name": most})),
+        (
+            "/v2/jwt/user",
+            json!({"email": most, "external_id": most, "name": most}),
+        ),
+    ] {
+        let answer = send(
+            &fake.base_url(),
+            &request(&fake, "POST", path, &body.to_string()),
+        );
+        assert_eq!(answer.status, 201, "{path}");
+    }
+    assert_eq!(
+        fake.project_tokens()[0].name.as_deref(),
+        Some(most.as_str())
+    );
+}
+
+#[test]
 fn a_body_breaking_a_rule_is_422_naming_the_field() {
     let fake = start();
     let long = "n".repeat(256);
@@ -408,6 +431,7 @@ fn unknown_paths_are_404_even_without_a_bearer() {
         "/v2",
         "/v2/jwt",
         "/v2/jwt/project/",
+        "/v2/jwt/user/",
         "/v2/jwt/project/a/b",
         "/v2/jwt/user/a/b",
         "/v3/jwt/project",
@@ -571,6 +595,10 @@ fn an_absolute_form_target_naming_the_fake_is_served_as_its_path() {
         ),
     );
     assert_eq!(query.error(), ("not_found", "no such path: /"));
+    // An origin-form target with a URL in its query is still origin-form.
+    let with_url = "/v2/jwt/project?next=http://elsewhere:1/v2";
+    let answer = send(&fake.base_url(), &request(&fake, "GET", with_url, ""));
+    assert_eq!(answer.status, 200);
     // Logged as sent.
     assert_eq!(fake.requests()[2], req("DELETE", &target, Some(200)));
     assert!(fake.project_tokens()[0].is_discarded());
@@ -649,7 +677,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         )
     );
     assert!(closed(&mut stream));
-    let cases: [(&[u8], u16, &str); 9] = [
+    let cases: [(&[u8], u16, &str); 11] = [
         (
             b"GET\r\n\r\n",
             400,
@@ -679,6 +707,16 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
             b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
             400,
             "the header line \"no colon here\" has no colon",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\n: no name\r\n\r\n",
+            400,
+            "the header line \": no name\" has no valid name",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\nname : x\r\n\r\n",
+            400,
+            "the header line \"name : x\" has no valid name",
         ),
         (
             b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
@@ -975,6 +1013,16 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     stream.write_all(body.as_bytes()).unwrap();
     assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
+    // With the whole body sent already, no 100 Continue: the answer comes first.
+    let whole = format!(
+        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
+        fake.admin_token(),
+        body.len()
+    );
+    stream.write_all(whole.as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    stream.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 201");
 }
 
 // --- Faults over raw HTTP --------------------------------------------------------------

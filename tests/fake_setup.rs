@@ -352,7 +352,13 @@ fn secs(time: SystemTime) -> u64 {
 #[test]
 fn a_running_clock_dates_tokens_now_and_judges_expiry_by_it() {
     let fake = start();
+    let started = secs(fake.now());
     fake.set_clock_running(true);
+    // Into the next second: a frozen clock would still show the start.
+    while secs(SystemTime::now()) == started {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(secs(fake.now()) > started);
     let client = fake.client();
     let before = secs(SystemTime::now());
     let created = client
@@ -449,4 +455,19 @@ fn limit_1_walks_over_interleaved_project_and_user_tokens_yield_each_once_both_w
     );
     assert_eq!(page.unwrap_err().status(), Some(422));
     assert!(walk(Some("nobody"), None).is_empty());
+}
+
+#[test]
+fn a_page_past_either_end_is_empty_with_no_links() {
+    let fake = start();
+    let client = fake.client();
+    let ids: Vec<String> = (0..3).map(|i| create(&client, &format!("t{i}"))).collect();
+    let before_newest = FetchProjectTokensParams::default().ending_before(&ids[2]);
+    let after_oldest = FetchProjectTokensParams::default().starting_after(&ids[0]);
+    for params in [before_newest, after_oldest] {
+        let page = client.fetch_project_tokens(&params).unwrap();
+        assert!(page.data.is_empty());
+        let links = page.links.unwrap();
+        assert_eq!((links.next, links.prev), (None, None));
+    }
 }

@@ -17,7 +17,8 @@ pub(super) fn base64url(bytes: &[u8]) -> String {
         let n = chunk
             .iter()
             .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            // The bytes' bits do not overlap: adding them is or-ing them.
+            .fold(0u32, |n, (i, b)| n + (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }

@@ -33,7 +33,6 @@ use crate::{AccessToken, Client};
 pub use faults::{FakeFault, FakeRoute};
 
 use clock::{Clock, RateLimit};
-use encode::random_u64;
 use http::{accept_loop, Limits, POLL};
 use service::State;
 
@@ -264,10 +263,11 @@ impl FakeServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let random = std::collections::hash_map::RandomState::new();
+        let mut state = State::new(Clock::frozen_at(SystemTime::now()), random);
         let admin_token = format!(
             "fake-admin-{:016x}{:016x}",
-            random_u64(&random, 1),
-            random_u64(&random, 2)
+            state.next_random(),
+            state.next_random()
         );
         let shared = Arc::new(Shared {
             admin_token,
@@ -276,7 +276,7 @@ impl FakeServer {
             panics: AtomicUsize::new(0),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
-            state: Mutex::new(State::new(Clock::frozen_at(SystemTime::now()), random)),
+            state: Mutex::new(state),
         });
         let serving = shared.clone();
         let acceptor = thread::Builder::new()

@@ -118,7 +118,8 @@ pub(super) fn read_request(
             }
             break end;
         }
-        if buffer.len() > MAX_HEAD_BYTES {
+        // Not ended within the limit: it cannot fit, whatever comes next.
+        if buffer.len() >= MAX_HEAD_BYTES {
             return refused_head(buffer);
         }
         // A terminator may straddle what was searched and what comes next.
@@ -193,7 +194,7 @@ pub(super) fn read_request(
     };
     let codings = header("transfer-encoding").join(",");
     let chunked = !codings.is_empty();
-    if chunked && !codings.trim().eq_ignore_ascii_case("chunked") {
+    if chunked && !codings.eq_ignore_ascii_case("chunked") {
         return refuse(Answer::error(
             501,
             "not_implemented",
@@ -514,6 +515,23 @@ mod tests {
             ]
         );
         assert!(fake.project_tokens().is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn a_head_that_reaches_16_kib_without_ending_is_431_at_once() -> Outcome {
+        // A deadline the answer must beat: 431 comes before any 408.
+        let fake = start_with(Limits {
+            request_deadline: Duration::from_secs(600),
+            ..Limits::default()
+        })?;
+        let mut stream = connect(&fake.base_url());
+        let mut head = b"GET /v2/jwt/project HTTP/1.1\r\nx: ".to_vec();
+        head.resize(MAX_HEAD_BYTES, b'p');
+        stream.write_all(&head)?;
+        let answer = read_answer(&mut stream, &mut Vec::new());
+        assert_eq!(answer.status, 431);
+        assert!(closed(&mut stream));
         Ok(())
     }
 

@@ -45,6 +45,8 @@ pub(super) struct State {
     /// Where each request recorded is sent too, as it is recorded.
     pub(super) feed: Option<Sender<FakeRequest>>,
     pub(super) minted: u64,
+    /// Random numbers drawn so far: each draw hashes the next count.
+    pub(super) drawn: u64,
     pub(super) random: RandomState,
 }
 
@@ -438,6 +440,7 @@ impl State {
             requests: Vec::new(),
             feed: None,
             minted: 0,
+            drawn: 0,
             random,
         }
     }
@@ -624,9 +627,8 @@ impl State {
             claims.insert("user_external_id".into(), json!(user.external_id));
         }
         let mut signature = Vec::with_capacity(32);
-        for i in 0..4 {
-            signature
-                .extend_from_slice(&random_u64(&self.random, self.minted * 8 + i).to_le_bytes());
+        for _ in 0..4 {
+            signature.extend_from_slice(&self.next_random().to_le_bytes());
         }
         let value = format!(
             "{}.{}.{}",
@@ -667,10 +669,17 @@ impl State {
         Answer::ok(201, Value::Object(answer))
     }
 
+    /// A random number never drawn before in this fake: the admin token,
+    /// token ids and signatures each take their own.
+    pub(super) fn next_random(&mut self) -> u64 {
+        self.drawn += 1;
+        random_u64(&self.random, self.drawn)
+    }
+
     /// A UUID-shaped id (version 4 layout): random, with the mint counter in
     /// the last group so that no two of one fake are equal.
-    fn token_id(&self) -> String {
-        let a = random_u64(&self.random, self.minted * 8 + 5);
+    fn token_id(&mut self) -> String {
+        let a = self.next_random();
         format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
             a >> 32,
