@@ -15,8 +15,6 @@
 
 use std::process::ExitCode;
 
-use std::time::Duration;
-
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateTokenResponse, Error, FakeServer,
     FetchProjectTokensParams,
@@ -82,7 +80,8 @@ fn demo() -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// A few project tokens made over some weeks of the fake's clock, one revoked.
+/// A few project tokens, one revoked. The fake's clock stands at the time it
+/// started, so every date shown is today's.
 fn seed(fake: &FakeServer) -> Result<(), magicbell_jwt::Error> {
     const DAY: u64 = 86_400;
     let client = fake.client();
@@ -100,10 +99,8 @@ fn seed(fake: &FakeServer) -> Result<(), magicbell_jwt::Error> {
         request.expiry = expiry;
         let created = client.create_project_jwt(&request)?;
         if name == "staging backfill" {
-            fake.advance(Duration::from_secs(DAY));
             client.discard_project_jwt(&created.token_id)?;
         }
-        fake.advance(Duration::from_secs(5 * DAY));
     }
     Ok(())
 }

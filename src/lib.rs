@@ -67,6 +67,23 @@
 //! # Ok::<(), magicbell_jwt::Error>(())
 //! ```
 //!
+//! # Testing your code
+//!
+//! With the `fake` feature in your `[dev-dependencies]`, `FakeServer` is
+//! MagicBell's JWT service inside your test, on loopback: it keeps state like
+//! the real one, so a test sets tokens up, runs your code against
+//! `FakeServer::client()` and checks `FakeServer::project_tokens()`
+//! afterwards, with nothing to script. It can also fail a chosen call
+//! (`FakeServer::inject_on`; its docs say how the client's retries meet a
+//! fault), enforce a rate limit, and freeze or run its clock. The README's
+//! "Testing your code with `FakeServer`" tests a rotation with it.
+// Documented only with `fake` (as on docs.rs), so linked only then.
+#![cfg_attr(feature = "fake", doc = "\nSee [`FakeServer`].")]
+#![cfg_attr(
+    not(feature = "fake"),
+    doc = "\nSee [`FakeServer`](https://docs.rs/magicbell-jwt/latest/magicbell_jwt/struct.FakeServer.html)."
+)]
+//!
 //! # Scope of this crate
 //!
 //! This crate speaks to the `JwtService` of MagicBell's REST API v2 and nothing
@@ -123,9 +140,10 @@
 //! `Debug` or `Display` output of [`Client`], [`CreateTokenResponse`] or
 //! [`Error`]; they print as `[redacted]`. (ureq's own `TRACE` log level shows
 //! wire bytes unredacted: do not enable it where logs are kept.)
-
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+// docs.rs (nightly, `--cfg docsrs`): mark the fake's items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(any(feature = "rustls", feature = "native-tls")))]
 compile_error!("magicbell-jwt needs a TLS feature: `rustls` (the default) or `native-tls`");
@@ -150,7 +168,7 @@ mod url;
 #[cfg(feature = "fake")]
 mod fake;
 #[cfg(feature = "fake")]
-pub use fake::{FakeFault, FakeRequest, FakeServer};
+pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 
 pub use builder::ClientBuilder;
 pub use client::Client;

@@ -126,6 +126,22 @@ fn token_ids_are_uuid_shaped_and_distinct() {
         assert_eq!(groups, [8, 4, 4, 4, 12], "{id}");
         assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
     }
+    // Their random part and the values' signatures differ too, each drawn
+    // afresh (the counter alone keeps the ids apart).
+    let client = fake.client();
+    let created: Vec<_> = (0..50)
+        .map(|_| {
+            client
+                .create_project_jwt(&CreateProjectTokenRequest::new("r"))
+                .unwrap()
+        })
+        .collect();
+    let random: HashSet<&str> = created.iter().map(|c| &c.token_id[..23]).collect();
+    let signatures: HashSet<&str> = created
+        .iter()
+        .map(|c| c.token.rsplit('.').next().unwrap())
+        .collect();
+    assert_eq!((random.len(), signatures.len()), (50, 50));
 }
 
 #[test]
@@ -737,24 +753,25 @@ fn the_request_log_shows_a_rotation_exactly() {
 }
 
 #[test]
-fn requests_since_gives_the_entries_after_those_seen() {
+fn the_request_feed_gets_each_request_as_it_is_logged_in_order() {
     let fake = start();
-    assert!(fake.requests_since(0).is_empty());
+    mint(&fake, 1);
+    let feed = fake.request_feed();
+    // Only what comes after it is asked for.
+    assert!(feed.try_recv().is_err());
     mint(&fake, 2);
-    let mut seen = fake.requests_since(0);
-    assert_eq!(seen, fake.requests());
-    assert_eq!(seen.len(), 2);
-    // A create is not sent again after a 5xx: one more entry.
-    fake.inject(1, FakeFault::Status(503));
+    fake.inject(1, FakeFault::Close);
     let _ = fake
         .client()
         .create_project_jwt(&CreateProjectTokenRequest::new("x"));
-    let new = fake.requests_since(seen.len());
-    assert_eq!(new, [req("POST", "/v2/jwt/project", Some(503))]);
-    seen.extend(new);
-    assert_eq!(seen, fake.requests());
-    assert_eq!(fake.requests_since(1), fake.requests()[1..]);
-    // At or past the end: nothing, not a panic.
-    assert!(fake.requests_since(3).is_empty());
-    assert!(fake.requests_since(usize::MAX).is_empty());
+    // Each is in the feed by the time its call returns.
+    let fed: Vec<FakeRequest> = feed.try_iter().collect();
+    assert_eq!(fed, fake.requests()[1..]);
+    assert_eq!(fed[2], req("POST", "/v2/jwt/project", None));
+    // A second feed replaces the first, which ends; one dropped stops nothing.
+    let second = fake.request_feed();
+    assert!(feed.recv().is_err());
+    drop(second);
+    mint(&fake, 1);
+    assert_eq!(fake.requests().len(), 5);
 }

@@ -62,6 +62,89 @@ fn a_body_that_is_not_json_is_400() {
 }
 
 #[test]
+fn a_body_with_a_content_type_other_than_json_is_415() {
+    let fake = start();
+    let with = |path: &str, content_type: &str, body: &str| {
+        format!(
+            "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n{content_type}content-length: {}\r\n\r\n{body}",
+            fake.admin_token(),
+            body.len()
+        )
+    };
+    let name = r#"{"name":"n"}"#;
+    for (path, content_type, body) in [
+        ("/v2/jwt/project", "content-type: text/plain\r\n", name),
+        (
+            "/v2/jwt/project",
+            "content-type: application/x-www-form-urlencoded\r\n",
+            "name=n",
+        ),
+        (
+            "/v2/jwt/project",
+            "content-type: application/jsonx\r\n",
+            name,
+        ),
+        (
+            "/v2/jwt/user",
+            "content-type: text/json\r\n",
+            r#"{"email":"a@x.io"}"#,
+        ),
+    ] {
+        let answer = send(&fake.base_url(), with(path, content_type, body).as_bytes());
+        assert_eq!(answer.status, 415, "{content_type}");
+        let given = content_type["content-type: ".len()..].trim_end();
+        assert_eq!(
+            answer.error(),
+            (
+                "unsupported_media_type",
+                format!("the body is {given:?}; the fake reads application/json").as_str()
+            )
+        );
+    }
+    assert!(fake.project_tokens().is_empty());
+    // JSON with parameters or in capitals, or no Content-Type at all (as
+    // a client may send): read.
+    for content_type in [
+        "content-type: application/json; charset=utf-8\r\n",
+        "Content-Type: Application/JSON\r\n",
+        "",
+    ] {
+        let answer = send(
+            &fake.base_url(),
+            with("/v2/jwt/project", content_type, name).as_bytes(),
+        );
+        assert_eq!(answer.status, 201, "{content_type}");
+    }
+    // The bearer is checked first.
+    let anonymous =
+        "POST /v2/jwt/project HTTP/1.1\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi";
+    assert_eq!(send(&fake.base_url(), anonymous.as_bytes()).status, 401);
+}
+
+#[test]
+fn texts_of_255_characters_are_read() {
+    let fake = start();
+    let most = "é".repeat(255);
+    for (path, body) in [
+        ("/v2/jwt/project", json!({"name": most})),
+        (
+            "/v2/jwt/user",
+            json!({"email": most, "external_id": most, "name": most}),
+        ),
+    ] {
+        let answer = send(
+            &fake.base_url(),
+            &request(&fake, "POST", path, &body.to_string()),
+        );
+        assert_eq!(answer.status, 201, "{path}");
+    }
+    assert_eq!(
+        fake.project_tokens()[0].name.as_deref(),
+        Some(most.as_str())
+    );
+}
+
+#[test]
 fn a_body_breaking_a_rule_is_422_naming_the_field() {
     let fake = start();
     let long = "n".repeat(256);
@@ -348,11 +431,13 @@ fn unknown_paths_are_404_even_without_a_bearer() {
         "/v2",
         "/v2/jwt",
         "/v2/jwt/project/",
+        "/v2/jwt/user/",
         "/v2/jwt/project/a/b",
         "/v2/jwt/user/a/b",
         "/v3/jwt/project",
         "/v2/jwt/projects",
-        "http://127.0.0.1/v2/jwt/project",
+        "*",
+        "v2/jwt/project",
     ] {
         let answer = send(
             &fake.base_url(),
@@ -367,44 +452,184 @@ fn unknown_paths_are_404_even_without_a_bearer() {
 fn a_method_a_path_does_not_have_is_405_with_allow() {
     let fake = start();
     let cases = [
-        ("PUT", "/v2/jwt/project", "GET, POST"),
-        ("DELETE", "/v2/jwt/project", "GET, POST"),
+        ("PUT", "/v2/jwt/project", "GET, HEAD, POST"),
+        ("DELETE", "/v2/jwt/project", "GET, HEAD, POST"),
         ("GET", "/v2/jwt/project/abc", "DELETE"),
+        ("HEAD", "/v2/jwt/project/abc", "DELETE"),
         ("GET", "/v2/jwt/user", "POST"),
-        ("POST", "/v2/jwt/user/abc", "GET, DELETE"),
-        ("PATCH", "/v2/jwt/user/abc", "GET, DELETE"),
+        ("HEAD", "/v2/jwt/user", "POST"),
+        ("POST", "/v2/jwt/user/abc", "GET, HEAD, DELETE"),
+        ("PATCH", "/v2/jwt/user/abc", "GET, HEAD, DELETE"),
     ];
     for (method, path, allow) in cases {
-        let answer = send(&fake.base_url(), &request(&fake, method, path, ""));
-        assert_eq!(answer.status, 405, "{method} {path}");
-        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
-        assert_eq!(answer.error().0, "method_not_allowed");
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(&request(&fake, method, path, "")).unwrap();
+        // A HEAD answer has no body: its head, then the connection's end.
+        let (status, head) = if method == "HEAD" {
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let head = read_head(&mut stream);
+            assert!(closed(&mut stream), "{method} {path}");
+            (head[9..12].parse().unwrap(), head)
+        } else {
+            let answer = read_answer(&mut stream, &mut Vec::new());
+            assert_eq!(answer.error().0, "method_not_allowed");
+            (answer.status, answer.head)
+        };
+        assert_eq!(status, 405, "{method} {path}");
+        assert!(head.contains(&format!("\r\nallow: {allow}\r\n")), "{head}");
     }
     let log = fake.requests();
     assert_eq!(log[0], req("PUT", "/v2/jwt/project", Some(405)));
     assert_eq!(log.len(), cases.len());
 }
 
-#[test]
-fn head_gets_its_answer_without_a_body() {
-    let fake = start();
-    let mut stream = connect(&fake.base_url());
-    stream
-        .write_all(&request(&fake, "HEAD", "/v2/jwt/project", ""))
-        .unwrap();
-    stream
-        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
-        .unwrap();
-    let mut buffer = Vec::new();
-    let mut head = String::new();
-    // The HEAD answer's head, then at once the GET's answer on the same connection.
-    while !head.contains("\r\n\r\n") {
+/// An answer's status line and headers, up to the blank line, read a byte
+/// at a time so that nothing after them is taken.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];
         stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0] as char);
+        head.push(byte[0]);
     }
-    assert!(head.starts_with("HTTP/1.1 405 "), "{head}");
-    assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+    String::from_utf8(head).unwrap()
+}
+
+#[test]
+fn head_answers_wherever_get_does_with_the_get_s_headers_and_no_body() {
+    let fake = start();
+    fake.client()
+        .create_user_jwt(&CreateUserTokenRequest::for_email("a@x.io"))
+        .unwrap();
+    for path in ["/v2/jwt/project?limit=5", "/v2/jwt/user/a%40x.io"] {
+        let mut stream = connect(&fake.base_url());
+        let mut buffer = Vec::new();
+        stream.write_all(&request(&fake, "GET", path, "")).unwrap();
+        let get = read_answer(&mut stream, &mut buffer);
+        // HEAD, then GET pipelined: the HEAD answer's head is followed at
+        // once by the GET's answer, so it carried no body.
+        let mut two = request(&fake, "HEAD", path, "");
+        two.extend(request(&fake, "GET", path, ""));
+        stream.write_all(&two).unwrap();
+        let head = read_head(&mut stream);
+        let length = format!(
+            "content-length: {}\r\n",
+            get.header("content-length").unwrap()
+        );
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        assert!(
+            head.contains("content-type: application/json\r\n"),
+            "{head}"
+        );
+        assert!(head.contains(&length), "{head} {length}");
+        let again = read_answer(&mut stream, &mut buffer);
+        assert_eq!((again.status, again.body), (200, get.body));
+    }
+    // Refused as a GET would be, without the body.
+    for (bytes, status) in [
+        ("HEAD /v2/jwt/project HTTP/1.1\r\n\r\n", "401"),
+        ("HEAD /v2/jwt/nothing HTTP/1.1\r\n\r\n", "404"),
+    ] {
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(bytes.as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(&read_head(&mut stream)[9..12], status);
+        assert!(closed(&mut stream));
+    }
+    let log: Vec<(String, Option<u16>)> = fake
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.status))
+        .filter(|(method, _)| method == "HEAD")
+        .collect();
+    let head = |status| ("HEAD".to_owned(), Some(status));
+    assert_eq!(log, [head(200), head(200), head(401), head(404)]);
+}
+
+// --- Targets ------------------------------------------------------------------------
+
+#[test]
+fn an_absolute_form_target_naming_the_fake_is_served_as_its_path() {
+    let fake = start();
+    let port = fake.base_url()["http://127.0.0.1:".len()..]
+        .trim_end_matches("/v2")
+        .to_owned();
+    let created = send(
+        &fake.base_url(),
+        &request(
+            &fake,
+            "POST",
+            &format!("http://127.0.0.1:{port}/v2/jwt/project"),
+            r#"{"name":"proxied"}"#,
+        ),
+    );
+    assert_eq!(created.status, 201);
+    let id = created.body["token_id"].as_str().unwrap().to_owned();
+    let listed = send(
+        &fake.base_url(),
+        &request(
+            &fake,
+            "GET",
+            &format!("HTTP://LocalHost:{port}/v2/jwt/project?limit=1"),
+            "",
+        ),
+    );
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["data"][0]["id"], id.as_str());
+    let target = format!("http://localhost:{port}/v2/jwt/project/{id}");
+    let revoked = send(&fake.base_url(), &request(&fake, "DELETE", &target, ""));
+    assert_eq!(revoked.status, 200);
+    // No path: the root, which the fake does not serve.
+    let root = send(
+        &fake.base_url(),
+        &request(&fake, "GET", &format!("http://127.0.0.1:{port}"), ""),
+    );
+    assert_eq!(root.error(), ("not_found", "no such path: /"));
+    let query = send(
+        &fake.base_url(),
+        &request(
+            &fake,
+            "GET",
+            &format!("http://127.0.0.1:{port}?limit=1"),
+            "",
+        ),
+    );
+    assert_eq!(query.error(), ("not_found", "no such path: /"));
+    // An origin-form target with a URL in its query is still origin-form.
+    let with_url = "/v2/jwt/project?next=http://elsewhere:1/v2";
+    let answer = send(&fake.base_url(), &request(&fake, "GET", with_url, ""));
+    assert_eq!(answer.status, 200);
+    // Logged as sent.
+    assert_eq!(fake.requests()[2], req("DELETE", &target, Some(200)));
+    assert!(fake.project_tokens()[0].is_discarded());
+}
+
+#[test]
+fn an_absolute_form_target_naming_another_server_is_421() {
+    let fake = start();
+    let port = fake.base_url()["http://127.0.0.1:".len()..]
+        .trim_end_matches("/v2")
+        .to_owned();
+    let other = if port == "1" { "2" } else { "1" };
+    for target in [
+        format!("http://127.0.0.1:{other}/v2/jwt/project"),
+        "http://127.0.0.1/v2/jwt/project".to_owned(),
+        format!("https://127.0.0.1:{port}/v2/jwt/project"),
+        format!("http://api.magicbell.com:{port}/v2/jwt/project"),
+        format!("http://user@127.0.0.1:{port}/v2/jwt/project"),
+    ] {
+        let answer = send(&fake.base_url(), &request(&fake, "GET", &target, ""));
+        assert_eq!(answer.status, 421, "{target}");
+        let authority = target.split('/').take(3).collect::<Vec<_>>().join("/");
+        assert_eq!(
+            answer.error(),
+            (
+                "misdirected_request",
+                format!("the fake is http://127.0.0.1:{port}, not {authority}").as_str()
+            )
+        );
+    }
+    assert_still_serving(&fake);
 }
 
 // --- Auth ---------------------------------------------------------------------------
@@ -452,7 +677,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         )
     );
     assert!(closed(&mut stream));
-    let cases: [(&[u8], u16, &str); 9] = [
+    let cases: [(&[u8], u16, &str); 11] = [
         (
             b"GET\r\n\r\n",
             400,
@@ -482,6 +707,16 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
             b"GET /v2/jwt/project HTTP/1.1\r\nno colon here\r\n\r\n",
             400,
             "the header line \"no colon here\" has no colon",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\n: no name\r\n\r\n",
+            400,
+            "the header line \": no name\" has no valid name",
+        ),
+        (
+            b"GET /v2/jwt/project HTTP/1.1\r\nname : x\r\n\r\n",
+            400,
+            "the header line \"name : x\" has no valid name",
         ),
         (
             b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: lots\r\n\r\n",
@@ -519,16 +754,142 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
     assert_still_serving(&fake);
 }
 
+/// A request head for a chunked body on `path`, with `headers` added.
+fn chunked_head(fake: &FakeServer, path: &str, headers: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n{headers}\r\n",
+        fake.admin_token()
+    )
+}
+
 #[test]
-fn a_chunked_body_is_411() {
+fn a_chunked_body_is_read_with_its_extensions_and_trailers_and_the_next_request_follows() {
     let fake = start();
-    let answer = send(
-        &fake.base_url(),
-        b"POST /v2/jwt/project HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    let mut stream = connect(&fake.base_url());
+    let mut buffer = Vec::new();
+    // Three chunks (upper- and lower-case hex, an extension, a bare LF after
+    // a size), an empty trailer section...
+    let first = chunked_head(&fake, "/v2/jwt/project", "")
+        + "8\r\n{\"name\":\r\nA;ext=1\r\n\"chunked\",\r\nc\n\"expiry\":60}\r\n0\r\n\r\n";
+    // ...then a trailer field, and a zero-size line with an extension.
+    let second = chunked_head(&fake, "/v2/jwt/user", "")
+        + "12\r\n{\"email\":\"a@x.io\"}\r\n0;last\r\nx-checksum: 1\r\n\r\n";
+    let mut all = first.into_bytes();
+    all.extend(second.as_bytes());
+    all.extend(request(&fake, "GET", "/v2/jwt/project", ""));
+    stream.write_all(&all).unwrap();
+    let created = read_answer(&mut stream, &mut buffer);
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 201);
+    let listed = read_answer(&mut stream, &mut buffer);
+    assert_eq!(listed.body["data"][0]["name"], "chunked");
+    assert!(listed.body["data"][0]["expires_at"].is_string());
+    assert_eq!(fake.user_tokens("a@x.io").len(), 1);
+}
+
+#[test]
+fn a_chunked_body_of_64_kib_is_read_and_one_byte_more_is_413() {
+    let fake = start();
+    let skeleton = r#"{"name":"big","pad":""}"#;
+    let body = format!(
+        r#"{{"name":"big","pad":"{}"}}"#,
+        "p".repeat(64 * 1024 - skeleton.len())
     );
-    assert_eq!(answer.status, 411);
-    assert_eq!(answer.error().0, "length_required");
-    assert_still_serving(&fake);
+    let chunks = |body: &str| {
+        let (a, b) = body.split_at(40_000);
+        format!("{:x}\r\n{a}\r\n{:X}\r\n{b}\r\n0\r\n\r\n", a.len(), b.len())
+    };
+    let head = chunked_head(&fake, "/v2/jwt/project", "");
+    let answer = send(&fake.base_url(), (head.clone() + &chunks(&body)).as_bytes());
+    assert_eq!(answer.status, 201);
+    let over = body.replacen("big", "bigg", 1);
+    for bytes in [
+        head.clone() + &chunks(&over),
+        // A size past what a u64 holds.
+        head.clone() + "10000000000000000000\r\n",
+    ] {
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(bytes.as_bytes()).unwrap();
+        let answer = read_answer(&mut stream, &mut Vec::new());
+        assert_eq!(
+            answer.error(),
+            (
+                "payload_too_large",
+                "the chunked body runs past 65536 bytes, the most the fake reads"
+            )
+        );
+        assert!(closed(&mut stream));
+    }
+    assert_eq!(fake.project_tokens().len(), 1);
+}
+
+#[test]
+fn chunked_framing_the_fake_cannot_follow_is_refused_and_the_connection_closed() {
+    let fake = start();
+    let head = chunked_head(&fake, "/v2/jwt/project", "");
+    // A line of 16 KiB and a byte, its CR counted (not its LF); one of 16
+    // KiB is read (below), arriving in two parts.
+    let long = format!("5;{}\r\n", "x".repeat(16 * 1024 - 2));
+    let cases: [(String, u16, &str); 7] = [
+        (head.clone() + "zz\r\n", 400, "the chunk size \"zz\" is not a hexadecimal number"),
+        (head.clone() + "+5\r\nhello\r\n", 400, "the chunk size \"+5\" is not a hexadecimal number"),
+        (head.clone() + ";x\r\n", 400, "the chunk size \"\" is not a hexadecimal number"),
+        (head.clone() + "5\r\nhello!\r\n", 400, "a chunk's data does not end with CRLF where its size says"),
+        (head.clone() + &long, 400, "a line of the chunked body is over 16384 bytes"),
+        (
+            chunked_head(&fake, "/v2/jwt/project", "content-length: 5\r\n") + "5\r\nhello\r\n0\r\n\r\n",
+            400,
+            "Transfer-Encoding and Content-Length are both sent",
+        ),
+        (
+            "POST /v2/jwt/project HTTP/1.1\r\ntransfer-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n".to_owned(),
+            501,
+            "the fake reads no transfer coding but chunked, not \"gzip,chunked\"",
+        ),
+    ];
+    for (bytes, status, message) in cases {
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(bytes.as_bytes()).unwrap();
+        let answer = read_answer(&mut stream, &mut Vec::new());
+        assert_eq!(answer.status, status, "{message}");
+        assert_eq!(answer.error().1, message);
+        assert!(closed(&mut stream), "{message}");
+    }
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [400, 400, 400, 400, 400, 400, 501].map(Some));
+    assert!(fake.project_tokens().is_empty());
+    let mut stream = connect(&fake.base_url());
+    let longest = format!("c;{}", "x".repeat(16 * 1024 - 3));
+    stream
+        .write_all((head.clone() + &longest[..9000]).as_bytes())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let rest = format!("{}\r\n{{\"name\":\"x\"}}\r\n0\r\n\r\n", &longest[9000..]);
+    stream.write_all(rest.as_bytes()).unwrap();
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
+}
+
+#[test]
+fn a_chunked_body_cut_off_is_not_logged_and_one_sent_with_expect_gets_100_continue() {
+    let fake = start();
+    for cut in ["", "5\r\nhel", "5\r\nhello\r\n", "0\r\nx-trailer: 1\r\n"] {
+        let mut stream = connect(&fake.base_url());
+        let bytes = chunked_head(&fake, "/v2/jwt/project", "") + cut;
+        stream.write_all(bytes.as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(closed(&mut stream), "{cut:?}");
+    }
+    assert!(fake.requests().is_empty());
+    let mut stream = connect(&fake.base_url());
+    let head = chunked_head(&fake, "/v2/jwt/project", "expect: 100-continue\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream
+        .write_all(b"c\r\n{\"name\":\"e\"}\r\n0\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
 }
 
 #[test]
@@ -652,6 +1013,16 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
     stream.write_all(body.as_bytes()).unwrap();
     assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
+    // With the whole body sent already, no 100 Continue: the answer comes first.
+    let whole = format!(
+        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
+        fake.admin_token(),
+        body.len()
+    );
+    stream.write_all(whole.as_bytes()).unwrap();
+    let mut first = [0u8; 12];
+    stream.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 201");
 }
 
 // --- Faults over raw HTTP --------------------------------------------------------------

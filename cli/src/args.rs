@@ -213,8 +213,12 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
         // `--json` before the command: after it, it is an unknown option.
         "fake" if json => return Err(refuse("fake does not take --json".to_owned())),
         "fake" => {
-            let options =
-                fake::options(value("--port"), value("--latency-ms"), value("--env-file"));
+            let options = fake::options(
+                value("--port"),
+                value("--latency-ms"),
+                value("--env-file"),
+                flag("--frozen-clock"),
+            );
             return options.map(Parsed::Fake).map_err(refuse);
         }
         "list" | "user-list" => Command::List {

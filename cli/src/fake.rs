@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use magicbell_jwt::FakeServer;
+use magicbell_jwt::{FakeRequest, FakeServer};
 
 use crate::failure::shell_quote;
 use crate::usage::FAKE;
@@ -50,14 +50,18 @@ pub(crate) struct FakeOptions {
     pub(crate) latency: Duration,
     /// Where to write the two variables too, once listening.
     pub(crate) env_file: Option<PathBuf>,
+    /// Keep the fake's clock at its start instead of the real time.
+    pub(crate) frozen_clock: bool,
 }
 
 /// `fake`'s options from the values given on the command line, each `None`
-/// when its option was not given; the error says which value is wrong.
+/// (or `false`) when its option was not given; the error says which value is
+/// wrong.
 pub(crate) fn options(
     port: Option<String>,
     latency_ms: Option<String>,
     env_file: Option<String>,
+    frozen_clock: bool,
 ) -> Result<FakeOptions, String> {
     let port = match port {
         None => 0,
@@ -80,13 +84,15 @@ pub(crate) fn options(
         port,
         latency,
         env_file,
+        frozen_clock,
     })
 }
 
 /// Serves until the process is killed: `MAGICBELL_BASE_URL=…` and
 /// `MAGICBELL_TOKEN=…` on `out` first (flushed, ready for `export`), then
-/// one line a request on `err`. Returns only when it cannot start: the exit
-/// status.
+/// one line a request on `err`, written as the request is answered. A write
+/// that fails (a closed pipe) is let go: the fake serves on. Returns only
+/// when it cannot start: the exit status.
 pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let fake = match FakeServer::start_on_port(options.port) {
         Ok(fake) => fake,
@@ -100,6 +106,11 @@ pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Wr
         }
     };
     fake.set_latency(options.latency);
+    // Real time, so that tokens expire and dates are today's, unless a
+    // script wants dates fixed.
+    fake.set_clock_running(!options.frozen_clock);
+    // Before the variables are out: no request can come earlier.
+    let feed = fake.request_feed();
     let env = format!(
         "MAGICBELL_BASE_URL={}\nMAGICBELL_TOKEN={}\n",
         fake.base_url(),
@@ -118,23 +129,21 @@ pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Wr
         }
     }
     let _ = writeln!(err, "serving; stop with Ctrl-C");
-    // The log only grows: print what is new, a few times a second, copying
-    // only that.
-    let mut shown = 0;
-    loop {
-        std::thread::sleep(Duration::from_millis(100));
-        let requests = fake.requests_since(shown);
-        shown += requests.len();
-        for request in &requests {
-            let _ = match request.status {
-                Some(status) => writeln!(err, "{} {} -> {status}", request.method, request.path),
-                None => writeln!(
-                    err,
-                    "{} {} -> closed without an answer",
-                    request.method, request.path
-                ),
-            };
-        }
+    // Each request as the fake records it; the feed ends only with the fake.
+    for request in feed {
+        let _ = writeln!(err, "{}", log_line(&request));
+    }
+    1
+}
+
+/// The log's line for `request`: `POST /v2/jwt/project -> 201`.
+fn log_line(request: &FakeRequest) -> String {
+    match request.status {
+        Some(status) => format!("{} {} -> {status}", request.method, request.path),
+        None => format!(
+            "{} {} -> closed without an answer",
+            request.method, request.path
+        ),
     }
 }
 
@@ -177,6 +186,34 @@ mod tests {
         let options = fake("");
         assert_eq!((options.port, options.latency), (0, Duration::ZERO));
         assert_eq!(options.env_file, None);
+        assert!(!options.frozen_clock);
+    }
+
+    #[test]
+    fn frozen_clock_is_a_flag() {
+        assert!(fake("--frozen-clock").frozen_clock);
+        assert!(fake("--port 0 --frozen-clock --latency-ms 1").frozen_clock);
+        assert_eq!(
+            refused("--frozen-clock=yes"),
+            "--frozen-clock takes no value"
+        );
+    }
+
+    #[test]
+    fn each_request_is_one_log_line() {
+        let request = |status| FakeRequest {
+            method: "DELETE".to_owned(),
+            path: "/v2/jwt/project/x".to_owned(),
+            status,
+        };
+        assert_eq!(
+            log_line(&request(Some(404))),
+            "DELETE /v2/jwt/project/x -> 404"
+        );
+        assert_eq!(
+            log_line(&request(None)),
+            "DELETE /v2/jwt/project/x -> closed without an answer"
+        );
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub(crate) const FAKE: &Spec = &Spec {
     name: "fake",
     positional: None,
     many: false,
-    synopsis: "[--port N] [--latency-ms N] [--env-file PATH]",
+    synopsis: "[--port N] [--latency-ms N] [--env-file PATH] [--frozen-clock]",
     about: "serve an in-memory MagicBell JWT service on\n127.0.0.1 until killed, for scripts and tests",
     options: &[
         (
@@ -150,6 +150,10 @@ pub(crate) const FAKE: &Spec = &Spec {
         (
             "--env-file PATH",
             "also write the two variables to PATH once listening,\natomically (a temporary file beside it, renamed)",
+        ),
+        (
+            "--frozen-clock",
+            "keep the clock at the start time: every created_at,\nexpires_at and discarded_at fixed, nothing expiring\n(by default the clock is the real time)",
         ),
     ],
 };

@@ -294,3 +294,129 @@ fn rotate_into_a_pipe_closed_after_one_byte_names_the_live_new_token_and_revokes
         assert_eq!(methods, ["POST", "GET"], "json: {json}");
     }
 }
+
+/// A client of the library for the fake whose variables are `printed`.
+fn client_for(printed: &[String; 2], token: Option<&str>) -> magicbell_jwt::Client {
+    let base_url = value(&printed[0], "MAGICBELL_BASE_URL");
+    let admin = value(&printed[1], "MAGICBELL_TOKEN");
+    magicbell_jwt::Client::builder(token.unwrap_or(admin))
+        .base_url(base_url)
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+/// `time` in whole seconds since the epoch.
+fn secs(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn the_fake_runs_on_real_time_dating_tokens_now_and_expiring_them() {
+    use magicbell_jwt::CreateProjectTokenRequest;
+    use std::time::SystemTime;
+
+    let (_fake, printed) = Fake::start(&[]);
+    let client = client_for(&printed, None);
+    let before = secs(SystemTime::now());
+    let short = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("short").expiry(1))
+        .unwrap();
+    let other = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("other"))
+        .unwrap();
+    let after = secs(SystemTime::now());
+    let page = client.fetch_project_tokens(&Default::default()).unwrap();
+    let created = secs(page.data[1].created_at_time().unwrap());
+    assert!(
+        (before..=after).contains(&created),
+        "{before} {created} {after}"
+    );
+    let expires = page.data[1].expires_at_time().unwrap();
+    assert_eq!(secs(expires), created + 1);
+
+    // Refused once the real time reaches its expiry.
+    while SystemTime::now() < expires + Duration::from_millis(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let as_short = client_for(&printed, Some(&short.token));
+    let refused = as_short.fetch_project_tokens(&Default::default());
+    assert_eq!(refused.unwrap_err().status(), Some(401));
+    let discarded = client.discard_project_jwt(&other.token_id).unwrap();
+    let page = client.fetch_project_tokens(&Default::default()).unwrap();
+    let at = secs(page.data[0].discarded_at_time().unwrap());
+    assert!(
+        at > created && at <= secs(SystemTime::now()),
+        "{discarded:?}"
+    );
+}
+
+#[test]
+fn with_frozen_clock_every_date_is_the_start_and_nothing_expires() {
+    use magicbell_jwt::CreateProjectTokenRequest;
+
+    let (_fake, printed) = Fake::start(&["--frozen-clock"]);
+    let client = client_for(&printed, None);
+    let short = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("short").expiry(1))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let later = client
+        .create_project_jwt(&CreateProjectTokenRequest::new("later"))
+        .unwrap();
+    let discarded = client.discard_project_jwt(&later.token_id).unwrap();
+    let page = client_for(&printed, Some(&short.token))
+        .fetch_project_tokens(&Default::default())
+        .unwrap();
+    let dates: Vec<String> = page.data.iter().map(|t| t.created_at.clone()).collect();
+    assert_eq!(dates, [dates[0].clone(), dates[0].clone()]);
+    assert_eq!(discarded.discarded_at, dates[0]);
+    assert_eq!(page.data[1].name.as_deref(), Some("short"));
+}
+
+#[test]
+fn the_fake_serves_on_when_its_stderr_is_closed() {
+    use magicbell_jwt::CreateProjectTokenRequest;
+
+    let mut child = tool()
+        .arg("fake")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line
+    };
+    let printed = [line(), line()];
+    let mut fake = Fake {
+        child,
+        stderr: Arc::default(),
+    };
+    let mut serving = String::new();
+    while serving != "serving; stop with Ctrl-C\n" {
+        serving.clear();
+        assert!(err.read_line(&mut serving).unwrap() > 0);
+    }
+    // What `magicbell-jwt fake 2>&1 | head -n 2` does once head has its
+    // lines: the pipe's reading end closes, and each log line then fails
+    // to be written.
+    drop(err);
+    let client = client_for(&printed, None);
+    for i in 0..20 {
+        client
+            .create_project_jwt(&CreateProjectTokenRequest::new(format!("t{i}")))
+            .unwrap();
+    }
+    // Time for the log to have failed on every one, then still serving,
+    // with its state.
+    std::thread::sleep(Duration::from_millis(300));
+    let page = client.fetch_project_tokens(&Default::default()).unwrap();
+    assert_eq!(page.data.len(), 20);
+    assert!(fake.child.try_wait().unwrap().is_none());
+}

@@ -1,30 +1,40 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
 //! scripts (cargo feature `fake`). std only; see [`FakeServer`].
 //!
-//! Three files, as a server is built: this one is the public face
-//! ([`FakeServer`], [`FakeRequest`], [`FakeFault`] and what the handle shares
-//! with its threads); `http` is the transport, a hand-written HTTP/1.1 server
-//! (the accept loop, one thread a connection, reading requests and writing
-//! answers within the limits on connections, bytes and time); `service` is
+//! As a server is built: this file is the public face ([`FakeServer`],
+//! [`FakeRequest`] and what the handle shares with its threads); `faults`
+//! holds [`FakeFault`]; `encode` the ids, base64url and percent-decoding;
+//! `http` is the transport, a hand-written HTTP/1.1 server
+//! (the accept loop, one thread a connection, writing answers within the
+//! limits on connections and time); `read` reads one request off a
+//! connection within the limits on bytes and time; `service` is
 //! MagicBell's JWT service behind it (the state, the routes, token minting,
 //! and what faults, latency and the request log do to a request read in full).
 
+mod clock;
+mod encode;
+mod faults;
 mod http;
+mod read;
 mod service;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::{AccessToken, Client};
 
+pub use faults::{FakeFault, FakeRoute};
+
+use clock::{Clock, RateLimit};
 use http::{accept_loop, Limits, POLL};
-use service::{random_u64, State, Token};
+use service::State;
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real
 /// one, for tests, demos and scripts (cargo feature `fake`).
@@ -64,7 +74,8 @@ use service::{random_u64, State, Token};
 /// statuses:
 ///
 /// - `GET /v2/jwt/project` and `GET /v2/jwt/user/{user_id}` (the user named by
-///   email or external id): lists, newest first, revoked tokens included with
+///   email or external id; `HEAD` too, with the headers and no body): lists,
+///   newest first, revoked tokens included with
 ///   `discarded_at` set. `limit` is 1 to 100 (default 25; 0, more than 100 or
 ///   not a number is answered 422, never clamped). `starting_after` and
 ///   `ending_before` take a token id of that list (any other id is answered
@@ -73,6 +84,7 @@ use service::{random_u64, State, Token};
 ///   the cursor (`http://127.0.0.1:PORT/v2/jwt/project?limit=25&starting_after=ID`);
 ///   `next` is `null` on the last page and `prev` on the first (and both on
 ///   an empty page). Unknown query parameters are ignored, as by most APIs.
+///   A page costs its own tokens' time, however many the fake holds.
 /// - `POST /v2/jwt/project` and `POST /v2/jwt/user`: answer 201 with a new
 ///   token. Ids are UUID-shaped (random, with a counter in the last group, so
 ///   never repeated within one fake). The value is JWT-shaped, three
@@ -80,7 +92,9 @@ use service::{random_u64, State, Token};
 ///   `exp` when an expiry was given, and for a user token `user_email` and
 ///   `user_external_id`; its signature verifies against nothing. `created_at`
 ///   is the fake's [`now`](FakeServer::now), and `expires_at` is `created_at`
-///   plus `expiry` (absent without one: such a token never expires).
+///   plus `expiry` (absent without one: such a token never expires). The
+///   body is read as JSON when its `Content-Type` is `application/json` or
+///   absent.
 /// - `DELETE /v2/jwt/project/{token_id}` and `DELETE /v2/jwt/user/{token_id}`:
 ///   set `discarded_at` and answer 200 `{"token_id", "discarded_at"}`; an id
 ///   unknown to that endpoint (a user token's id on the project path, too)
@@ -93,15 +107,19 @@ use service::{random_u64, State, Token};
 ///   answered 401.
 /// - Errors, in MagicBell's shape
 ///   `{"errors":[{"code","message","suggestion","help_link"}]}`, checked in
-///   this order: a head over 16 KiB 431, a body over 64 KiB 413, a request
-///   that is not HTTP/1.x 400, a `Transfer-Encoding` body 411 (send
-///   `Content-Length`); an unknown path 404, a method the path does not have
-///   405 (with `Allow`); a bad bearer 401; a body that is not JSON 400; a
+///   this order: a head over 16 KiB 431, a body over 64 KiB 413 (a chunked
+///   one too), a request that is not HTTP/1.x or whose framing cannot be
+///   followed 400, a transfer coding other than `chunked` 501; past a
+///   [rate limit](FakeServer::set_rate_limit) 429; an absolute-form target
+///   (`http://127.0.0.1:PORT/v2/...`, as sent through a forward proxy)
+///   naming another server 421, an unknown path 404, a method the path does
+///   not have 405 (with `Allow`); a bad bearer 401; a create's body with a
+///   `Content-Type` other than JSON 415; a body that is not JSON 400; a
 ///   body breaking a rule 422 with the field first in the message (`name`
 ///   empty or over 255 characters, `expiry` not a whole number of at least 1
 ///   or past the year 9999, `email` or `external_id` over 255 characters or
 ///   neither given for a user token). Once it cannot tell where the next
-///   request starts (the first four), it closes the connection after
+///   request starts (the first five), it closes the connection after
 ///   answering. No input, however malformed, panics it or stops it serving
 ///   the next connection.
 ///
@@ -131,14 +149,52 @@ use service::{random_u64, State, Token};
 ///   a warning with their count on stderr, since a client that retries 500s
 ///   would hide them.
 ///
+/// # Faults and the client's retries
+///
+/// [`inject`](FakeServer::inject) faults the next requests, whatever they
+/// are; [`inject_on`](FakeServer::inject_on) the requests of one call
+/// ([`FakeRoute`]) after letting some through, so that a test fails the
+/// third revoke of a job without counting the job's other requests.
+///
+/// A retry is a request too, and meets the next fault or none. The
+/// [`client`](FakeServer::client) retries as every [`Client`] does by
+/// default: a list or a discard is sent up to twice more after a connection
+/// failure, a timeout, or a 408, 429, 500, 502, 503 or 504; a create only
+/// while the server surely did not process it (a failed connection, 408,
+/// 429), never after a 5xx or a [`FakeFault::Close`]. So one
+/// `FakeFault::Status(500)` on a revoke is retried away, and the revoke
+/// succeeds. To make a fault stick, fault 3 requests (`times` of 3: the
+/// attempt and both retries), or use a client built with
+/// [`max_retries(0)`](crate::ClientBuilder::max_retries):
+///
+/// ```
+/// use magicbell_jwt::{CreateProjectTokenRequest, FakeFault, FakeRoute, FakeServer};
+///
+/// let fake = FakeServer::start()?;
+/// let client = fake.client();
+/// let ids: Vec<String> = (0..4)
+///     .map(|i| client.create_project_jwt(&CreateProjectTokenRequest::new(format!("t{i}"))))
+///     .map(|created| created.map(|c| c.token_id))
+///     .collect::<Result<_, _>>()?;
+/// // Let two revokes through, then fail the third, with its two retries.
+/// fake.inject_on(FakeRoute::DiscardProjectToken, 2, 3, FakeFault::Status(500));
+/// let results = client.discard_project_jwts(&ids, 1);
+/// let failed = results[2].as_ref().unwrap_err();
+/// assert_eq!((failed.status(), failed.attempts()), (Some(500), Some(3)));
+/// assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # What it does not model
 ///
-/// Rate limits and outages (inject them with [`inject`](FakeServer::inject)),
-/// TLS, MagicBell's other APIs, users as records (a user's list is every
+/// Outages (inject them with [`inject`](FakeServer::inject) or
+/// [`inject_on`](FakeServer::inject_on)), MagicBell's own rate limits (set
+/// one with [`set_rate_limit`](FakeServer::set_rate_limit)), TLS, MagicBell's other APIs, users as records (a user's list is every
 /// token created with that email or that external id; two tokens, one
-/// created with each, are not linked), token values that verify, requests
-/// with a chunked body, and anything MagicBell's error bodies say beyond the
-/// shape: its codes and messages are the fake's own.
+/// created with each, are not linked), token values that verify, and
+/// anything MagicBell's error bodies say beyond the shape: its codes and
+/// messages are the fake's own.
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub struct FakeServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
@@ -146,6 +202,7 @@ pub struct FakeServer {
 }
 
 /// One request the fake read, as [`FakeServer::requests`] lists it.
+#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeRequest {
     /// The method, as sent (`GET`, `POST`, `DELETE`, or whatever else arrived).
@@ -161,34 +218,6 @@ pub struct FakeRequest {
     /// [`FakeFault::Delay`] or [`set_latency`](FakeServer::set_latency) held
     /// the answer back), the client never saw this status.
     pub status: Option<u16>,
-}
-
-/// A misbehaviour [`FakeServer::inject`] makes the next requests meet instead
-/// of their normal answer.
-///
-/// A faulted request changes no state, except under [`FakeFault::Delay`],
-/// which handles the request normally and only holds its answer back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FakeFault {
-    /// Answer with this status and a MagicBell error body, whatever the
-    /// request. A status outside 200 to 599 is answered as 500.
-    Status(u16),
-    /// Answer with this status (as [`FakeFault::Status`]) and
-    /// `Retry-After: SECS`.
-    RetryAfter(u16, u64),
-    /// Read the request, then close the connection without answering.
-    Close,
-    /// Handle the request normally, then wait this long before answering.
-    ///
-    /// The request takes effect at once (a create mints its token, a discard
-    /// revokes) and is logged in [`FakeServer::requests`] with its status;
-    /// its answer leaves after the delay, as with a slow network after the
-    /// server acted. A client that times out meanwhile has changed the state
-    /// all the same, which is what a test of "the create timed out: was it
-    /// retried into a second token?" needs. If the fake is dropped during the
-    /// wait, the answer is never sent; the change stays.
-    Delay(Duration),
 }
 
 struct Shared {
@@ -207,7 +236,8 @@ struct Shared {
 impl FakeServer {
     /// Starts a fake on `127.0.0.1`, on a free port, with no tokens.
     ///
-    /// Its clock starts at the current time, rounded down to the second.
+    /// Its clock is frozen at the current time, rounded down to the second
+    /// (see [`set_clock_running`](FakeServer::set_clock_running)).
     ///
     /// # Errors
     ///
@@ -217,8 +247,8 @@ impl FakeServer {
     }
 
     /// [`FakeServer::start`] on a chosen port of `127.0.0.1`; port 0 picks a
-    /// free one. For a standalone server (the `fake_server` example's
-    /// `--port`); tests should use [`FakeServer::start`].
+    /// free one. For a standalone server (`magicbell-jwt fake --port`);
+    /// tests should use [`FakeServer::start`].
     ///
     /// # Errors
     ///
@@ -233,14 +263,12 @@ impl FakeServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let random = std::collections::hash_map::RandomState::new();
+        let mut state = State::new(Clock::frozen_at(SystemTime::now()), random);
         let admin_token = format!(
             "fake-admin-{:016x}{:016x}",
-            random_u64(&random, 1),
-            random_u64(&random, 2)
+            state.next_random(),
+            state.next_random()
         );
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
         let shared = Arc::new(Shared {
             admin_token,
             limits,
@@ -248,17 +276,7 @@ impl FakeServer {
             panics: AtomicUsize::new(0),
             connections: Mutex::new(HashMap::new()),
             next_connection: AtomicU64::new(0),
-            state: Mutex::new(State {
-                now: UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs()),
-                latency: Duration::ZERO,
-                tokens: Vec::new(),
-                by_id: HashMap::new(),
-                by_value: HashMap::new(),
-                faults: VecDeque::new(),
-                requests: Vec::new(),
-                minted: 0,
-                random,
-            }),
+            state: Mutex::new(state),
         });
         let serving = shared.clone();
         let acceptor = thread::Builder::new()
@@ -310,48 +328,54 @@ impl FakeServer {
     }
 
     /// The fake's clock: the real time when it started, moved on only by
-    /// [`advance`](FakeServer::advance).
+    /// [`advance`](FakeServer::advance), unless
+    /// [`set_clock_running`](FakeServer::set_clock_running) runs it on real
+    /// time.
     ///
     /// Every `created_at`, `expires_at` and `discarded_at` comes from it, and
     /// a token has expired once this reaches its `expires_at`.
     pub fn now(&self) -> SystemTime {
-        self.state().now
+        self.state().now()
     }
 
-    /// Moves the fake's clock on by `by`; it never moves by itself.
+    /// Moves the fake's clock on by `by`; a frozen clock never moves by
+    /// itself.
     ///
     /// A clock that would overflow `SystemTime` stays where it is.
     pub fn advance(&self, by: Duration) {
-        let mut state = self.state();
-        if let Some(later) = state.now.checked_add(by) {
-            state.now = later;
-        }
+        self.state().clock.advance(by);
+    }
+
+    /// Runs the fake's clock on real time (`true`) or freezes it (`false`),
+    /// from the time it shows: it never goes back. A clock that
+    /// [`advance`](FakeServer::advance) put ahead of real time runs on that
+    /// far ahead; one behind it (a fresh fake's, rounded down to the second)
+    /// joins the real time.
+    ///
+    /// A running clock reads the real time in whole seconds, plus whatever
+    /// `advance` adds: a token with an `expiry` expires on its own, and
+    /// `created_at` and `discarded_at` are when the request arrived.
+    /// [`FakeServer::start`] freezes the clock, so that a test's dates are
+    /// fixed and only `advance` expires a token; `magicbell-jwt fake` runs it
+    /// unless given `--frozen-clock`.
+    pub fn set_clock_running(&self, running: bool) {
+        self.state().clock.set_running(running, SystemTime::now());
     }
 
     /// Every project token the fake holds, newest first, revoked and expired
     /// ones included; as a list would show them, without their values.
     pub fn project_tokens(&self) -> Vec<AccessToken> {
         let state = self.state();
-        state
-            .tokens
-            .iter()
-            .rev()
-            .filter(|t| t.user.is_none())
-            .map(Token::access_token)
-            .collect()
+        let list = state.project.iter().rev();
+        list.map(|&i| state.tokens[i].access_token()).collect()
     }
 
     /// Every token of the user with this email or external id, newest first,
     /// revoked and expired ones included.
     pub fn user_tokens(&self, user: &str) -> Vec<AccessToken> {
         let state = self.state();
-        state
-            .tokens
-            .iter()
-            .rev()
-            .filter(|t| t.belongs_to(user))
-            .map(Token::access_token)
-            .collect()
+        let list = state.users.get(user).into_iter().flatten().rev();
+        list.map(|&i| state.tokens[i].access_token()).collect()
     }
 
     /// Every request the fake read, in the order it finished with them (the
@@ -366,24 +390,21 @@ impl FakeServer {
     /// trimmed, one entry per request (the method, the target and a status:
     /// some tens of bytes plus the target), and each call copies it whole.
     /// A test's few thousand requests cost nothing; a fake serving millions,
-    /// such as a `fake_server` example left running, holds every one.
+    /// such as `magicbell-jwt fake` left running, holds every one.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().requests.clone()
     }
 
-    /// The entries of [`requests`](FakeServer::requests) from index `seen`
-    /// on (none when `seen` is at or past the end): what is new since a
-    /// caller had `seen` entries. Copies only those, so that a poller of a
-    /// long-running fake (the `fake_server` example) neither copies the
-    /// whole log each time nor holds the state's lock while doing so. For
-    /// the example; not part of the API.
+    /// Every request recorded from now on, each sent as it is recorded in
+    /// [`requests`](FakeServer::requests) (before its answer is written), in
+    /// the same order. For `magicbell-jwt fake`, which logs each request as
+    /// it is answered; not part of the API. A second call replaces the
+    /// first's feed.
     #[doc(hidden)]
-    pub fn requests_since(&self, seen: usize) -> Vec<FakeRequest> {
-        self.state()
-            .requests
-            .get(seen..)
-            .map(<[FakeRequest]>::to_vec)
-            .unwrap_or_default()
+    pub fn request_feed(&self) -> Receiver<FakeRequest> {
+        let (sender, receiver) = mpsc::channel();
+        self.state().feed = Some(sender);
+        receiver
     }
 
     /// Makes the next `times` requests meet `fault` instead of their normal
@@ -391,9 +412,11 @@ impl FakeServer {
     ///
     /// Faults queue up: a second `inject` applies after the first one's
     /// `times` are used. Every request read in full uses one, whatever its
-    /// path, method or bearer; a request the fake cannot read (431, 413,
-    /// 400, 411, 408) gets that answer and uses none, and so does a
-    /// connection over the cap (503).
+    /// path, method or bearer, unless it meets an
+    /// [`inject_on`](FakeServer::inject_on) fault or a
+    /// [rate limit](FakeServer::set_rate_limit) first; a request the fake
+    /// cannot read (431, 413, 400, 501, 408) gets that answer and uses none,
+    /// and so does a connection over the cap (503).
     ///
     /// "The next `times` requests" are the next the fake finishes reading,
     /// across all its connections, in whatever order they arrive: when
@@ -402,11 +425,77 @@ impl FakeServer {
     /// sending it with no other request in flight; with concurrent senders,
     /// assert how many met the fault (count the statuses in
     /// [`requests`](FakeServer::requests)), not which. A client's retry is a
-    /// request too and uses one.
+    /// request too and uses one: see
+    /// [Faults and the client's retries](#faults-and-the-clients-retries).
     pub fn inject(&self, times: usize, fault: FakeFault) {
-        if times > 0 {
-            self.state().faults.push_back((times, fault));
-        }
+        self.state().faults.inject(times, fault);
+    }
+
+    /// Lets the next `skip` requests of `route` through, then makes the
+    /// `times` after them meet `fault` instead of their normal answer.
+    ///
+    /// Only requests of that call count ([`FakeRoute`] says which), whatever
+    /// their bearer or body; other requests are untouched. Each `inject_on`
+    /// counts from when it is called, on its own: a request in the windows
+    /// of two meets the fault injected first, and counts in both. It wins
+    /// over [`inject`](FakeServer::inject)'s queue, whose next fault then
+    /// waits for the next request. A request over a
+    /// [rate limit](FakeServer::set_rate_limit), or one the fake cannot
+    /// read, counts in none. `times` of 0 does nothing.
+    ///
+    /// The client retries a failed list or discard twice by default, and
+    /// each retry is a request of the same call: see
+    /// [Faults and the client's retries](#faults-and-the-clients-retries)
+    /// for failing the third revoke of a job for good.
+    pub fn inject_on(&self, route: FakeRoute, skip: usize, times: usize, fault: FakeFault) {
+        self.state().faults.inject_on(route, skip, times, fault);
+    }
+
+    /// Answers at most `requests` requests in each window of `per`, windows
+    /// following each other from this call on real time (not the fake's
+    /// clock: clients wait in real time). A request beyond them is answered
+    /// 429 in MagicBell's error shape with `Retry-After`: the whole seconds
+    /// until the window ends, rounded up. It changes nothing and meets no
+    /// fault.
+    ///
+    /// Every request the fake reads in full counts, whatever its path or
+    /// bearer, as at a gateway in front of the service, and is logged in
+    /// [`requests`](FakeServer::requests) with its status (429 or not).
+    /// Setting a limit again starts a fresh window; `requests` of 0 refuses
+    /// everything, and `per` of zero sets no limit. The client waits out a
+    /// `Retry-After` of up to a minute and retries (see
+    /// [`max_retry_after`](crate::ClientBuilder::max_retry_after)):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use magicbell_jwt::FakeServer;
+    ///
+    /// let fake = FakeServer::start()?;
+    /// fake.set_rate_limit(1, Duration::from_secs(1));
+    /// let client = fake.client();
+    /// client.fetch_project_tokens(&Default::default())?;
+    /// client.fetch_project_tokens(&Default::default())?; // 429, a wait, then 200
+    /// let statuses: Vec<_> = fake.requests().iter().map(|r| r.status).collect();
+    /// assert_eq!(statuses, [Some(200), Some(429), Some(200)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_rate_limit(&self, requests: u32, per: Duration) {
+        self.state().rate = RateLimit::new(requests, per, Instant::now());
+    }
+
+    /// Removes the [rate limit](FakeServer::set_rate_limit): every request
+    /// is answered again.
+    pub fn clear_rate_limit(&self) {
+        self.state().rate = None;
+    }
+
+    /// While a [rate limit](FakeServer::set_rate_limit) is set, sends
+    /// `RateLimit-Limit` (its `requests`), `RateLimit-Remaining` (left in this
+    /// window after this request) and `RateLimit-Reset` (whole seconds until
+    /// the window ends, rounded up) on every answer to a request read in
+    /// full, 429s and faults included; `false`, the default, sends none.
+    pub fn set_rate_limit_headers(&self, on: bool) {
+        self.state().rate_headers = on;
     }
 
     /// Makes every answer wait `latency`, to stand in for a real network, as

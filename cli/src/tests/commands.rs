@@ -206,7 +206,7 @@ JOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELET
                                              '-' reads the USER_IDs from stdin, one a line
 
 FAKE SERVICE (needs no MAGICBELL_TOKEN):
-    fake [--port N] [--latency-ms N] [--env-file PATH]
+    fake [--port N] [--latency-ms N] [--env-file PATH] [--frozen-clock]
                                              serve an in-memory MagicBell JWT service on
                                              127.0.0.1 until killed, for scripts and tests
 
