@@ -1,11 +1,14 @@
 //! `cargo bench`: what the client costs over a hand-written `ureq` call, and
 //! what a long `Paginator` walk costs in connections and memory.
 //!
-//! Everything runs against a keep-alive HTTP/1.1 server on 127.0.0.1 inside
-//! this process (std only), which serves pre-rendered answers and counts TCP
-//! connections and requests. Each walk runs in a child process of this binary
-//! so its peak resident memory (`VmHWM`) is its own. Section 5 runs against
-//! servers that answer after 20 ms, standing in for a real network.
+//! Everything runs against a keep-alive HTTP/1.1 server on 127.0.0.1 (std
+//! only), which serves pre-rendered answers and counts TCP connections and
+//! requests. Section 1 counts instructions under callgrind and compares CPU
+//! time with the server and the calls in child processes of this binary
+//! pinned to different cores. Each walk runs in a child process so its peak
+//! resident memory (`VmHWM`) is its own. Sections 5 and 6 run against
+//! servers that answer after 20 ms, standing in for a real network; section
+//! 6's enforce a rate limit.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -623,6 +626,9 @@ fn footprint() {
             "normal",
             "--prefix",
             "none",
+            // The library alone, not the workspace's default members (the tool).
+            "-p",
+            "magicbell-jwt",
             "--manifest-path",
         ])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
@@ -752,7 +758,7 @@ fn revoke_project_tokens(
     client.discard_project_jwts(ids, parallelism)
 }
 
-/// 5b: `tokens user-revoke-all` over many users, at `--parallel` 1 and 8.
+/// 5b: `magicbell-jwt user-revoke-all` over many users, at `--parallel` 1 and 8.
 fn user_revoke_all(latency: Duration) {
     let discarded = json(200, DISCARDED);
     let server = FaultServer::start(move |_, request| {
@@ -768,7 +774,7 @@ fn user_revoke_all(latency: Duration) {
     println!(
         "   5b. user-revoke-all over {USERS} users with {TOKENS_PER_USER} tokens each ({requests} requests: a list and {TOKENS_PER_USER} revokes a user)"
     );
-    println!("       the built tool, `tokens user-revoke-all - --parallel N` with the users on stdin (process start included):");
+    println!("       the built tool, `magicbell-jwt user-revoke-all - --parallel N` with the users on stdin (process start included):");
     println!(
         "       N users' lists at a time, then the revokes N at a time; floor: (⌈users ÷ N⌉ + ⌈tokens ÷ N⌉) × {} ms",
         latency.as_millis()
@@ -807,7 +813,7 @@ fn user_revoke_all(latency: Duration) {
     }
 }
 
-/// `tokens user-revoke-all - --parallel N`, the built tool itself, with the
+/// `magicbell-jwt user-revoke-all - --parallel N`, the built tool itself, with the
 /// users on its stdin: process start, its own client, every user's list
 /// walked N users at a time, then the revokes N at a time. Returns
 /// (revoked, failed) from its closing `revoked N, failed M` line, and its
@@ -830,13 +836,13 @@ fn user_revoke_all_job(base: &str, users: &[String], parallelism: usize) -> (usi
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("start the tokens tool");
+        .expect("start the magicbell-jwt tool");
     let mut stdin = child.stdin.take().expect("the tool's stdin");
     stdin
         .write_all(users.join("\n").as_bytes())
         .expect("write users");
     drop(stdin);
-    let output = child.wait_with_output().expect("the tokens tool");
+    let output = child.wait_with_output().expect("the magicbell-jwt tool");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default();
     let counts = last
@@ -860,7 +866,7 @@ fn tool_binary() -> std::path::PathBuf {
                 .current_dir(env!("CARGO_MANIFEST_DIR"))
                 .status()
                 .expect("cargo build -p magicbell-jwt-cli");
-            assert!(status.success(), "building the tokens tool failed");
+            assert!(status.success(), "building the magicbell-jwt tool failed");
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map(std::path::PathBuf::from)
                 .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
