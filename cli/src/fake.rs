@@ -20,7 +20,10 @@ script, read the variables once the file is there (or the fake has ended):
     rm -f fake.env
     {prog} fake --env-file fake.env > /dev/null &
     until [ -s fake.env ] || ! kill -0 $! 2>/dev/null; do sleep 0.1; done
+    [ -s fake.env ] || { echo 'the fake did not start' >&2; exit 1; }
     set -a; . ./fake.env; set +a
+Without that check, a fake that did not start would leave the commands after
+it running with your shell's own MAGICBELL_TOKEN, against production.
 ";
 
 /// `fake --help`, naming the program as it was invoked.
