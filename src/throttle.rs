@@ -318,13 +318,16 @@ impl Pacer {
         let left = quota.remaining.saturating_sub(self.in_flight);
         match &mut self.window {
             // The same window: what is left only shrinks; the earliest reset
-            // is the closest to the truth when the server rounds up.
+            // is the closest to the truth when the server rounds up. Before
+            // the window's reset, a larger remaining is an answer that
+            // arrived out of order, not a new window.
             Some(window)
-                if quota.remaining <= window.last_seen
-                    && reset_at < window.reset_at + quota.reset.max(DEFAULT_WINDOW) =>
+                if now < window.reset_at
+                    || (quota.remaining <= window.last_seen
+                        && reset_at < window.reset_at + quota.reset.max(DEFAULT_WINDOW)) =>
             {
                 window.remaining = window.remaining.min(left);
-                window.last_seen = quota.remaining;
+                window.last_seen = window.last_seen.min(quota.remaining);
                 window.reset_at = window.reset_at.min(reset_at);
                 window.length = window.length.max(quota.reset);
                 window.allowance = quota
@@ -575,6 +578,24 @@ mod tests {
             assert_eq!(pacer.reserve(ms(1020 + i)), None, "{i}");
         }
         assert_eq!(pacer.reserve(ms(1030)), Some(ms(990)));
+    }
+
+    #[test]
+    fn an_answer_arriving_out_of_order_does_not_open_a_new_window() {
+        let mut pacer = Pacer::default();
+        for i in 0..3 {
+            assert_eq!(pacer.reserve(ms(i)), None);
+        }
+        pacer.answered(ms(20), ms(0), quota(9, 1));
+        pacer.answered(ms(21), ms(1), quota(7, 1));
+        // Sent before the 7 was counted, answered after it: 7 less the one
+        // then in flight stays what is left.
+        pacer.answered(ms(22), ms(2), quota(8, 1));
+        for i in 0..6 {
+            assert_eq!(pacer.reserve(ms(30 + i)), None, "{i}");
+        }
+        assert_eq!(pacer.reserve(ms(40)), Some(ms(980)));
+        assert_eq!(pacer.held_until(ms(40)), Some(ms(1020)));
     }
 
     #[test]
