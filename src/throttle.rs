@@ -118,10 +118,16 @@ impl Pacer {
                 match window.allowance {
                     // A new window of the length the server described.
                     Some(allowance) => {
-                        let mut reset_at = window.reset_at;
-                        while reset_at <= now {
-                            reset_at += window.length.max(Duration::from_millis(1));
-                        }
+                        // The first reset after `now`, in whole windows from
+                        // the last one: computed, not stepped, after a long
+                        // idle spell.
+                        let length = window.length.max(Duration::from_millis(1));
+                        let behind = now.saturating_sub(window.reset_at).as_nanos();
+                        let windows =
+                            u32::try_from(behind / length.as_nanos() + 1).unwrap_or(u32::MAX);
+                        let reset_at = window
+                            .reset_at
+                            .saturating_add(length.saturating_mul(windows));
                         *window = Window {
                             remaining: allowance,
                             last_seen: allowance,
@@ -139,7 +145,9 @@ impl Pacer {
                 if !window.held_counted {
                     window.held_counted = true;
                     let from = now.max(self.paused_until);
-                    self.held += window.reset_at.saturating_sub(from);
+                    self.held = self
+                        .held
+                        .saturating_add(window.reset_at.saturating_sub(from));
                 }
                 return Some(window.reset_at - now);
             }
@@ -172,9 +180,9 @@ impl Pacer {
 
     /// Holds every request back until `now + wait` (a `Retry-After`).
     pub(crate) fn pause(&mut self, now: Duration, wait: Duration) {
-        let until = now + wait;
+        let until = now.saturating_add(wait);
         if until > self.paused_until {
-            self.held += until - now.max(self.paused_until);
+            self.held = self.held.saturating_add(until - now.max(self.paused_until));
             self.paused_until = until;
         }
     }
@@ -313,7 +321,8 @@ impl Pacer {
     }
 
     fn learn_window(&mut self, now: Duration, quota: Quota) {
-        let reset_at = now + quota.reset;
+        // A reset read from the network: no overflow whatever it says.
+        let reset_at = now.saturating_add(quota.reset);
         // What requests already in flight will use up.
         let left = quota.remaining.saturating_sub(self.in_flight);
         match &mut self.window {
@@ -324,7 +333,10 @@ impl Pacer {
             Some(window)
                 if now < window.reset_at
                     || (quota.remaining <= window.last_seen
-                        && reset_at < window.reset_at + quota.reset.max(DEFAULT_WINDOW)) =>
+                        && reset_at
+                            < window
+                                .reset_at
+                                .saturating_add(quota.reset.max(DEFAULT_WINDOW))) =>
             {
                 window.remaining = window.remaining.min(left);
                 window.last_seen = window.last_seen.min(quota.remaining);
@@ -578,6 +590,40 @@ mod tests {
             assert_eq!(pacer.reserve(ms(1020 + i)), None, "{i}");
         }
         assert_eq!(pacer.reserve(ms(1030)), Some(ms(990)));
+    }
+
+    #[test]
+    fn resets_and_pauses_from_the_network_never_overflow() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(ms(20), ms(0), quota(0, u64::MAX));
+        assert!(pacer.reserve(ms(30)).is_some());
+        pacer.pause(ms(40), Duration::MAX);
+        assert!(pacer.held_until(ms(50)).is_some());
+        assert!(pacer.stats(ms(50)).held > Duration::from_secs(1 << 40));
+    }
+
+    #[test]
+    fn a_window_renewed_after_a_long_idle_spell_resets_in_step_with_the_old_ones() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(
+            ms(500),
+            ms(0),
+            Signal {
+                quota: Some(Quota {
+                    limit: Some(2),
+                    remaining: 0,
+                    reset: Duration::from_secs(1),
+                }),
+                ..OK
+            },
+        );
+        // A day later: the window then is the one from 86,400.5 s.
+        let day = Duration::from_secs(86_400);
+        assert_eq!(pacer.reserve(day + ms(700)), None);
+        assert_eq!(pacer.reserve(day + ms(700)), None);
+        assert_eq!(pacer.reserve(day + ms(700)), Some(ms(800)));
     }
 
     #[test]
