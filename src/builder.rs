@@ -139,7 +139,9 @@ impl ClientBuilder {
     /// ([`Error::may_have_been_processed`] is `false`): the connection, TLS
     /// handshake or name lookup failed, or the answer was 408 or 429. Never
     /// after a timeout once sent, a cut answer or a 5xx, since that could
-    /// mint a second live token nobody holds.
+    /// mint a second live token nobody holds. A 429 whose `Retry-After` is
+    /// waited out does not count: see
+    /// [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
     ///
     /// Defaults to `2` (three attempts in all).
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -197,8 +199,14 @@ impl ClientBuilder {
     /// carry rate-limit headers (`RateLimit-Remaining` and `RateLimit-Reset`,
     /// their `X-RateLimit-` forms, or the structured `RateLimit` field),
     /// requests wait for the window's reset once its remaining requests are
-    /// spoken for, before the server refuses them. A client with
-    /// `max_retries(0)` takes no part in any of this.
+    /// spoken for, before the server refuses them (a header's reset counts
+    /// as at most [`max_retry_after`](ClientBuilder::max_retry_after)). A
+    /// client with `max_retries(0)` takes no part in any of this.
+    ///
+    /// A request held back for the whole budget is sent anyway, and the
+    /// server has the last word. With a budget of 0 no 429 is waited out:
+    /// each is returned at once. However often a server asks for no wait,
+    /// one call sends at most 100 times more after 429s.
     ///
     /// Defaults to 120 seconds.
     pub fn max_rate_limit_wait(mut self, wait: Duration) -> Self {

@@ -127,7 +127,10 @@
 //! process it (no connection, 408 or 429), so a lost answer never mints a
 //! second token. After a failed create, [`Error::may_have_been_processed`]
 //! says whether to list the tokens before trying again; it speaks for every
-//! attempt of a retried call. Waits back off exponentially with jitter and honour `Retry-After`.
+//! attempt of a retried call. Waits back off exponentially with jitter and
+//! honour `Retry-After`; a 429 waited out is not a failed attempt, and after
+//! one the client paces its requests (see
+//! [`ClientBuilder::max_rate_limit_wait`]).
 //! A bulk revoke stops sending once 8 revokes in a row could not reach the
 //! server: each id left gets [`Error::NotAttempted`].
 //! Redirects are not followed, bodies are bounded, and plain `http` is refused

@@ -18,6 +18,10 @@ use crate::{ApiError, Client, Error, TransportError};
 // bounded excerpt of a proxy's HTML page.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
 
+// However often a server answers 429 asking for no wait, one call sends at
+// most this many times more.
+const MAX_RATE_LIMITED_RESENDS: u32 = 100;
+
 /// A 2xx answer's status and body, or the error an exchange ended in.
 type Answered = Result<(u16, Vec<u8>), Error>;
 
@@ -56,6 +60,7 @@ impl Client {
         // per its `Retry-After` is not one.
         let mut failures = 1;
         let mut rate_limited_for = Duration::ZERO;
+        let mut rate_limited_resends = 0;
         let mut reconnected = false;
         // Whether an attempt so far may have been processed: each error
         // speaks for every attempt before it.
@@ -76,11 +81,14 @@ impl Client {
             let resend_forbidden = effect == Effect::Creates && processed;
             let wait = match rate_limited {
                 // The throttle holds the request back; only the budget for
-                // such waits can end the call.
+                // such waits can end the call (a budget of 0: none is waited
+                // out), or a server that asks for no wait, again and again.
                 Some(asked)
                     if !resend_forbidden
-                        && rate_limited_for + asked <= retry.max_rate_limit_wait =>
+                        && rate_limited_for.saturating_add(asked) < retry.max_rate_limit_wait
+                        && rate_limited_resends < MAX_RATE_LIMITED_RESENDS =>
                 {
+                    rate_limited_resends += 1;
                     Some(Duration::ZERO)
                 }
                 Some(_) => None,
@@ -142,13 +150,16 @@ impl Client {
             let Some(wait) = pacer.reserve(now) else {
                 return now;
             };
-            if *waited >= self.inner.retry.max_rate_limit_wait {
+            let budget = self.inner.retry.max_rate_limit_wait;
+            if *waited >= budget {
                 pacer.take(now);
                 return now;
             }
             drop(pacer);
+            // Never past the budget, whatever a header said of its reset.
+            let wait = wait.min(budget - *waited);
             log::debug!(
-                    target: "magicbell_jwt",
+                target: "magicbell_jwt",
                 "{method} {path_and_query}: waiting {wait:?} for the rate limit this client met"
             );
             std::thread::sleep(wait);
@@ -180,8 +191,13 @@ impl Client {
         let signal = Signal {
             ok: result.is_ok(),
             throttled: status == 429 && retry_after == waited_out,
+            refused: status == 429,
             retry_after: waited_out,
-            quota,
+            // A reset read from a header is bounded like a `Retry-After`.
+            quota: quota.map(|q| Quota {
+                reset: q.reset.min(retry.max_retry_after),
+                ..q
+            }),
         };
         pacer.answered(now, sent_at, signal);
         match (status, waited_out) {

@@ -37,6 +37,9 @@ const BETA: f64 = 0.7;
 const MIN_RATE: f64 = 1.0 / 60.0;
 /// How long without a 429 before the pacer looks for a higher limit.
 const CALM: Duration = Duration::from_secs(60);
+/// The fastest the ceiling rises to, in requests a second: finite, so a
+/// later 429 cuts from a rate the client really sent at.
+const MAX_RATE: f64 = 100_000.0;
 /// How much higher it then looks.
 const CALM_RAISE: f64 = 1.25;
 /// Where a 429 at a rate puts the ceiling: just below that rate.
@@ -49,8 +52,10 @@ const MAX_RECENT: usize = 1024;
 /// What one answer said about the server's rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Signal {
-    /// The answer was a 429.
+    /// The answer was a 429 the client waits out.
     pub throttled: bool,
+    /// The answer was a 429, waited out or not: counted in the stats.
+    pub refused: bool,
     /// The answer was a 2xx.
     pub ok: bool,
     /// Its `Retry-After`.
@@ -171,6 +176,9 @@ impl Pacer {
         if let Some(quota) = signal.quota {
             self.learn_window(now, quota);
         }
+        if signal.refused {
+            self.throttled += 1;
+        }
         if signal.throttled {
             self.throttled(now, sent_at, signal);
         } else if signal.ok {
@@ -229,7 +237,6 @@ impl Pacer {
             .retry_after
             .or(signal.quota.map(|q| q.reset))
             .unwrap_or(DEFAULT_WINDOW);
-        self.throttled += 1;
         self.pause(now, wait);
         self.last_throttle = now;
         if let Some(window) = &mut self.window {
@@ -273,8 +280,17 @@ impl Pacer {
         self.recent.push_back(now);
         let Some(rate) = self.rate else { return };
         if now.saturating_sub(self.last_throttle) >= CALM {
-            // A calm minute: the limit may have been raised; look higher.
-            self.ceiling = self.ceiling.map(|c| c * CALM_RAISE);
+            // A calm minute at the ceiling: the limit may have been raised;
+            // look higher. A client sending less than that learns nothing
+            // of the limit, and keeps the ceiling where a 429 put it.
+            let used = self.recent_count(now, DEFAULT_WINDOW) as f64;
+            self.ceiling = self.ceiling.map(|c| {
+                if used >= 0.9 * c {
+                    (c * CALM_RAISE).min(MAX_RATE)
+                } else {
+                    c
+                }
+            });
             self.last_throttle = now;
         }
         match self.first_estimate {
@@ -382,12 +398,14 @@ impl Pacer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct RateLimitStats {
-    /// Answers `429 Too Many Requests` met.
+    /// Answers `429 Too Many Requests` met, waited out or not.
     pub throttled: u64,
     /// How long requests were held back by the server's rate limit (a
     /// `Retry-After` waited out, or a window its rate-limit headers said was
     /// used up), counted once however many requests waited together. The
-    /// spacing of a paced client's requests is not counted.
+    /// spacing of a paced client's requests is not counted. Windows of
+    /// rate-limit headers and pauses may overlap, so over a long job this can
+    /// exceed its wall time a little.
     pub held: Duration,
     /// How much longer requests are held back from now, if they are.
     pub held_for: Option<Duration>,
@@ -435,6 +453,7 @@ mod tests {
 
     const OK: Signal = Signal {
         throttled: false,
+        refused: false,
         ok: true,
         retry_after: None,
         quota: None,
@@ -443,6 +462,7 @@ mod tests {
     fn too_many(retry_after: u64) -> Signal {
         Signal {
             throttled: true,
+            refused: true,
             ok: false,
             retry_after: Some(Duration::from_secs(retry_after)),
             quota: None,
@@ -560,6 +580,22 @@ mod tests {
         }
         // The ceiling went from 8 to 10 a minute after the 429.
         assert_eq!(rates, [8.0, 9.0, 9.5, 9.75, 9.875, 9.975, 10.0]);
+    }
+
+    #[test]
+    fn a_calm_minute_below_the_ceiling_keeps_it() {
+        let mut pacer = Pacer::default();
+        for i in 0..8 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        let mut at = ms(1100);
+        // Two a second, far below the 8 the server allowed: nothing learnt.
+        while at < ms(130_000) {
+            exchange(&mut pacer, at, OK);
+            at += ms(500);
+        }
+        assert_eq!(pacer.rate(), Some(8.0));
     }
 
     fn quota(remaining: u32, reset: u64) -> Signal {
@@ -691,6 +727,7 @@ mod tests {
                 }
                 let signal = Signal {
                     throttled,
+                    refused: throttled,
                     ok: !throttled,
                     retry_after: throttled.then_some(reset_whole),
                     quota: headers.then_some(Quota {

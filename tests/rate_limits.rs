@@ -177,3 +177,66 @@ fn the_rate_limited_server_counts_each_window() {
     assert_eq!((windows[0].answered, windows[0].refused), (2, 1));
     assert_eq!((server.answered(), server.refused()), (2, 1));
 }
+
+#[test]
+fn with_no_budget_for_rate_limits_a_429_is_final_at_once() {
+    let server = FaultServer::start(|_, _| respond(429, &[("retry-after", "0")], "{}"));
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_rate_limit_wait(Duration::ZERO)
+        .build()
+        .unwrap();
+
+    let err = list(&client).unwrap_err();
+
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(err.attempts(), Some(1));
+    assert_eq!(server.requests(), 1);
+    assert_eq!(client.rate_limit_stats().throttled, 1);
+}
+
+#[test]
+fn a_reset_a_day_away_holds_a_call_back_no_longer_than_its_budget() {
+    let server = FaultServer::start(|n, _| {
+        let headers: &[(&str, &str)] = if n == 0 {
+            &[("ratelimit", "\"default\";r=0;t=86400")]
+        } else {
+            &[]
+        };
+        respond(200, headers, r#"{"data":[]}"#)
+    });
+    let client = Client::builder(TOKEN)
+        .base_url(server.url())
+        .max_rate_limit_wait(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    list(&client).unwrap();
+    let started = Instant::now();
+
+    list(&client).unwrap();
+
+    // Held back for its budget, then sent: not for a day.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn a_429_past_max_retry_after_is_counted_though_not_waited_out() {
+    let server = FaultServer::start(|_, _| respond(429, &[("retry-after", "3600")], "{}"));
+    let client = client(&server.url());
+
+    assert_eq!(list(&client).unwrap_err().attempts(), Some(1));
+
+    let stats = client.rate_limit_stats();
+    assert_eq!((stats.throttled, stats.held_for), (1, None));
+}
+
+fn list(client: &Client) -> Result<(), magicbell_jwt::Error> {
+    client
+        .fetch_project_tokens(&FetchProjectTokensParams::default())
+        .map(|_| ())
+}

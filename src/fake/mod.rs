@@ -443,6 +443,12 @@ impl FakeServer {
     /// [rate limit](FakeServer::set_rate_limit), or one the fake cannot
     /// read, counts in none. `times` of 0 does nothing.
     ///
+    /// Requests count in the order they reach the fake: "the third revoke"
+    /// is the third of a job that revokes one at a time (a bulk call with
+    /// parallelism 1). With several in flight (`discard_project_jwts(&ids,
+    /// 8)`) the faults land on whichever requests come in those places,
+    /// retries included: assert how many met them, not which.
+    ///
     /// The client retries a failed list or discard twice by default, and
     /// each retry is a request of the same call: see
     /// [Faults and the client's retries](#faults-and-the-clients-retries)
