@@ -442,10 +442,11 @@ impl Throttle {
 }
 
 #[cfg(test)]
+mod simulation;
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use std::cmp::Reverse;
-    use std::collections::BinaryHeap;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
@@ -691,116 +692,5 @@ mod tests {
         assert_eq!(pacer.held_until(ms(700)), None);
         pacer.answered(ms(800), ms(2), quota(0, 1));
         assert_eq!(pacer.held_until(ms(800)), Some(ms(1100)));
-    }
-
-    /// A fixed-window server (`limit` a whole second, 20 ms answers, a 429
-    /// with `Retry-After` in whole seconds beyond), driven by `workers`
-    /// threads sending `jobs` requests: with `probe`, as the bulk calls do,
-    /// the first alone, then the rest in parallel. Returns the seconds taken
-    /// and the 429s met.
-    fn simulate(limit: u32, workers: usize, jobs: usize, headers: bool, probe: bool) -> (f64, u32) {
-        let latency = ms(20);
-        let mut pacer = Pacer::default();
-        let mut served = std::collections::HashMap::<u64, u32>::new();
-        let mut queue = BinaryHeap::new();
-        queue.push(Reverse((Duration::ZERO, 0usize, None::<Duration>)));
-        let (mut next_job, mut done, mut refused) = (1usize, 0usize, 0u32);
-        let mut started_others = !probe;
-        for w in 1..workers.min(jobs) {
-            if !probe {
-                next_job += 1;
-                queue.push(Reverse((Duration::ZERO, w, None)));
-            }
-        }
-        let mut end = Duration::ZERO;
-        while let Some(Reverse((now, worker, sent))) = queue.pop() {
-            if let Some(sent_at) = sent {
-                // An answer arrives: the server counted the request at `sent_at + latency / 2`.
-                let seen = sent_at + latency / 2;
-                let second = seen.as_secs();
-                let count = served.entry(second).or_default();
-                let reset = Duration::from_secs(second + 1) - seen;
-                let reset_whole = Duration::from_secs(reset.as_secs_f64().ceil() as u64);
-                let throttled = *count >= limit;
-                if !throttled {
-                    *count += 1;
-                }
-                let signal = Signal {
-                    throttled,
-                    refused: throttled,
-                    ok: !throttled,
-                    retry_after: throttled.then_some(reset_whole),
-                    quota: headers.then_some(Quota {
-                        limit: Some(limit),
-                        remaining: limit - *count,
-                        reset: reset_whole,
-                    }),
-                };
-                pacer.answered(now, sent_at, signal);
-                if throttled {
-                    refused += 1;
-                    queue.push(Reverse((now, worker, None)));
-                    continue;
-                }
-                done += 1;
-                end = end.max(now);
-                if !started_others {
-                    started_others = true;
-                    for w in 1..workers {
-                        if next_job < jobs {
-                            next_job += 1;
-                            queue.push(Reverse((now, w, None)));
-                        }
-                    }
-                }
-                if next_job < jobs {
-                    next_job += 1;
-                    queue.push(Reverse((now, worker, None)));
-                }
-                continue;
-            }
-            match pacer.reserve(now) {
-                Some(wait) => queue.push(Reverse((now + wait, worker, None))),
-                None => queue.push(Reverse((now + latency, worker, Some(now)))),
-            }
-        }
-        assert_eq!(done, jobs);
-        eprintln!("limit {limit}, {workers} workers, {jobs} jobs, headers {headers}: {:.2} s, {refused} 429s", end.as_secs_f64());
-        (end.as_secs_f64(), refused)
-    }
-
-    #[test]
-    fn a_rate_limited_bulk_job_finishes_near_the_floor_with_few_429s() {
-        // Issue 22's bar: 100 revokes at parallelism 16 against 10 a second.
-        let (seconds, refused) = simulate(10, 16, 100, false, true);
-        assert!(
-            seconds <= 11.0 && refused <= 20,
-            "{seconds} s, {refused} 429s"
-        );
-        let (seconds, refused) = simulate(10, 16, 100, true, true);
-        assert!(
-            seconds <= 10.0 && refused == 0,
-            "{seconds} s, {refused} 429s with headers"
-        );
-        let (seconds, refused) = simulate(50, 64, 1000, false, true);
-        assert!(
-            seconds <= 21.0 && refused <= 70,
-            "{seconds} s, {refused} 429s at 50 a second"
-        );
-        let (seconds, refused) = simulate(50, 64, 1000, true, true);
-        assert!(
-            seconds <= 20.5 && refused == 0,
-            "{seconds} s, {refused} 429s at 50 a second"
-        );
-    }
-
-    #[test]
-    fn threads_creating_on_one_client_meet_few_429s() {
-        // BENCHMARKS.md 5c: 8 threads × 50 creates against 20 a second.
-        let (seconds, refused) = simulate(20, 8, 400, false, false);
-        assert!(
-            seconds <= 21.0 && refused <= 20,
-            "{seconds} s, {refused} 429s"
-        );
     }
 }
