@@ -775,3 +775,18 @@ fn the_request_feed_gets_each_request_as_it_is_logged_in_order() {
     mint(&fake, 1);
     assert_eq!(fake.requests().len(), 5);
 }
+
+#[test]
+fn token_ids_end_in_the_mint_count_so_they_never_collide() {
+    let fake = start();
+    let client = fake.client();
+    let ends: Vec<String> = (0..3)
+        .map(|i| {
+            let created = client
+                .create_project_jwt(&CreateProjectTokenRequest::new(format!("t{i}")))
+                .unwrap();
+            created.token_id.rsplit('-').next().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ends, ["000000000001", "000000000002", "000000000003"]);
+}

@@ -195,7 +195,7 @@ fn fault_answer(status: u16) -> Answer {
         status,
         &reason(status).to_ascii_lowercase().replace(' ', "_"),
         format!("a fault injected into the fake: status {status}"),
-        "FakeServer::inject or inject_on set this answer up; requests are answered normally once its faults are used",
+        "FakeServer::inject set this answer up; the next requests are answered normally once it is used",
     )
 }
 

@@ -584,6 +584,18 @@ mod tests {
     }
 
     #[test]
+    fn every_429_is_counted_waited_out_or_not() {
+        let mut pacer = Pacer::default();
+        exchange(&mut pacer, ms(0), too_many(1));
+        let not_waited_out = Signal {
+            refused: true,
+            ..Signal::default()
+        };
+        pacer.answered(ms(30), ms(10), not_waited_out);
+        assert_eq!(pacer.stats(ms(40)).throttled, 2);
+    }
+
+    #[test]
     fn a_calm_minute_below_the_ceiling_keeps_it() {
         let mut pacer = Pacer::default();
         for i in 0..8 {

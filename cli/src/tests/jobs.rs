@@ -156,9 +156,8 @@ fn a_new_token_that_cannot_be_written_nor_revoked_is_named_on_stderr() {
             err.ends_with(&format!(
                 "the new token {new_id} could not be shown, and revoking it failed \
                      (server answered 500 Internal Server Error: internal_server_error: a fault \
-                     injected into the fake: status 500 (FakeServer::inject or inject_on set this \
-                     answer up; requests are answered normally once its faults are used)): revoke \
-                     it with: \
+                     injected into the fake: status 500 (FakeServer::inject set this answer up; \
+                     the next requests are answered normally once it is used)): revoke it with: \
                      tokens {discard} -- {new_id}\n"
             )),
             "{err}"
@@ -502,8 +501,8 @@ fn user_revoke_all_revokes_the_others_when_one_users_list_fails() {
     let (code, out, err) = on_fake(&fake, "user-revoke-all a@x b@x --parallel 1", "");
 
     let fault = "server answered 500 Internal Server Error: internal_server_error: \
-                     a fault injected into the fake: status 500 (FakeServer::inject or inject_on \
-                     set this answer up; requests are answered normally once its faults are used)";
+                     a fault injected into the fake: status 500 (FakeServer::inject set this \
+                     answer up; the next requests are answered normally once it is used)";
     assert_eq!(code, 1);
     assert_eq!(out, revoked_lines(&[b1], 0));
     assert_eq!(err, format!("failed to list the tokens of a@x: {fault}\n"));
