@@ -142,6 +142,23 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// The host and port requests are for, such as `api.magicbell.com:443`:
+    /// the base URL's, with its scheme's port when it names none.
+    pub fn address(&self) -> &str {
+        &self.inner.endpoint.address
+    }
+
+    /// The proxy requests go through, as `scheme://host:port` without
+    /// credentials, or `None` when they go straight to [`address`](Client::address).
+    ///
+    /// With [`ClientBuilder::proxy`] it is that proxy, and with
+    /// [`ClientBuilder::no_proxy`] `None`. Otherwise it is the proxy the
+    /// environment names (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, in either
+    /// case), unless `NO_PROXY` lists the API's host.
+    pub fn proxy(&self) -> Option<&str> {
+        self.inner.endpoint.proxy.as_deref()
+    }
+
     /// One page of project tokens: `GET /jwt/project`.
     ///
     /// To walk every page, use [`Client::project_tokens`].

@@ -463,6 +463,17 @@ impl TransportError {
         self.reach() == Reach::NotSent
     }
 
+    /// The kind of the I/O error that ended the last attempt, such as
+    /// [`ConnectionRefused`](std::io::ErrorKind::ConnectionRefused), or
+    /// `None` when something else did (a TLS problem, a timeout of the
+    /// client's own, an answer that was not HTTP).
+    pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
+        match &self.source {
+            ureq::Error::Io(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
+
     /// What failed, naming the host or proxy; no secret is ever part of it.
     pub(crate) fn what(&self) -> String {
         use std::io::ErrorKind as K;

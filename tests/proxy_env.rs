@@ -28,6 +28,11 @@ fn all_proxy_is_honoured_unless_no_proxy_is_called_or_no_proxy_lists_the_host() 
         std::env::remove_var(name);
     }
     std::env::set_var("ALL_PROXY", proxy.url());
+    let through_env = Client::builder(TOKEN)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    assert_eq!(through_env.proxy(), Some(proxy.url().as_str()));
     let list = |client: Client| {
         client
             .fetch_project_tokens(&FetchProjectTokensParams::default())
@@ -59,6 +64,11 @@ fn all_proxy_is_honoured_unless_no_proxy_is_called_or_no_proxy_lists_the_host() 
     assert_eq!(proxy.tunnels().len(), 1, "FakeServer::client() ignores it");
 
     std::env::set_var("NO_PROXY", "127.0.0.1");
+    let listed = Client::builder(TOKEN)
+        .base_url(server.url())
+        .build()
+        .unwrap();
+    assert_eq!(listed.proxy(), None, "NO_PROXY lists the host");
     list(
         Client::builder(TOKEN)
             .base_url(server.url())
