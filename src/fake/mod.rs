@@ -11,6 +11,7 @@
 //! MagicBell's JWT service behind it (the state, the routes, token minting,
 //! and what faults, latency and the request log do to a request read in full).
 
+mod answer;
 mod clock;
 mod encode;
 mod faults;

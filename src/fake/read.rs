@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::http::{excerpt, Answer};
+use super::answer::{excerpt, Answer};
 use super::Shared;
 
 /// A request head (request line and headers) larger than this is answered 431.
