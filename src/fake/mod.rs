@@ -16,6 +16,7 @@ mod clock;
 mod encode;
 mod faults;
 mod http;
+mod rate_limit;
 mod read;
 mod service;
 
@@ -33,8 +34,9 @@ use crate::{AccessToken, Client};
 
 pub use faults::{FakeFault, FakeRoute};
 
-use clock::{Clock, RateLimit};
+use clock::Clock;
 use http::{accept_loop, Limits, POLL};
+use rate_limit::RateLimit;
 use service::State;
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Map, Value};
 
 use super::answer::{excerpt, reason, write_answer, Answer};
-use super::clock::{Admission, Clock, RateLimit};
+use super::clock::Clock;
 use super::encode::{base64url, latest_time, percent_decode, random_u64, unix_seconds};
 use super::faults::{FakeRoute, Faults};
+use super::rate_limit::{Admission, RateLimit};
 use super::read::Request;
 use super::{FakeFault, FakeRequest, Shared};
 use crate::models::MAX_TEXT_CHARS;
