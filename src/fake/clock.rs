@@ -1,4 +1,5 @@
-//! The fake's clock: frozen, or running on real time, in whole seconds.
+//! The fake's clock (frozen, or running on real time, in whole seconds), and
+//! its times as Unix seconds and at their latest.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -61,6 +62,17 @@ impl Clock {
 fn whole_seconds(time: SystemTime) -> SystemTime {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     UNIX_EPOCH + Duration::from_secs(since.as_secs())
+}
+
+pub(super) fn unix_seconds(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// 9999-12-31T23:59:59Z, the last time RFC 3339 can write.
+pub(super) fn latest_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@
 
 mod answer;
 mod clock;
-mod encode;
+mod encoding;
 mod faults;
 mod http;
+mod random;
 mod rate_limit;
 mod read;
 mod service;

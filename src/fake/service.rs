@@ -12,9 +12,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Map, Value};
 
 use super::answer::{excerpt, reason, write_answer, Answer};
-use super::clock::Clock;
-use super::encode::{base64url, latest_time, percent_decode, random_u64, unix_seconds};
+use super::clock::{latest_time, unix_seconds, Clock};
+use super::encoding::{base64url, percent_decode};
 use super::faults::{FakeRoute, Faults};
+use super::random::random_u64;
 use super::rate_limit::{Admission, RateLimit};
 use super::read::Request;
 use super::{FakeFault, FakeRequest, Shared};
