@@ -19,6 +19,7 @@ mod http;
 mod random;
 mod rate_limit;
 mod read;
+mod request;
 mod service;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::{AccessToken, Client};
 
 pub use faults::{FakeFault, FakeRoute};
+pub use request::FakeRequest;
 
 use clock::Clock;
 use http::{accept_loop, Limits, POLL};
@@ -203,25 +205,6 @@ pub struct FakeServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
-}
-
-/// One request the fake read, as [`FakeServer::requests`] lists it.
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeRequest {
-    /// The method, as sent (`GET`, `POST`, `DELETE`, or whatever else arrived).
-    pub method: String,
-    /// The request target as sent, query included: `/v2/jwt/project?limit=5`.
-    pub path: String,
-    /// The status the fake chose for its answer; `None` when a
-    /// [`FakeFault::Close`] closed the connection without answering.
-    ///
-    /// It is logged before the answer is written, so it says what the fake
-    /// meant to send, not what the client received: if the write then failed
-    /// (the client had gone or timed out, or the fake was dropped while a
-    /// [`FakeFault::Delay`] or [`set_latency`](FakeServer::set_latency) held
-    /// the answer back), the client never saw this status.
-    pub status: Option<u16>,
 }
 
 struct Shared {

@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::answer::{excerpt, Answer};
+use super::request::Request;
 use super::Shared;
 
 /// A request head (request line and headers) larger than this is answered 431.
@@ -24,23 +25,6 @@ pub(super) enum Incoming {
     },
     /// The peer closed, the connection failed, or the fake is stopping.
     Gone,
-}
-
-pub(super) struct Request {
-    pub(super) method: String,
-    pub(super) target: String,
-    headers: Vec<(String, String)>,
-    pub(super) body: Vec<u8>,
-    pub(super) close: bool,
-}
-
-impl Request {
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// How [`fill`] ended.
