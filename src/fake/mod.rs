@@ -20,6 +20,7 @@ mod random;
 mod rate_limit;
 mod read;
 mod request;
+mod routes;
 mod service;
 
 use std::collections::HashMap;
@@ -34,8 +35,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::{AccessToken, Client};
 
-pub use faults::{FakeFault, FakeRoute};
+pub use faults::FakeFault;
 pub use request::FakeRequest;
+pub use routes::FakeRoute;
 
 use clock::Clock;
 use http::{accept_loop, Limits, POLL};

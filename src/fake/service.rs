@@ -14,10 +14,11 @@ use serde_json::{json, Map, Value};
 use super::answer::{excerpt, reason, write_answer, Answer};
 use super::clock::{latest_time, unix_seconds, Clock};
 use super::encoding::{base64url, percent_decode};
-use super::faults::{FakeRoute, Faults};
+use super::faults::Faults;
 use super::random::random_u64;
 use super::rate_limit::{Admission, RateLimit};
 use super::request::{FakeRequest, Request};
+use super::routes::{resolve, Call, FakeRoute};
 use super::{FakeFault, Shared};
 use crate::models::MAX_TEXT_CHARS;
 use crate::time::format_rfc3339;
@@ -230,103 +231,6 @@ pub(super) fn record(shared: &Shared, method: String, path: String, status: Opti
 }
 
 // --- The API ---------------------------------------------------------------------
-
-/// A request the service has a route for: its call, the token or user id of
-/// its path, and its query.
-struct Call {
-    route: FakeRoute,
-    id: String,
-    query: String,
-}
-
-/// The call `request` makes, or the answer to a request that makes none:
-/// 421 for an absolute-form target naming another server, 404 for a path
-/// the service lacks, 405 (with `Allow`) for a method its path lacks. `HEAD`
-/// is routed wherever `GET` is.
-fn resolve(request: &Request, addr: SocketAddr) -> Result<Call, Answer> {
-    let target = origin_form(&request.target, addr)?;
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let not_found = || {
-        Answer::error(
-            404,
-            "not_found",
-            format!("no such path: {}", excerpt(path)),
-            "the fake serves /v2/jwt/project and /v2/jwt/user",
-        )
-    };
-    let segment = |raw: &str| percent_decode(raw, false).ok_or_else(not_found);
-    let (id, allowed, routes) = match path.split('/').collect::<Vec<_>>().as_slice() {
-        ["", "v2", "jwt", "project"] => (
-            String::new(),
-            "GET, HEAD, POST",
-            [FakeRoute::ListProjectTokens, FakeRoute::CreateProjectToken],
-        ),
-        ["", "v2", "jwt", "project", id] if !id.is_empty() => {
-            (segment(id)?, "DELETE", [FakeRoute::DiscardProjectToken; 2])
-        }
-        ["", "v2", "jwt", "user"] => (String::new(), "POST", [FakeRoute::CreateUserToken; 2]),
-        ["", "v2", "jwt", "user", id] if !id.is_empty() => (
-            segment(id)?,
-            "GET, HEAD, DELETE",
-            [FakeRoute::ListUserTokens, FakeRoute::DiscardUserToken],
-        ),
-        _ => return Err(not_found()),
-    };
-    let method = request.method.as_str();
-    if !allowed.split(", ").any(|m| m == method) {
-        return Err(Answer::error(
-            405,
-            "method_not_allowed",
-            format!("{} does not take {}", excerpt(path), excerpt(method)),
-            &format!("use {allowed}"),
-        )
-        .with_header("allow", allowed));
-    }
-    // Each path has at most two calls: reading (GET, HEAD) first.
-    let route = match method {
-        "GET" | "HEAD" => routes[0],
-        _ => routes[1],
-    };
-    Ok(Call {
-        route,
-        id,
-        query: query.to_owned(),
-    })
-}
-
-/// `target` in origin-form (`/v2/...`): as sent, or the path and query of an
-/// absolute-form target naming the fake (`http://127.0.0.1:PORT/v2/...`, what
-/// a client sends through a forward proxy; RFC 9112, 3.2.2). One naming
-/// another server is answered 421.
-fn origin_form(target: &str, addr: SocketAddr) -> Result<String, Answer> {
-    let absolute = (!target.starts_with('/'))
-        .then(|| target.split_once("://"))
-        .flatten();
-    let Some((scheme, rest)) = absolute else {
-        return Ok(target.to_owned());
-    };
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    let port = addr.port();
-    let ours = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
-    if !scheme.eq_ignore_ascii_case("http")
-        || !ours.iter().any(|o| o.eq_ignore_ascii_case(authority))
-    {
-        return Err(Answer::error(
-            421,
-            "misdirected_request",
-            format!(
-                "the fake is http://{addr}, not {}",
-                excerpt(&format!("{scheme}://{authority}"))
-            ),
-            &format!("send the path alone (/v2/...), or a URL on http://{addr}"),
-        ));
-    }
-    Ok(match path.strip_prefix('/') {
-        Some(_) => path.to_owned(),
-        None => format!("/{path}"),
-    })
-}
 
 /// The answer to `call`, or to a request that makes none.
 fn route(
