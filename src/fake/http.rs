@@ -1,5 +1,5 @@
-//! The fake's transport: a hand-written HTTP/1.1 server, with its limits on
-//! connections, bytes and time.
+//! The fake's transport: a hand-written HTTP/1.1 server (the accept loop, one
+//! thread a connection) within the limits on connections and time.
 
 use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -10,48 +10,17 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::answer::{write_answer, Answer};
+use super::limits::{IDLE_TIMEOUT, POLL};
 use super::read::{read_request, Incoming};
 use super::service::{handle, record};
 use super::Shared;
 
-/// Connections served at once; one more is answered 503 and closed.
-const MAX_CONNECTIONS: usize = 256;
-/// A kept-alive connection with no request for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A request must arrive in full this soon after its first byte, or it is
-/// answered 408 and its connection closed.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
-/// A client that does not read its answer for this long loses its connection.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a thread that waits (for bytes, a connection or a delay) checks
-/// for shutdown and its deadlines.
-pub(super) const POLL: Duration = Duration::from_millis(20);
 /// The accept loop's first wait after finding no connection; it doubles up to
 /// [`ACCEPT_POLL_MAX`] while none comes, and starts again after each one.
 const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
 /// The accept loop's longest wait between polls: the most a connection
 /// arriving after an idle spell waits to be accepted.
 const ACCEPT_POLL_MAX: Duration = Duration::from_millis(5);
-
-/// The connection limits; the constants above, except in the unit tests.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Limits {
-    pub(super) max_connections: usize,
-    pub(super) idle_timeout: Duration,
-    pub(super) request_deadline: Duration,
-    pub(super) write_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_connections: MAX_CONNECTIONS,
-            idle_timeout: IDLE_TIMEOUT,
-            request_deadline: REQUEST_DEADLINE,
-            write_timeout: WRITE_TIMEOUT,
-        }
-    }
-}
 
 // --- Connections ---------------------------------------------------------------
 
@@ -186,6 +155,7 @@ fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::limits::Limits;
     use crate::fake::tests::{get, start_with, Outcome};
     use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use std::io::Write;

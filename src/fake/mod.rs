@@ -16,6 +16,7 @@ mod clock;
 mod encoding;
 mod faults;
 mod http;
+mod limits;
 mod random;
 mod rate_limit;
 mod read;
@@ -40,7 +41,8 @@ pub use request::FakeRequest;
 pub use routes::FakeRoute;
 
 use clock::Clock;
-use http::{accept_loop, Limits, POLL};
+use http::accept_loop;
+use limits::{Limits, POLL};
 use rate_limit::RateLimit;
 use service::State;
 

@@ -6,13 +6,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::answer::{excerpt, Answer};
+use super::limits::{MAX_BODY_BYTES, MAX_HEAD_BYTES};
 use super::request::Request;
 use super::Shared;
-
-/// A request head (request line and headers) larger than this is answered 431.
-const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// A request body larger than this is answered 413.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What reading the next request from a connection gave.
 pub(super) enum Incoming {
@@ -439,7 +435,7 @@ fn bad_request(message: impl Into<String>) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::http::Limits;
+    use crate::fake::limits::Limits;
     use crate::fake::tests::{start_with, Outcome};
     use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer};
 
