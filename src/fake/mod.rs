@@ -23,6 +23,7 @@ mod read;
 mod request;
 mod routes;
 mod service;
+mod state;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -44,7 +45,7 @@ use clock::Clock;
 use http::accept_loop;
 use limits::{Limits, POLL};
 use rate_limit::RateLimit;
-use service::State;
+use state::State;
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real
 /// one, for tests, demos and scripts (cargo feature `fake`).
