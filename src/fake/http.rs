@@ -13,7 +13,7 @@ use super::answer::{write_answer, Answer};
 use super::limits::{IDLE_TIMEOUT, POLL};
 use super::read::{read_request, Incoming};
 use super::service::{handle, record};
-use super::Shared;
+use super::shared::Shared;
 
 /// The accept loop's first wait after finding no connection; it doubles up to
 /// [`ACCEPT_POLL_MAX`] while none comes, and starts again after each one.

@@ -23,12 +23,13 @@ mod read;
 mod request;
 mod routes;
 mod service;
+mod shared;
 mod state;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,8 +44,9 @@ pub use routes::FakeRoute;
 
 use clock::Clock;
 use http::accept_loop;
-use limits::{Limits, POLL};
+use limits::Limits;
 use rate_limit::RateLimit;
+use shared::Shared;
 use state::State;
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real
@@ -210,19 +212,6 @@ pub struct FakeServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
-}
-
-struct Shared {
-    admin_token: String,
-    limits: Limits,
-    shutdown: AtomicBool,
-    /// Panics caught while serving a connection: a bug in the fake.
-    panics: AtomicUsize,
-    /// A handle on every open connection, by number, so that `Drop` can shut
-    /// them down whatever their threads are blocked in.
-    connections: Mutex<HashMap<u64, TcpStream>>,
-    next_connection: AtomicU64,
-    state: Mutex<State>,
 }
 
 impl FakeServer {
@@ -574,40 +563,12 @@ fn panic_warning(panics: usize) -> Option<String> {
     })
 }
 
-impl Shared {
-    /// The state, even if a thread panicked holding it (none should).
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn stopping(&self) -> bool {
-        self.shutdown.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps `total` in short steps; false when shutdown came first.
-    fn sleep(&self, total: Duration) -> bool {
-        let mut left = total;
-        while !left.is_zero() {
-            if self.stopping() {
-                return false;
-            }
-            let step = left.min(POLL);
-            thread::sleep(step);
-            left -= step;
-        }
-        !self.stopping()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
     use std::io::Write;
+    use std::net::TcpStream;
     use std::sync::mpsc;
     use std::time::Instant;
 

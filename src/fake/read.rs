@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::answer::{excerpt, Answer};
 use super::limits::{MAX_BODY_BYTES, MAX_HEAD_BYTES};
 use super::request::Request;
-use super::Shared;
+use super::shared::Shared;
 
 /// What reading the next request from a connection gave.
 pub(super) enum Incoming {

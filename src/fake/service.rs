@@ -14,7 +14,7 @@ use super::faults::FakeFault;
 use super::rate_limit::Admission;
 use super::request::{FakeRequest, Request};
 use super::routes::{resolve, Call, FakeRoute};
-use super::Shared;
+use super::shared::Shared;
 
 /// Answers one request; false when the connection must close.
 pub(super) fn handle(
