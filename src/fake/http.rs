@@ -155,54 +155,6 @@ fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::limits::Limits;
-    use crate::fake::tests::{get, start_with, Outcome};
-    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
-    use std::io::Write;
-    use std::time::Instant;
-
-    #[test]
-    fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
-        let fake = start_with(Limits {
-            max_connections: 2,
-            ..Limits::default()
-        })?;
-        let mut open = Vec::new();
-        for _ in 0..2 {
-            let mut stream = connect(&fake.base_url());
-            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
-            open.push(stream);
-        }
-        let mut third = connect(&fake.base_url());
-        third.write_all(&get(&fake, "/v2/jwt/project"))?;
-        let raw_http::Answer { status, head, body } = read_answer(&mut third, &mut Vec::new());
-        assert_eq!(status, 503);
-        assert!(head.contains("connection: close\r\n"), "{head}");
-        assert_eq!(body["errors"][0]["code"], "service_unavailable");
-        assert_eq!(
-            body["errors"][0]["message"],
-            "the fake already serves 2 connections, its most"
-        );
-        assert!(closed(&mut third));
-        // A refused connection's request is not logged.
-        assert_eq!(fake.requests().len(), 2);
-        // Once one closes, a new connection is served again.
-        drop(open.pop());
-        let waited = Instant::now();
-        let served = loop {
-            let mut stream = connect(&fake.base_url());
-            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            let status = read_answer(&mut stream, &mut Vec::new()).status;
-            if status != 503 || waited.elapsed() > PATIENCE {
-                break status;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        assert_eq!(served, 200);
-        assert_eq!(fake.caught_panics(), 0);
-        Ok(())
-    }
 
     #[test]
     fn the_accept_loop_waits_twice_as_long_each_time_up_to_its_most() {
@@ -212,52 +164,5 @@ mod tests {
                 .take(5)
                 .collect();
         assert_eq!(waits, [ms(1), ms(2), ms(4), ms(5), ms(5)]);
-    }
-
-    #[test]
-    fn a_connection_over_the_cap_that_sent_much_gets_its_503() -> Outcome {
-        let fake = start_with(Limits {
-            max_connections: 1,
-            ..Limits::default()
-        })?;
-        let mut open = connect(&fake.base_url());
-        open.write_all(&get(&fake, "/v2/jwt/project"))?;
-        assert_eq!(read_answer(&mut open, &mut Vec::new()).status, 200);
-        // 48 KiB sent: more than the fake reads before answering. (Whether
-        // it reads any is not seen here: on Linux an answer already
-        // received stays readable when a reset follows.)
-        let mut over = connect(&fake.base_url());
-        let big = format!(
-            "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
-            "p".repeat(48 * 1024)
-        );
-        over.write_all(big.as_bytes())?;
-        std::thread::sleep(Duration::from_millis(100));
-        let answer = read_answer(&mut over, &mut Vec::new());
-        assert_eq!(answer.status, 503);
-        Ok(())
-    }
-
-    #[test]
-    fn a_connection_without_a_request_for_the_idle_timeout_is_closed() -> Outcome {
-        let idle = Duration::from_millis(300);
-        let fake = start_with(Limits {
-            idle_timeout: idle,
-            ..Limits::default()
-        })?;
-        let began = Instant::now();
-        let mut silent = connect(&fake.base_url());
-        assert!(closed(&mut silent));
-        assert!(began.elapsed() >= idle);
-        // A kept-alive connection: the timeout counts from its last answer
-        // (which the fake wrote after this request was sent).
-        let mut kept = connect(&fake.base_url());
-        let sent = Instant::now();
-        kept.write_all(&get(&fake, "/v2/jwt/project"))?;
-        assert_eq!(read_answer(&mut kept, &mut Vec::new()).status, 200);
-        assert!(closed(&mut kept));
-        assert!(sent.elapsed() >= idle);
-        assert_eq!(fake.requests().len(), 1);
-        Ok(())
     }
 }
