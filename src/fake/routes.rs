@@ -8,32 +8,75 @@ use super::encoding::percent_decode;
 use super::request::Request;
 
 /// One of the six calls of the JWT service, to aim a fault at with
-/// [`FakeServer::inject_on`](crate::FakeServer::inject_on).
+/// [`FakeServer::inject_on`](crate::FakeServer::inject_on); each says what
+/// the fake answers to it.
 ///
 /// A request is a call by its method and path alone, whatever its bearer,
 /// query or body: `DELETE /v2/jwt/project/{id}` is a
 /// [`DiscardProjectToken`](FakeRoute::DiscardProjectToken) even for an
-/// unknown id. `HEAD` is the list call of its path, as `GET` is; a path or
-/// method the service does not have is no call.
+/// unknown id. `HEAD` is the list call of its path, as `GET` is, and answers
+/// its headers without the body; a path or method the service does not have
+/// is no call. `GET` on `/v2/jwt/user/{x}` lists a user's tokens and `DELETE`
+/// on it revokes a token: the two calls share the path's prefix.
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FakeRoute {
     /// `GET /v2/jwt/project`: [`Client::fetch_project_tokens`](crate::Client::fetch_project_tokens),
     /// each page of [`Client::project_tokens`](crate::Client::project_tokens).
+    ///
+    /// Lists the project tokens, newest first, revoked ones included with
+    /// `discarded_at` set. `limit` is 1 to 100 (default 25; 0, more than 100
+    /// or not a number is answered 422, never clamped). `starting_after` and
+    /// `ending_before` take a token id of that list (any other id is answered
+    /// 422, and so is setting both). `links.first`, `links.next` and
+    /// `links.prev` are full URLs on the fake's base URL carrying `limit` and
+    /// the cursor (`http://127.0.0.1:PORT/v2/jwt/project?limit=25&starting_after=ID`);
+    /// `next` is `null` on the last page and `prev` on the first (and both on
+    /// an empty page). Unknown query parameters are ignored, as by most APIs.
+    /// A page costs its own tokens' time, however many the fake holds.
     ListProjectTokens,
     /// `POST /v2/jwt/project`: [`Client::create_project_jwt`](crate::Client::create_project_jwt).
+    ///
+    /// Answers 201 with a new token. Ids are UUID-shaped (random, with a
+    /// counter in the last group, so never repeated within one fake). The
+    /// value is JWT-shaped, three base64url parts whose middle one holds
+    /// `iat`, `jti` (the token id) and `exp` when an expiry was given; its
+    /// signature verifies against nothing. `created_at` is the fake's
+    /// [`now`](crate::FakeServer::now), and `expires_at` is `created_at` plus
+    /// `expiry` (absent without one: such a token never expires).
+    ///
+    /// The body is read as JSON when its `Content-Type` is `application/json`
+    /// or absent. A field missing, empty, of another type or breaking its
+    /// rule on [`CreateProjectTokenRequest`](crate::CreateProjectTokenRequest)
+    /// is answered 422, and so is an `expiry` that ends after the year 9999.
     CreateProjectToken,
     /// `DELETE /v2/jwt/project/{token_id}`: [`Client::discard_project_jwt`](crate::Client::discard_project_jwt),
     /// each revoke of [`Client::discard_project_jwts`](crate::Client::discard_project_jwts).
+    ///
+    /// Sets `discarded_at` and answers 200 `{"token_id", "discarded_at"}`; an
+    /// id unknown to this call (a user token's id, too) or already revoked is
+    /// answered 404.
     DiscardProjectToken,
     /// `GET /v2/jwt/user/{user_id}`: [`Client::fetch_user_tokens`](crate::Client::fetch_user_tokens),
     /// each page of [`Client::user_tokens`](crate::Client::user_tokens).
+    ///
+    /// As [`ListProjectTokens`](FakeRoute::ListProjectTokens), for the tokens
+    /// created with this email or this external id.
     ListUserTokens,
     /// `POST /v2/jwt/user`: [`Client::create_user_jwt`](crate::Client::create_user_jwt).
+    ///
+    /// As [`CreateProjectToken`](FakeRoute::CreateProjectToken), with the
+    /// rules of [`CreateUserTokenRequest`](crate::CreateUserTokenRequest)
+    /// (`name` optional; neither `email` nor `external_id` given is answered
+    /// 422), and the value's middle part holding `user_email` and
+    /// `user_external_id` too.
     CreateUserToken,
     /// `DELETE /v2/jwt/user/{token_id}`: [`Client::discard_user_jwt`](crate::Client::discard_user_jwt),
     /// each revoke of [`Client::discard_user_jwts`](crate::Client::discard_user_jwts).
+    ///
+    /// As [`DiscardProjectToken`](FakeRoute::DiscardProjectToken), for user
+    /// tokens.
     DiscardUserToken,
 }
 
