@@ -117,9 +117,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reason_phrases_of_every_status_the_fake_writes_are_as_before() {
-        // The fake's own answers, then the other codes the old hand-written
-        // table named (for faults).
+    fn reason_phrases_are_the_canonical_ones_and_status_for_unnamed_codes() {
+        // The fake's own answers, then other codes a fault may use.
         let phrases = [
             (200, "OK"),
             (201, "Created"),

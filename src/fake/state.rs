@@ -404,10 +404,8 @@ mod tests {
     use super::*;
 
     /// Run with `cargo test --lib --features fake -- --ignored walk`: a page
-    /// costs the page, not every token held (a limit-1 walk over 18,000
-    /// tokens took 55 s when each page looked at them all). The service
-    /// alone, without HTTP, whose round trips on loopback cost more than
-    /// the page.
+    /// costs the page, not every token held. The service alone, without
+    /// HTTP, whose round trips on loopback cost more than the page.
     #[test]
     #[ignore = "a measurement"]
     fn a_limit_1_walk_over_20_000_tokens_takes_under_a_second() {
