@@ -3,12 +3,12 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-#[cfg(doc)]
-use super::FakeServer;
+use super::routes::FakeRoute;
 
-/// A misbehaviour that [`FakeServer::inject`] (the next requests, whatever
-/// they are) or [`FakeServer::inject_on`] (the requests of one call) makes
-/// requests meet instead of their normal answer.
+/// A misbehaviour that [`FakeServer::inject`](crate::FakeServer::inject) (the
+/// next requests, whatever they are) or
+/// [`FakeServer::inject_on`](crate::FakeServer::inject_on) (the requests of
+/// one call) makes requests meet instead of their normal answer.
 ///
 /// A faulted request changes no state, except under [`FakeFault::Delay`],
 /// which handles the request normally and only holds its answer back.
@@ -27,7 +27,8 @@ pub enum FakeFault {
     /// Handle the request normally, then wait this long before answering.
     ///
     /// The request takes effect at once (a create mints its token, a discard
-    /// revokes) and is logged in [`FakeServer::requests`] with its status;
+    /// revokes) and is logged in
+    /// [`FakeServer::requests`](crate::FakeServer::requests) with its status;
     /// its answer leaves after the delay, as with a slow network after the
     /// server acted. A client that times out meanwhile has changed the state
     /// all the same, which is what a test of "the create timed out: was it
@@ -36,38 +37,11 @@ pub enum FakeFault {
     Delay(Duration),
 }
 
-/// One of the six calls of the JWT service, to aim a fault at with
-/// [`FakeServer::inject_on`].
-///
-/// A request is a call by its method and path alone, whatever its bearer,
-/// query or body: `DELETE /v2/jwt/project/{id}` is a
-/// [`DiscardProjectToken`](FakeRoute::DiscardProjectToken) even for an
-/// unknown id. `HEAD` is the list call of its path, as `GET` is; a path or
-/// method the service does not have is no call.
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FakeRoute {
-    /// `GET /v2/jwt/project`: [`Client::fetch_project_tokens`](crate::Client::fetch_project_tokens),
-    /// each page of [`Client::project_tokens`](crate::Client::project_tokens).
-    ListProjectTokens,
-    /// `POST /v2/jwt/project`: [`Client::create_project_jwt`](crate::Client::create_project_jwt).
-    CreateProjectToken,
-    /// `DELETE /v2/jwt/project/{token_id}`: [`Client::discard_project_jwt`](crate::Client::discard_project_jwt),
-    /// each revoke of [`Client::discard_project_jwts`](crate::Client::discard_project_jwts).
-    DiscardProjectToken,
-    /// `GET /v2/jwt/user/{user_id}`: [`Client::fetch_user_tokens`](crate::Client::fetch_user_tokens),
-    /// each page of [`Client::user_tokens`](crate::Client::user_tokens).
-    ListUserTokens,
-    /// `POST /v2/jwt/user`: [`Client::create_user_jwt`](crate::Client::create_user_jwt).
-    CreateUserToken,
-    /// `DELETE /v2/jwt/user/{token_id}`: [`Client::discard_user_jwt`](crate::Client::discard_user_jwt),
-    /// each revoke of [`Client::discard_user_jwts`](crate::Client::discard_user_jwts).
-    DiscardUserToken,
-}
-
 /// The faults waiting for requests: [`FakeServer::inject`]'s queue, and the
 /// windows [`FakeServer::inject_on`] aimed at one call each.
+///
+/// [`FakeServer::inject`]: crate::FakeServer::inject
+/// [`FakeServer::inject_on`]: crate::FakeServer::inject_on
 #[derive(Debug, Default)]
 pub(super) struct Faults {
     queue: VecDeque<(usize, FakeFault)>,

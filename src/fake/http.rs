@@ -1,7 +1,7 @@
-//! The fake's transport: a hand-written HTTP/1.1 server, with its limits on
-//! connections, bytes and time.
+//! The fake's transport: a hand-written HTTP/1.1 server (the accept loop, one
+//! thread a connection) within the limits on connections and time.
 
-use std::io::{self, Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -9,53 +9,18 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use ureq::http::StatusCode;
-
+use super::answer::{write_answer, Answer};
+use super::limits::{IDLE_TIMEOUT, POLL};
 use super::read::{read_request, Incoming};
 use super::service::{handle, record};
-use super::Shared;
+use super::shared::Shared;
 
-/// Connections served at once; one more is answered 503 and closed.
-const MAX_CONNECTIONS: usize = 256;
-/// A kept-alive connection with no request for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// A request must arrive in full this soon after its first byte, or it is
-/// answered 408 and its connection closed.
-const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
-/// A client that does not read its answer for this long loses its connection.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a thread that waits (for bytes, a connection or a delay) checks
-/// for shutdown and its deadlines.
-pub(super) const POLL: Duration = Duration::from_millis(20);
 /// The accept loop's first wait after finding no connection; it doubles up to
 /// [`ACCEPT_POLL_MAX`] while none comes, and starts again after each one.
 const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
 /// The accept loop's longest wait between polls: the most a connection
 /// arriving after an idle spell waits to be accepted.
 const ACCEPT_POLL_MAX: Duration = Duration::from_millis(5);
-/// Where every error entry points: the fake's own documentation.
-const HELP_LINK: &str = "https://docs.rs/magicbell-jwt/latest/magicbell_jwt/struct.FakeServer.html";
-
-/// The connection limits; the constants above, except in the unit tests.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Limits {
-    pub(super) max_connections: usize,
-    pub(super) idle_timeout: Duration,
-    pub(super) request_deadline: Duration,
-    pub(super) write_timeout: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_connections: MAX_CONNECTIONS,
-            idle_timeout: IDLE_TIMEOUT,
-            request_deadline: REQUEST_DEADLINE,
-            write_timeout: WRITE_TIMEOUT,
-        }
-    }
-}
 
 // --- Connections ---------------------------------------------------------------
 
@@ -156,56 +121,6 @@ fn serve(mut stream: TcpStream, shared: &Shared, addr: SocketAddr) {
     shared.connections().remove(&id);
 }
 
-pub(super) struct Answer {
-    pub(super) status: u16,
-    pub(super) body: Value,
-    headers: Vec<(&'static str, String)>,
-    /// Close the connection after this answer.
-    pub(super) close: bool,
-}
-
-impl Answer {
-    pub(super) fn ok(status: u16, body: Value) -> Answer {
-        Answer {
-            status,
-            body,
-            headers: Vec::new(),
-            close: false,
-        }
-    }
-
-    pub(super) fn error(
-        status: u16,
-        code: &str,
-        message: impl Into<String>,
-        suggestion: &str,
-    ) -> Answer {
-        Answer::ok(
-            status,
-            json!({"errors": [{
-                "code": code,
-                "message": message.into(),
-                "suggestion": suggestion,
-                "help_link": HELP_LINK,
-            }]}),
-        )
-    }
-
-    pub(super) fn invalid(message: impl Into<String>) -> Answer {
-        Answer::error(
-            422,
-            "unprocessable_entity",
-            message,
-            "fix the field named in the message and send the request again",
-        )
-    }
-
-    pub(super) fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Answer {
-        self.headers.push((name, value.into()));
-        self
-    }
-}
-
 fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let timeouts = stream
@@ -237,107 +152,9 @@ fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
     }
 }
 
-/// At most 60 characters of `text`, for a message.
-pub(super) fn excerpt(text: &str) -> String {
-    text.chars().take(60).collect()
-}
-
-pub(super) fn write_answer(
-    stream: &mut TcpStream,
-    answer: &Answer,
-    method: &str,
-    close: bool,
-) -> io::Result<()> {
-    // 204 and 304 answers have no body (RFC 9110, 15.3.5 and 15.4.5).
-    let bodiless = matches!(answer.status, 204 | 304);
-    let body = if bodiless {
-        String::new()
-    } else {
-        answer.body.to_string()
-    };
-    let mut out = format!("HTTP/1.1 {} {}\r\n", answer.status, reason(answer.status));
-    if !bodiless {
-        // A HEAD answer says how long the GET's body would be, and sends none.
-        out.push_str(&format!(
-            "content-type: application/json\r\ncontent-length: {}\r\n",
-            body.len()
-        ));
-    }
-    for (name, value) in &answer.headers {
-        out.push_str(name);
-        out.push_str(": ");
-        out.push_str(value);
-        out.push_str("\r\n");
-    }
-    if close {
-        out.push_str("connection: close\r\n");
-    }
-    out.push_str("\r\n");
-    if method != "HEAD" {
-        out.push_str(&body);
-    }
-    stream.write_all(out.as_bytes())?;
-    stream.flush()
-}
-
-/// The reason phrase of `status`: `http`'s canonical one, or `Status` for a
-/// code it does not name (an injected fault may use any from 200 to 599).
-pub(super) fn reason(status: u16) -> &'static str {
-    StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Status")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::tests::{get, start_with, Outcome};
-    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
-    use std::time::Instant;
-
-    #[test]
-    fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
-        let fake = start_with(Limits {
-            max_connections: 2,
-            ..Limits::default()
-        })?;
-        let mut open = Vec::new();
-        for _ in 0..2 {
-            let mut stream = connect(&fake.base_url());
-            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
-            open.push(stream);
-        }
-        let mut third = connect(&fake.base_url());
-        third.write_all(&get(&fake, "/v2/jwt/project"))?;
-        let raw_http::Answer { status, head, body } = read_answer(&mut third, &mut Vec::new());
-        assert_eq!(status, 503);
-        assert!(head.contains("connection: close\r\n"), "{head}");
-        assert_eq!(body["errors"][0]["code"], "service_unavailable");
-        assert_eq!(
-            body["errors"][0]["message"],
-            "the fake already serves 2 connections, its most"
-        );
-        assert!(closed(&mut third));
-        // A refused connection's request is not logged.
-        assert_eq!(fake.requests().len(), 2);
-        // Once one closes, a new connection is served again.
-        drop(open.pop());
-        let waited = Instant::now();
-        let served = loop {
-            let mut stream = connect(&fake.base_url());
-            stream.write_all(&get(&fake, "/v2/jwt/project"))?;
-            let status = read_answer(&mut stream, &mut Vec::new()).status;
-            if status != 503 || waited.elapsed() > PATIENCE {
-                break status;
-            }
-            thread::sleep(Duration::from_millis(10));
-        };
-        assert_eq!(served, 200);
-        assert_eq!(fake.caught_panics(), 0);
-        Ok(())
-    }
 
     #[test]
     fn the_accept_loop_waits_twice_as_long_each_time_up_to_its_most() {
@@ -347,87 +164,5 @@ mod tests {
                 .take(5)
                 .collect();
         assert_eq!(waits, [ms(1), ms(2), ms(4), ms(5), ms(5)]);
-    }
-
-    #[test]
-    fn a_connection_over_the_cap_that_sent_much_gets_its_503() -> Outcome {
-        let fake = start_with(Limits {
-            max_connections: 1,
-            ..Limits::default()
-        })?;
-        let mut open = connect(&fake.base_url());
-        open.write_all(&get(&fake, "/v2/jwt/project"))?;
-        assert_eq!(read_answer(&mut open, &mut Vec::new()).status, 200);
-        // 48 KiB sent: more than the fake reads before answering. (Whether
-        // it reads any is not seen here: on Linux an answer already
-        // received stays readable when a reset follows.)
-        let mut over = connect(&fake.base_url());
-        let big = format!(
-            "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
-            "p".repeat(48 * 1024)
-        );
-        over.write_all(big.as_bytes())?;
-        std::thread::sleep(Duration::from_millis(100));
-        let answer = read_answer(&mut over, &mut Vec::new());
-        assert_eq!(answer.status, 503);
-        Ok(())
-    }
-
-    #[test]
-    fn a_connection_without_a_request_for_the_idle_timeout_is_closed() -> Outcome {
-        let idle = Duration::from_millis(300);
-        let fake = start_with(Limits {
-            idle_timeout: idle,
-            ..Limits::default()
-        })?;
-        let began = Instant::now();
-        let mut silent = connect(&fake.base_url());
-        assert!(closed(&mut silent));
-        assert!(began.elapsed() >= idle);
-        // A kept-alive connection: the timeout counts from its last answer
-        // (which the fake wrote after this request was sent).
-        let mut kept = connect(&fake.base_url());
-        let sent = Instant::now();
-        kept.write_all(&get(&fake, "/v2/jwt/project"))?;
-        assert_eq!(read_answer(&mut kept, &mut Vec::new()).status, 200);
-        assert!(closed(&mut kept));
-        assert!(sent.elapsed() >= idle);
-        assert_eq!(fake.requests().len(), 1);
-        Ok(())
-    }
-
-    #[test]
-    fn reason_phrases_of_every_status_the_fake_writes_are_as_before() {
-        // The fake's own answers, then the other codes the old hand-written
-        // table named (for faults).
-        let phrases = [
-            (200, "OK"),
-            (201, "Created"),
-            (400, "Bad Request"),
-            (401, "Unauthorized"),
-            (404, "Not Found"),
-            (405, "Method Not Allowed"),
-            (408, "Request Timeout"),
-            (411, "Length Required"),
-            (413, "Payload Too Large"),
-            (415, "Unsupported Media Type"),
-            (421, "Misdirected Request"),
-            (422, "Unprocessable Entity"),
-            (429, "Too Many Requests"),
-            (431, "Request Header Fields Too Large"),
-            (500, "Internal Server Error"),
-            (501, "Not Implemented"),
-            (503, "Service Unavailable"),
-            (403, "Forbidden"),
-            (409, "Conflict"),
-            (502, "Bad Gateway"),
-            (504, "Gateway Timeout"),
-        ];
-        for (status, phrase) in phrases {
-            assert_eq!(reason(status), phrase, "{status}");
-        }
-        // A code `http` does not name.
-        assert_eq!(reason(299), "Status");
-        assert_eq!(reason(599), "Status");
     }
 }

@@ -1,27 +1,27 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
-//! scripts (cargo feature `fake`). std only; see [`FakeServer`].
-//!
-//! As a server is built: this file is the public face ([`FakeServer`],
-//! [`FakeRequest`] and what the handle shares with its threads); `faults`
-//! holds [`FakeFault`]; `encode` the ids, base64url and percent-decoding;
-//! `http` is the transport, a hand-written HTTP/1.1 server
-//! (the accept loop, one thread a connection, writing answers within the
-//! limits on connections and time); `read` reads one request off a
-//! connection within the limits on bytes and time; `service` is
-//! MagicBell's JWT service behind it (the state, the routes, token minting,
-//! and what faults, latency and the request log do to a request read in full).
+//! scripts (cargo feature `fake`): [`FakeServer`], the handle that starts,
+//! inspects and stops it. A request flows `http` -> `read` -> `service` ->
+//! `state`, and each file names what it holds.
 
+mod answer;
 mod clock;
-mod encode;
+mod encoding;
 mod faults;
 mod http;
+mod limits;
+mod random;
+mod rate_limit;
 mod read;
+mod request;
+mod routes;
 mod service;
+mod shared;
+mod state;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,21 +30,25 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::{AccessToken, Client};
 
-pub use faults::{FakeFault, FakeRoute};
+pub use faults::FakeFault;
+pub use request::FakeRequest;
+pub use routes::FakeRoute;
 
-use clock::{Clock, RateLimit};
-use http::{accept_loop, Limits, POLL};
-use service::State;
+use clock::Clock;
+use http::accept_loop;
+use limits::Limits;
+use rate_limit::RateLimit;
+use shared::Shared;
+use state::State;
 
 /// A local, in-memory MagicBell JWT service that keeps state like the real
 /// one, for tests, demos and scripts (cargo feature `fake`).
 ///
 /// [`FakeServer::start`] listens on `127.0.0.1` on a free port and serves the
 /// API's paths under [`base_url`](FakeServer::base_url) on background
-/// threads (HTTP/1.1 keep-alive, one thread a connection, several at once).
-/// Dropping it closes the port, shuts down every open connection and joins
-/// every thread it started, promptly whatever its clients do (see
-/// [Connections](#connections)).
+/// threads; [`client`](FakeServer::client) is a [`Client`] for it. Dropping
+/// it closes the port, shuts down every open connection and joins every
+/// thread it started, promptly whatever its clients do.
 ///
 /// ```
 /// use magicbell_jwt::{CreateProjectTokenRequest, FakeServer, FetchProjectTokensParams};
@@ -57,8 +61,7 @@ use service::State;
 /// // The fake remembers: the token is listed as revoked...
 /// assert!(fake.project_tokens()[0].is_discarded());
 /// // ...and refused as a bearer.
-/// // (no_proxy: an HTTPS_PROXY or ALL_PROXY in the environment would
-/// // otherwise send requests for 127.0.0.1 to the proxy.)
+/// // (With no_proxy, as FakeServer::client says why.)
 /// let revoked = magicbell_jwt::Client::builder(created.token)
 ///     .base_url(fake.base_url())
 ///     .no_proxy()
@@ -68,132 +71,48 @@ use service::State;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// # What it models
+/// # Where to look
 ///
-/// Every call of the [`Client`], with MagicBell's paths, bodies and
-/// statuses:
+/// - The calls it serves, with MagicBell's paths, bodies and statuses: a
+///   [`FakeRoute`] each.
+/// - Who may call: [`admin_token`](FakeServer::admin_token).
+/// - Its limits on connections and time: [`start`](FakeServer::start).
+/// - What it holds and what it was sent:
+///   [`project_tokens`](FakeServer::project_tokens),
+///   [`user_tokens`](FakeServer::user_tokens),
+///   [`requests`](FakeServer::requests).
+/// - Its clock, which dates tokens and expires them: [`now`](FakeServer::now).
+/// - Making it misbehave: [`inject`](FakeServer::inject) and
+///   [`inject_on`](FakeServer::inject_on) (with a [`FakeFault`]; a client's
+///   retries meet faults too), [`set_rate_limit`](FakeServer::set_rate_limit),
+///   [`set_latency`](FakeServer::set_latency).
 ///
-/// - `GET /v2/jwt/project` and `GET /v2/jwt/user/{user_id}` (the user named by
-///   email or external id; `HEAD` too, with the headers and no body): lists,
-///   newest first, revoked tokens included with
-///   `discarded_at` set. `limit` is 1 to 100 (default 25; 0, more than 100 or
-///   not a number is answered 422, never clamped). `starting_after` and
-///   `ending_before` take a token id of that list (any other id is answered
-///   422, and so is setting both). `links.first`, `links.next` and
-///   `links.prev` are full URLs on the fake's base URL carrying `limit` and
-///   the cursor (`http://127.0.0.1:PORT/v2/jwt/project?limit=25&starting_after=ID`);
-///   `next` is `null` on the last page and `prev` on the first (and both on
-///   an empty page). Unknown query parameters are ignored, as by most APIs.
-///   A page costs its own tokens' time, however many the fake holds.
-/// - `POST /v2/jwt/project` and `POST /v2/jwt/user`: answer 201 with a new
-///   token. Ids are UUID-shaped (random, with a counter in the last group, so
-///   never repeated within one fake). The value is JWT-shaped, three
-///   base64url parts whose middle one holds `iat`, `jti` (the token id),
-///   `exp` when an expiry was given, and for a user token `user_email` and
-///   `user_external_id`; its signature verifies against nothing. `created_at`
-///   is the fake's [`now`](FakeServer::now), and `expires_at` is `created_at`
-///   plus `expiry` (absent without one: such a token never expires). The
-///   body is read as JSON when its `Content-Type` is `application/json` or
-///   absent.
-/// - `DELETE /v2/jwt/project/{token_id}` and `DELETE /v2/jwt/user/{token_id}`:
-///   set `discarded_at` and answer 200 `{"token_id", "discarded_at"}`; an id
-///   unknown to that endpoint (a user token's id on the project path, too)
-///   or already revoked is answered 404. `GET` on `/v2/jwt/user/{x}` is the
-///   user list and `DELETE` on it revokes a token: they share the prefix.
-/// - Auth: every request needs `Authorization: Bearer` with the
-///   [`admin_token`](FakeServer::admin_token) or a project token this fake
-///   minted that is neither revoked nor expired at the fake's clock. Anything
-///   else (no header, another scheme, a user token, an unknown value) is
-///   answered 401.
-/// - Errors, in MagicBell's shape
-///   `{"errors":[{"code","message","suggestion","help_link"}]}`, checked in
-///   this order: a head over 16 KiB 431, a body over 64 KiB 413 (a chunked
-///   one too), a request that is not HTTP/1.x or whose framing cannot be
-///   followed 400, a transfer coding other than `chunked` 501; past a
-///   [rate limit](FakeServer::set_rate_limit) 429; an absolute-form target
-///   (`http://127.0.0.1:PORT/v2/...`, as sent through a forward proxy)
-///   naming another server 421, an unknown path 404, a method the path does
-///   not have 405 (with `Allow`); a bad bearer 401; a create's body with a
-///   `Content-Type` other than JSON 415; a body that is not JSON 400; a
-///   body breaking a rule 422 with the field first in the message (`name`
-///   empty or over 255 characters, `expiry` not a whole number of at least 1
-///   or past the year 9999, `email` or `external_id` over 255 characters or
-///   neither given for a user token). Once it cannot tell where the next
-///   request starts (the first five), it closes the connection after
-///   answering. No input, however malformed, panics it or stops it serving
-///   the next connection.
+/// # Errors it answers
 ///
-/// # Connections
-///
-/// - At most 256 connections are served at once. One more is answered 503
-///   with a MagicBell error body (`service_unavailable`) and
-///   `connection: close`, then closed; it is not in
-///   [`requests`](FakeServer::requests) and uses no fault.
-/// - A connection with no request for 30 s (a new one, or a kept-alive one
-///   since its last answer) is closed without an answer. The [`Client`]
-///   reuses a pooled connection for at most 15 s (ureq's default), so it
-///   never meets one the fake closed this way.
-/// - A request must arrive in full, head and body, within 10 s of its first
-///   byte. One that does not is answered 408 (`request_timeout`), logged, and
-///   its connection closed.
-/// - A client that does not read its answers for 2 s loses its connection.
-/// - Dropping the fake shuts down every open connection at once, so a client
-///   that never sends a byte, stops halfway through a request or never reads
-///   its answers does not hold the drop up; the accept loop polls its
-///   listener (1 to 5 ms apart) rather than waiting to be woken.
-/// - A panic while serving a connection (a bug in the fake) is caught: one
-///   while answering a request is answered 500 (`internal_server_error`) and
-///   logged, one elsewhere ends that connection unanswered; either way the
-///   connection closes, and other connections and the state (its lock
-///   recovered if poisoned) serve on. Dropping a fake that caught any prints
-///   a warning with their count on stderr, since a client that retries 500s
-///   would hide them.
-///
-/// # Faults and the client's retries
-///
-/// [`inject`](FakeServer::inject) faults the next requests, whatever they
-/// are; [`inject_on`](FakeServer::inject_on) the requests of one call
-/// ([`FakeRoute`]) after letting some through, so that a test fails the
-/// third revoke of a job without counting the job's other requests.
-///
-/// A retry is a request too, and meets the next fault or none. The
-/// [`client`](FakeServer::client) retries as every [`Client`] does by
-/// default: a list or a discard is sent up to twice more after a connection
-/// failure, a timeout, or a 408, 429, 500, 502, 503 or 504; a create only
-/// while the server surely did not process it (a failed connection, 408,
-/// 429), never after a 5xx or a [`FakeFault::Close`]. So one
-/// `FakeFault::Status(500)` on a revoke is retried away, and the revoke
-/// succeeds. To make a fault stick, fault 3 requests (`times` of 3: the
-/// attempt and both retries), or use a client built with
-/// [`max_retries(0)`](crate::ClientBuilder::max_retries):
-///
-/// ```
-/// use magicbell_jwt::{CreateProjectTokenRequest, FakeFault, FakeRoute, FakeServer};
-///
-/// let fake = FakeServer::start()?;
-/// let client = fake.client();
-/// let ids: Vec<String> = (0..4)
-///     .map(|i| client.create_project_jwt(&CreateProjectTokenRequest::new(format!("t{i}"))))
-///     .map(|created| created.map(|c| c.token_id))
-///     .collect::<Result<_, _>>()?;
-/// // Let two revokes through, then fail the third, with its two retries.
-/// fake.inject_on(FakeRoute::DiscardProjectToken, 2, 3, FakeFault::Status(500));
-/// let results = client.discard_project_jwts(&ids, 1);
-/// let failed = results[2].as_ref().unwrap_err();
-/// assert_eq!((failed.status(), failed.attempts()), (Some(500), Some(3)));
-/// assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// In MagicBell's shape, `{"errors":[{"code","message","suggestion","help_link"}]}`,
+/// checked in this order: a head over 16 KiB 431, a body over 64 KiB 413 (a
+/// chunked one too), a request that is not HTTP/1.x or whose framing cannot
+/// be followed 400, a transfer coding other than `chunked` 501; past a
+/// [rate limit](FakeServer::set_rate_limit) 429; an absolute-form target
+/// (`http://127.0.0.1:PORT/v2/...`, as sent through a forward proxy) naming
+/// another server 421, an unknown path 404, a method the path does not have
+/// 405 (with `Allow`); a bad bearer 401; a create's body with a
+/// `Content-Type` other than JSON 415; a body that is not JSON 400; a body
+/// breaking a rule of its [`FakeRoute`] 422, with the field first in the
+/// message. Once it cannot tell where the next request starts (the first
+/// five), it closes the connection after answering. No input, however
+/// malformed, panics it or stops it serving the next connection.
 ///
 /// # What it does not model
 ///
 /// Outages (inject them with [`inject`](FakeServer::inject) or
 /// [`inject_on`](FakeServer::inject_on)), MagicBell's own rate limits (set
-/// one with [`set_rate_limit`](FakeServer::set_rate_limit)), TLS, MagicBell's other APIs, users as records (a user's list is every
-/// token created with that email or that external id; two tokens, one
-/// created with each, are not linked), token values that verify, and
-/// anything MagicBell's error bodies say beyond the shape: its codes and
-/// messages are the fake's own.
+/// one with [`set_rate_limit`](FakeServer::set_rate_limit)), TLS,
+/// MagicBell's other APIs, users as records (a user's list is every token
+/// created with that email or that external id; two tokens, one created with
+/// each, are not linked), token values that verify, and anything MagicBell's
+/// error bodies say beyond the shape: its codes and messages are the fake's
+/// own.
 #[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
 pub struct FakeServer {
     addr: SocketAddr,
@@ -201,43 +120,39 @@ pub struct FakeServer {
     acceptor: Option<JoinHandle<()>>,
 }
 
-/// One request the fake read, as [`FakeServer::requests`] lists it.
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FakeRequest {
-    /// The method, as sent (`GET`, `POST`, `DELETE`, or whatever else arrived).
-    pub method: String,
-    /// The request target as sent, query included: `/v2/jwt/project?limit=5`.
-    pub path: String,
-    /// The status the fake chose for its answer; `None` when a
-    /// [`FakeFault::Close`] closed the connection without answering.
-    ///
-    /// It is logged before the answer is written, so it says what the fake
-    /// meant to send, not what the client received: if the write then failed
-    /// (the client had gone or timed out, or the fake was dropped while a
-    /// [`FakeFault::Delay`] or [`set_latency`](FakeServer::set_latency) held
-    /// the answer back), the client never saw this status.
-    pub status: Option<u16>,
-}
-
-struct Shared {
-    admin_token: String,
-    limits: Limits,
-    shutdown: AtomicBool,
-    /// Panics caught while serving a connection: a bug in the fake.
-    panics: AtomicUsize,
-    /// A handle on every open connection, by number, so that `Drop` can shut
-    /// them down whatever their threads are blocked in.
-    connections: Mutex<HashMap<u64, TcpStream>>,
-    next_connection: AtomicU64,
-    state: Mutex<State>,
-}
-
 impl FakeServer {
     /// Starts a fake on `127.0.0.1`, on a free port, with no tokens.
     ///
     /// Its clock is frozen at the current time, rounded down to the second
     /// (see [`set_clock_running`](FakeServer::set_clock_running)).
+    ///
+    /// # Connections
+    ///
+    /// It serves HTTP/1.1 with keep-alive, one thread a connection, several
+    /// at once, within these limits:
+    ///
+    /// - At most 256 connections are served at once. One more is answered 503
+    ///   with a MagicBell error body (`service_unavailable`) and
+    ///   `connection: close`, then closed; it is not in
+    ///   [`requests`](FakeServer::requests) and uses no fault.
+    /// - A connection with no request for 30 s (a new one, or a kept-alive one
+    ///   since its last answer) is closed without an answer. That is longer
+    ///   than a [`Client`] keeps a pooled connection, so a client never meets
+    ///   one the fake closed this way.
+    /// - A request must arrive in full, head and body, within 10 s of its
+    ///   first byte. One that does not is answered 408 (`request_timeout`),
+    ///   logged, and its connection closed.
+    /// - A client that does not read its answers for 2 s loses its connection.
+    /// - Dropping the fake shuts down every open connection at once, so a
+    ///   client that never sends a byte, stops halfway through a request or
+    ///   never reads its answers does not hold the drop up.
+    /// - A panic while serving a connection (a bug in the fake) is caught:
+    ///   one while answering a request is answered 500
+    ///   (`internal_server_error`) and logged, one elsewhere ends that
+    ///   connection unanswered; either way the connection closes, and other
+    ///   connections and the state serve on. Dropping a fake that caught any
+    ///   prints a warning with their count on stderr, since a client that
+    ///   retries 500s would hide them.
     ///
     /// # Errors
     ///
@@ -299,6 +214,11 @@ impl FakeServer {
     ///
     /// It is not JWT-shaped (`fake-admin-` and 32 hex digits, random per
     /// fake), so it is never mistaken for a minted token.
+    ///
+    /// Every request needs `Authorization: Bearer` with this token or a
+    /// project token this fake minted that is neither revoked nor expired at
+    /// the fake's [clock](FakeServer::now). Anything else (no header, another
+    /// scheme, a user token, an unknown value) is answered 401.
     pub fn admin_token(&self) -> &str {
         &self.shared.admin_token
     }
@@ -309,11 +229,12 @@ impl FakeServer {
     /// [`retry_delay`](crate::ClientBuilder::retry_delay) so that tests
     /// meeting faults stay fast. Every other setting is the default.
     ///
-    /// `no_proxy` because a client otherwise follows `HTTPS_PROXY`,
-    /// `ALL_PROXY` and `HTTP_PROXY`: set in a developer's or a CI runner's
-    /// environment, they would send the requests for `127.0.0.1` to the proxy,
-    /// which cannot reach the fake. A client you build yourself for the fake
-    /// (another bearer, other settings) wants `.no_proxy()` too.
+    /// `no_proxy` because a client otherwise follows a proxy named in its
+    /// environment (see [`no_proxy`](crate::ClientBuilder::no_proxy)): set in
+    /// a developer's or a CI runner's environment, it would send the requests
+    /// for `127.0.0.1` to the proxy, which cannot reach the fake. A client you
+    /// build yourself for the fake (another bearer, other settings) wants
+    /// `.no_proxy()` too.
     pub fn client(&self) -> Client {
         match Client::builder(self.admin_token())
             .base_url(self.base_url())
@@ -425,8 +346,7 @@ impl FakeServer {
     /// sending it with no other request in flight; with concurrent senders,
     /// assert how many met the fault (count the statuses in
     /// [`requests`](FakeServer::requests)), not which. A client's retry is a
-    /// request too and uses one: see
-    /// [Faults and the client's retries](#faults-and-the-clients-retries).
+    /// request too and uses one: see [`inject_on`](FakeServer::inject_on).
     pub fn inject(&self, times: usize, fault: FakeFault) {
         self.state().faults.inject(times, fault);
     }
@@ -449,10 +369,37 @@ impl FakeServer {
     /// 8)`) the faults land on whichever requests come in those places,
     /// retries included: assert how many met them, not which.
     ///
-    /// The client retries a failed list or discard twice by default, and
-    /// each retry is a request of the same call: see
-    /// [Faults and the client's retries](#faults-and-the-clients-retries)
-    /// for failing the third revoke of a job for good.
+    /// # Faults and the client's retries
+    ///
+    /// A client's retry is a request of the same call, and meets the next
+    /// fault or none. A fault the client's retry rule lets it send again
+    /// (see [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)
+    /// and [`Error::may_have_been_processed`](crate::Error::may_have_been_processed))
+    /// is retried away unless its `times` cover the retries too. To make a
+    /// fault stick, use a client that sends each request once:
+    ///
+    /// ```
+    /// use magicbell_jwt::{Client, CreateProjectTokenRequest, FakeFault, FakeRoute, FakeServer};
+    ///
+    /// let fake = FakeServer::start()?;
+    /// let client = fake.client();
+    /// let ids: Vec<String> = (0..4)
+    ///     .map(|i| client.create_project_jwt(&CreateProjectTokenRequest::new(format!("t{i}"))))
+    ///     .map(|created| created.map(|c| c.token_id))
+    ///     .collect::<Result<_, _>>()?;
+    /// let once = Client::builder(fake.admin_token())
+    ///     .base_url(fake.base_url())
+    ///     .no_proxy()
+    ///     .max_retries(0)
+    ///     .build()?;
+    /// // Let two revokes through, then fail the third.
+    /// fake.inject_on(FakeRoute::DiscardProjectToken, 2, 1, FakeFault::Status(500));
+    /// let results = once.discard_project_jwts(&ids, 1);
+    /// let failed = results[2].as_ref().unwrap_err();
+    /// assert_eq!((failed.status(), failed.attempts()), (Some(500), Some(1)));
+    /// assert!(results[0].is_ok() && results[1].is_ok() && results[3].is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn inject_on(&self, route: FakeRoute, skip: usize, times: usize, fault: FakeFault) {
         self.state().faults.inject_on(route, skip, times, fault);
     }
@@ -468,9 +415,10 @@ impl FakeServer {
     /// bearer, as at a gateway in front of the service, and is logged in
     /// [`requests`](FakeServer::requests) with its status (429 or not).
     /// Setting a limit again starts a fresh window; `requests` of 0 refuses
-    /// everything, and `per` of zero sets no limit. The client waits out a
-    /// `Retry-After` of up to a minute and retries (see
-    /// [`max_retry_after`](crate::ClientBuilder::max_retry_after)):
+    /// everything, and `per` of zero sets no limit. A [`Client`] waits out a
+    /// `Retry-After` up to its
+    /// [`max_retry_after`](crate::ClientBuilder::max_retry_after) and sends
+    /// the request again:
     ///
     /// ```
     /// use std::time::Duration;
@@ -582,164 +530,5 @@ fn panic_warning(panics: usize) -> Option<String> {
     })
 }
 
-impl Shared {
-    /// The state, even if a thread panicked holding it (none should).
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn connections(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
-        self.connections.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn stopping(&self) -> bool {
-        self.shutdown.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps `total` in short steps; false when shutdown came first.
-    fn sleep(&self, total: Duration) -> bool {
-        let mut left = total;
-        while !left.is_zero() {
-            if self.stopping() {
-                return false;
-            }
-            let step = left.min(POLL);
-            thread::sleep(step);
-            left -= step;
-        }
-        !self.stopping()
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
-    use std::io::Write;
-    use std::sync::mpsc;
-    use std::time::Instant;
-
-    pub(super) type Outcome = Result<(), Box<dyn std::error::Error>>;
-
-    pub(super) fn start_with(limits: Limits) -> io::Result<FakeServer> {
-        FakeServer::start_with(0, limits)
-    }
-
-    pub(super) fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
-        format!(
-            "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
-            fake.admin_token()
-        )
-        .into_bytes()
-    }
-
-    #[test]
-    fn drop_is_prompt_whatever_clients_do_and_ends_every_thread() -> Outcome {
-        // A writer blocked on a client that reads nothing would wait out this
-        // timeout but for Drop shutting its connection down.
-        let fake = start_with(Limits {
-            write_timeout: Duration::from_secs(600),
-            ..Limits::default()
-        })?;
-        let client = fake.client();
-        for i in 0..100 {
-            client.create_project_jwt(&crate::CreateProjectTokenRequest::new(format!("t{i}")))?;
-        }
-        let mut silent = connect(&fake.base_url());
-        let mut half = connect(&fake.base_url());
-        half.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
-        // Thousands of pipelined lists of 100 tokens, never read: megabytes
-        // of answers, more than the socket buffers hold. Written from a
-        // thread of its own, which the fake's reads may leave blocked until
-        // Drop shuts the connection down.
-        let mut stuffed = connect(&fake.base_url());
-        stuffed.set_write_timeout(Some(Duration::from_secs(60)))?;
-        let mut backlog = Vec::new();
-        for _ in 0..4000 {
-            backlog.extend(get(&fake, "/v2/jwt/project?limit=100"));
-        }
-        let writer = thread::spawn(move || {
-            let _ = stuffed.write_all(&backlog);
-            stuffed
-        });
-        // Wait until the fake stops answering (its writes blocked), or has
-        // answered everything.
-        let mut seen = 0;
-        let mut still = 0;
-        let waited = Instant::now();
-        while still < 5 && seen < 4100 && waited.elapsed() < PATIENCE {
-            thread::sleep(Duration::from_millis(50));
-            let now = fake.requests().len();
-            still = if now == seen { still + 1 } else { 0 };
-            seen = now;
-        }
-        let shared = fake.shared.clone();
-        let addr = fake.addr;
-        let (done, dropped) = mpsc::channel();
-        let began = Instant::now();
-        let dropper = thread::spawn(move || {
-            drop(fake);
-            let _ = done.send(began.elapsed());
-        });
-        let took = dropped.recv_timeout(Duration::from_secs(60))?;
-        assert!(took < Duration::from_secs(2), "Drop took {took:?}");
-        assert!(dropper.join().is_ok());
-        // Every thread the fake started held a clone of this; all have ended.
-        assert_eq!(Arc::strong_count(&shared), 1);
-        assert!(shared.connections().is_empty());
-        assert_eq!(shared.panics.load(Ordering::SeqCst), 0);
-        assert!(closed(&mut silent));
-        assert!(closed(&mut half));
-        assert!(TcpStream::connect(addr).is_err());
-        // The writer's connection is gone too (its write failed or ended).
-        let began = Instant::now();
-        assert!(writer.join().is_ok());
-        assert!(began.elapsed() < Duration::from_secs(30));
-        Ok(())
-    }
-
-    #[test]
-    fn a_panic_is_answered_500_counted_and_the_fake_serves_on() -> Outcome {
-        let fake = FakeServer::start()?;
-        assert_eq!(fake.caught_panics(), 0);
-        // A panic answering, holding the state's lock.
-        let mut stream = connect(&fake.base_url());
-        stream.write_all(&get(&fake, "/test/panic"))?;
-        let raw_http::Answer { status, head, body } = read_answer(&mut stream, &mut Vec::new());
-        assert_eq!(status, 500);
-        assert!(head.contains("connection: close\r\n"), "{head}");
-        assert_eq!(body["errors"][0]["code"], "internal_server_error");
-        assert!(closed(&mut stream));
-        assert_eq!(fake.caught_panics(), 1);
-        // The poisoned lock is taken all the same.
-        assert!(fake.project_tokens().is_empty());
-        // A panic outside answering ends its connection, unanswered.
-        let mut stream = connect(&fake.base_url());
-        stream.write_all(&get(&fake, "/test/panic-outside"))?;
-        assert!(closed(&mut stream));
-        assert_eq!(fake.caught_panics(), 2);
-        let created = fake
-            .client()
-            .create_project_jwt(&crate::CreateProjectTokenRequest::new("after"))?;
-        assert_eq!(fake.project_tokens()[0].id, Some(created.token_id));
-        let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
-        assert_eq!(statuses, [Some(500), Some(201)]);
-        // Still counted at the end, when Drop warns with the count.
-        assert_eq!(fake.caught_panics(), 2);
-        assert!(panic_warning(fake.caught_panics()).is_some_and(|w| w.contains("2 panics")));
-        drop(fake);
-        Ok(())
-    }
-
-    #[test]
-    fn drop_warns_of_caught_panics_only_when_there_were_some() {
-        assert_eq!(panic_warning(0), None);
-        let one = panic_warning(1).unwrap_or_default();
-        assert!(one.contains("caught 1 panic while serving"), "{one}");
-        assert!(one.contains("a bug in the fake"), "{one}");
-        assert!(one.contains("It was answered 500"), "{one}");
-        let three = panic_warning(3).unwrap_or_default();
-        assert!(three.contains("caught 3 panics while serving"), "{three}");
-        assert!(three.contains("Each was answered 500"), "{three}");
-    }
-}
+mod tests;

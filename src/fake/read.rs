@@ -5,13 +5,10 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use super::http::{excerpt, Answer};
-use super::Shared;
-
-/// A request head (request line and headers) larger than this is answered 431.
-const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// A request body larger than this is answered 413.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+use super::answer::{excerpt, Answer};
+use super::limits::{MAX_BODY_BYTES, MAX_HEAD_BYTES};
+use super::request::Request;
+use super::shared::Shared;
 
 /// What reading the next request from a connection gave.
 pub(super) enum Incoming {
@@ -24,23 +21,6 @@ pub(super) enum Incoming {
     },
     /// The peer closed, the connection failed, or the fake is stopping.
     Gone,
-}
-
-pub(super) struct Request {
-    pub(super) method: String,
-    pub(super) target: String,
-    headers: Vec<(String, String)>,
-    pub(super) body: Vec<u8>,
-    pub(super) close: bool,
-}
-
-impl Request {
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// How [`fill`] ended.
@@ -455,85 +435,6 @@ fn bad_request(message: impl Into<String>) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::http::Limits;
-    use crate::fake::tests::{start_with, Outcome};
-    use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer};
-
-    #[test]
-    fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
-        let deadline = Duration::from_millis(300);
-        let fake = start_with(Limits {
-            request_deadline: deadline,
-            ..Limits::default()
-        })?;
-        let mut head = connect(&fake.base_url());
-        let began = Instant::now();
-        head.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
-        let raw_http::Answer {
-            status,
-            head: headers,
-            body,
-        } = read_answer(&mut head, &mut Vec::new());
-        assert!(began.elapsed() >= deadline);
-        assert_eq!(status, 408);
-        assert!(headers.contains("connection: close\r\n"), "{headers}");
-        assert_eq!(
-            body["errors"][0]["message"],
-            "the request did not arrive in full within 300 ms of its first byte"
-        );
-        assert!(closed(&mut head));
-        // A body short of its Content-Length, too.
-        let mut short = connect(&fake.base_url());
-        short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
-        assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
-        assert!(closed(&mut short));
-        // A chunked body stalled in a chunk, or in a line.
-        for stalled in ["5\r\nab", "5\r\nabcde\r\n0\r\nx-trailer"] {
-            let mut chunked = connect(&fake.base_url());
-            let head = "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
-            chunked.write_all(format!("{head}{stalled}").as_bytes())?;
-            let raw_http::Answer { status, body, .. } = read_answer(&mut chunked, &mut Vec::new());
-            assert_eq!(status, 408);
-            assert_eq!(
-                body["errors"][0]["message"],
-                "the request did not arrive in full within 300 ms of its first byte"
-            );
-            assert!(closed(&mut chunked));
-        }
-        let log: Vec<(String, Option<u16>)> = fake
-            .requests()
-            .into_iter()
-            .map(|r| (format!("{} {}", r.method, r.path), r.status))
-            .collect();
-        assert_eq!(
-            log,
-            [
-                ("GET /v2/jwt/project".to_owned(), Some(408)),
-                ("POST /v2/jwt/project".to_owned(), Some(408)),
-                ("PUT /x".to_owned(), Some(408)),
-                ("PUT /x".to_owned(), Some(408)),
-            ]
-        );
-        assert!(fake.project_tokens().is_empty());
-        Ok(())
-    }
-
-    #[test]
-    fn a_head_that_reaches_16_kib_without_ending_is_431_at_once() -> Outcome {
-        // A deadline the answer must beat: 431 comes before any 408.
-        let fake = start_with(Limits {
-            request_deadline: Duration::from_secs(600),
-            ..Limits::default()
-        })?;
-        let mut stream = connect(&fake.base_url());
-        let mut head = b"GET /v2/jwt/project HTTP/1.1\r\nx: ".to_vec();
-        head.resize(MAX_HEAD_BYTES, b'p');
-        stream.write_all(&head)?;
-        let answer = read_answer(&mut stream, &mut Vec::new());
-        assert_eq!(answer.status, 431);
-        assert!(closed(&mut stream));
-        Ok(())
-    }
 
     #[test]
     fn head_ends_at_the_first_blank_line() {

@@ -1,14 +1,4 @@
-//! The fake's encodings: random ids, base64url, its percent-decoding rule,
-//! and Unix seconds.
-
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-pub(super) fn random_u64(random: &std::collections::hash_map::RandomState, salt: u64) -> u64 {
-    let mut hasher = random.build_hasher();
-    hasher.write_u64(salt);
-    hasher.finish()
-}
+//! The fake's encodings: base64url, and its percent-decoding rule.
 
 pub(super) fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -47,17 +37,6 @@ pub(super) fn percent_decode(raw: &str, plus_is_space: bool) -> Option<String> {
     } else {
         crate::url::percent_decode(raw)
     }
-}
-
-pub(super) fn unix_seconds(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-/// 9999-12-31T23:59:59Z, the last time RFC 3339 can write.
-pub(super) fn latest_time() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(253_402_300_799)
 }
 
 #[cfg(test)]

@@ -1,0 +1,300 @@
+//! The fake's tests over raw TCP: its limits on connections, bytes and time,
+//! caught panics, and a prompt drop.
+
+use super::limits::MAX_HEAD_BYTES;
+use super::*;
+use magicbell_jwt_test_support::raw_http::{self, closed, connect, read_answer, PATIENCE};
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::Instant;
+
+type Outcome = Result<(), Box<dyn std::error::Error>>;
+
+fn start_with(limits: Limits) -> io::Result<FakeServer> {
+    FakeServer::start_with(0, limits)
+}
+
+fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+        fake.admin_token()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn drop_is_prompt_whatever_clients_do_and_ends_every_thread() -> Outcome {
+    // A writer blocked on a client that reads nothing would wait out this
+    // timeout but for Drop shutting its connection down.
+    let fake = start_with(Limits {
+        write_timeout: Duration::from_secs(600),
+        ..Limits::default()
+    })?;
+    let client = fake.client();
+    for i in 0..100 {
+        client.create_project_jwt(&crate::CreateProjectTokenRequest::new(format!("t{i}")))?;
+    }
+    let mut silent = connect(&fake.base_url());
+    let mut half = connect(&fake.base_url());
+    half.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
+    // Thousands of pipelined lists of 100 tokens, never read: megabytes
+    // of answers, more than the socket buffers hold. Written from a
+    // thread of its own, which the fake's reads may leave blocked until
+    // Drop shuts the connection down.
+    let mut stuffed = connect(&fake.base_url());
+    stuffed.set_write_timeout(Some(Duration::from_secs(60)))?;
+    let mut backlog = Vec::new();
+    for _ in 0..4000 {
+        backlog.extend(get(&fake, "/v2/jwt/project?limit=100"));
+    }
+    let writer = thread::spawn(move || {
+        let _ = stuffed.write_all(&backlog);
+        stuffed
+    });
+    // Wait until the fake stops answering (its writes blocked), or has
+    // answered everything.
+    let mut seen = 0;
+    let mut still = 0;
+    let waited = Instant::now();
+    while still < 5 && seen < 4100 && waited.elapsed() < PATIENCE {
+        thread::sleep(Duration::from_millis(50));
+        let now = fake.requests().len();
+        still = if now == seen { still + 1 } else { 0 };
+        seen = now;
+    }
+    let shared = fake.shared.clone();
+    let addr = fake.addr;
+    let (done, dropped) = mpsc::channel();
+    let began = Instant::now();
+    let dropper = thread::spawn(move || {
+        drop(fake);
+        let _ = done.send(began.elapsed());
+    });
+    let took = dropped.recv_timeout(Duration::from_secs(60))?;
+    assert!(took < Duration::from_secs(2), "Drop took {took:?}");
+    assert!(dropper.join().is_ok());
+    // Every thread the fake started held a clone of this; all have ended.
+    assert_eq!(Arc::strong_count(&shared), 1);
+    assert!(shared.connections().is_empty());
+    assert_eq!(shared.panics.load(Ordering::SeqCst), 0);
+    assert!(closed(&mut silent));
+    assert!(closed(&mut half));
+    assert!(TcpStream::connect(addr).is_err());
+    // The writer's connection is gone too (its write failed or ended).
+    let began = Instant::now();
+    assert!(writer.join().is_ok());
+    assert!(began.elapsed() < Duration::from_secs(30));
+    Ok(())
+}
+
+#[test]
+fn a_panic_is_answered_500_counted_and_the_fake_serves_on() -> Outcome {
+    let fake = FakeServer::start()?;
+    assert_eq!(fake.caught_panics(), 0);
+    // A panic answering, holding the state's lock.
+    let mut stream = connect(&fake.base_url());
+    stream.write_all(&get(&fake, "/test/panic"))?;
+    let raw_http::Answer { status, head, body } = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(status, 500);
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert_eq!(body["errors"][0]["code"], "internal_server_error");
+    assert!(closed(&mut stream));
+    assert_eq!(fake.caught_panics(), 1);
+    // The poisoned lock is taken all the same.
+    assert!(fake.project_tokens().is_empty());
+    // A panic outside answering ends its connection, unanswered.
+    let mut stream = connect(&fake.base_url());
+    stream.write_all(&get(&fake, "/test/panic-outside"))?;
+    assert!(closed(&mut stream));
+    assert_eq!(fake.caught_panics(), 2);
+    let created = fake
+        .client()
+        .create_project_jwt(&crate::CreateProjectTokenRequest::new("after"))?;
+    assert_eq!(fake.project_tokens()[0].id, Some(created.token_id));
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(500), Some(201)]);
+    // Still counted at the end, when Drop warns with the count.
+    assert_eq!(fake.caught_panics(), 2);
+    assert!(panic_warning(fake.caught_panics()).is_some_and(|w| w.contains("2 panics")));
+    drop(fake);
+    Ok(())
+}
+
+#[test]
+fn drop_warns_of_caught_panics_only_when_there_were_some() {
+    assert_eq!(panic_warning(0), None);
+    let one = panic_warning(1).unwrap_or_default();
+    assert!(one.contains("caught 1 panic while serving"), "{one}");
+    assert!(one.contains("a bug in the fake"), "{one}");
+    assert!(one.contains("It was answered 500"), "{one}");
+    let three = panic_warning(3).unwrap_or_default();
+    assert!(three.contains("caught 3 panics while serving"), "{three}");
+    assert!(three.contains("Each was answered 500"), "{three}");
+}
+
+#[test]
+fn at_the_cap_a_connection_is_answered_503_and_closed() -> Outcome {
+    let fake = start_with(Limits {
+        max_connections: 2,
+        ..Limits::default()
+    })?;
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+        assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
+        open.push(stream);
+    }
+    let mut third = connect(&fake.base_url());
+    third.write_all(&get(&fake, "/v2/jwt/project"))?;
+    let raw_http::Answer { status, head, body } = read_answer(&mut third, &mut Vec::new());
+    assert_eq!(status, 503);
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert_eq!(body["errors"][0]["code"], "service_unavailable");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the fake already serves 2 connections, its most"
+    );
+    assert!(closed(&mut third));
+    // A refused connection's request is not logged.
+    assert_eq!(fake.requests().len(), 2);
+    // Once one closes, a new connection is served again.
+    drop(open.pop());
+    let waited = Instant::now();
+    let served = loop {
+        let mut stream = connect(&fake.base_url());
+        stream.write_all(&get(&fake, "/v2/jwt/project"))?;
+        let status = read_answer(&mut stream, &mut Vec::new()).status;
+        if status != 503 || waited.elapsed() > PATIENCE {
+            break status;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(served, 200);
+    assert_eq!(fake.caught_panics(), 0);
+    Ok(())
+}
+
+#[test]
+fn a_connection_over_the_cap_that_sent_much_gets_its_503() -> Outcome {
+    let fake = start_with(Limits {
+        max_connections: 1,
+        ..Limits::default()
+    })?;
+    let mut open = connect(&fake.base_url());
+    open.write_all(&get(&fake, "/v2/jwt/project"))?;
+    assert_eq!(read_answer(&mut open, &mut Vec::new()).status, 200);
+    // 48 KiB sent: more than the fake reads before answering. (Whether
+    // it reads any is not seen here: on Linux an answer already
+    // received stays readable when a reset follows.)
+    let mut over = connect(&fake.base_url());
+    let big = format!(
+        "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
+        "p".repeat(48 * 1024)
+    );
+    over.write_all(big.as_bytes())?;
+    std::thread::sleep(Duration::from_millis(100));
+    let answer = read_answer(&mut over, &mut Vec::new());
+    assert_eq!(answer.status, 503);
+    Ok(())
+}
+
+#[test]
+fn a_connection_without_a_request_for_the_idle_timeout_is_closed() -> Outcome {
+    let idle = Duration::from_millis(300);
+    let fake = start_with(Limits {
+        idle_timeout: idle,
+        ..Limits::default()
+    })?;
+    let began = Instant::now();
+    let mut silent = connect(&fake.base_url());
+    assert!(closed(&mut silent));
+    assert!(began.elapsed() >= idle);
+    // A kept-alive connection: the timeout counts from its last answer
+    // (which the fake wrote after this request was sent).
+    let mut kept = connect(&fake.base_url());
+    let sent = Instant::now();
+    kept.write_all(&get(&fake, "/v2/jwt/project"))?;
+    assert_eq!(read_answer(&mut kept, &mut Vec::new()).status, 200);
+    assert!(closed(&mut kept));
+    assert!(sent.elapsed() >= idle);
+    assert_eq!(fake.requests().len(), 1);
+    Ok(())
+}
+
+#[test]
+fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
+    let deadline = Duration::from_millis(300);
+    let fake = start_with(Limits {
+        request_deadline: deadline,
+        ..Limits::default()
+    })?;
+    let mut head = connect(&fake.base_url());
+    let began = Instant::now();
+    head.write_all(b"GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n")?;
+    let raw_http::Answer {
+        status,
+        head: headers,
+        body,
+    } = read_answer(&mut head, &mut Vec::new());
+    assert!(began.elapsed() >= deadline);
+    assert_eq!(status, 408);
+    assert!(headers.contains("connection: close\r\n"), "{headers}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the request did not arrive in full within 300 ms of its first byte"
+    );
+    assert!(closed(&mut head));
+    // A body short of its Content-Length, too.
+    let mut short = connect(&fake.base_url());
+    short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
+    assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
+    assert!(closed(&mut short));
+    // A chunked body stalled in a chunk, or in a line.
+    for stalled in ["5\r\nab", "5\r\nabcde\r\n0\r\nx-trailer"] {
+        let mut chunked = connect(&fake.base_url());
+        let head = "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
+        chunked.write_all(format!("{head}{stalled}").as_bytes())?;
+        let raw_http::Answer { status, body, .. } = read_answer(&mut chunked, &mut Vec::new());
+        assert_eq!(status, 408);
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the request did not arrive in full within 300 ms of its first byte"
+        );
+        assert!(closed(&mut chunked));
+    }
+    let log: Vec<(String, Option<u16>)> = fake
+        .requests()
+        .into_iter()
+        .map(|r| (format!("{} {}", r.method, r.path), r.status))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("GET /v2/jwt/project".to_owned(), Some(408)),
+            ("POST /v2/jwt/project".to_owned(), Some(408)),
+            ("PUT /x".to_owned(), Some(408)),
+            ("PUT /x".to_owned(), Some(408)),
+        ]
+    );
+    assert!(fake.project_tokens().is_empty());
+    Ok(())
+}
+
+#[test]
+fn a_head_that_reaches_16_kib_without_ending_is_431_at_once() -> Outcome {
+    // A deadline the answer must beat: 431 comes before any 408.
+    let fake = start_with(Limits {
+        request_deadline: Duration::from_secs(600),
+        ..Limits::default()
+    })?;
+    let mut stream = connect(&fake.base_url());
+    let mut head = b"GET /v2/jwt/project HTTP/1.1\r\nx: ".to_vec();
+    head.resize(MAX_HEAD_BYTES, b'p');
+    stream.write_all(&head)?;
+    let answer = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(answer.status, 431);
+    assert!(closed(&mut stream));
+    Ok(())
+}
