@@ -3,7 +3,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::{Error, MAX_PARALLELISM};
+use crate::Error;
+
+/// The most revokes [`Client::discard_project_jwts`](crate::Client::discard_project_jwts)
+/// keeps in flight: more threads would only open connections the pool cannot keep.
+pub const MAX_PARALLELISM: usize = 64;
 
 /// How many calls in a row that could not reach the server stop a batch.
 /// Enough that one refused connection among thousands of revokes (a

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use ureq::http;
 
-use crate::client::Endpoint;
+use crate::endpoint::Endpoint;
 use crate::reach::{is_name_lookup, status_reach, Effect, Reach, TlsFailure, TlsProblem};
 use crate::redact;
 use crate::time::parse_retry_after;

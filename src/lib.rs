@@ -154,6 +154,7 @@ compile_error!("magicbell-jwt needs a TLS feature: `rustls` (the default) or `na
 mod builder;
 mod bulk;
 mod client;
+mod endpoint;
 mod error;
 mod models;
 mod net;
@@ -162,6 +163,7 @@ mod quota;
 mod reach;
 mod redact;
 mod request;
+mod settings;
 #[cfg(test)]
 mod testing;
 mod throttle;
@@ -174,6 +176,7 @@ mod fake;
 pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 
 pub use builder::ClientBuilder;
+pub use bulk::MAX_PARALLELISM;
 pub use client::Client;
 pub use error::{ApiError, ApiErrorEntry, Error, TransportError};
 pub use models::{
@@ -182,14 +185,8 @@ pub use models::{
     Links,
 };
 pub use paginate::{Pages, Paginator};
+pub use settings::DEFAULT_BASE_URL;
 pub use throttle::RateLimitStats;
-
-/// The MagicBell REST API v2, which [`Client::new`] talks to.
-pub const DEFAULT_BASE_URL: &str = "https://api.magicbell.com/v2";
-
-/// The most revokes [`Client::discard_project_jwts`] keeps in flight: more
-/// threads would only open connections the pool cannot keep.
-pub const MAX_PARALLELISM: usize = 64;
 
 // Shared across threads by design; fail the build if that ever changes.
 const _: () = {

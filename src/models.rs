@@ -9,9 +9,6 @@ use crate::redact::REDACTED;
 use crate::time::parse_rfc3339;
 use crate::url::with_query;
 use crate::Error;
-// Named only in docs.
-#[cfg(doc)]
-use crate::Client;
 
 /// The most characters (not bytes) the API takes in a token's name and a
 /// user's email or external id; longer is refused before sending. Shared, so
@@ -39,8 +36,8 @@ pub struct FetchTokensParams {
     pub ending_before: Option<String>,
 }
 
-/// The parameters of [`Client::fetch_project_tokens`] and
-/// [`Client::project_tokens`]; another name for [`FetchTokensParams`].
+/// The parameters of [`Client::fetch_project_tokens`](crate::Client::fetch_project_tokens) and
+/// [`Client::project_tokens`](crate::Client::project_tokens); another name for [`FetchTokensParams`].
 pub type FetchProjectTokensParams = FetchTokensParams;
 
 impl FetchTokensParams {
@@ -79,7 +76,7 @@ impl FetchTokensParams {
     }
 }
 
-/// The body of [`Client::create_project_jwt`].
+/// The body of [`Client::create_project_jwt`](crate::Client::create_project_jwt).
 ///
 /// ```
 /// use magicbell_jwt::CreateProjectTokenRequest;
@@ -121,7 +118,7 @@ impl CreateProjectTokenRequest {
     }
 }
 
-/// The body of [`Client::create_user_jwt`]: a token for one user, named by
+/// The body of [`Client::create_user_jwt`](crate::Client::create_user_jwt): a token for one user, named by
 /// `email` or `external_id`.
 ///
 /// ```

@@ -3,8 +3,10 @@
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use crate::url::query_value;
-use crate::{AccessToken, AccessTokenCollection, Client, Error, FetchTokensParams};
+use crate::url::{query_value, user_tokens_path};
+use crate::{
+    AccessToken, AccessTokenCollection, Client, Error, FetchProjectTokensParams, FetchTokensParams,
+};
 
 /// An iterator over every token of a list, fetching pages lazily.
 ///
@@ -76,6 +78,34 @@ pub struct Paginator {
 #[must_use = "Pages sends nothing until it is iterated"]
 pub struct Pages {
     walk: Walk,
+}
+
+impl Client {
+    /// Every project token, one page at a time as the iterator needs it.
+    ///
+    /// Nothing is sent until the first call to `next`. See [`Paginator`].
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// use magicbell_jwt::FetchProjectTokensParams;
+    ///
+    /// let live = client
+    ///     .project_tokens(FetchProjectTokensParams::default().limit(100))
+    ///     .filter(|t| t.as_ref().map_or(true, |t| t.discarded_at.is_none()))
+    ///     .count();
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator {
+        Paginator::new(self.clone(), Ok("/jwt/project".to_owned()), params)
+    }
+
+    /// Every token of one user, one page at a time as the iterator needs it.
+    ///
+    /// The same walk as [`Client::project_tokens`]; an empty `user_id` is the
+    /// walk's one error, with nothing sent.
+    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator {
+        Paginator::new(self.clone(), user_tokens_path(user_id), params)
+    }
 }
 
 #[derive(Debug)]

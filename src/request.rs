@@ -11,6 +11,7 @@ use ureq::http::{self, header, Method};
 use crate::quota::{quota_from_headers, Quota};
 use crate::reach::Effect;
 use crate::redact;
+use crate::settings::RetryPolicy;
 use crate::throttle::Signal;
 use crate::{ApiError, Client, Error, TransportError};
 
@@ -24,15 +25,6 @@ const MAX_RATE_LIMITED_RESENDS: u32 = 100;
 
 /// A 2xx answer's status and body, or the error an exchange ended in.
 type Answered = Result<(u16, Vec<u8>), Error>;
-
-#[derive(Debug, Clone)]
-pub(crate) struct RetryPolicy {
-    pub(crate) max_retries: u32,
-    pub(crate) base_delay: Duration,
-    pub(crate) max_delay: Duration,
-    pub(crate) max_retry_after: Duration,
-    pub(crate) max_rate_limit_wait: Duration,
-}
 
 impl Client {
     /// Sends one request and maps its answer: a 2xx body decoded as `T`, any

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use ureq::http;
 
-use crate::client::Endpoint;
-use crate::request::RetryPolicy;
+use crate::endpoint::Endpoint;
+use crate::settings::RetryPolicy;
 use crate::{ApiError, Error, TransportError};
 
 pub(crate) fn transport(source: ureq::Error) -> TransportError {
