@@ -143,7 +143,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{api, transport};
+    use crate::error::api;
+    use crate::transport_error::transport;
     use std::collections::HashSet;
     use std::io::{Error as IoError, ErrorKind};
     use std::time::Duration;

@@ -164,10 +164,9 @@ mod reach;
 mod redact;
 mod request;
 mod settings;
-#[cfg(test)]
-mod testing;
 mod throttle;
 mod time;
+mod transport_error;
 mod url;
 
 #[cfg(feature = "fake")]
@@ -178,7 +177,7 @@ pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 pub use builder::ClientBuilder;
 pub use bulk::MAX_PARALLELISM;
 pub use client::Client;
-pub use error::{ApiError, ApiErrorEntry, Error, TransportError};
+pub use error::{ApiError, ApiErrorEntry, Error};
 pub use models::{
     AccessToken, AccessTokenCollection, CreateProjectTokenRequest, CreateTokenResponse,
     CreateUserTokenRequest, DiscardTokenResponse, FetchProjectTokensParams, FetchTokensParams,
@@ -187,6 +186,7 @@ pub use models::{
 pub use paginate::{Pages, Paginator};
 pub use settings::DEFAULT_BASE_URL;
 pub use throttle::RateLimitStats;
+pub use transport_error::TransportError;
 
 // Shared across threads by design; fail the build if that ever changes.
 const _: () = {

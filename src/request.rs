@@ -360,7 +360,9 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{api, policy, transport};
+    use crate::error::api;
+    use crate::settings::policy;
+    use crate::transport_error::transport;
     use std::collections::HashSet;
     use std::io::{Error as IoError, ErrorKind};
     use std::time::Instant;

@@ -91,3 +91,15 @@ impl fmt::Debug for ProxySetting {
         }
     }
 }
+
+/// The default policy, but a base delay of a second, for unit tests.
+#[cfg(test)]
+pub(crate) fn policy() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 2,
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(8),
+        max_retry_after: Duration::from_secs(60),
+        max_rate_limit_wait: Duration::from_secs(120),
+    }
+}
