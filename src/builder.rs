@@ -25,7 +25,7 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl Client {
-    /// A client for [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL) with the default settings.
+    /// A client with every setting at its default: `Client::builder(token).build()`.
     ///
     /// # Errors
     ///
@@ -54,7 +54,8 @@ impl Client {
     }
 
     /// A client configured from the environment: `MAGICBELL_TOKEN` (required)
-    /// and `MAGICBELL_BASE_URL` (optional, defaults to [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL)).
+    /// and `MAGICBELL_BASE_URL` (optional; unset or blank, the
+    /// [`base_url`](ClientBuilder::base_url) default holds).
     ///
     /// Whitespace around either value is ignored.
     ///
@@ -119,15 +120,24 @@ impl ClientBuilder {
 
     /// How many times a failed request is sent again; 0 turns retries off.
     ///
-    /// Lists and discards are retried on connection failures, timeouts, and
-    /// the statuses 408, 429, 500, 502, 503 and 504. A create is retried only
-    /// where the server surely did not process it
-    /// ([`Error::may_have_been_processed`] is `false`): the connection, TLS
-    /// handshake or name lookup failed, or the answer was 408 or 429. Never
-    /// after a timeout once sent, a cut answer or a 5xx, since that could
-    /// mint a second live token nobody holds. A 429 whose `Retry-After` is
-    /// waited out does not count: see
-    /// [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
+    /// Which failures are sent again:
+    ///
+    /// - A list or a revoke: after a connection that failed or timed out, an
+    ///   answer that timed out or was cut off, and the statuses 408, 429, 500,
+    ///   502, 503 and 504. Not after a TLS failure (such as a certificate
+    ///   that is not trusted) or a proxy that refused the tunnel: those fail
+    ///   the same way again.
+    /// - A create: only where the server surely did not process it, so that a
+    ///   lost answer never mints a second live token nobody holds: the name
+    ///   lookup or the connection failed or timed out, or the answer was 408
+    ///   or 429. Never once any attempt may have been processed (a timeout
+    ///   once sent, a cut answer, a 5xx: [`Error::may_have_been_processed`]).
+    ///
+    /// The waits between attempts grow from
+    /// [`retry_delay`](ClientBuilder::retry_delay); a `Retry-After` replaces
+    /// them, up to [`max_retry_after`](ClientBuilder::max_retry_after). A
+    /// 429 whose `Retry-After` is waited out does not count against this
+    /// number: see [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
     ///
     /// Defaults to `2` (three attempts in all).
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -175,19 +185,17 @@ impl ClientBuilder {
     /// limit goes on until it is answered, or until this much time was spent
     /// held back; then it returns the 429.
     ///
-    /// How the client holds back, for every clone and thread together: a
-    /// `Retry-After` pauses them all until it ends. After the first 429 they
-    /// pace their requests at the rate the server allowed in the window the
-    /// 429 ended (AIMD: each later 429 cuts the rate to 70 %, successes win it
-    /// back half the way to just below the rate that met the 429, and a
-    /// calm minute lets it climb a quarter higher), so the requests a pause
-    /// held back go out spread over the window, not at once. Where answers
-    /// carry rate-limit headers (`RateLimit-Remaining` and `RateLimit-Reset`,
-    /// their `X-RateLimit-` forms, or the structured `RateLimit` field),
-    /// requests wait for the window's reset once its remaining requests are
-    /// spoken for, before the server refuses them (a header's reset counts
-    /// as at most [`max_retry_after`](ClientBuilder::max_retry_after)). A
-    /// client with `max_retries(0)` takes no part in any of this.
+    /// The client holds back every clone and thread together: a
+    /// `Retry-After` pauses them all until it ends, and after a 429 they pace
+    /// themselves to the rate the server allows, so the requests a pause held
+    /// back do not all go at once. Where answers carry rate-limit headers
+    /// (`RateLimit-Remaining` and `RateLimit-Reset`, their `X-RateLimit-`
+    /// forms, or the structured `RateLimit` field), requests wait for the
+    /// window's reset once its remaining requests are spoken for, before the
+    /// server refuses them (a header's reset counts as at most
+    /// [`max_retry_after`](ClientBuilder::max_retry_after)).
+    /// [`Client::rate_limit_stats`] tells what a client met. A client with
+    /// `max_retries(0)` takes no part in any of this.
     ///
     /// A request held back for the whole budget is sent anyway, and the
     /// server has the last word. With a budget of 0 no 429 is waited out:

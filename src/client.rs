@@ -1,4 +1,4 @@
-//! The client: its state, and every public call in one `impl Client`.
+//! The client: its state, made from checked settings, and its calls (constructors in builder.rs, walks in paginate.rs, sending in request.rs).
 
 use std::fmt;
 use std::sync::Arc;
@@ -152,8 +152,8 @@ impl Client {
     ///
     /// With [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) it is that proxy, and with
     /// [`ClientBuilder::no_proxy`](crate::ClientBuilder::no_proxy) `None`. Otherwise it is the proxy the
-    /// environment names (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, in either
-    /// case), unless `NO_PROXY` lists the API's host.
+    /// environment names for the API's host, as
+    /// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) says.
     pub fn proxy(&self) -> Option<&str> {
         self.inner.endpoint.proxy.as_deref()
     }
@@ -205,6 +205,19 @@ impl Client {
     /// [`Error::InvalidInput`] for an empty `token_id`, sent nowhere; an
     /// [`Error::Api`] with status 404 for a token the server does not know;
     /// otherwise what [`Error`] lists for a request.
+    ///
+    /// ```no_run
+    /// use magicbell_jwt::Error;
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// match client.discard_project_jwt("3f1c") {
+    ///     Ok(_) => println!("revoked"),
+    ///     // A 404 after an attempt that may have acted: that attempt revoked it.
+    ///     Err(e) if e.may_have_been_processed() => eprintln!("may have been revoked: {e}"),
+    ///     Err(Error::Api(e)) if e.status() == 404 => println!("no such token"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn discard_project_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
         let path = format!("/jwt/project/{}", path_segment("token_id", token_id)?);
         self.send(Method::DELETE, &path, None::<&()>, Effect::Repeatable)
@@ -231,8 +244,9 @@ impl Client {
     /// [`Error::InvalidInput`], with nothing sent, when neither `email` nor
     /// `external_id` is set, when a text field is empty or over 255
     /// characters, or for an `expiry` of 0; otherwise what [`Error`] lists
-    /// for a request. Like a project create, it is retried only where the
-    /// server surely did not process it; after a failure,
+    /// for a request. Like a project create, it is sent again only where the
+    /// server surely did not process it
+    /// ([`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)); after a failure,
     /// [`Error::may_have_been_processed`] tells whether to list the user's
     /// tokens before creating another.
     pub fn create_user_jwt(
@@ -263,16 +277,21 @@ impl Client {
     /// Returns one result per id, in the order of `token_ids`. An id refused
     /// before sending (empty, `.`, `..`) gets its [`Error::InvalidInput`] and
     /// sends nothing; a failure of one id does not stop the others, unless
-    /// the server is gone: once 8 revokes in a row (in the order they end,
-    /// across threads) failed without reaching it (a refused connection, a
-    /// failed name lookup or TLS handshake: [`TransportError::is_connect`](crate::TransportError::is_connect)
-    /// of the last attempt), the ids not yet sent are not sent, and each
-    /// gets [`Error::NotAttempted`], naming the last failure, to send again
-    /// later. Any answer, and any other failure, starts the count again;
-    /// an id refused before sending leaves it as it is. So a server that
-    /// dies part-way costs one round of retries, not one per id left.
+    /// the server is gone.
+    ///
+    /// The stop when the server is gone (for both bulk calls): once 8
+    /// revokes in a row (in the order they end, across threads) failed
+    /// without reaching it (a refused connection, a failed name lookup or
+    /// TLS handshake:
+    /// [`TransportError::is_connect`](crate::TransportError::is_connect) of
+    /// the last attempt), the ids not yet sent are not sent, and each gets
+    /// [`Error::NotAttempted`], naming the last failure, to send again
+    /// later. Any answer, and any other failure, starts the count again; an
+    /// id refused before sending leaves it as it is. So a server that dies
+    /// part-way costs one round of retries, not one per id left.
+    ///
     /// `parallelism` 0 counts as 1, and 1 revokes one at a time on the
-    /// calling thread; more than [`MAX_PARALLELISM`](crate::MAX_PARALLELISM) (64) counts as that.
+    /// calling thread; more than [`MAX_PARALLELISM`](crate::MAX_PARALLELISM) counts as that.
     /// Up to 16 keeps every connection pooled between batches; more works,
     /// opening connections that are not kept. An id given twice is sent
     /// twice (the second may answer 404). If a revoke panics, no further id
@@ -308,6 +327,18 @@ impl Client {
     /// Revokes many user tokens, up to `parallelism` at a time: one
     /// [`discard_user_jwt`](Client::discard_user_jwt) per id. Results and
     /// policies as for [`discard_project_jwts`](Client::discard_project_jwts).
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// let leaked: Vec<String> = vec!["3f1c".into(), "9a2e".into(), "77b0".into()];
+    /// let results = client.discard_user_jwts(&leaked, 8);
+    /// for (id, result) in leaked.iter().zip(&results) {
+    ///     if let Err(e) = result {
+    ///         eprintln!("failed to revoke {id}: {e}");
+    ///     }
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn discard_user_jwts<S: AsRef<str> + Sync>(
         &self,
         token_ids: &[S],

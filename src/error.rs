@@ -71,11 +71,11 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// An id of a bulk call ([`Client::discard_project_jwts`](crate::Client::discard_project_jwts),
-    /// [`Client::discard_user_jwts`](crate::Client::discard_user_jwts)) that was not sent, because the batch
-    /// had stopped: 8 revokes in a row could not reach the server
-    /// ([`TransportError::is_connect`]). Nothing was sent for it, so it is
-    /// safe to send again once the server is back.
+    /// An id of a bulk call that was not sent, because the batch had stopped
+    /// when the server could not be reached (when that is, says
+    /// [`Client::discard_project_jwts`](crate::Client::discard_project_jwts)).
+    /// Nothing was sent for it, so it is safe to send again once the server
+    /// is back.
     #[non_exhaustive]
     NotAttempted {
         /// Why the batch stopped, naming the last failure.
@@ -127,8 +127,9 @@ impl Error {
     /// [`TransportError::is_connect`] (which describes the last attempt) is
     /// `true` too; its message then ends `(after 3 attempts; an earlier
     /// attempt may have been processed)`. A create is never sent again once
-    /// an attempt may have been processed, so for a create the last attempt
-    /// decides.
+    /// an attempt may have been processed
+    /// ([`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)), so
+    /// for a create the last attempt decides.
     ///
     /// Each attempt counts as:
     ///

@@ -1,4 +1,4 @@
-//! The connection's settings: TLS roots, proxy URLs, and the base URL's checks.
+//! Checks of what a connection is made from: the base URL, a proxy URL, and the TLS roots.
 
 use ureq::http;
 

@@ -1,4 +1,4 @@
-//! Walking a token list: `Paginator`, `Pages`, and the cursor rules they share.
+//! Walking a token list: `Client::project_tokens` and `user_tokens`, `Paginator`, `Pages`, and their cursor rules.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -23,8 +23,10 @@ use crate::{
 ///   nothing, so the walk goes on.
 /// - A page whose next cursor the walk has already used repeats a page
 ///   already walked: the walk ends with [`Error::RepeatedCursor`] instead of
-///   yielding it, so no token is yielded twice. Any error is yielded once,
-///   then the iterator ends.
+///   yielding it, so no token is yielded twice. A page that says more
+///   tokens follow but gives no cursor ends it with
+///   [`Error::MissingCursor`] rather than dropping them silently. Any error
+///   is yielded once, then the iterator ends.
 ///
 /// A walk owns a clone of its [`Client`] (a reference count): it can be
 /// returned from a function and moved to another thread.
@@ -157,6 +159,14 @@ impl Paginator {
 
     /// The same walk a page at a time, from where this iterator stands
     /// (tokens of a page already started are not yielded again).
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// for page in client.project_tokens(Default::default()).pages() {
+    ///     println!("{} tokens on this page", page?.data.len());
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn pages(self) -> Pages {
         Pages { walk: self.walk }
     }

@@ -1,4 +1,4 @@
-//! Did the server see it? How far a failed request got, and what a TLS failure was.
+//! Did the server see it? How far a failed request got, what a TLS failure was, and the attempts note of messages.
 
 use std::fmt;
 

@@ -1,6 +1,7 @@
-//! Keeping secrets out of errors: whatever an answer brings back passes through
-//! `redact::text`, `redact::body` or `redact::json_error` before an error keeps
-//! it; `redact::jwts` is the rule the first two share.
+//! Keeping secrets out of errors and `Debug`: tokens blanked from answers, credentials from URLs.
+//
+// Whatever an answer brings back passes through `text`, `body` or
+// `json_error` before an error keeps it; `jwts` is the rule the first two share.
 
 const EXCERPT_CHARS: usize = 200;
 pub(crate) const REDACTED: &str = "[redacted]";

@@ -302,7 +302,8 @@ impl Client {
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
     /// `attempts`, or `None` when the error is final. A create is never sent
-    /// again once any attempt may have been processed.
+    /// again once any attempt may have been processed. The rule's public
+    /// statement is on [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries).
     pub(crate) fn wait_before_retry(
         &self,
         error: &Error,
