@@ -1,85 +1,18 @@
-//! `ClientBuilder`: a client's settings, their defaults, and the checks `build` makes.
+//! Making a client: `Client::new`, `Client::from_env`, `Client::builder`, and `ClientBuilder`'s setters.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::http::HeaderValue;
-
-use crate::client::{Endpoint, Inner};
-use crate::net::{check_base_url, parse_proxy, tls_config, without_userinfo};
 use crate::redact::REDACTED;
-use crate::request::RetryPolicy;
-use crate::throttle::Throttle;
+use crate::settings::{PemBundle, ProxySetting, Settings};
 use crate::{Client, Error};
-// Named only in docs.
-#[cfg(doc)]
-use crate::{ApiError, DEFAULT_BASE_URL};
-
-const USER_AGENT: &str = concat!("magicbell-jwt/", env!("CARGO_PKG_VERSION"));
-pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
-pub(crate) const DEFAULT_MAX_RETRIES: u32 = 2;
-pub(crate) const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(500);
-pub(crate) const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(8);
-pub(crate) const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-pub(crate) const DEFAULT_MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(120);
-// Idle connections kept for the one host a client talks to: at least the
-// largest parallelism the docs recommend, so a batch reuses its connections.
-const MAX_IDLE_CONNECTIONS: usize = 16;
 
 /// Settings for a [`Client`]; made by [`Client::builder`].
 #[derive(Clone)]
 #[must_use]
 pub struct ClientBuilder {
-    pub(crate) token: String,
-    pub(crate) settings: Settings,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    pub(crate) base_url: String,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) max_response_bytes: u64,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) user_agent_suffix: Option<String>,
-    pub(crate) allow_insecure_http: bool,
-    pub(crate) root_certificates: Option<PemBundle>,
-    pub(crate) proxy: ProxySetting,
-}
-
-/// PEM bytes, shown in `Debug` by size only.
-#[derive(Clone)]
-pub(crate) struct PemBundle(pub(crate) Vec<u8>);
-
-impl fmt::Debug for PemBundle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PemBundle({} bytes)", self.0.len())
-    }
-}
-
-/// Which proxy requests go through.
-#[derive(Clone)]
-pub(crate) enum ProxySetting {
-    /// `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`, as ureq reads them.
-    FromEnv,
-    /// None, whatever the environment says.
-    Off,
-    /// This proxy URL.
-    Url(String),
-}
-
-impl fmt::Debug for ProxySetting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxySetting::FromEnv => f.write_str("FromEnv"),
-            ProxySetting::Off => f.write_str("Off"),
-            // A proxy URL may carry a password.
-            ProxySetting::Url(url) => write!(f, "Url({:?})", without_userinfo(url)),
-        }
-    }
+    token: String,
+    settings: Settings,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -91,13 +24,67 @@ impl fmt::Debug for ClientBuilder {
     }
 }
 
+impl Client {
+    /// A client with every setting at its default: `Client::builder(token).build()`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `token` is empty or holds whitespace or
+    /// control characters.
+    pub fn new(token: impl Into<String>) -> Result<Client, Error> {
+        Self::builder(token).build()
+    }
+
+    /// A builder to set the base URL, timeouts and other settings.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = magicbell_jwt::Client::builder("my-project-token")
+    ///     .base_url("http://127.0.0.1:8080/v2")
+    ///     .timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn builder(token: impl Into<String>) -> ClientBuilder {
+        ClientBuilder {
+            token: token.into(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// A client configured from the environment: `MAGICBELL_TOKEN` (required)
+    /// and `MAGICBELL_BASE_URL` (optional; unset or blank, the
+    /// [`base_url`](ClientBuilder::base_url) default holds).
+    ///
+    /// Whitespace around either value is ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `MAGICBELL_TOKEN` is unset or empty, or
+    /// when either value is refused as by [`ClientBuilder::build`].
+    pub fn from_env() -> Result<Client, Error> {
+        let token = std::env::var("MAGICBELL_TOKEN").unwrap_or_default();
+        if token.trim().is_empty() {
+            return Err(Error::invalid("MAGICBELL_TOKEN is not set"));
+        }
+        let mut builder = Self::builder(token.trim());
+        if let Ok(url) = std::env::var("MAGICBELL_BASE_URL") {
+            if !url.trim().is_empty() {
+                builder = builder.base_url(url.trim());
+            }
+        }
+        builder.build()
+    }
+}
+
 impl ClientBuilder {
     /// The API's base URL; paths such as `/jwt/project` are appended to it.
     /// A trailing slash and a path prefix are both fine. Plain `http` is
     /// accepted only for a loopback host unless
     /// [`allow_insecure_http`](ClientBuilder::allow_insecure_http) is set.
     ///
-    /// Defaults to [`DEFAULT_BASE_URL`].
+    /// Defaults to [`DEFAULT_BASE_URL`](crate::DEFAULT_BASE_URL).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.settings.base_url = url.into();
         self
@@ -133,15 +120,24 @@ impl ClientBuilder {
 
     /// How many times a failed request is sent again; 0 turns retries off.
     ///
-    /// Lists and discards are retried on connection failures, timeouts, and
-    /// the statuses 408, 429, 500, 502, 503 and 504. A create is retried only
-    /// where the server surely did not process it
-    /// ([`Error::may_have_been_processed`] is `false`): the connection, TLS
-    /// handshake or name lookup failed, or the answer was 408 or 429. Never
-    /// after a timeout once sent, a cut answer or a 5xx, since that could
-    /// mint a second live token nobody holds. A 429 whose `Retry-After` is
-    /// waited out does not count: see
-    /// [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
+    /// Which failures are sent again:
+    ///
+    /// - A list or a revoke: after a connection that failed or timed out, an
+    ///   answer that timed out or was cut off, and the statuses 408, 429, 500,
+    ///   502, 503 and 504. Not after a TLS failure (such as a certificate
+    ///   that is not trusted) or a proxy that refused the tunnel: those fail
+    ///   the same way again.
+    /// - A create: only where the server surely did not process it, so that a
+    ///   lost answer never mints a second live token nobody holds: the name
+    ///   lookup or the connection failed or timed out, or the answer was 408
+    ///   or 429. Never once any attempt may have been processed (a timeout
+    ///   once sent, a cut answer, a 5xx: [`Error::may_have_been_processed`]).
+    ///
+    /// The waits between attempts grow from
+    /// [`retry_delay`](ClientBuilder::retry_delay); a `Retry-After` replaces
+    /// them, up to [`max_retry_after`](ClientBuilder::max_retry_after). A
+    /// 429 whose `Retry-After` is waited out does not count against this
+    /// number: see [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
     ///
     /// Defaults to `2` (three attempts in all).
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -169,7 +165,7 @@ impl ClientBuilder {
 
     /// The longest `Retry-After` (seconds or an HTTP date) that is waited
     /// out. It replaces the computed wait; an answer asking for longer is
-    /// returned at once, with [`ApiError::retry_after`] telling how long.
+    /// returned at once, with [`ApiError::retry_after`](crate::ApiError::retry_after) telling how long.
     ///
     /// A 429 or 503 whose `Retry-After` is waited out holds back every
     /// request through this client and its clones, on every thread, until
@@ -189,19 +185,17 @@ impl ClientBuilder {
     /// limit goes on until it is answered, or until this much time was spent
     /// held back; then it returns the 429.
     ///
-    /// How the client holds back, for every clone and thread together: a
-    /// `Retry-After` pauses them all until it ends. After the first 429 they
-    /// pace their requests at the rate the server allowed in the window the
-    /// 429 ended (AIMD: each later 429 cuts the rate to 70 %, successes win it
-    /// back half the way to just below the rate that met the 429, and a
-    /// calm minute lets it climb a quarter higher), so the requests a pause
-    /// held back go out spread over the window, not at once. Where answers
-    /// carry rate-limit headers (`RateLimit-Remaining` and `RateLimit-Reset`,
-    /// their `X-RateLimit-` forms, or the structured `RateLimit` field),
-    /// requests wait for the window's reset once its remaining requests are
-    /// spoken for, before the server refuses them (a header's reset counts
-    /// as at most [`max_retry_after`](ClientBuilder::max_retry_after)). A
-    /// client with `max_retries(0)` takes no part in any of this.
+    /// The client holds back every clone and thread together: a
+    /// `Retry-After` pauses them all until it ends, and after a 429 they pace
+    /// themselves to the rate the server allows, so the requests a pause held
+    /// back do not all go at once. Where answers carry rate-limit headers
+    /// (`RateLimit-Remaining` and `RateLimit-Reset`, their `X-RateLimit-`
+    /// forms, or the structured `RateLimit` field), requests wait for the
+    /// window's reset once its remaining requests are spoken for, before the
+    /// server refuses them (a header's reset counts as at most
+    /// [`max_retry_after`](ClientBuilder::max_retry_after)).
+    /// [`Client::rate_limit_stats`] tells what a client met. A client with
+    /// `max_retries(0)` takes no part in any of this.
     ///
     /// A request held back for the whole budget is sent anyway, and the
     /// server has the last word. With a budget of 0 no 429 is waited out:
@@ -291,98 +285,6 @@ impl ClientBuilder {
     /// [`proxy`](ClientBuilder::proxy) URL does not parse (`http://proxy:port`,
     /// `ftp://proxy`).
     pub fn build(self) -> Result<Client, Error> {
-        let Settings {
-            base_url,
-            timeout,
-            connect_timeout,
-            max_response_bytes,
-            retry,
-            user_agent_suffix,
-            allow_insecure_http,
-            root_certificates,
-            proxy,
-        } = self.settings;
-        if self.token.is_empty() {
-            return Err(Error::invalid("token is empty"));
-        }
-        if self
-            .token
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(Error::invalid(
-                "token holds whitespace or control characters",
-            ));
-        }
-        let (base_url, target) = check_base_url(&base_url, allow_insecure_http)?;
-        let url_is_https = base_url.starts_with("https://");
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token))
-            .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
-        authorization.set_sensitive(true);
-        let user_agent = match user_agent_suffix {
-            Some(suffix) if suffix.chars().any(char::is_control) => {
-                return Err(Error::invalid("user agent suffix holds control characters"));
-            }
-            Some(suffix) if !suffix.trim().is_empty() => format!("{USER_AGENT} {}", suffix.trim()),
-            _ => USER_AGENT.to_owned(),
-        };
-
-        let proxy = match proxy {
-            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
-            ProxySetting::Off => None,
-            ProxySetting::Url(url) => Some(parse_proxy(&url)?),
-        };
-        // What errors name: the API host, and the proxy when one is in the way.
-        let endpoint = Arc::new(Endpoint {
-            host: target.host().unwrap_or_default().to_owned(),
-            address: format!(
-                "{}:{}",
-                target.host().unwrap_or_default(),
-                target
-                    .port_u16()
-                    .unwrap_or(if url_is_https { 443 } else { 80 })
-            ),
-            proxy: proxy
-                .as_ref()
-                .filter(|p| !p.is_no_proxy(&target))
-                .map(|p| without_userinfo(p.uri().to_string().trim_end_matches('/'))),
-        });
-        let tls = tls_config(root_certificates)?;
-
-        let config = ureq::Agent::config_builder()
-            // Non-2xx answers carry MagicBell's error JSON: read it, do not
-            // let ureq turn it into a bare status.
-            .http_status_as_error(false)
-            // Following a redirect could carry the token elsewhere.
-            .max_redirects(0)
-            .user_agent(user_agent)
-            .accept("application/json")
-            // A client talks to one host: let every idle connection stay
-            // pooled for it (ureq keeps 3 a host by default), so threads
-            // sharing a client do not churn TLS handshakes.
-            .max_idle_connections(MAX_IDLE_CONNECTIONS)
-            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
-            // No timeout_global/per_call: they start a name-lookup thread per
-            // request. A per-write bound is set on the socket once per
-            // connection; phase bounds cost one setsockopt per request.
-            .timeout_connect(Some(connect_timeout))
-            .timeout_per_write(Some(timeout))
-            .timeout_recv_response(Some(timeout))
-            .timeout_recv_body(Some(timeout))
-            .proxy(proxy)
-            .tls_config(tls)
-            .build();
-
-        Ok(Client {
-            inner: Arc::new(Inner {
-                agent: config.new_agent(),
-                base_url,
-                authorization,
-                max_response_bytes,
-                retry,
-                endpoint,
-                throttle: Throttle::new(),
-            }),
-        })
+        Client::from_settings(self.token, self.settings)
     }
 }

@@ -3,7 +3,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::{Error, MAX_PARALLELISM};
+use crate::Error;
+
+/// The most revokes [`Client::discard_project_jwts`](crate::Client::discard_project_jwts)
+/// keeps in flight: more threads would only open connections the pool cannot keep.
+pub const MAX_PARALLELISM: usize = 64;
 
 /// How many calls in a row that could not reach the server stop a batch.
 /// Enough that one refused connection among thousands of revokes (a
@@ -139,7 +143,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{api, transport};
+    use crate::error::api;
+    use crate::transport_error::transport;
     use std::collections::HashSet;
     use std::io::{Error as IoError, ErrorKind};
     use std::time::Duration;

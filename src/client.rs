@@ -1,37 +1,35 @@
-//! The client: its state, and every public call in one `impl Client`.
+//! The client: its state, made from checked settings, and its calls (constructors in builder.rs, walks in paginate.rs, sending in request.rs).
 
 use std::fmt;
 use std::sync::Arc;
 
 use ureq::http::{HeaderValue, Method};
 
-use crate::builder::{
-    ProxySetting, Settings, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RATE_LIMIT_WAIT,
-    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER,
-    DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
-};
 use crate::bulk::until_unreachable;
+use crate::endpoint::Endpoint;
+use crate::net::{check_base_url, parse_proxy, tls_config};
 use crate::reach::Effect;
 use crate::redact::REDACTED;
-use crate::request::RetryPolicy;
+use crate::settings::{ProxySetting, RetryPolicy, Settings};
 use crate::throttle::{RateLimitStats, Throttle};
 use crate::url::{path_segment, user_tokens_path};
 use crate::{
-    AccessTokenCollection, ClientBuilder, CreateProjectTokenRequest, CreateTokenResponse,
-    CreateUserTokenRequest, DiscardTokenResponse, Error, FetchProjectTokensParams,
-    FetchTokensParams, Paginator, DEFAULT_BASE_URL,
+    AccessTokenCollection, CreateProjectTokenRequest, CreateTokenResponse, CreateUserTokenRequest,
+    DiscardTokenResponse, Error, FetchProjectTokensParams, FetchTokensParams,
 };
-// Named only in docs.
-#[cfg(doc)]
-use crate::{TransportError, MAX_PARALLELISM};
+
+const USER_AGENT: &str = concat!("magicbell-jwt/", env!("CARGO_PKG_VERSION"));
+// Idle connections kept for the one host a client talks to: at least the
+// largest parallelism the docs recommend, so a batch reuses its connections.
+const MAX_IDLE_CONNECTIONS: usize = 16;
 
 /// A blocking client for MagicBell's JWT service.
 ///
 /// Cheap to clone and safe to share between threads: clones share one
 /// connection pool, and one view of the API's rate limit: when the server
-/// asks any of them to wait (see [`ClientBuilder::max_retry_after`]), all of
+/// asks any of them to wait (see [`ClientBuilder::max_retry_after`](crate::ClientBuilder::max_retry_after)), all of
 /// them do, and after a 429 they pace their requests together (see
-/// [`ClientBuilder::max_rate_limit_wait`]).
+/// [`ClientBuilder::max_rate_limit_wait`](crate::ClientBuilder::max_rate_limit_wait)).
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -49,17 +47,6 @@ pub(crate) struct Inner {
     pub(crate) throttle: Throttle,
 }
 
-/// Where requests go, as errors name it.
-#[derive(Debug)]
-pub(crate) struct Endpoint {
-    /// The API's host name.
-    pub(crate) host: String,
-    /// The host and port connected to, such as `api.magicbell.com:443`.
-    pub(crate) address: String,
-    /// The proxy requests go through, without credentials, if any.
-    pub(crate) proxy: Option<String>,
-}
-
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
@@ -70,71 +57,83 @@ impl fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for [`DEFAULT_BASE_URL`] with the default settings.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`] when `token` is empty or holds whitespace or
-    /// control characters.
-    pub fn new(token: impl Into<String>) -> Result<Client, Error> {
-        Self::builder(token).build()
-    }
-
-    /// A builder to set the base URL, timeouts and other settings.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let client = magicbell_jwt::Client::builder("my-project-token")
-    ///     .base_url("http://127.0.0.1:8080/v2")
-    ///     .timeout(Duration::from_secs(5))
-    ///     .build()?;
-    /// # Ok::<(), magicbell_jwt::Error>(())
-    /// ```
-    pub fn builder(token: impl Into<String>) -> ClientBuilder {
-        ClientBuilder {
-            token: token.into(),
-            settings: Settings {
-                base_url: DEFAULT_BASE_URL.to_owned(),
-                timeout: DEFAULT_TIMEOUT,
-                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-                retry: RetryPolicy {
-                    max_retries: DEFAULT_MAX_RETRIES,
-                    base_delay: DEFAULT_RETRY_DELAY,
-                    max_delay: DEFAULT_MAX_RETRY_DELAY,
-                    max_retry_after: DEFAULT_MAX_RETRY_AFTER,
-                    max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
-                },
-                user_agent_suffix: None,
-                allow_insecure_http: false,
-                root_certificates: None,
-                proxy: ProxySetting::FromEnv,
-            },
+    /// The client `settings` make: checked, with its connection pool and
+    /// TLS set up. Sends nothing.
+    pub(crate) fn from_settings(token: String, settings: Settings) -> Result<Client, Error> {
+        let Settings {
+            base_url,
+            timeout,
+            connect_timeout,
+            max_response_bytes,
+            retry,
+            user_agent_suffix,
+            allow_insecure_http,
+            root_certificates,
+            proxy,
+        } = settings;
+        if token.is_empty() {
+            return Err(Error::invalid("token is empty"));
         }
-    }
-
-    /// A client configured from the environment: `MAGICBELL_TOKEN` (required)
-    /// and `MAGICBELL_BASE_URL` (optional, defaults to [`DEFAULT_BASE_URL`]).
-    ///
-    /// Whitespace around either value is ignored.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`] when `MAGICBELL_TOKEN` is unset or empty, or
-    /// when either value is refused as by [`ClientBuilder::build`].
-    pub fn from_env() -> Result<Client, Error> {
-        let token = std::env::var("MAGICBELL_TOKEN").unwrap_or_default();
-        if token.trim().is_empty() {
-            return Err(Error::invalid("MAGICBELL_TOKEN is not set"));
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "token holds whitespace or control characters",
+            ));
         }
-        let mut builder = Self::builder(token.trim());
-        if let Ok(url) = std::env::var("MAGICBELL_BASE_URL") {
-            if !url.trim().is_empty() {
-                builder = builder.base_url(url.trim());
+        let (base_url, target) = check_base_url(&base_url, allow_insecure_http)?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| Error::invalid("token holds characters not allowed in an HTTP header"))?;
+        authorization.set_sensitive(true);
+        let user_agent = match user_agent_suffix {
+            Some(suffix) if suffix.chars().any(char::is_control) => {
+                return Err(Error::invalid("user agent suffix holds control characters"));
             }
-        }
-        builder.build()
+            Some(suffix) if !suffix.trim().is_empty() => format!("{USER_AGENT} {}", suffix.trim()),
+            _ => USER_AGENT.to_owned(),
+        };
+
+        let proxy = match proxy {
+            ProxySetting::FromEnv => ureq::Proxy::try_from_env(),
+            ProxySetting::Off => None,
+            ProxySetting::Url(url) => Some(parse_proxy(&url)?),
+        };
+        let endpoint = Arc::new(Endpoint::new(&target, proxy.as_ref()));
+        let tls = tls_config(root_certificates)?;
+
+        let config = ureq::Agent::config_builder()
+            // Non-2xx answers carry MagicBell's error JSON: read it, do not
+            // let ureq turn it into a bare status.
+            .http_status_as_error(false)
+            // Following a redirect could carry the token elsewhere.
+            .max_redirects(0)
+            .user_agent(user_agent)
+            .accept("application/json")
+            // A client talks to one host: let every idle connection stay
+            // pooled for it (ureq keeps 3 a host by default), so threads
+            // sharing a client do not churn TLS handshakes.
+            .max_idle_connections(MAX_IDLE_CONNECTIONS)
+            .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+            // No timeout_global/per_call: they start a name-lookup thread per
+            // request. A per-write bound is set on the socket once per
+            // connection; phase bounds cost one setsockopt per request.
+            .timeout_connect(Some(connect_timeout))
+            .timeout_per_write(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
+            .proxy(proxy)
+            .tls_config(tls)
+            .build();
+
+        Ok(Client {
+            inner: Arc::new(Inner {
+                agent: config.new_agent(),
+                base_url,
+                authorization,
+                max_response_bytes,
+                retry,
+                endpoint,
+                throttle: Throttle::new(),
+            }),
+        })
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -151,10 +150,10 @@ impl Client {
     /// The proxy requests go through, as `scheme://host:port` without
     /// credentials, or `None` when they go straight to [`address`](Client::address).
     ///
-    /// With [`ClientBuilder::proxy`] it is that proxy, and with
-    /// [`ClientBuilder::no_proxy`] `None`. Otherwise it is the proxy the
-    /// environment names (`ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY`, in either
-    /// case), unless `NO_PROXY` lists the API's host.
+    /// With [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) it is that proxy, and with
+    /// [`ClientBuilder::no_proxy`](crate::ClientBuilder::no_proxy) `None`. Otherwise it is the proxy the
+    /// environment names for the API's host, as
+    /// [`ClientBuilder::proxy`](crate::ClientBuilder::proxy) says.
     pub fn proxy(&self) -> Option<&str> {
         self.inner.endpoint.proxy.as_deref()
     }
@@ -206,27 +205,22 @@ impl Client {
     /// [`Error::InvalidInput`] for an empty `token_id`, sent nowhere; an
     /// [`Error::Api`] with status 404 for a token the server does not know;
     /// otherwise what [`Error`] lists for a request.
+    ///
+    /// ```no_run
+    /// use magicbell_jwt::Error;
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// match client.discard_project_jwt("3f1c") {
+    ///     Ok(_) => println!("revoked"),
+    ///     // A 404 after an attempt that may have acted: that attempt revoked it.
+    ///     Err(e) if e.may_have_been_processed() => eprintln!("may have been revoked: {e}"),
+    ///     Err(Error::Api(e)) if e.status() == 404 => println!("no such token"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn discard_project_jwt(&self, token_id: &str) -> Result<DiscardTokenResponse, Error> {
         let path = format!("/jwt/project/{}", path_segment("token_id", token_id)?);
         self.send(Method::DELETE, &path, None::<&()>, Effect::Repeatable)
-    }
-
-    /// Every project token, one page at a time as the iterator needs it.
-    ///
-    /// Nothing is sent until the first call to `next`. See [`Paginator`].
-    ///
-    /// ```no_run
-    /// # let client = magicbell_jwt::Client::new("token")?;
-    /// use magicbell_jwt::FetchProjectTokensParams;
-    ///
-    /// let live = client
-    ///     .project_tokens(FetchProjectTokensParams::default().limit(100))
-    ///     .filter(|t| t.as_ref().map_or(true, |t| t.discarded_at.is_none()))
-    ///     .count();
-    /// # Ok::<(), magicbell_jwt::Error>(())
-    /// ```
-    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator {
-        Paginator::new(self.clone(), Ok("/jwt/project".to_owned()), params)
     }
 
     /// Creates a token for one user: `POST /jwt/user`.
@@ -250,8 +244,9 @@ impl Client {
     /// [`Error::InvalidInput`], with nothing sent, when neither `email` nor
     /// `external_id` is set, when a text field is empty or over 255
     /// characters, or for an `expiry` of 0; otherwise what [`Error`] lists
-    /// for a request. Like a project create, it is retried only where the
-    /// server surely did not process it; after a failure,
+    /// for a request. Like a project create, it is sent again only where the
+    /// server surely did not process it
+    /// ([`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)); after a failure,
     /// [`Error::may_have_been_processed`] tells whether to list the user's
     /// tokens before creating another.
     pub fn create_user_jwt(
@@ -282,16 +277,21 @@ impl Client {
     /// Returns one result per id, in the order of `token_ids`. An id refused
     /// before sending (empty, `.`, `..`) gets its [`Error::InvalidInput`] and
     /// sends nothing; a failure of one id does not stop the others, unless
-    /// the server is gone: once 8 revokes in a row (in the order they end,
-    /// across threads) failed without reaching it (a refused connection, a
-    /// failed name lookup or TLS handshake: [`TransportError::is_connect`]
-    /// of the last attempt), the ids not yet sent are not sent, and each
-    /// gets [`Error::NotAttempted`], naming the last failure, to send again
-    /// later. Any answer, and any other failure, starts the count again;
-    /// an id refused before sending leaves it as it is. So a server that
-    /// dies part-way costs one round of retries, not one per id left.
+    /// the server is gone.
+    ///
+    /// The stop when the server is gone (for both bulk calls): once 8
+    /// revokes in a row (in the order they end, across threads) failed
+    /// without reaching it (a refused connection, a failed name lookup or
+    /// TLS handshake:
+    /// [`TransportError::is_connect`](crate::TransportError::is_connect) of
+    /// the last attempt), the ids not yet sent are not sent, and each gets
+    /// [`Error::NotAttempted`], naming the last failure, to send again
+    /// later. Any answer, and any other failure, starts the count again; an
+    /// id refused before sending leaves it as it is. So a server that dies
+    /// part-way costs one round of retries, not one per id left.
+    ///
     /// `parallelism` 0 counts as 1, and 1 revokes one at a time on the
-    /// calling thread; more than [`MAX_PARALLELISM`] (64) counts as that.
+    /// calling thread; more than [`MAX_PARALLELISM`](crate::MAX_PARALLELISM) counts as that.
     /// Up to 16 keeps every connection pooled between batches; more works,
     /// opening connections that are not kept. An id given twice is sent
     /// twice (the second may answer 404). If a revoke panics, no further id
@@ -302,7 +302,7 @@ impl Client {
     /// server says of its limit (rate-limit headers, a 429) is known before
     /// the rest go; a 429 waited out is not a failed attempt; and the client
     /// paces its requests after one (see
-    /// [`ClientBuilder::max_rate_limit_wait`]).
+    /// [`ClientBuilder::max_rate_limit_wait`](crate::ClientBuilder::max_rate_limit_wait)).
     /// [`rate_limit_stats`](Client::rate_limit_stats) tells what it met.
     ///
     /// ```no_run
@@ -327,6 +327,18 @@ impl Client {
     /// Revokes many user tokens, up to `parallelism` at a time: one
     /// [`discard_user_jwt`](Client::discard_user_jwt) per id. Results and
     /// policies as for [`discard_project_jwts`](Client::discard_project_jwts).
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// let leaked: Vec<String> = vec!["3f1c".into(), "9a2e".into(), "77b0".into()];
+    /// let results = client.discard_user_jwts(&leaked, 8);
+    /// for (id, result) in leaked.iter().zip(&results) {
+    ///     if let Err(e) = result {
+    ///         eprintln!("failed to revoke {id}: {e}");
+    ///     }
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn discard_user_jwts<S: AsRef<str> + Sync>(
         &self,
         token_ids: &[S],
@@ -358,14 +370,6 @@ impl Client {
         params: &FetchTokensParams,
     ) -> Result<AccessTokenCollection, Error> {
         self.fetch_tokens(&user_tokens_path(user_id)?, params)
-    }
-
-    /// Every token of one user, one page at a time as the iterator needs it.
-    ///
-    /// The same walk as [`Client::project_tokens`]; an empty `user_id` is the
-    /// walk's one error, with nothing sent.
-    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator {
-        Paginator::new(self.clone(), user_tokens_path(user_id), params)
     }
 
     pub(crate) fn fetch_tokens(

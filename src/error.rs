@@ -1,19 +1,15 @@
-//! `Error` and the errors it carries, `ApiError` and `TransportError`, with their messages.
+//! `Error`, and `ApiError`, the server's answer it carries, with their messages.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use ureq::http;
 
-use crate::client::Endpoint;
-use crate::reach::{is_name_lookup, status_reach, Effect, Reach, TlsFailure, TlsProblem};
+use crate::reach::{status_reach, write_attempts, Effect, Reach};
 use crate::redact;
 use crate::time::parse_retry_after;
-// Named only in docs.
-#[cfg(doc)]
-use crate::{Client, ClientBuilder, Paginator};
+use crate::TransportError;
 
 /// Everything that can go wrong with a call.
 ///
@@ -61,7 +57,7 @@ pub enum Error {
         message: String,
     },
     /// A 2xx answer whose body is larger than
-    /// [`ClientBuilder::max_response_bytes`].
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes).
     #[non_exhaustive]
     ResponseTooLarge {
         /// The answer's status.
@@ -75,22 +71,22 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
-    /// An id of a bulk call ([`Client::discard_project_jwts`],
-    /// [`Client::discard_user_jwts`]) that was not sent, because the batch
-    /// had stopped: 8 revokes in a row could not reach the server
-    /// ([`TransportError::is_connect`]). Nothing was sent for it, so it is
-    /// safe to send again once the server is back.
+    /// An id of a bulk call that was not sent, because the batch had stopped
+    /// when the server could not be reached (when that is, says
+    /// [`Client::discard_project_jwts`](crate::Client::discard_project_jwts)).
+    /// Nothing was sent for it, so it is safe to send again once the server
+    /// is back.
     #[non_exhaustive]
     NotAttempted {
         /// Why the batch stopped, naming the last failure.
         reason: String,
     },
-    /// A page said more tokens follow, but gave a [`Paginator`] no cursor to
+    /// A page said more tokens follow, but gave a [`Paginator`](crate::Paginator) no cursor to
     /// fetch them with: no `starting_after` (`ending_before`) in its link and
     /// no `id` on its edge token. The walk stops instead of dropping them
     /// silently.
     MissingCursor,
-    /// A [`Paginator`] was handed a cursor it had already used; the walk
+    /// A [`Paginator`](crate::Paginator) was handed a cursor it had already used; the walk
     /// stops instead of looping.
     #[non_exhaustive]
     RepeatedCursor {
@@ -131,8 +127,9 @@ impl Error {
     /// [`TransportError::is_connect`] (which describes the last attempt) is
     /// `true` too; its message then ends `(after 3 attempts; an earlier
     /// attempt may have been processed)`. A create is never sent again once
-    /// an attempt may have been processed, so for a create the last attempt
-    /// decides.
+    /// an attempt may have been processed
+    /// ([`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)), so
+    /// for a create the last attempt decides.
     ///
     /// Each attempt counts as:
     ///
@@ -201,6 +198,19 @@ impl Error {
             Error::Api(e) => format!("status {}", e.status),
             Error::Transport(e) => e.what(),
             other => other.to_string(),
+        }
+    }
+
+    /// How far the failed request's last attempt got.
+    pub(crate) fn reach(&self) -> Reach {
+        match self {
+            Error::Api(e) => status_reach(e.status),
+            Error::Transport(e) => e.reach(),
+            Error::InvalidInput { .. } | Error::NotAttempted { .. } => Reach::NotSent,
+            Error::Decode { .. }
+            | Error::ResponseTooLarge { .. }
+            | Error::MissingCursor
+            | Error::RepeatedCursor { .. } => Reach::Processed,
         }
     }
 
@@ -423,183 +433,24 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// A request that got no usable answer.
-#[derive(Debug)]
-pub struct TransportError {
-    pub(crate) source: ureq::Error,
-    pub(crate) attempts: u32,
-    pub(crate) endpoint: Arc<Endpoint>,
-    // The request was a create: a failure after sending may have minted a
-    // token, which the message says.
-    pub(crate) creates: bool,
-    // The 2xx status whose body could not be read: the server acted.
-    pub(crate) answered: Option<u16>,
-    // An attempt before the last may have been processed.
-    pub(crate) processed_before: bool,
-}
-
-impl TransportError {
-    /// How many times the request was sent, retries included.
-    pub fn attempts(&self) -> u32 {
-        self.attempts
-    }
-
-    /// Whether a timeout ended the request: connecting, or waiting for the
-    /// answer.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self.source, ureq::Error::Timeout(_))
-            || matches!(&self.source, ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
-    }
-
-    /// Whether the last attempt never reached the server: the name lookup,
-    /// the connection, the TLS handshake or the proxy's tunnel failed.
-    ///
-    /// It describes the last attempt only: an earlier one may have reached
-    /// the server (read, then cut) before the retries found it gone, and
-    /// [`Error::may_have_been_processed`], which speaks for every attempt,
-    /// is then `true`. A call that was not retried is `false` there
-    /// whenever this is `true`.
-    pub fn is_connect(&self) -> bool {
-        self.reach() == Reach::NotSent
-    }
-
-    /// The kind of the I/O error that ended the last attempt, such as
-    /// [`ConnectionRefused`](std::io::ErrorKind::ConnectionRefused), or
-    /// `None` when something else did (a TLS problem, a timeout of the
-    /// client's own, an answer that was not HTTP).
-    pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
-        match &self.source {
-            ureq::Error::Io(e) => Some(e.kind()),
-            _ => None,
-        }
-    }
-
-    /// What failed, naming the host or proxy; no secret is ever part of it.
-    pub(crate) fn what(&self) -> String {
-        use std::io::ErrorKind as K;
-        let host = &self.endpoint.host;
-        let proxy = self.endpoint.proxy.as_deref();
-        if let Some(TlsFailure {
-            problem,
-            in_handshake,
-        }) = self.tls_failure()
-        {
-            let why = match problem {
-                TlsProblem::Untrusted => "the server's certificate is not trusted: its issuer is not among the trusted roots (behind a TLS-inspecting proxy, trust its CA with root_certificates_pem)".to_owned(),
-                TlsProblem::Expired => "the server's certificate has expired".to_owned(),
-                TlsProblem::OtherName => format!("the server's certificate is for another name than {host}"),
-                TlsProblem::Other if in_handshake => "the TLS handshake failed".to_owned(),
-                TlsProblem::Other => "the TLS session failed during or after the handshake".to_owned(),
-            };
-            // The TLS library's own reason, when it is not one named above.
-            if let (TlsProblem::Other, Some(detail)) = (problem, self.tls_detail()) {
-                return format!("TLS with {host} failed: {why} ({detail})");
-            }
-            return format!("TLS with {host} failed: {why}");
-        }
-        if matches!(&self.source, ureq::Error::HostNotFound)
-            || matches!(&self.source, ureq::Error::Io(e) if is_name_lookup(e))
-        {
-            // Through a proxy, the client looks up only the proxy's name.
-            return match proxy {
-                Some(proxy) => format!("the proxy {proxy}: its host name could not be resolved"),
-                None => format!("the host name {host} could not be resolved"),
-            };
-        }
-        match (&self.source, proxy) {
-            (ureq::Error::Timeout(ureq::Timeout::Resolve), _) => {
-                format!("looking up the host name {host} timed out")
-            }
-            (ureq::Error::Timeout(ureq::Timeout::Connect), Some(proxy)) => {
-                format!("connecting to {host} through the proxy {proxy} timed out")
-            }
-            (ureq::Error::Timeout(ureq::Timeout::Connect), None) => {
-                format!("connecting to {host} timed out")
-            }
-            (ureq::Error::Timeout(_), _) => "the server did not answer in time".to_owned(),
-            (ureq::Error::ConnectProxyFailed(why), proxy) => format!(
-                "the proxy {} did not open a tunnel to {host}: {why}",
-                proxy.unwrap_or("in use")
-            ),
-            (ureq::Error::ConnectionFailed, Some(proxy)) => {
-                format!("could not connect to the proxy {proxy}")
-            }
-            (ureq::Error::ConnectionFailed, None) => {
-                format!("could not connect to {}", self.endpoint.address)
-            }
-            (ureq::Error::Protocol(_), _) => "the answer was not valid HTTP".to_owned(),
-            (ureq::Error::Io(e), proxy) => match (e.kind(), proxy) {
-                (K::ConnectionRefused, Some(proxy)) => {
-                    format!("could not connect to the proxy {proxy}: connection refused")
-                }
-                (K::ConnectionRefused, None) => format!(
-                    "could not connect to {}: connection refused",
-                    self.endpoint.address
-                ),
-                (
-                    K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof,
-                    _,
-                ) => "the connection closed before a whole answer arrived".to_owned(),
-                (K::TimedOut | K::WouldBlock, _) => "the server did not answer in time".to_owned(),
-                (K::HostUnreachable | K::NetworkUnreachable, Some(proxy)) => {
-                    format!("could not reach the proxy {proxy}: no route to it")
-                }
-                (K::HostUnreachable | K::NetworkUnreachable, None) => {
-                    format!("could not reach {}: no route to it", self.endpoint.address)
-                }
-                _ => format!("the connection to {host} failed"),
-            },
-            _ => "the request failed".to_owned(),
-        }
-    }
-}
-
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "no usable answer from the server: {}", self.what())?;
-        if let (true, Some(status)) = (self.creates, self.answered) {
-            write!(
-                f,
-                "; the server answered {status}, so the token was created, but its value did not arrive (list the tokens to find it and revoke it)"
-            )?;
-        } else if self.creates && self.reach() == Reach::MaybeProcessed {
-            f.write_str(
-                "; the server may or may not have processed the create, so it was not sent again (list the tokens to check)",
-            )?;
-        }
-        let acted = self.reach() != Reach::NotSent;
-        write_attempts(f, self.attempts, self.processed_before && !acted)
-    }
-}
-
-impl std::error::Error for TransportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
-/// ` (after 3 attempts)`, with `; an earlier attempt may have been
-/// processed` inside when `say_processed`: where the last attempt's own
-/// words would read as "not acted on".
-fn write_attempts(f: &mut fmt::Formatter<'_>, attempts: u32, say_processed: bool) -> fmt::Result {
-    if attempts > 1 {
-        write!(f, " (after {attempts} attempts")?;
-        if say_processed {
-            f.write_str("; an earlier attempt may have been processed")?;
-        }
-        f.write_str(")")?;
-    }
-    Ok(())
-}
-
 fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+/// An answer with `status` (and `Retry-After`, in seconds) as one attempt's
+/// error, for unit tests.
+#[cfg(test)]
+pub(crate) fn api(status: u16, retry_after: Option<u64>) -> Error {
+    let mut error = ApiError::from_answer(status, &http::HeaderMap::new(), b"", "secret");
+    error.retry_after = retry_after.map(Duration::from_secs);
+    Error::Api(Box::new(error))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{api, transport};
+    use crate::settings::policy;
+    use crate::transport_error::transport;
     use std::io::{Error as IoError, ErrorKind};
 
     #[test]
@@ -674,104 +525,109 @@ mod tests {
     }
 
     #[test]
-    fn unreachable_hosts_are_named_with_their_port() {
-        let e = transport(ureq::Error::Io(IoError::from(ErrorKind::HostUnreachable)));
-        assert_eq!(e.what(), "could not reach api.example:443: no route to it");
-        let mut proxied = transport(ureq::Error::Io(IoError::from(
-            ErrorKind::NetworkUnreachable,
-        )));
-        proxied.endpoint = Arc::new(Endpoint {
-            host: "api.example".to_owned(),
-            address: "api.example:443".to_owned(),
-            proxy: Some("http://proxy.example:3128".to_owned()),
-        });
-        assert_eq!(
-            proxied.what(),
-            "could not reach the proxy http://proxy.example:3128: no route to it"
-        );
+    fn answers_decide_by_status() {
+        let cases = [
+            (400, false),
+            (404, false),
+            (408, false),
+            (422, false),
+            (429, false),
+            (307, false),
+            (308, false),
+            (301, true),
+            (303, true),
+            (500, true),
+            (502, true),
+            (503, true),
+            (504, true),
+        ];
+        for (status, processed) in cases {
+            assert_eq!(
+                api(status, None).may_have_been_processed(),
+                processed,
+                "{status}"
+            );
+        }
+        assert!(!Error::invalid("x").may_have_been_processed());
+        assert!(Error::MissingCursor.may_have_been_processed());
+        assert!(Error::Decode {
+            status: 201,
+            message: String::new()
+        }
+        .may_have_been_processed());
     }
 
     #[test]
-    fn each_transport_failure_is_named_for_what_failed() {
-        let proxied = |source| {
-            let mut e = transport(source);
-            e.endpoint = Arc::new(Endpoint {
-                host: "api.example".to_owned(),
-                address: "api.example:443".to_owned(),
-                proxy: Some("http://proxy.example:3128".to_owned()),
-            });
-            e
-        };
-        let io = |kind| ureq::Error::Io(IoError::from(kind));
-        let cases = [
-            (
-                transport(ureq::Error::Timeout(ureq::Timeout::Resolve)),
-                "looking up the host name api.example timed out",
-            ),
-            (
-                proxied(ureq::Error::Timeout(ureq::Timeout::Resolve)),
-                "looking up the host name api.example timed out",
-            ),
-            (
-                transport(ureq::Error::Timeout(ureq::Timeout::Connect)),
-                "connecting to api.example timed out",
-            ),
-            (
-                proxied(ureq::Error::Timeout(ureq::Timeout::Connect)),
-                "connecting to api.example through the proxy http://proxy.example:3128 timed out",
-            ),
-            (
-                transport(ureq::Error::Timeout(ureq::Timeout::RecvResponse)),
-                "the server did not answer in time",
-            ),
-            (
-                transport(ureq::Error::ConnectionFailed),
-                "could not connect to api.example:443",
-            ),
-            (
-                proxied(ureq::Error::ConnectionFailed),
-                "could not connect to the proxy http://proxy.example:3128",
-            ),
-            (
-                transport(io(ErrorKind::TimedOut)),
-                "the server did not answer in time",
-            ),
-            (
-                transport(io(ErrorKind::WouldBlock)),
-                "the server did not answer in time",
-            ),
-            (
-                transport(io(ErrorKind::Other)),
-                "the connection to api.example failed",
-            ),
-            // ureq's own TLS error, raised before the handshake starts.
-            (
-                transport(ureq::Error::Tls("Rustls invalid dns name error")),
-                "TLS with api.example failed: the TLS handshake failed (Rustls invalid dns name error)",
-            ),
-        ];
-        for (error, want) in cases {
-            assert_eq!(error.what(), want, "{:?}", error.source);
+    fn transport_failures_before_the_request_was_written_are_not_sent() {
+        for source in [
+            ureq::Error::HostNotFound,
+            ureq::Error::ConnectionFailed,
+            ureq::Error::ConnectProxyFailed("403".to_owned()),
+            ureq::Error::Timeout(ureq::Timeout::Resolve),
+            ureq::Error::Timeout(ureq::Timeout::Connect),
+            ureq::Error::Tls("Rustls invalid dns name error"),
+            ureq::Error::Io(IoError::from(ErrorKind::ConnectionRefused)),
+            ureq::Error::Io(IoError::from(ErrorKind::HostUnreachable)),
+            ureq::Error::Io(IoError::from(ErrorKind::NetworkUnreachable)),
+            ureq::Error::Io(IoError::other(
+                "failed to lookup address information: Name or service not known",
+            )),
+        ] {
+            let shown = format!("{source:?}");
+            let e = transport(source);
+            assert_eq!(e.reach(), Reach::NotSent, "{shown}");
+            assert!(e.is_connect(), "{shown}");
+            assert!(
+                !Error::Transport(Box::new(e)).may_have_been_processed(),
+                "{shown}"
+            );
         }
     }
 
-    #[cfg(feature = "rustls")]
     #[test]
-    fn a_rustls_error_from_ureq_is_named_as_a_tls_failure() {
-        let expired = transport(ureq::Error::Rustls(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::Expired,
-        )));
+    fn transport_failures_after_the_request_was_written_may_have_been_processed() {
+        for source in [
+            ureq::Error::Timeout(ureq::Timeout::RecvResponse),
+            ureq::Error::Timeout(ureq::Timeout::RecvBody),
+            ureq::Error::Timeout(ureq::Timeout::SendBody),
+            ureq::Error::Io(IoError::from(ErrorKind::UnexpectedEof)),
+            ureq::Error::Io(IoError::from(ErrorKind::ConnectionReset)),
+            ureq::Error::Io(IoError::from(ErrorKind::BrokenPipe)),
+            ureq::Error::Io(IoError::from(ErrorKind::TimedOut)),
+            // Another error whose text merely looks like a lookup failure.
+            ureq::Error::Io(IoError::other("lookup failed")),
+            ureq::Error::BodyStalled,
+        ] {
+            let shown = format!("{source:?}");
+            let e = transport(source);
+            assert_eq!(e.reach(), Reach::MaybeProcessed, "{shown}");
+            assert!(!e.is_connect(), "{shown}");
+            assert!(
+                Error::Transport(Box::new(e)).may_have_been_processed(),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_2xx_whose_body_was_cut_was_processed_and_says_the_token_exists() {
+        let mut e = transport(ureq::Error::Io(IoError::from(ErrorKind::UnexpectedEof)));
+        e.answered = Some(201);
+        e.creates = true;
+        assert_eq!(e.reach(), Reach::Processed);
+        assert!(!e.is_connect());
         assert_eq!(
-            expired.what(),
-            "TLS with api.example failed: the server's certificate has expired"
+            e.to_string(),
+            "no usable answer from the server: the connection closed before a whole answer arrived; the server answered 201, so the token was created, but its value did not arrive (list the tokens to find it and revoke it)"
         );
-        // Another problem: the TLS library's own words are added.
-        let other = transport(ureq::Error::Rustls(rustls::Error::General(
-            "no provider".into(),
-        )));
+        // Even a kind that only connecting raises cannot undo the 201.
+        let mut refused = transport(ureq::Error::Io(IoError::from(ErrorKind::ConnectionRefused)));
+        refused.answered = Some(201);
+        let refused = Error::Transport(Box::new(refused));
+        assert!(refused.may_have_been_processed());
         assert_eq!(
-            other.what(),
-            "TLS with api.example failed: the TLS session failed during or after the handshake (unexpected error: no provider)"
+            policy().wait_before_retry(&refused, Effect::Creates, 1),
+            None
         );
     }
 }

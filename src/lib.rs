@@ -96,17 +96,10 @@
 //!
 //! # Pagination
 //!
-//! [`Client::fetch_project_tokens`] returns one page. [`Client::project_tokens`]
-//! (and [`Client::user_tokens`]) returns a [`Paginator`]: an iterator over
-//! every token that fetches the next page only when the tokens before it are
-//! used up. The next page's cursor comes
-//! from the page just read (`links.next`, or the last token's `id`); the walk
-//! ends on an empty page or when `links.next` is `null`. A server that hands
-//! back a cursor it already gave ends the walk with
-//! [`Error::RepeatedCursor`] instead of looping, and one that promises more
-//! pages without a cursor ends it with [`Error::MissingCursor`] rather than
-//! dropping them silently. Setting `ending_before` walks
-//! backwards. [`Paginator::pages`] gives the same walk a page at a time.
+//! [`Client::fetch_project_tokens`] returns one page.
+//! [`Client::project_tokens`] (and [`Client::user_tokens`]) walks every page
+//! lazily as a [`Paginator`], whose docs say where each cursor comes from and
+//! how a walk ends; [`Paginator::pages`] gives the same walk a page at a time.
 //!
 //! # Errors
 //!
@@ -114,28 +107,22 @@
 //! server ([`Error::Api`], with the status and MagicBell's own error entries), a
 //! request that got no answer ([`Error::Transport`]), an answer that did not
 //! match the documented shape ([`Error::Decode`]) and an argument refused
-//! before anything was sent ([`Error::InvalidInput`]); a bulk call that
-//! stopped because the server was gone gives the ids it did not send
-//! [`Error::NotAttempted`]. After a failed create,
-//! [`Error::may_have_been_processed`] says whether a token may exist anyway,
-//! on any of the call's attempts.
+//! before anything was sent ([`Error::InvalidInput`]); [`Error`] lists the
+//! rest.
 //!
-//! # Reliability
+//! # Retries, rate limits and bulk calls
 //!
-//! Lists and discards are retried on connection failures, timeouts, 408, 429
-//! and 5xx gateway statuses; a create only when the server surely did not
-//! process it (no connection, 408 or 429), so a lost answer never mints a
-//! second token. After a failed create, [`Error::may_have_been_processed`]
-//! says whether to list the tokens before trying again; it speaks for every
-//! attempt of a retried call. Waits back off exponentially with jitter and
-//! honour `Retry-After`; a 429 waited out is not a failed attempt, and after
-//! one the client paces its requests (see
-//! [`ClientBuilder::max_rate_limit_wait`]).
-//! A bulk revoke stops sending once 8 revokes in a row could not reach the
-//! server: each id left gets [`Error::NotAttempted`].
-//! Redirects are not followed, bodies are bounded, and plain `http` is refused
-//! for hosts that are not loopback. See [`ClientBuilder`] for each setting and
-//! its default.
+//! A failed call is sent again where that is safe, and a create only where
+//! the server surely did not process it, so a lost answer never mints a
+//! second token: [`ClientBuilder::max_retries`] says which failures. After a
+//! failed create, [`Error::may_have_been_processed`] says whether to list the
+//! tokens before trying again. Under a rate limit a call waits rather than
+//! fails, and the client paces itself to the server's limit
+//! ([`ClientBuilder::max_rate_limit_wait`], [`RateLimitStats`]). A bulk
+//! revoke stops sending when the server cannot be reached
+//! ([`Client::discard_project_jwts`]). Redirects are not followed, bodies are
+//! bounded, and plain `http` is refused for hosts that are not loopback.
+//! [`ClientBuilder`] has each setting with its default.
 //!
 //! # Secrets
 //!
@@ -154,6 +141,7 @@ compile_error!("magicbell-jwt needs a TLS feature: `rustls` (the default) or `na
 mod builder;
 mod bulk;
 mod client;
+mod endpoint;
 mod error;
 mod models;
 mod net;
@@ -162,10 +150,10 @@ mod quota;
 mod reach;
 mod redact;
 mod request;
-#[cfg(test)]
-mod testing;
+mod settings;
 mod throttle;
 mod time;
+mod transport_error;
 mod url;
 
 #[cfg(feature = "fake")]
@@ -174,22 +162,18 @@ mod fake;
 pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 
 pub use builder::ClientBuilder;
+pub use bulk::MAX_PARALLELISM;
 pub use client::Client;
-pub use error::{ApiError, ApiErrorEntry, Error, TransportError};
+pub use error::{ApiError, ApiErrorEntry, Error};
 pub use models::{
     AccessToken, AccessTokenCollection, CreateProjectTokenRequest, CreateTokenResponse,
     CreateUserTokenRequest, DiscardTokenResponse, FetchProjectTokensParams, FetchTokensParams,
     Links,
 };
 pub use paginate::{Pages, Paginator};
+pub use settings::DEFAULT_BASE_URL;
 pub use throttle::RateLimitStats;
-
-/// The MagicBell REST API v2, which [`Client::new`] talks to.
-pub const DEFAULT_BASE_URL: &str = "https://api.magicbell.com/v2";
-
-/// The most revokes [`Client::discard_project_jwts`] keeps in flight: more
-/// threads would only open connections the pool cannot keep.
-pub const MAX_PARALLELISM: usize = 64;
+pub use transport_error::TransportError;
 
 // Shared across threads by design; fail the build if that ever changes.
 const _: () = {

@@ -9,9 +9,6 @@ use crate::redact::REDACTED;
 use crate::time::parse_rfc3339;
 use crate::url::with_query;
 use crate::Error;
-// Named only in docs.
-#[cfg(doc)]
-use crate::Client;
 
 /// The most characters (not bytes) the API takes in a token's name and a
 /// user's email or external id; longer is refused before sending. Shared, so
@@ -39,8 +36,8 @@ pub struct FetchTokensParams {
     pub ending_before: Option<String>,
 }
 
-/// The parameters of [`Client::fetch_project_tokens`] and
-/// [`Client::project_tokens`]; another name for [`FetchTokensParams`].
+/// The parameters of [`Client::fetch_project_tokens`](crate::Client::fetch_project_tokens) and
+/// [`Client::project_tokens`](crate::Client::project_tokens); another name for [`FetchTokensParams`].
 pub type FetchProjectTokensParams = FetchTokensParams;
 
 impl FetchTokensParams {
@@ -79,7 +76,7 @@ impl FetchTokensParams {
     }
 }
 
-/// The body of [`Client::create_project_jwt`].
+/// The body of [`Client::create_project_jwt`](crate::Client::create_project_jwt).
 ///
 /// ```
 /// use magicbell_jwt::CreateProjectTokenRequest;
@@ -121,7 +118,7 @@ impl CreateProjectTokenRequest {
     }
 }
 
-/// The body of [`Client::create_user_jwt`]: a token for one user, named by
+/// The body of [`Client::create_user_jwt`](crate::Client::create_user_jwt): a token for one user, named by
 /// `email` or `external_id`.
 ///
 /// ```
@@ -246,10 +243,15 @@ impl AccessTokenCollection {
     }
 }
 
-/// A token's metadata. Token values are never listed.
+/// A token's metadata, as a list gives it. Token values are never listed.
 ///
-/// The timestamps are kept as the server sent them; the `*_time` methods
-/// parse them (RFC 3339), and the `is_*` methods answer the usual questions.
+/// Times (`created_at`, `expires_at`, `discarded_at`, here and in
+/// [`CreateTokenResponse`] and [`DiscardTokenResponse`]) are kept as the
+/// strings the server sent, RFC 3339 such as `2026-01-01T00:00:00Z`. Each
+/// `*_time` method reads its field as a [`SystemTime`]: `None` when the
+/// field is missing (the token does not expire, or was not revoked) or does
+/// not parse. The `is_*` methods answer whether the token is expired,
+/// revoked or active at a time.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -270,12 +272,12 @@ impl AccessTokenCollection {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AccessToken {
-    /// When the token was created (RFC 3339).
+    /// When the token was created.
     pub created_at: String,
-    /// When the token was revoked (RFC 3339), if it was.
+    /// When the token was revoked, if it was.
     #[serde(default)]
     pub discarded_at: Option<String>,
-    /// When the token expires (RFC 3339), if it does.
+    /// When the token expires, if it does.
     #[serde(default)]
     pub expires_at: Option<String>,
     /// The token's id, used to revoke it and as a page cursor.
@@ -287,19 +289,17 @@ pub struct AccessToken {
 }
 
 impl AccessToken {
-    /// `created_at` as a time; `None` when it does not parse as RFC 3339.
+    /// `created_at` as a time.
     pub fn created_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(&self.created_at)
     }
 
-    /// `expires_at` as a time; `None` when the token does not expire or the
-    /// value does not parse as RFC 3339.
+    /// `expires_at` as a time.
     pub fn expires_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(self.expires_at.as_deref()?)
     }
 
-    /// `discarded_at` as a time; `None` when the token was not revoked or
-    /// the value does not parse as RFC 3339.
+    /// `discarded_at` as a time.
     pub fn discarded_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(self.discarded_at.as_deref()?)
     }
@@ -338,6 +338,7 @@ pub struct Links {
 /// The answer to a create: the new token, shown only this once.
 ///
 /// `Debug` prints the token as `[redacted]`; read the field to store it.
+/// Times are read as [`AccessToken`] says.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CreateTokenResponse {
@@ -345,9 +346,9 @@ pub struct CreateTokenResponse {
     pub token: String,
     /// The new token's id, used to revoke it.
     pub token_id: String,
-    /// When the token was created (RFC 3339).
+    /// When the token was created.
     pub created_at: String,
-    /// When the token expires (RFC 3339), if it does.
+    /// When the token expires, if it does.
     #[serde(default)]
     pub expires_at: Option<String>,
 }
@@ -364,30 +365,29 @@ impl fmt::Debug for CreateTokenResponse {
 }
 
 impl CreateTokenResponse {
-    /// `created_at` as a time; `None` when it does not parse as RFC 3339.
+    /// `created_at` as a time.
     pub fn created_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(&self.created_at)
     }
 
-    /// `expires_at` as a time; `None` when the token does not expire or the
-    /// value does not parse as RFC 3339.
+    /// `expires_at` as a time.
     pub fn expires_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(self.expires_at.as_deref()?)
     }
 }
 
-/// The answer to a revoke.
+/// The answer to a revoke. Its time is read as [`AccessToken`] says.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DiscardTokenResponse {
     /// The revoked token's id.
     pub token_id: String,
-    /// When it was revoked (RFC 3339).
+    /// When it was revoked.
     pub discarded_at: String,
 }
 
 impl DiscardTokenResponse {
-    /// `discarded_at` as a time; `None` when it does not parse as RFC 3339.
+    /// `discarded_at` as a time.
     pub fn discarded_at_time(&self) -> Option<SystemTime> {
         parse_rfc3339(&self.discarded_at)
     }

@@ -1,8 +1,9 @@
-//! The connection's settings: TLS roots, proxy URLs, and the base URL's checks.
+//! Checks of what a connection is made from: the base URL, a proxy URL, and the TLS roots.
 
 use ureq::http;
 
-use crate::builder::PemBundle;
+use crate::redact::without_userinfo;
+use crate::settings::PemBundle;
 use crate::Error;
 
 /// The TLS settings: the feature's provider, with the caller's roots if given.
@@ -74,17 +75,6 @@ pub(crate) fn parse_proxy(url: &str) -> Result<ureq::Proxy, Error> {
         return Err(bad());
     }
     Ok(proxy)
-}
-
-/// `url` without any `user:password@`, for showing.
-pub(crate) fn without_userinfo(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) if scheme.is_empty() => rest[at + 1..].to_owned(),
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => url.to_owned(),
-    }
 }
 
 /// Checks a base URL and returns it without a trailing slash, and parsed.
@@ -202,20 +192,5 @@ mod tests {
                     .to_owned()
             )
         );
-    }
-
-    #[test]
-    fn without_userinfo_drops_credentials_only() {
-        let cases = [
-            ("http://user:pw@proxy:3128", "http://proxy:3128"),
-            ("http://user:p@w@proxy:3128/x", "http://proxy:3128/x"),
-            ("user:pw@proxy:3128", "proxy:3128"),
-            ("http://proxy:3128", "http://proxy:3128"),
-            ("http://proxy:3128/a@b", "http://proxy:3128/a@b"),
-            ("http://proxy:3128?x=a@b", "http://proxy:3128?x=a@b"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(without_userinfo(url), want, "{url}");
-        }
     }
 }

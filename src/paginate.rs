@@ -1,10 +1,12 @@
-//! Walking a token list: `Paginator`, `Pages`, and the cursor rules they share.
+//! Walking a token list: `Client::project_tokens` and `user_tokens`, `Paginator`, `Pages`, and their cursor rules.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use crate::url::query_value;
-use crate::{AccessToken, AccessTokenCollection, Client, Error, FetchTokensParams};
+use crate::url::{query_value, user_tokens_path};
+use crate::{
+    AccessToken, AccessTokenCollection, Client, Error, FetchProjectTokensParams, FetchTokensParams,
+};
 
 /// An iterator over every token of a list, fetching pages lazily.
 ///
@@ -21,8 +23,10 @@ use crate::{AccessToken, AccessTokenCollection, Client, Error, FetchTokensParams
 ///   nothing, so the walk goes on.
 /// - A page whose next cursor the walk has already used repeats a page
 ///   already walked: the walk ends with [`Error::RepeatedCursor`] instead of
-///   yielding it, so no token is yielded twice. Any error is yielded once,
-///   then the iterator ends.
+///   yielding it, so no token is yielded twice. A page that says more
+///   tokens follow but gives no cursor ends it with
+///   [`Error::MissingCursor`] rather than dropping them silently. Any error
+///   is yielded once, then the iterator ends.
 ///
 /// A walk owns a clone of its [`Client`] (a reference count): it can be
 /// returned from a function and moved to another thread.
@@ -78,6 +82,34 @@ pub struct Pages {
     walk: Walk,
 }
 
+impl Client {
+    /// Every project token, one page at a time as the iterator needs it.
+    ///
+    /// Nothing is sent until the first call to `next`. See [`Paginator`].
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// use magicbell_jwt::FetchProjectTokensParams;
+    ///
+    /// let live = client
+    ///     .project_tokens(FetchProjectTokensParams::default().limit(100))
+    ///     .filter(|t| t.as_ref().map_or(true, |t| t.discarded_at.is_none()))
+    ///     .count();
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
+    pub fn project_tokens(&self, params: FetchProjectTokensParams) -> Paginator {
+        Paginator::new(self.clone(), Ok("/jwt/project".to_owned()), params)
+    }
+
+    /// Every token of one user, one page at a time as the iterator needs it.
+    ///
+    /// The same walk as [`Client::project_tokens`]; an empty `user_id` is the
+    /// walk's one error, with nothing sent.
+    pub fn user_tokens(&self, user_id: &str, params: FetchTokensParams) -> Paginator {
+        Paginator::new(self.clone(), user_tokens_path(user_id), params)
+    }
+}
+
 #[derive(Debug)]
 struct Walk {
     // A clone: the walk owns its client, so it can be returned and moved
@@ -127,6 +159,14 @@ impl Paginator {
 
     /// The same walk a page at a time, from where this iterator stands
     /// (tokens of a page already started are not yielded again).
+    ///
+    /// ```no_run
+    /// # let client = magicbell_jwt::Client::new("token")?;
+    /// for page in client.project_tokens(Default::default()).pages() {
+    ///     println!("{} tokens on this page", page?.data.len());
+    /// }
+    /// # Ok::<(), magicbell_jwt::Error>(())
+    /// ```
     pub fn pages(self) -> Pages {
         Pages { walk: self.walk }
     }

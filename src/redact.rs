@@ -1,6 +1,7 @@
-//! Keeping secrets out of errors: whatever an answer brings back passes through
-//! `redact::text`, `redact::body` or `redact::json_error` before an error keeps
-//! it; `redact::jwts` is the rule the first two share.
+//! Keeping secrets out of errors and `Debug`: tokens blanked from answers, credentials from URLs.
+//
+// Whatever an answer brings back passes through `text`, `body` or
+// `json_error` before an error keeps it; `jwts` is the rule the first two share.
 
 const EXCERPT_CHARS: usize = 200;
 pub(crate) const REDACTED: &str = "[redacted]";
@@ -119,6 +120,17 @@ pub(crate) fn excerpt(text: &str) -> Option<String> {
     }
 }
 
+/// `url` without any `user:password@`, for showing.
+pub(crate) fn without_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) if scheme.is_empty() => rest[at + 1..].to_owned(),
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,5 +223,20 @@ mod tests {
             message("[1]"),
             "invalid type: sequence, expected u64 at line 1 column 0"
         );
+    }
+
+    #[test]
+    fn without_userinfo_drops_credentials_only() {
+        let cases = [
+            ("http://user:pw@proxy:3128", "http://proxy:3128"),
+            ("http://user:p@w@proxy:3128/x", "http://proxy:3128/x"),
+            ("user:pw@proxy:3128", "proxy:3128"),
+            ("http://proxy:3128", "http://proxy:3128"),
+            ("http://proxy:3128/a@b", "http://proxy:3128/a@b"),
+            ("http://proxy:3128?x=a@b", "http://proxy:3128?x=a@b"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(without_userinfo(url), want, "{url}");
+        }
     }
 }

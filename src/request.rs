@@ -11,6 +11,7 @@ use ureq::http::{self, header, Method};
 use crate::quota::{quota_from_headers, Quota};
 use crate::reach::Effect;
 use crate::redact;
+use crate::settings::RetryPolicy;
 use crate::throttle::Signal;
 use crate::{ApiError, Client, Error, TransportError};
 
@@ -24,15 +25,6 @@ const MAX_RATE_LIMITED_RESENDS: u32 = 100;
 
 /// A 2xx answer's status and body, or the error an exchange ended in.
 type Answered = Result<(u16, Vec<u8>), Error>;
-
-#[derive(Debug, Clone)]
-pub(crate) struct RetryPolicy {
-    pub(crate) max_retries: u32,
-    pub(crate) base_delay: Duration,
-    pub(crate) max_delay: Duration,
-    pub(crate) max_retry_after: Duration,
-    pub(crate) max_rate_limit_wait: Duration,
-}
 
 impl Client {
     /// Sends one request and maps its answer: a 2xx body decoded as `T`, any
@@ -310,7 +302,8 @@ impl Client {
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
     /// `attempts`, or `None` when the error is final. A create is never sent
-    /// again once any attempt may have been processed.
+    /// again once any attempt may have been processed. The rule's public
+    /// statement is on [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries).
     pub(crate) fn wait_before_retry(
         &self,
         error: &Error,
@@ -368,7 +361,9 @@ fn decode<T: DeserializeOwned>(status: u16, bytes: &[u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{api, policy, transport};
+    use crate::error::api;
+    use crate::settings::policy;
+    use crate::transport_error::transport;
     use std::collections::HashSet;
     use std::io::{Error as IoError, ErrorKind};
     use std::time::Instant;
