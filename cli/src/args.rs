@@ -462,10 +462,12 @@ mod tests {
     use std::io;
     use std::time::SystemTime;
 
+    #[track_caller]
     fn parsed(line: &str) -> Parsed {
         parse(argv(line)).unwrap()
     }
 
+    #[track_caller]
     fn command(line: &str) -> Command {
         match parsed(line) {
             Parsed::Run(invocation) => invocation.command,
@@ -473,6 +475,7 @@ mod tests {
         }
     }
 
+    #[track_caller]
     fn refused(line: &str) -> String {
         parse(argv(line)).unwrap_err().message
     }

@@ -173,6 +173,7 @@ mod tests {
     use crate::args::{parse, Parsed};
     use crate::tests::argv;
 
+    #[track_caller]
     fn fake(line: &str) -> FakeOptions {
         match parse(argv(&format!("fake {line}"))) {
             Ok(Parsed::Fake(options)) => options,
@@ -180,6 +181,7 @@ mod tests {
         }
     }
 
+    #[track_caller]
     fn refused(line: &str) -> String {
         parse(argv(&format!("fake {line}"))).unwrap_err().message
     }

@@ -293,7 +293,7 @@ mod tests {
                     spec.name
                 );
             }
-            assert!(usage("tokens").contains(&format!("    {} ", spec.name)));
+            assert!(usage("magicbell-jwt").contains(&format!("    {} ", spec.name)));
         }
     }
 }

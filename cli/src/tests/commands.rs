@@ -14,7 +14,7 @@ fn parallel_0_exits_2_sending_nothing() {
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
         err,
-        "error: --parallel takes 1 to 64, not 0; see 'tokens user-revoke-all --help'\n"
+        "error: --parallel takes 1 to 64, not 0; see 'magicbell-jwt user-revoke-all --help'\n"
     );
     assert!(fake.requests().is_empty());
 }
@@ -37,7 +37,7 @@ fn prune_older_than_0_exits_2_sending_nothing() {
         assert_eq!(
             err,
             "error: --older-than takes 1 or more days, not 0, which would revoke every live \
-             token, the one this tool runs with too; see 'tokens prune --help'\n",
+             token, the one this tool runs with too; see 'magicbell-jwt prune --help'\n",
             "{line}"
         );
         assert_eq!(fake.requests().len(), seeding, "{line}");
@@ -105,10 +105,10 @@ fn rotate_help_prints_its_usage_and_exits_0_sending_nothing() {
     assert_eq!(
         out,
         "\
-tokens rotate: create a project token NAME, then revoke every other live project token named NAME
+magicbell-jwt rotate: create a project token NAME, then revoke every other live project token named NAME
 
 USAGE:
-    tokens rotate NAME [--expiry SECS] [--parallel N] [--dry-run] [--json]
+    magicbell-jwt rotate NAME [--expiry SECS] [--parallel N] [--dry-run] [--json]
 
 OPTIONS:
     --expiry SECS  seconds the new token stays valid (default: the API's)
@@ -117,7 +117,7 @@ OPTIONS:
     --json         one JSON document on stdout instead of text
     -h, --help     this text
 
-A NAME that starts with '-' goes after '--': tokens rotate -- -x
+A NAME that starts with '-' goes after '--': magicbell-jwt rotate -- -x
 "
     );
     assert_eq!(by_word, out);
@@ -135,12 +135,12 @@ fn a_misspelled_option_exits_2_pointing_at_the_command_help() {
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
         err,
-        "error: rotate does not take --dryrun (did you mean --dry-run?); see 'tokens rotate --help'\n"
+        "error: rotate does not take --dryrun (did you mean --dry-run?); see 'magicbell-jwt rotate --help'\n"
     );
     assert_eq!(top_code, 2);
     assert_eq!(
         top_err,
-        "error: unknown command \"lst\" (did you mean list?); see 'tokens --help'\n"
+        "error: unknown command \"lst\" (did you mean list?); see 'magicbell-jwt --help'\n"
     );
     anything.assert_calls(0);
 }
@@ -158,12 +158,12 @@ fn a_command_three_edits_away_gets_no_suggestion() {
     assert_eq!((code, out.as_str()), (2, ""));
     assert_eq!(
         err,
-        "error: unknown command \"xyzlist\"; see 'tokens --help'\n"
+        "error: unknown command \"xyzlist\"; see 'magicbell-jwt --help'\n"
     );
     assert_eq!(near_code, 2);
     assert_eq!(
         near_err,
-        "error: unknown command \"yzlist\" (did you mean list?); see 'tokens --help'\n"
+        "error: unknown command \"yzlist\" (did you mean list?); see 'magicbell-jwt --help'\n"
     );
     anything.assert_calls(0);
 }
@@ -179,11 +179,11 @@ fn the_overview_puts_jobs_apart_and_a_long_synopsis_on_its_own_line() {
     assert_eq!(
         out,
         "\
-tokens: list, create and revoke MagicBell JWTs
+magicbell-jwt: list, create and revoke MagicBell JWTs
 
 USAGE:
-    tokens <COMMAND> [ARGS] [OPTIONS]
-    tokens <COMMAND> --help    one command's usage (also: tokens help <COMMAND>)
+    magicbell-jwt <COMMAND> [ARGS] [OPTIONS]
+    magicbell-jwt <COMMAND> --help    one command's usage (also: magicbell-jwt help <COMMAND>)
 
 COMMANDS:
     list [--limit N] [--all]                 project tokens: one page, or every page with --all
@@ -255,7 +255,7 @@ manage tokens:
     export MAGICBELL_TOKEN=...
 To try the tool without one, run its fake MagicBell and export the two
 variables it prints:
-    tokens fake > fake.env &
+    magicbell-jwt fake > fake.env &
     export $(cat fake.env)
 ";
     assert_eq!(unset, (2, String::new(), way_out.to_owned()));
@@ -432,13 +432,16 @@ fn version_no_arguments_and_refused_input() {
         tool(&server, "--version"),
         (
             0,
-            format!("tokens {}\n", env!("CARGO_PKG_VERSION")),
+            format!("magicbell-jwt {}\n", env!("CARGO_PKG_VERSION")),
             String::new()
         )
     );
     let (code, out, err) = tool(&server, "");
     assert_eq!((code, out.as_str()), (2, ""));
-    assert!(err.starts_with("tokens: list, create and revoke"), "{err}");
+    assert!(
+        err.starts_with("magicbell-jwt: list, create and revoke"),
+        "{err}"
+    );
     let (code, _, err) = tool(&server, "list --limit 0");
     assert_eq!(code, 2);
     assert_eq!(
@@ -451,6 +454,7 @@ fn version_no_arguments_and_refused_input() {
 }
 
 /// The ids in a `{"data": [...]}` document.
+#[track_caller]
 fn ids(doc: &serde_json::Value) -> Vec<&str> {
     let data = doc["data"].as_array().unwrap();
     data.iter().map(|t| t["id"].as_str().unwrap()).collect()

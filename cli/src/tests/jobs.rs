@@ -158,7 +158,7 @@ fn a_new_token_that_cannot_be_written_nor_revoked_is_named_on_stderr() {
                      (server answered 500 Internal Server Error: internal_server_error: a fault \
                      injected into the fake: status 500 (FakeServer::inject set this answer up; \
                      the next requests are answered normally once it is used)): revoke it with: \
-                     tokens {discard} -- {new_id}\n"
+                     magicbell-jwt {discard} -- {new_id}\n"
             )),
             "{err}"
         );
@@ -288,12 +288,12 @@ fn rotate_whose_create_fails_mints_nothing_and_revokes_nothing() {
 #[test]
 fn a_create_answered_5xx_says_where_the_token_it_may_have_made_is() {
     let project = "the create may have gone through: look for a new token named \"deploy\" \
-                       and revoke it; list the tokens with: tokens list";
+                       and revoke it; list the tokens with: magicbell-jwt list";
     let user = "the create may have gone through: look for a new token of a@x and revoke \
-                    it; list the tokens with: tokens user-list -- a@x";
+                    it; list the tokens with: magicbell-jwt user-list -- a@x";
     // A user id the shell or the parser would misread, quoted.
     let odd = "the create may have gone through: look for a new token of -o'x$ and revoke \
-                   it; list the tokens with: tokens user-list -- '-o'\\''x$'";
+                   it; list the tokens with: magicbell-jwt user-list -- '-o'\\''x$'";
     let cases = [
         ("rotate deploy", project),
         ("create deploy", project),
@@ -414,6 +414,7 @@ fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
 
 /// Tokens for `a@x` (two live, one revoked), `b@x` and `c@x`: the live
 /// ones of `a@x` and `b@x` in walk order, and `c@x`'s.
+#[track_caller]
 fn seed_users(fake: &FakeServer) -> (Vec<String>, String) {
     let a1 = seed_user(fake, "a@x");
     let a_gone = seed_user(fake, "a@x");
@@ -424,6 +425,7 @@ fn seed_users(fake: &FakeServer) -> (Vec<String>, String) {
     (vec![a2, a1, b1], c1)
 }
 
+#[track_caller]
 fn live_of(fake: &FakeServer, user: &str) -> Vec<String> {
     revoked_and_live(&fake.user_tokens(user)).1
 }
@@ -564,7 +566,7 @@ fn user_revoke_all_refuses_an_empty_or_bad_stdin_with_2_sending_nothing() {
         (code, String::from_utf8(err).unwrap())
     };
 
-    let see = "see 'tokens user-revoke-all --help'";
+    let see = "see 'magicbell-jwt user-revoke-all --help'";
     assert_eq!(
         empty,
         (

@@ -51,6 +51,7 @@ struct Counting {
 
 impl Counting {
     /// The most `method` requests ever in flight together.
+    #[track_caller]
     fn most(&self, method: &str) -> usize {
         self.most.lock().unwrap().get(method).copied().unwrap_or(0)
     }
@@ -131,6 +132,7 @@ fn counting_server(hold: &'static [&'static str], wanted: usize, patience: Durat
     }
 }
 
+#[track_caller]
 fn tool_at(url: &str, line: &str) -> (u8, String, String) {
     tool_with(
         &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
@@ -367,7 +369,7 @@ fn prune_needs_a_rule_and_exits_2() {
     assert_eq!(code, 2);
     assert_eq!(
         err,
-        "error: prune needs --expired or --older-than DAYS; see 'tokens prune --help'\n"
+        "error: prune needs --expired or --older-than DAYS; see 'magicbell-jwt prune --help'\n"
     );
     anything.assert_calls(0);
 }

@@ -19,6 +19,7 @@ fn ten_a_second() -> RateLimitedServer {
 /// settings (the other tests' clients never retry, and so never wait on a
 /// rate limit), stderr a terminal when `terminal`: exit status, stdout,
 /// stderr.
+#[track_caller]
 fn tool_at(server: &RateLimitedServer, line: &str, terminal: bool) -> (u8, String, String) {
     let base_url = server.url();
     let env = |name: &str| match name {

@@ -6,7 +6,7 @@ use super::*;
 fn live_new_token(id: &str) -> String {
     format!(
         "the new token {id} was written before stdout failed, so it may not have reached \
-         anyone, and it is live: if you do not hold it, revoke it with: tokens discard -- {id}\n"
+         anyone, and it is live: if you do not hold it, revoke it with: magicbell-jwt discard -- {id}\n"
     )
 }
 
