@@ -186,19 +186,16 @@ impl Output<'_> {
         if !transport.is_connect() {
             return None;
         }
-        let reason = io_reason(transport.as_ref())?;
+        let reason = io_reason(transport.io_error_kind()?)?;
         let mut text = format!(
             "could not connect to {} ({}): {reason}",
             target.address, target.origin
         );
         if transport.attempts() > 1 {
-            text.push_str(&format!(" (after {} attempts", transport.attempts()));
-            // This attempt was never sent; an earlier one was, and may
-            // have acted.
-            if error.may_have_been_processed() {
-                text.push_str("; an earlier attempt may have been processed");
-            }
-            text.push(')');
+            // The library's message ends with the attempts, and whether an
+            // earlier one may have acted: " (after 3 attempts…)".
+            let message = transport.to_string();
+            text.push_str(message.rfind(" (after ").map_or("", |at| &message[at..]));
         }
         Some(text)
     }
@@ -239,31 +236,17 @@ impl Output<'_> {
     }
 }
 
-/// What ended a connection attempt, from the `io::Error` below `error`:
-/// `None` for anything else (a TLS problem, a name lookup).
-fn io_reason(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+/// What ended a connection attempt, named: `None` for a kind of I/O error
+/// the address does not explain.
+fn io_reason(kind: io::ErrorKind) -> Option<&'static str> {
     use io::ErrorKind as K;
-    let mut source = error.source();
-    while let Some(cause) = source {
-        // ureq's error holds an io::Error without giving it as its source().
-        let io = cause.downcast_ref::<io::Error>().or_else(|| {
-            match cause.downcast_ref::<ureq::Error>() {
-                Some(ureq::Error::Io(e)) => Some(e),
-                _ => None,
-            }
-        });
-        if let Some(io) = io {
-            return match io.kind() {
-                K::ConnectionRefused => Some("connection refused"),
-                K::HostUnreachable => Some("host unreachable"),
-                K::NetworkUnreachable => Some("network unreachable"),
-                K::AddrNotAvailable => Some("address not available"),
-                _ => None,
-            };
-        }
-        source = cause.source();
+    match kind {
+        K::ConnectionRefused => Some("connection refused"),
+        K::HostUnreachable => Some("host unreachable"),
+        K::NetworkUnreachable => Some("network unreachable"),
+        K::AddrNotAvailable => Some("address not available"),
+        _ => None,
     }
-    None
 }
 
 /// `arg` as a POSIX shell reads it back: as it is when every character is
@@ -346,21 +329,8 @@ mod tests {
 
     #[test]
     fn each_connect_failure_is_named_by_its_io_error_kind() {
-        /// A failure whose cause is `io::Error`, as the library's are.
-        #[derive(Debug)]
-        struct Failed(io::Error);
-        impl std::fmt::Display for Failed {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("failed")
-            }
-        }
-        impl std::error::Error for Failed {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
         use io::ErrorKind as K;
-        let reason = |kind: K| io_reason(&Failed(kind.into()));
+        let reason = io_reason;
 
         assert_eq!(reason(K::ConnectionRefused), Some("connection refused"));
         assert_eq!(reason(K::HostUnreachable), Some("host unreachable"));

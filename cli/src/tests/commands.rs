@@ -363,22 +363,32 @@ fn a_refused_connection_after_an_attempt_that_was_cut_says_it_may_have_acted() {
 }
 
 #[test]
-fn behind_a_proxy_variable_the_library_message_and_its_causes_stay() {
-    // The client ignores the proxy (tests pass no_proxy), but the tool
-    // cannot tell that a refused connection was not the proxy's.
-    let vars = [
-        ("MAGICBELL_TOKEN", "sk-test"),
-        ("MAGICBELL_BASE_URL", "http://127.0.0.1:9/v2"),
-        ("https_proxy", "http://127.0.0.1:9"),
-    ];
+fn behind_a_proxy_the_library_message_and_its_causes_stay() {
+    // The proxy refuses: the library's message names it, not the API.
+    let env = |name: &str| match name {
+        "MAGICBELL_TOKEN" => Some("sk-test".to_owned()),
+        "MAGICBELL_BASE_URL" => Some("http://127.0.0.1:9/v2".to_owned()),
+        _ => None,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let host = Host {
+        input: &mut io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress_after: None,
+        now: SystemTime::now(),
+    };
+    let tune = |b: ClientBuilder| b.max_retries(0).proxy("http://127.0.0.1:9");
 
-    let (code, _, err) = tool_with(&vars, "discard tok_1");
+    let code = cli(argv("discard tok_1"), &env, tune, host);
 
+    let err = String::from_utf8(err).unwrap();
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(code, 1);
+    assert_eq!((code, out.as_slice()), (1, &b""[..]));
     assert_eq!(
         lines[0],
-        "error: no usable answer from the server: could not connect to 127.0.0.1:9: connection refused"
+        "error: no usable answer from the server: could not connect to the proxy \
+         http://127.0.0.1:9: connection refused"
     );
     assert!(lines[1].starts_with("  caused by: io: "), "{err}");
 }
