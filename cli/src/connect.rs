@@ -2,7 +2,7 @@
 
 use magicbell_jwt::{Client, ClientBuilder};
 
-use crate::failure::Stop;
+use crate::stop::Stop;
 
 /// Where requests go, and where that came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]

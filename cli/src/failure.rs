@@ -1,71 +1,13 @@
-//! Why a command stopped, and how the tool says so.
+//! How the tool words a failure.
 
-use std::borrow::Cow;
 use std::io;
 
 use serde_json::json;
 
 use crate::jobs::{Kind, Unshown};
 use crate::output::{print_json, Output};
-
-/// Why a command stopped.
-#[derive(Debug)]
-pub(crate) enum Stop {
-    /// `MAGICBELL_TOKEN` is unset or blank.
-    NoToken,
-    /// The library refused an argument or a call failed.
-    Call(magicbell_jwt::Error),
-    /// A create failed in a way that may have minted the token anyway (a
-    /// 5xx, an answer cut off): `whose` is the project token's name or the
-    /// user, for where to look for it.
-    Create {
-        error: magicbell_jwt::Error,
-        kind: Kind,
-        whose: String,
-    },
-    /// Writing the output failed.
-    Output(io::Error),
-}
-
-impl From<magicbell_jwt::Error> for Stop {
-    fn from(error: magicbell_jwt::Error) -> Self {
-        Stop::Call(error)
-    }
-}
-
-impl From<io::Error> for Stop {
-    fn from(error: io::Error) -> Self {
-        Stop::Output(error)
-    }
-}
-
-impl From<serde_json::Error> for Stop {
-    fn from(error: serde_json::Error) -> Self {
-        Stop::Output(error.into())
-    }
-}
-
-impl Stop {
-    /// A failed create of a `kind` token for `whose`: [`Stop::Create`] when
-    /// the server may have acted on it, a plain [`Stop::Call`] when surely
-    /// nothing was minted.
-    pub(crate) fn create(error: magicbell_jwt::Error, kind: Kind, whose: &str) -> Stop {
-        if error.may_have_been_processed() {
-            let whose = whose.to_owned();
-            Stop::Create { error, kind, whose }
-        } else {
-            Stop::Call(error)
-        }
-    }
-
-    /// The exit status: 2 for what was refused before anything was sent.
-    fn exit_code(&self) -> u8 {
-        match self {
-            Stop::NoToken | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
-            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) => 1,
-        }
-    }
-}
+use crate::shell::shell_quote;
+use crate::stop::Stop;
 
 /// What to do without a token, `{prog}` the program as invoked: set one,
 /// or try the tool against its own fake service.
@@ -249,47 +191,11 @@ fn io_reason(kind: io::ErrorKind) -> Option<&'static str> {
     }
 }
 
-/// `arg` as a POSIX shell reads it back: as it is when every character is
-/// one the shell takes literally, else in single quotes (a `'` in it as
-/// `'\''`).
-pub(crate) fn shell_quote(arg: &str) -> Cow<'_, str> {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
-    if !arg.is_empty() && arg.chars().all(plain) {
-        return Cow::Borrowed(arg);
-    }
-    Cow::Owned(format!("'{}'", arg.replace('\'', "'\\''")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::output::Doc;
     use magicbell_jwt::Client;
-
-    #[test]
-    fn shell_quote_leaves_plain_words_and_single_quotes_the_rest() {
-        let cases = [
-            ("a@x", "a@x"),
-            ("-x", "-x"),
-            ("ut_1.2:3,4+5=6%7/8", "ut_1.2:3,4+5=6%7/8"),
-            ("", "''"),
-            ("a b", "'a b'"),
-            ("it's", "'it'\\''s'"),
-            ("$HOME", "'$HOME'"),
-            ("~u", "'~u'"),
-            ("*", "'*'"),
-            ("a\nb", "'a\nb'"),
-        ];
-        for (arg, quoted) in cases {
-            assert_eq!(shell_quote(arg), quoted, "{arg:?}");
-            // The shell reads it back as it was.
-            let back = std::process::Command::new("sh")
-                .args(["-c", &format!("printf %s {quoted}")])
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8(back.stdout).unwrap(), arg, "{arg:?}");
-        }
-    }
 
     #[test]
     fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use magicbell_jwt::{FakeRequest, FakeServer};
 
-use crate::failure::shell_quote;
+use crate::shell::shell_quote;
 use crate::usage::FAKE;
 
 /// The end of `fake --help`, `{prog}` the program as invoked.

@@ -12,7 +12,7 @@ use magicbell_jwt::{
 };
 
 use crate::args::PruneRule;
-use crate::failure::Stop;
+use crate::stop::Stop;
 
 /// What a job did, whatever stopped it. A created token and each batch of
 /// revokes are shown as they happen (through [`Hooks`]); the rest is printed

@@ -24,6 +24,8 @@ mod failure;
 mod fake;
 mod jobs;
 mod output;
+mod shell;
+mod stop;
 mod usage;
 
 use std::ffi::OsString;
@@ -35,9 +37,9 @@ use magicbell_jwt::{Client, ClientBuilder, CreateTokenResponse, FetchTokensParam
 
 use crate::args::{parse, program_name, read_user_ids, ArgError, Command, Parsed, Users};
 use crate::connect::{connect, Env};
-use crate::failure::Stop;
 use crate::jobs::{prune, rotate, user_revoke_all, Job, Kind, Unshown};
 use crate::output::{Doc, Output, Progress};
+use crate::stop::Stop;
 use crate::usage::{usage, Spec};
 
 fn main() -> ExitCode {

@@ -8,8 +8,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::connect::Target;
-use crate::failure::{Failed, Stop, Wording};
+use crate::failure::{Failed, Wording};
 use crate::jobs::{thousands, Hooks, RateLimited, Report, Revoked};
+use crate::stop::Stop;
 
 /// stdout and stderr, and how to write to them.
 pub(crate) struct Output<'a> {
