@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::jobs::Kind;
+use crate::hiargs::Kind;
 
 /// Why a command stopped.
 #[derive(Debug)]

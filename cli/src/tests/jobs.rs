@@ -1,8 +1,12 @@
 //! Jobs against a FakeServer: the state they leave, and what they print.
 
-use magicbell_jwt::{Client, FetchTokensParams};
+use std::io;
+
+use magicbell_jwt::{Client, CreateTokenResponse, FetchTokensParams};
 
 use super::*;
+use crate::hiargs::PROJECT;
+use crate::jobs::{rate_limited_progress, revoke, Hooks, Job, Revoked};
 
 #[test]
 fn rotate_revokes_exactly_the_other_live_tokens_of_that_name_and_holds_the_new_one() {
@@ -589,4 +593,73 @@ fn user_revoke_all_refuses_an_empty_or_bad_stdin_with_2_sending_nothing() {
         "{bytes_err}"
     );
     assert!(fake.requests().is_empty());
+}
+
+/// Hooks that note each progress text and the size of each batch of
+/// revokes shown.
+#[derive(Default)]
+struct Noted {
+    progress: Vec<String>,
+    batches: Vec<usize>,
+}
+
+impl Hooks for Noted {
+    fn created(&mut self, _: &CreateTokenResponse) -> io::Result<()> {
+        Ok(())
+    }
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+        assert_eq!(ids.len(), results.len());
+        self.batches.push(ids.len());
+        Ok(())
+    }
+    fn not_attempted(&mut self, _: &[String]) {}
+    fn progress(&mut self, text: &str) {
+        self.progress.push(text.to_owned());
+    }
+}
+
+#[test]
+fn a_revoke_failing_in_a_parallel_batch_fails_alone_and_progress_moves_per_batch() {
+    let fake = FakeServer::start().unwrap();
+    let mut ids: Vec<String> = (0..39).map(|_| seed(&fake, "x", None)).collect();
+    ids.insert(5, "nope".to_owned());
+    let client = fake.client();
+    let job = Job::new(&client, 2, false);
+    let mut hooks = Noted::default();
+
+    let mut report = job.report();
+    revoke(&job, PROJECT, &ids, &mut report, &mut hooks);
+
+    let (revoked, failed) = (report.revoked, report.failed);
+    let known: Vec<String> = ids.iter().filter(|id| *id != "nope").cloned().collect();
+    assert_eq!(revoked, known);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].0.as_str(), failed[0].1.status()),
+        ("nope", Some(404))
+    );
+    assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
+    // Batches of 2 × 16, each shown as it ends.
+    assert_eq!(hooks.batches, [32, 8]);
+    assert_eq!(
+        hooks.progress,
+        ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
+    );
+}
+
+#[test]
+fn a_wait_on_the_rate_limit_is_shown_in_whole_seconds_rounded_up() {
+    let cases = [
+        (Duration::from_millis(1), "1 s"),
+        (Duration::from_millis(999), "1 s"),
+        (Duration::from_secs(1), "1 s"),
+        (Duration::from_millis(1001), "2 s"),
+        (Duration::from_secs(75), "75 s"),
+    ];
+    for (wait, shown) in cases {
+        assert_eq!(
+            rate_limited_progress(wait, "120 of 1,000 revoked"),
+            format!("rate limited: waiting {shown}; 120 of 1,000 revoked")
+        );
+    }
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::{cli, Host};
 
+mod command_line;
 mod commands;
 mod jobs;
 mod jobs_mock;
