@@ -360,7 +360,7 @@ fn behind_a_proxy_the_library_message_and_its_causes_stay() {
 
 /// Set in the process `main_runs_the_command_line_the_process_got`
 /// starts: there that test runs `main` and exits with its status.
-const RUN_MAIN: &str = "TOKENS_TEST_RUN_MAIN";
+const RUN_MAIN: &str = "MAGICBELL_JWT_TEST_RUN_MAIN";
 
 #[test]
 fn main_runs_the_command_line_the_process_got() {

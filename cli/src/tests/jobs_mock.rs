@@ -2,9 +2,7 @@
 
 use super::*;
 use magicbell_jwt_test_support as fault_server;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use magicbell_jwt_test_support::InFlightServer;
 
 #[test]
 fn a_revoke_failing_in_the_middle_of_a_parallel_batch_is_counted_and_exits_1() {
@@ -34,78 +32,25 @@ fn a_revoke_failing_in_the_middle_of_a_parallel_batch_is_counted_and_exits_1() {
     }
 }
 
-/// A server for the jobs' parallelism. `user-revoke-all u0 u1 …`: each
-/// user has one token, `uN-t`. `rotate deploy` and `prune --expired`:
-/// eight expired project tokens named `deploy`, `p0` to `p7`, and a
-/// create answering `new1`. A request whose method is in `hold` is held
-/// until `wanted` of its method are in flight together; once one has
-/// waited `patience` in vain, no later one of that method waits, so an
-/// implementation that sends one at a time fails after one patience,
-/// not one per request. The most in flight of each method, and the
-/// order of the requests, are noted.
-struct Counting {
-    server: fault_server::FaultServer,
-    most: Arc<Mutex<HashMap<String, usize>>>,
-    order: Arc<Mutex<Vec<String>>>,
-}
-
-impl Counting {
-    /// The most `method` requests ever in flight together.
-    #[track_caller]
-    fn most(&self, method: &str) -> usize {
-        self.most.lock().unwrap().get(method).copied().unwrap_or(0)
-    }
-}
-
-/// The eight ids `Counting` lists as project tokens.
+/// The eight ids `counting_server` lists as project tokens.
 fn project_ids() -> Vec<String> {
     (0..8).map(|i| format!("p{i}")).collect()
 }
 
-fn counting_server(hold: &'static [&'static str], wanted: usize, patience: Duration) -> Counting {
-    #[derive(Default)]
-    struct Flight {
-        now: usize,
-        gave_up: bool,
-    }
-    let flights: Arc<Mutex<HashMap<String, Flight>>> = Arc::default();
-    let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let (most2, order2) = (most.clone(), order.clone());
-    let server = fault_server::FaultServer::start(move |_, request| {
-        let (method, target) = (request.method.clone(), request.target.clone());
-        order2.lock().unwrap().push(format!("{method} {target}"));
-        if hold.contains(&method.as_str()) {
-            let now = {
-                let mut flights = flights.lock().unwrap();
-                let flight = flights.entry(method.clone()).or_default();
-                flight.now += 1;
-                flight.now
-            };
-            let mut most = most2.lock().unwrap();
-            let top = most.entry(method.clone()).or_default();
-            *top = (*top).max(now);
-            drop(most);
-            let started = Instant::now();
-            loop {
-                let mut flights = flights.lock().unwrap();
-                let flight = flights.get_mut(&method).unwrap();
-                if flight.now >= wanted || flight.gave_up {
-                    break;
-                }
-                if started.elapsed() >= patience {
-                    flight.gave_up = true;
-                    break;
-                }
-                drop(flights);
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            // Let the others of this round see the full count before leaving.
-            std::thread::sleep(Duration::from_millis(5));
-            flights.lock().unwrap().get_mut(&method).unwrap().now -= 1;
-        }
+/// A server for the jobs' parallelism, holding requests of the methods in
+/// `hold` until `wanted` are in flight (see `InFlightServer`).
+/// `user-revoke-all u0 u1 …`: each user has one token, `uN-t`.
+/// `rotate deploy` and `prune --expired`: eight expired project tokens
+/// named `deploy`, `p0` to `p7`, and a create answering `new1`.
+fn counting_server(
+    hold: &'static [&'static str],
+    wanted: usize,
+    patience: Duration,
+) -> InFlightServer {
+    InFlightServer::start(hold, wanted, patience, |request| {
+        let (method, target) = (request.method.as_str(), request.target.as_str());
         let last = target.rsplit('/').next().unwrap_or_default().to_owned();
-        let body = match (method.as_str(), last.as_str()) {
+        let body = match (method, last.as_str()) {
             ("POST", _) => {
                 let created = json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"});
                 return fault_server::json(201, &created.to_string());
@@ -124,12 +69,7 @@ fn counting_server(hold: &'static [&'static str], wanted: usize, patience: Durat
             _ => json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"}),
         };
         fault_server::json(200, &body.to_string())
-    });
-    Counting {
-        server,
-        most,
-        order,
-    }
+    })
 }
 
 #[track_caller]
@@ -151,7 +91,7 @@ fn parallel_1_lists_and_revokes_one_after_another_in_order() {
     assert_eq!(code, 0);
     assert_eq!((c.most("GET"), c.most("DELETE")), (1, 1));
     assert_eq!(
-        *c.order.lock().unwrap(),
+        c.order(),
         [
             "GET /v2/jwt/user/u0",
             "GET /v2/jwt/user/u1",
@@ -180,7 +120,7 @@ fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
     assert_eq!(code, 0);
     assert_eq!((c.most("GET"), c.most("DELETE")), (4, 4));
     assert_eq!(c.server.requests(), 16);
-    let order = c.order.lock().unwrap().clone();
+    let order = c.order();
     // Every list ends before the first revoke.
     assert!(
         order[..8].iter().all(|r| r.starts_with("GET ")),
