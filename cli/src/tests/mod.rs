@@ -16,10 +16,12 @@ use crate::{cli, Host};
 
 mod command_line;
 mod commands;
-mod jobs;
-mod jobs_mock;
+mod parallel;
+mod prune;
 mod rate_limits;
+mod rotate;
 mod streams;
+mod user_revoke_all;
 
 const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
 
@@ -376,3 +378,11 @@ const FAKE_500: &str = "server answered 500 Internal Server Error: internal_serv
                             a fault injected into the fake: status 500 (FakeServer::inject set \
                             this answer up; the next requests are answered normally once it is \
                             used)";
+
+#[track_caller]
+fn tool_at(url: &str, line: &str) -> (u8, String, String) {
+    tool_with(
+        &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
+        line,
+    )
+}

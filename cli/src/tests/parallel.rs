@@ -1,8 +1,66 @@
-//! Jobs against a mock or a counting server: failures a fake cannot script, exact bytes, requests in flight.
+//! Revokes in parallel: requests in flight, batches, a revoke failing among others, and a server that goes away.
 
-use super::*;
+use std::io;
+
+use magicbell_jwt::CreateTokenResponse;
 use magicbell_jwt_test_support as fault_server;
 use magicbell_jwt_test_support::InFlightServer;
+
+use super::*;
+use crate::hiargs::PROJECT;
+use crate::jobs::{revoke, Hooks, Job, Revoked};
+
+/// Hooks that note each progress text and the size of each batch of
+/// revokes shown.
+#[derive(Default)]
+struct Noted {
+    progress: Vec<String>,
+    batches: Vec<usize>,
+}
+
+impl Hooks for Noted {
+    fn created(&mut self, _: &CreateTokenResponse) -> io::Result<()> {
+        Ok(())
+    }
+    fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
+        assert_eq!(ids.len(), results.len());
+        self.batches.push(ids.len());
+        Ok(())
+    }
+    fn not_attempted(&mut self, _: &[String]) {}
+    fn progress(&mut self, text: &str) {
+        self.progress.push(text.to_owned());
+    }
+}
+
+#[test]
+fn a_revoke_failing_in_a_parallel_batch_fails_alone_and_progress_moves_per_batch() {
+    let fake = FakeServer::start().unwrap();
+    let mut ids: Vec<String> = (0..39).map(|_| seed(&fake, "x", None)).collect();
+    ids.insert(5, "nope".to_owned());
+    let client = fake.client();
+    let job = Job::new(&client, 2, false);
+    let mut hooks = Noted::default();
+
+    let mut report = job.report();
+    revoke(&job, PROJECT, &ids, &mut report, &mut hooks);
+
+    let (revoked, failed) = (report.revoked, report.failed);
+    let known: Vec<String> = ids.iter().filter(|id| *id != "nope").cloned().collect();
+    assert_eq!(revoked, known);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].0.as_str(), failed[0].1.status()),
+        ("nope", Some(404))
+    );
+    assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
+    // Batches of 2 × 16, each shown as it ends.
+    assert_eq!(hooks.batches, [32, 8]);
+    assert_eq!(
+        hooks.progress,
+        ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
+    );
+}
 
 #[test]
 fn a_revoke_failing_in_the_middle_of_a_parallel_batch_is_counted_and_exits_1() {
@@ -72,13 +130,9 @@ fn counting_server(
     })
 }
 
-#[track_caller]
-fn tool_at(url: &str, line: &str) -> (u8, String, String) {
-    tool_with(
-        &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
-        line,
-    )
-}
+/// Long enough for four threads to meet on a loaded machine; a tool
+/// that sends one at a time waits it out once.
+const PATIENCE: Duration = Duration::from_secs(2);
 
 #[test]
 fn parallel_1_lists_and_revokes_one_after_another_in_order() {
@@ -104,10 +158,6 @@ fn parallel_1_lists_and_revokes_one_after_another_in_order() {
     let ids = ["u0-t", "u1-t", "u2-t"].map(String::from);
     assert_eq!(out, revoked_lines(&ids, 0));
 }
-
-/// Long enough for four threads to meet on a loaded machine; a tool
-/// that sends one at a time waits it out once.
-const PATIENCE: Duration = Duration::from_secs(2);
 
 #[test]
 fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
@@ -156,227 +206,6 @@ fn prune_parallel_4_keeps_4_revokes_in_flight() {
     assert_eq!(c.most("DELETE"), 4);
     assert_eq!(c.server.requests(), 1 + 8);
     assert_eq!(out, revoked_lines(&project_ids(), 0));
-}
-
-#[test]
-fn rotate_keeps_the_new_token_on_stdout_when_the_list_fails() {
-    let server = MockServer::start();
-    serve_create(&server);
-    serve_boom(&server, GET, "/v2/jwt/project");
-    let deletes = any(&server, DELETE);
-
-    let (code, out, err) = tool(&server, "rotate deploy");
-
-    assert_eq!(code, 1);
-    assert_eq!(out, NEW_TOKEN_TABLE);
-    assert_eq!(err, format!("{STORE_IT}error: {BOOM}\n"));
-    deletes.assert_calls(0);
-}
-
-#[test]
-fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
-    let server = MockServer::start();
-    serve_create(&server);
-    serve_boom(&server, GET, "/v2/jwt/project");
-    let deletes = any(&server, DELETE);
-
-    let (code, out, err) = tool(&server, "rotate deploy --json");
-
-    assert_eq!(code, 1);
-    assert_eq!(
-        document(&out),
-        json!({"created": new_token_json(), "revoked": [], "failed": [], "not_attempted": [], "error": BOOM, "rate_limited": no_rate_limit()})
-    );
-    assert_eq!(err, format!("error: {BOOM}\n"));
-    deletes.assert_calls(0);
-}
-
-#[test]
-fn rotate_goes_on_past_a_failed_revoke_and_exits_1() {
-    let server = MockServer::start();
-    serve_create(&server);
-    serve_list(
-        &server,
-        "/v2/jwt/project",
-        vec![
-            named("old1", "deploy", None, false),
-            named("old2", "deploy", None, false),
-        ],
-    );
-    let old1 = serve_boom(&server, DELETE, "/v2/jwt/project/old1");
-    let old2 = serve_discard(&server, "/v2/jwt/project/old2", 200);
-
-    let (code, out, err) = tool(&server, "rotate deploy");
-
-    assert_eq!(code, 1);
-    assert_eq!(
-        out,
-        format!("{NEW_TOKEN_TABLE}\nrevoked old2\nrevoked 1, failed 1\n")
-    );
-    assert_eq!(err, format!("{STORE_IT}failed to revoke old1: {BOOM}\n"));
-    old1.assert_calls(1);
-    old2.assert_calls(1);
-}
-
-#[test]
-fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
-    let server = MockServer::start();
-    serve_create(&server);
-    serve_list(
-        &server,
-        "/v2/jwt/project",
-        vec![
-            named("old1", "deploy", None, false),
-            named("old2", "deploy", None, false),
-        ],
-    );
-    serve_boom(&server, DELETE, "/v2/jwt/project/old1");
-    serve_discard(&server, "/v2/jwt/project/old2", 200);
-
-    let (code, out, err) = tool(&server, "rotate deploy --json");
-
-    assert_eq!(code, 1);
-    assert_eq!(
-        document(&out),
-        json!({
-            "created": new_token_json(),
-            "revoked": ["old2"],
-            "failed": [{"id": "old1", "error": BOOM}],
-            "not_attempted": [],
-            "rate_limited": no_rate_limit(),
-        })
-    );
-    assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
-}
-
-#[test]
-fn rotate_dry_run_whose_list_fails_says_so_and_exits_1() {
-    let server = MockServer::start();
-    serve_boom(&server, GET, "/v2/jwt/project");
-    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
-
-    let (code, out, err) = tool(&server, "rotate deploy --dry-run");
-
-    assert_eq!(code, 1);
-    assert_eq!(out, "would create a project token named \"deploy\"\n");
-    assert_eq!(err, format!("error: {BOOM}\n"));
-    posts.assert_calls(0);
-    deletes.assert_calls(0);
-}
-
-#[test]
-fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
-    let server = MockServer::start();
-    serve_boom(&server, GET, "/v2/jwt/project");
-    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
-
-    let (code, out, err) = tool(&server, "rotate deploy --dry-run --json");
-
-    assert_eq!(code, 1);
-    assert_eq!(
-        document(&out),
-        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM, "rate_limited": no_rate_limit()})
-    );
-    assert_eq!(err, format!("error: {BOOM}\n"));
-    posts.assert_calls(0);
-    deletes.assert_calls(0);
-}
-
-#[test]
-fn prune_whose_list_fails_revokes_nothing_and_exits_1() {
-    let server = MockServer::start();
-    serve_boom(&server, GET, "/v2/jwt/project");
-    let deletes = any(&server, DELETE);
-
-    let (code, out, err) = tool(&server, "prune --expired --json");
-
-    assert_eq!(code, 1);
-    assert_eq!(
-        document(&out),
-        json!({"revoked": [], "failed": [], "not_attempted": [], "error": BOOM, "rate_limited": no_rate_limit()})
-    );
-    assert_eq!(err, format!("error: {BOOM}\n"));
-    deletes.assert_calls(0);
-}
-
-#[test]
-fn prune_needs_a_rule_and_exits_2() {
-    let server = MockServer::start();
-    let anything = any_request(&server);
-
-    let (code, _, err) = tool(&server, "prune --name ci");
-
-    assert_eq!(code, 2);
-    assert_eq!(
-        err,
-        "error: prune needs --expired or --older-than DAYS; see 'magicbell-jwt prune --help'\n"
-    );
-    anything.assert_calls(0);
-}
-
-#[test]
-fn prune_older_than_spares_a_token_exactly_that_old() {
-    let server = MockServer::start();
-    let created = |id: &str, at: &str| json!({"id": id, "name": "ci", "created_at": at});
-    serve_list(
-        &server,
-        "/v2/jwt/project",
-        vec![
-            created("exactly", "2026-01-01T00:00:00Z"),
-            created("older", "2025-12-31T23:59:59Z"),
-        ],
-    );
-    let older = serve_discard(&server, "/v2/jwt/project/older", 200);
-    let others = any(&server, DELETE);
-    let base_url = server.url("/v2");
-    let vars = [
-        ("MAGICBELL_TOKEN", "sk-test"),
-        ("MAGICBELL_BASE_URL", base_url.as_str()),
-    ];
-    // 2026-01-31T00:00:00Z: 30 days after the first token was made.
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 30 * 86_400);
-
-    let shown = run_tool(&vars, "prune --older-than 30", "", now, None);
-
-    assert_eq!(
-        shown,
-        (
-            0,
-            "revoked older\nrevoked 1, failed 0\n".to_owned(),
-            String::new()
-        )
-    );
-    older.assert_calls(1);
-    others.assert_calls(0);
-}
-
-#[test]
-fn user_revoke_all_goes_on_past_a_failure_and_exits_1() {
-    let server = MockServer::start();
-    serve_list(
-        &server,
-        "/v2/jwt/user/u1",
-        vec![
-            named("a", "x", None, false),
-            named("b", "x", None, true),
-            named("c", "x", None, false),
-        ],
-    );
-    let a = serve_discard(&server, "/v2/jwt/user/a", 404);
-    let c = serve_discard(&server, "/v2/jwt/user/c", 200);
-    let others = any(&server, DELETE);
-
-    let (code, out, err) = tool(&server, "user-revoke-all u1");
-
-    assert_eq!(code, 1);
-    assert_eq!(out, "revoked c\nrevoked 1, failed 1\n");
-    assert_eq!(
-        err,
-        "failed to revoke a: server answered 404 Not Found: {\"discarded_at\":\"2026-11-29T00:00:00Z\",\"token_id\":\"a\"}\n"
-    );
-    a.assert_calls(1);
-    c.assert_calls(1);
-    others.assert_calls(0);
 }
 
 /// A server for `user-revoke-all u1`: it lists the user's tokens `t0` to
