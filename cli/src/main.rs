@@ -42,7 +42,7 @@ use crate::connect::{connect, Env};
 use crate::flags::command_named;
 use crate::hiargs::{resolve, Checked, Command, Kind};
 use crate::jobs::{prune, rotate, user_revoke_all, Job, Unshown};
-use crate::lowargs::{ArgError, Parsed};
+use crate::lowargs::Parsed;
 use crate::output::Output;
 use crate::parse::{parse, program_name};
 use crate::stop::Stop;
@@ -91,41 +91,35 @@ fn cli(
     host: Host,
 ) -> u8 {
     let prog = program_name(args.first());
-    let (out, err) = (host.out, host.err);
-    let refused = |err: &mut dyn Write, refused: ArgError| {
-        let command = refused.command.map(|c| format!("{c} ")).unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "error: {}; see '{prog} {command}--help'",
-            refused.message
-        );
-        2
-    };
+    let mut output = Output::new(host.out, host.err, prog, host.progress_after);
     let args = match parse(args) {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help(topic)) => {
             let text = match topic.and_then(command_named) {
-                Some(def) => command_usage(def, &prog),
-                None => usage(&prog),
+                Some(def) => command_usage(def, output.prog()),
+                None => usage(output.prog()),
             };
-            return u8::from(out.write_all(text.as_bytes()).is_err());
+            return output.asked_for(&text);
         }
         Ok(Parsed::Version) => {
-            let version = format!("{prog} {}\n", env!("CARGO_PKG_VERSION"));
-            return u8::from(out.write_all(version.as_bytes()).is_err());
+            let version = format!("{} {}\n", output.prog(), env!("CARGO_PKG_VERSION"));
+            return output.asked_for(&version);
         }
         Ok(Parsed::Nothing) => {
-            let _ = err.write_all(usage(&prog).as_bytes());
-            return 2;
+            let text = usage(output.prog());
+            return output.no_command(&text);
         }
-        Err(e) => return refused(err, e),
+        Err(e) => return output.refused(&e),
     };
     let invocation = match resolve(*args, host.input) {
         Ok(Checked::Run(invocation)) => invocation,
-        Ok(Checked::Fake(options)) => return fake::serve(&options, out, err),
-        Err(e) => return refused(err, e),
+        Ok(Checked::Fake(options)) => {
+            let (out, err) = output.lend();
+            return fake::serve(&options, out, err);
+        }
+        Err(e) => return output.refused(&e),
     };
-    let mut output = Output::new(out, err, invocation.json, prog, host.progress_after);
+    output.begin(invocation.json);
     let code = match connect(env, tune) {
         Ok((client, target)) => {
             output.aim(target);

@@ -9,10 +9,11 @@ use serde_json::json;
 
 use crate::connect::Target;
 use crate::jobs::{Hooks, Report, Revoked, Unshown};
+use crate::lowargs::ArgError;
 use crate::stop::Stop;
 use crate::wording::{
-    count_line, rate_limited_text, report_text, shown_then_broken, unshown, words, Failed, Voice,
-    Wording,
+    count_line, rate_limited_text, refusal, report_text, shown_then_broken, unshown, words, Failed,
+    Voice, Wording,
 };
 
 /// stdout and stderr, and how to write to them: the one writer of the
@@ -166,21 +167,21 @@ impl Hooks for Output<'_> {
 }
 
 impl<'a> Output<'a> {
-    /// The tool's output on `out` and `err`: JSON documents when `json`,
-    /// the commands messages suggest naming `prog`, and a progress line on
-    /// `err` once a job has run `progress_after` (`None` when `err` is not
-    /// a terminal, so a log or a pipe never gets it).
+    /// The tool's output on `out` and `err`, as text until
+    /// [`begin`](Output::begin) says otherwise: the commands messages
+    /// suggest naming `prog`, and a progress line on `err` once a job has
+    /// run `progress_after` (`None` when `err` is not a terminal, so a log
+    /// or a pipe never gets it).
     pub(crate) fn new(
         out: &'a mut dyn Write,
         err: &'a mut dyn Write,
-        json: bool,
         prog: String,
         progress_after: Option<Duration>,
     ) -> Self {
         Output {
             out,
             err,
-            json,
+            json: false,
             prog,
             target: None,
             doc: Doc::default(),
@@ -191,6 +192,46 @@ impl<'a> Output<'a> {
                 width: 0,
             }),
         }
+    }
+
+    /// The command line is accepted and its run begins: one JSON document
+    /// on stdout from now on when `json`, and the progress line's wait
+    /// counted from now.
+    pub(crate) fn begin(&mut self, json: bool) {
+        self.json = json;
+        if let Some(progress) = &mut self.progress {
+            progress.start = Instant::now();
+        }
+    }
+
+    /// The program's name as invoked.
+    pub(crate) fn prog(&self) -> &str {
+        &self.prog
+    }
+
+    /// What the command line asked to see (a usage, the version) on stdout.
+    /// The exit status: 1 when stdout failed.
+    pub(crate) fn asked_for(&mut self, text: &str) -> u8 {
+        u8::from(self.out.write_all(text.as_bytes()).is_err())
+    }
+
+    /// No command given: the usage on stderr. The exit status, 2.
+    pub(crate) fn no_command(&mut self, usage: &str) -> u8 {
+        let _ = self.err.write_all(usage.as_bytes());
+        2
+    }
+
+    /// A refused command line, on stderr, with where to read more. The
+    /// exit status, 2.
+    pub(crate) fn refused(&mut self, refused: &ArgError) -> u8 {
+        let _ = writeln!(self.err, "{}", refusal(refused, &self.prog));
+        2
+    }
+
+    /// stdout and stderr, lent whole to `fake`, which writes its variables
+    /// and its request log itself for as long as it serves.
+    pub(crate) fn lend(&mut self) -> (&mut dyn Write, &mut dyn Write) {
+        (&mut *self.out, &mut *self.err)
     }
 
     /// Where requests go from now on, for the messages that name it.
@@ -542,7 +583,7 @@ mod tests {
     fn a_failed_revoke_is_named_on_stderr_when_its_batch_ends() {
         let mut err = Vec::new();
         let mut sink = io::sink();
-        let mut output = Output::new(&mut sink, &mut err, false, "magicbell-jwt".into(), None);
+        let mut output = Output::new(&mut sink, &mut err, "magicbell-jwt".into(), None);
         let ids = ["a", "b"].map(String::from);
         // Refused before sending: no server needed.
         let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
@@ -566,7 +607,7 @@ mod tests {
         let mut err = Vec::new();
         let mut sink = io::sink();
         let prog = "magicbell-jwt".to_owned();
-        let mut output = Output::new(&mut sink, &mut err, false, prog, Some(Duration::ZERO));
+        let mut output = Output::new(&mut sink, &mut err, prog, Some(Duration::ZERO));
 
         output.progress("listed 1,000 tokens");
         output.progress("revoked 2 of 9");
@@ -584,7 +625,7 @@ mod tests {
         let mut err = Vec::new();
         let mut sink = io::sink();
         let prog = "magicbell-jwt".to_owned();
-        let mut output = Output::new(&mut sink, &mut err, false, prog, Some(Duration::ZERO));
+        let mut output = Output::new(&mut sink, &mut err, prog, Some(Duration::ZERO));
         // A start in the future reads as no time elapsed (`elapsed`
         // saturates at zero), as a coarse clock may read right after the
         // job started.

@@ -5,6 +5,7 @@ use std::io;
 use crate::connect::Target;
 use crate::hiargs::Kind;
 use crate::jobs::{thousands, RateLimited, Report, Unshown};
+use crate::lowargs::ArgError;
 use crate::shell::shell_quote;
 use crate::stop::Stop;
 
@@ -131,6 +132,12 @@ fn connect_failure(error: &magicbell_jwt::Error, target: Option<&Target>) -> Opt
         text.push_str(message.rfind(" (after ").map_or("", |at| &message[at..]));
     }
     Some(text)
+}
+
+/// A refused command line: `error: WHY; see 'PROG COMMAND --help'`.
+pub(crate) fn refusal(refused: &ArgError, prog: &str) -> String {
+    let command = refused.command.map(|c| format!("{c} ")).unwrap_or_default();
+    format!("error: {}; see '{prog} {command}--help'", refused.message)
 }
 
 /// That stdout failed after the new token `id` was written to it: it may

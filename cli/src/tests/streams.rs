@@ -334,7 +334,8 @@ fn a_batch_stdout_cannot_take_names_its_failure_first_in_either_mode() {
         let mut err = Vec::new();
         let mut out = Closing::after(0);
         let prog = "magicbell-jwt".to_owned();
-        let mut output = Output::new(&mut out, &mut err, json, prog, None);
+        let mut output = Output::new(&mut out, &mut err, prog, None);
+        output.begin(json);
         let ids = ["a", "b"].map(String::from);
         // Refused before sending: no server needed.
         let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
@@ -367,7 +368,7 @@ fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {
         let mut err = Vec::new();
         let mut sink = io::sink();
         let prog = "my tokens".to_owned();
-        let mut output = Output::new(&mut sink, &mut err, false, prog, None);
+        let mut output = Output::new(&mut sink, &mut err, prog, None);
         // Refused before sending: no server needed.
         let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
         let gone = gone.unwrap_err();
