@@ -9,12 +9,17 @@
 //! magicbell-jwt fake                    # a fake MagicBell to try it on
 //! ```
 //!
-//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a
-//! [`Report`](jobs::Report) and the tool prints it once, whatever happened;
-//! the one thing printed before that is a newly created token, the moment
-//! the create returns. Jobs revoke up to `--parallel N` tokens at once (and
-//! `user-revoke-all` lists up to N users at once); on a terminal, a job that
-//! runs over a second shows its progress on stderr. The manual is
+//! A run flows one way: [`parse`](parse::parse) splits the command line
+//! into raw arguments ([`LowArgs`](lowargs::LowArgs)) as the table of
+//! commands and options ([`flags`]) says; [`resolve`](hiargs::resolve)
+//! checks them into an [`Invocation`](hiargs::Invocation); the command
+//! runs, a job returning its whole [`Report`](jobs::Report); and
+//! [`Output`](output::Output), the one writer, says what happened. A job
+//! shows a newly created token the moment the create returns, and each
+//! batch of revokes as it ends, through the [`Hooks`](jobs::Hooks) Output
+//! hands it. Jobs revoke up to `--parallel N` tokens at once (and
+//! `user-revoke-all` lists up to N users at once); on a terminal, a job
+//! that runs over a second shows its progress on stderr. The manual is
 //! cli/README.md.
 #![forbid(unsafe_code)]
 

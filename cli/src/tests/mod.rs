@@ -16,6 +16,7 @@ use crate::{cli, Host};
 
 mod command_line;
 mod commands;
+mod layout;
 mod parallel;
 mod prune;
 mod rate_limits;
