@@ -11,10 +11,10 @@
 //!
 //! A run flows one way: [`parse`](parse::parse) splits the command line
 //! into raw arguments ([`LowArgs`](lowargs::LowArgs)) as the table of
-//! commands and options ([`flags`]) says; [`resolve`](hiargs::resolve)
+//! commands and options ([`flags`]) says; [`resolve`]
 //! checks them into an [`Invocation`](hiargs::Invocation); the command
 //! runs, a job returning its whole [`Report`](jobs::Report); and
-//! [`Output`](output::Output), the one writer, says what happened. A job
+//! [`Output`], the one writer, says what happened. A job
 //! shows a newly created token the moment the create returns, and each
 //! batch of revokes as it ends, through the [`Hooks`](jobs::Hooks) Output
 //! hands it. Jobs revoke up to `--parallel N` tokens at once (and
