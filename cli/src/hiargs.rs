@@ -6,7 +6,7 @@ use std::io::BufRead;
 use magicbell_jwt::{CreateProjectTokenRequest, CreateUserTokenRequest};
 
 use crate::fake::{self, FakeOptions};
-use crate::flags::{DEFAULT_PARALLEL, MAX_PARALLEL};
+use crate::flags::{DEFAULT_PARALLEL, EXPIRY, LIMIT, MAX_PARALLEL, OLDER_THAN, PARALLEL};
 use crate::lowargs::{ArgError, LowArgs, Positional, Verb};
 
 /// Project tokens or a user's: the one place the tool tells them apart.
@@ -116,11 +116,11 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
             return Err(refuse(format!("unexpected argument {extra:?}")))
         }
     };
-    let limit = number("--limit", &args.limit)?
+    let limit = number(LIMIT.name, &args.limit)?
         .map(|n| u32::try_from(n).map_err(|_| refuse(format!("--limit {n} is too large"))))
         .transpose()?;
     let dry_run = args.dry_run;
-    let parallel = match number("--parallel", &args.parallel)? {
+    let parallel = match number(PARALLEL.name, &args.parallel)? {
         None => DEFAULT_PARALLEL,
         Some(n) if (1..=MAX_PARALLEL as u64).contains(&n) => n as usize,
         Some(n) => {
@@ -150,7 +150,7 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
         },
         Verb::Create => {
             let request = CreateProjectTokenRequest::new(argument);
-            Command::Create(Kind::Project(match number("--expiry", &args.expiry)? {
+            Command::Create(Kind::Project(match number(EXPIRY.name, &args.expiry)? {
                 Some(seconds) => request.expiry(seconds),
                 None => request,
             }))
@@ -174,7 +174,7 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
             if let Some(name) = args.name.clone() {
                 request = request.name(name);
             }
-            if let Some(seconds) = number("--expiry", &args.expiry)? {
+            if let Some(seconds) = number(EXPIRY.name, &args.expiry)? {
                 request = request.expiry(seconds);
             }
             Command::Create(Kind::User(request))
@@ -189,12 +189,12 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
         },
         Verb::Rotate => Command::Rotate {
             name: argument,
-            expiry: number("--expiry", &args.expiry)?,
+            expiry: number(EXPIRY.name, &args.expiry)?,
             dry_run,
             parallel,
         },
         Verb::Prune => {
-            let rule = match (args.expired, number("--older-than", &args.older_than)?) {
+            let rule = match (args.expired, number(OLDER_THAN.name, &args.older_than)?) {
                 (true, None) => PruneRule::Expired,
                 // Every token is older than 0 days, the one the tool runs
                 // with too: more likely a typo than a wish.
