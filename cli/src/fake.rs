@@ -8,42 +8,6 @@ use std::time::Duration;
 
 use magicbell_jwt::{FakeRequest, FakeServer};
 
-use crate::failure::shell_quote;
-use crate::usage::FAKE;
-
-/// The end of `fake --help`, `{prog}` the program as invoked.
-const NOTE: &str = "
-It prints MAGICBELL_BASE_URL=... and MAGICBELL_TOKEN=... (the fake's admin
-token) on stdout first, one a line, ready for export, then one line a
-request on stderr. Its state lives in memory and is gone when it ends. In a
-script, read the variables once the file is there (or the fake has ended):
-    rm -f fake.env
-    {prog} fake --env-file fake.env > /dev/null &
-    until [ -s fake.env ] || ! kill -0 $! 2>/dev/null; do sleep 0.1; done
-    [ -s fake.env ] || { echo 'the fake did not start' >&2; exit 1; }
-    set -a; . ./fake.env; set +a
-Without that check, a fake that did not start would leave the commands after
-it running with your shell's own MAGICBELL_TOKEN, against production.
-";
-
-/// `fake --help`, naming the program as it was invoked.
-pub(crate) fn usage(prog: &str) -> String {
-    let mut rows = FAKE.options.to_vec();
-    rows.push(("-h, --help", "this text"));
-    let width = rows.iter().map(|(o, _)| o.len()).max().unwrap_or(0);
-    let mut text = format!(
-        "{prog} fake: {}\n\nUSAGE:\n    {prog} fake {}\n\nOPTIONS:\n",
-        FAKE.about.replace('\n', " "),
-        FAKE.synopsis
-    );
-    let indent = format!("\n    {:width$}  ", "");
-    for (option, what) in rows {
-        let what = what.replace('\n', &indent);
-        text.push_str(&format!("    {option:<width$}  {what}\n"));
-    }
-    text + &NOTE.replace("{prog}", &shell_quote(prog))
-}
-
 /// What `fake` is asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct FakeOptions {
@@ -170,37 +134,6 @@ fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{parse, Parsed};
-    use crate::tests::argv;
-
-    fn fake(line: &str) -> FakeOptions {
-        match parse(argv(&format!("fake {line}"))) {
-            Ok(Parsed::Fake(options)) => options,
-            other => panic!("{line:?} parsed as {other:?}"),
-        }
-    }
-
-    fn refused(line: &str) -> String {
-        parse(argv(&format!("fake {line}"))).unwrap_err().message
-    }
-
-    #[test]
-    fn port_and_latency_default_to_zero() {
-        let options = fake("");
-        assert_eq!((options.port, options.latency), (0, Duration::ZERO));
-        assert_eq!(options.env_file, None);
-        assert!(!options.frozen_clock);
-    }
-
-    #[test]
-    fn frozen_clock_is_a_flag() {
-        assert!(fake("--frozen-clock").frozen_clock);
-        assert!(fake("--port 0 --frozen-clock --latency-ms 1").frozen_clock);
-        assert_eq!(
-            refused("--frozen-clock=yes"),
-            "--frozen-clock takes no value"
-        );
-    }
 
     #[test]
     fn each_request_is_one_log_line() {
@@ -220,25 +153,6 @@ mod tests {
     }
 
     #[test]
-    fn port_and_latency_are_read_in_either_form() {
-        let options = fake("--port 8080 --latency-ms=25");
-        assert_eq!(
-            (options.port, options.latency),
-            (8080, Duration::from_millis(25))
-        );
-    }
-
-    #[test]
-    fn env_file_takes_a_path_in_either_form() {
-        let options = fake("--env-file fake.env");
-        assert_eq!(options.env_file, Some(PathBuf::from("fake.env")));
-        let options = fake("--env-file=/tmp/x.env");
-        assert_eq!(options.env_file, Some(PathBuf::from("/tmp/x.env")));
-        assert_eq!(refused("--env-file"), "--env-file needs a value");
-        assert_eq!(refused("--env-file="), "--env-file needs a path");
-    }
-
-    #[test]
     fn the_env_file_is_replaced_whole_and_no_temporary_file_is_left() {
         let dir = std::env::temp_dir().join(format!("fake-server-env-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
@@ -254,32 +168,5 @@ mod tests {
         // A path that names no file is refused, and nothing is written.
         assert!(write_atomically(&dir.join(".."), "x").is_err());
         fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn bad_arguments_say_what_was_wrong() {
-        assert_eq!(refused("--port"), "--port needs a value");
-        assert_eq!(
-            refused("--port 70000"),
-            "--port takes a number from 0 to 65535, not \"70000\""
-        );
-        assert_eq!(
-            refused("--latency-ms soon"),
-            "--latency-ms takes a whole number, not \"soon\""
-        );
-        assert_eq!(refused("serve"), "unexpected argument \"serve\"");
-        assert_eq!(refused("--port 1 --port 2"), "--port is given twice");
-        assert_eq!(
-            refused("--prot 1"),
-            "fake does not take --prot (did you mean --port?)"
-        );
-        // No JSON document to give: --json is refused, before or after.
-        assert_eq!(refused("--json"), "fake does not take --json");
-        assert_eq!(
-            parse(argv("--json fake")).unwrap_err().message,
-            "fake does not take --json"
-        );
-        assert_eq!(parse(argv("fake --help")), Ok(Parsed::Help(Some("fake"))));
-        assert_eq!(parse(argv("help fake")), Ok(Parsed::Help(Some("fake"))));
     }
 }

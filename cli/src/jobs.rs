@@ -11,12 +11,13 @@ use magicbell_jwt::{
     FetchTokensParams, RateLimitStats,
 };
 
-use crate::args::PruneRule;
-use crate::failure::Stop;
+use crate::hiargs::{Kind, PruneRule, PROJECT, USER};
+use crate::stop::Stop;
 
-/// What a job did, whatever stopped it. A created token and each batch of
-/// revokes are shown as they happen (through [`Hooks`]); the rest is printed
-/// once at the end, on every path.
+/// What a job did, whatever stopped it: the whole of it, rate limit
+/// included. A created token and each batch of revokes are shown as they
+/// happen (through [`Hooks`]); the rest is printed once at the end, on
+/// every path.
 #[derive(Debug, Default)]
 pub(crate) struct Report {
     pub(crate) dry_run: bool,
@@ -51,13 +52,6 @@ pub(crate) struct RateLimited {
     pub(crate) held: Duration,
 }
 
-/// Which tokens a job revokes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Project,
-    User,
-}
-
 /// A created token whose value could not be written to stdout: nobody holds
 /// it, so it is revoked by its id, and the operator is told.
 #[derive(Debug)]
@@ -71,8 +65,8 @@ pub(crate) struct Unshown {
 impl Unshown {
     pub(crate) fn revoke(client: &Client, kind: Kind, id: String) -> Unshown {
         let revoked = match kind {
-            Kind::Project => client.discard_project_jwt(&id),
-            Kind::User => client.discard_user_jwt(&id),
+            Kind::Project(()) => client.discard_project_jwt(&id),
+            Kind::User(()) => client.discard_user_jwt(&id),
         };
         Unshown {
             kind,
@@ -117,9 +111,16 @@ impl<'a> Job<'a> {
             ..Report::default()
         }
     }
+
+    /// `report` with what the job met of the rate limit: the whole report.
+    fn done(&self, mut report: Report) -> Report {
+        report.rate_limited = self.rate_limited();
+        report
+    }
 }
 
-/// What a job shows while it runs: [`Output`](crate::output::Output) in the tool.
+/// What a job shows while it runs, handed to it by the writer of the
+/// tool's output: a job prints nothing itself.
 pub(crate) trait Hooks {
     /// A token the job just created, shown (and flushed) before the job
     /// goes on. An error means nobody holds it: the job must revoke it and
@@ -150,6 +151,10 @@ pub(crate) type Revoked = Result<DiscardTokenResponse, magicbell_jwt::Error>;
 /// revoked; if the new token cannot be shown, it is revoked and nothing
 /// else is.
 pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn Hooks) -> Report {
+    job.done(rotate_steps(job, name, expiry, hooks))
+}
+
+fn rotate_steps(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn Hooks) -> Report {
     let mut report = job.report();
     let same_name = |t: &AccessToken| t.name.as_deref() == Some(name);
     let client = job.client;
@@ -157,7 +162,7 @@ pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn
         report.would_create = Some(name.to_owned());
         let walk = client.project_tokens(FetchTokensParams::default());
         let ids = live_ids(walk, same_name, Some(&mut *hooks));
-        return finish(report, job, Kind::Project, ids, hooks);
+        return finish(report, job, PROJECT, ids, hooks);
     }
     let mut request = CreateProjectTokenRequest::new(name);
     if let Some(seconds) = expiry {
@@ -166,7 +171,7 @@ pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn
     let created = match client.create_project_jwt(&request) {
         Ok(created) => created,
         Err(e) => {
-            report.error = Some(Stop::create(e, Kind::Project, name));
+            report.error = Some(Stop::create(e, PROJECT, name));
             return report;
         }
     };
@@ -174,7 +179,7 @@ pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn
     if let Err(e) = hooks.created(&created) {
         // Nobody holds the new token: revoke it, and keep the old ones,
         // which still work, rather than lock out everyone using the name.
-        report.unshown = Some(Unshown::revoke(client, Kind::Project, new_id));
+        report.unshown = Some(Unshown::revoke(client, PROJECT, new_id));
         report.error = Some(Stop::Output(e));
         return report;
     }
@@ -183,7 +188,7 @@ pub(crate) fn rotate(job: &Job, name: &str, expiry: Option<u64>, hooks: &mut dyn
     let others = |t: &AccessToken| same_name(t) && t.id.as_deref() != Some(new_id.as_str());
     let walk = client.project_tokens(FetchTokensParams::default());
     let ids = live_ids(walk, others, Some(&mut *hooks));
-    finish(report, job, Kind::Project, ids, hooks)
+    finish(report, job, PROJECT, ids, hooks)
 }
 
 /// Revokes the live project tokens `rule` picks at `now`, of one name when
@@ -207,7 +212,7 @@ pub(crate) fn prune(
     };
     let walk = job.client.project_tokens(FetchTokensParams::default());
     let ids = live_ids(walk, picked, Some(&mut *hooks));
-    finish(job.report(), job, Kind::Project, ids, hooks)
+    job.done(finish(job.report(), job, PROJECT, ids, hooks))
 }
 
 /// Revokes every live token of each user. The users' lists are walked up to
@@ -228,7 +233,7 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
         }
     }
     report.unlisted = Some(unlisted);
-    finish(report, job, Kind::User, Ok(ids), hooks)
+    job.done(finish(report, job, USER, Ok(ids), hooks))
 }
 
 /// The live token ids of each user, in the order of `users`: the first
@@ -320,7 +325,13 @@ const BATCH_PER_THREAD: usize = 16;
 /// ([`Hooks::revoking`]). Once the library stops a batch because the server
 /// could not be reached, the ids it did not send and those of every later
 /// batch go to `report.not_attempted`, unsent.
-fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mut dyn Hooks) {
+pub(crate) fn revoke(
+    job: &Job,
+    kind: Kind,
+    ids: &[String],
+    report: &mut Report,
+    hooks: &mut dyn Hooks,
+) {
     if let Err(e) = hooks.revoking() {
         report.error = Some(Stop::Output(e));
         return;
@@ -330,8 +341,8 @@ fn revoke(job: &Job, kind: Kind, ids: &[String], report: &mut Report, hooks: &mu
     for (n, part) in ids.chunks(batch).enumerate() {
         let (revoked, failed) = (report.revoked.len(), report.failed.len());
         let results = ticking(job.client, hooks, revoked, failed, &total, || match kind {
-            Kind::Project => job.client.discard_project_jwts(part, job.parallel),
-            Kind::User => job.client.discard_user_jwts(part, job.parallel),
+            Kind::Project(()) => job.client.discard_project_jwts(part, job.parallel),
+            Kind::User(()) => job.client.discard_user_jwts(part, job.parallel),
         });
         let shown = hooks.revoked(part, &results);
         let mut unsent = Vec::new();
@@ -446,7 +457,7 @@ fn rate_limit_tick(
 
 /// `rate limited: waiting 2 s; 120 of 1,000 revoked`: the wait in whole
 /// seconds, rounded up, so a wait under a second shows as 1.
-fn rate_limited_progress(wait: Duration, doing: &str) -> String {
+pub(crate) fn rate_limited_progress(wait: Duration, doing: &str) -> String {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     format!("rate limited: waiting {} s; {doing}", seconds.max(1))
 }
@@ -488,77 +499,6 @@ pub(crate) fn thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{revoked_and_live, seed};
-    use magicbell_jwt::FakeServer;
-
-    /// Hooks that note each progress text and the size of each batch of
-    /// revokes shown.
-    #[derive(Default)]
-    struct Noted {
-        progress: Vec<String>,
-        batches: Vec<usize>,
-    }
-
-    impl Hooks for Noted {
-        fn created(&mut self, _: &CreateTokenResponse) -> io::Result<()> {
-            Ok(())
-        }
-        fn revoked(&mut self, ids: &[String], results: &[Revoked]) -> io::Result<()> {
-            assert_eq!(ids.len(), results.len());
-            self.batches.push(ids.len());
-            Ok(())
-        }
-        fn not_attempted(&mut self, _: &[String]) {}
-        fn progress(&mut self, text: &str) {
-            self.progress.push(text.to_owned());
-        }
-    }
-
-    #[test]
-    fn a_revoke_failing_in_a_parallel_batch_fails_alone_and_progress_moves_per_batch() {
-        let fake = FakeServer::start().unwrap();
-        let mut ids: Vec<String> = (0..39).map(|_| seed(&fake, "x", None)).collect();
-        ids.insert(5, "nope".to_owned());
-        let client = fake.client();
-        let job = Job::new(&client, 2, false);
-        let mut hooks = Noted::default();
-
-        let mut report = job.report();
-        revoke(&job, Kind::Project, &ids, &mut report, &mut hooks);
-
-        let (revoked, failed) = (report.revoked, report.failed);
-        let known: Vec<String> = ids.iter().filter(|id| *id != "nope").cloned().collect();
-        assert_eq!(revoked, known);
-        assert_eq!(failed.len(), 1);
-        assert_eq!(
-            (failed[0].0.as_str(), failed[0].1.status()),
-            ("nope", Some(404))
-        );
-        assert!(revoked_and_live(&fake.project_tokens()).1.is_empty());
-        // Batches of 2 × 16, each shown as it ends.
-        assert_eq!(hooks.batches, [32, 8]);
-        assert_eq!(
-            hooks.progress,
-            ["revoked 31 of 40, failed 1", "revoked 39 of 40, failed 1"]
-        );
-    }
-
-    #[test]
-    fn a_wait_on_the_rate_limit_is_shown_in_whole_seconds_rounded_up() {
-        let cases = [
-            (Duration::from_millis(1), "1 s"),
-            (Duration::from_millis(999), "1 s"),
-            (Duration::from_secs(1), "1 s"),
-            (Duration::from_millis(1001), "2 s"),
-            (Duration::from_secs(75), "75 s"),
-        ];
-        for (wait, shown) in cases {
-            assert_eq!(
-                rate_limited_progress(wait, "120 of 1,000 revoked"),
-                format!("rate limited: waiting {shown}; 120 of 1,000 revoked")
-            );
-        }
-    }
 
     #[test]
     fn thousands_are_separated_by_commas() {

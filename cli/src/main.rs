@@ -9,36 +9,49 @@
 //! magicbell-jwt fake                    # a fake MagicBell to try it on
 //! ```
 //!
-//! Each job (`rotate`, `prune`, `user-revoke-all`) returns a
-//! [`Report`](jobs::Report) and the tool prints it once, whatever happened;
-//! the one thing printed before that is a newly created token, the moment
-//! the create returns. Jobs revoke up to `--parallel N` tokens at once (and
-//! `user-revoke-all` lists up to N users at once); on a terminal, a job that
-//! runs over a second shows its progress on stderr. The manual is
+//! A run flows one way: [`parse`](parse::parse) splits the command line
+//! into raw arguments ([`LowArgs`](lowargs::LowArgs)) as the table of
+//! commands and options ([`flags`]) says; [`resolve`]
+//! checks them into an [`Invocation`](hiargs::Invocation); the command
+//! runs, a job returning its whole [`Report`](jobs::Report); and
+//! [`Output`], the one writer, says what happened. A job
+//! shows a newly created token the moment the create returns, and each
+//! batch of revokes as it ends, through the [`Hooks`](jobs::Hooks) Output
+//! hands it. Jobs revoke up to `--parallel N` tokens at once (and
+//! `user-revoke-all` lists up to N users at once); on a terminal, a job
+//! that runs over a second shows its progress on stderr. The manual is
 //! cli/README.md.
 #![forbid(unsafe_code)]
 
-mod args;
 mod connect;
-mod failure;
 mod fake;
+mod flags;
+mod hiargs;
 mod jobs;
+mod lowargs;
 mod output;
+mod parse;
+mod shell;
+mod stop;
 mod usage;
+mod wording;
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{Client, ClientBuilder, CreateTokenResponse, FetchTokensParams};
 
-use crate::args::{parse, program_name, read_user_ids, ArgError, Command, Parsed, Users};
 use crate::connect::{connect, Env};
-use crate::failure::Stop;
-use crate::jobs::{prune, rotate, user_revoke_all, Job, Kind, Unshown};
-use crate::output::{Doc, Output, Progress};
-use crate::usage::{usage, Spec};
+use crate::flags::command_named;
+use crate::hiargs::{resolve, Checked, Command, Kind};
+use crate::jobs::{prune, rotate, user_revoke_all, Job, Unshown};
+use crate::lowargs::Parsed;
+use crate::output::Output;
+use crate::parse::{parse, program_name};
+use crate::stop::Stop;
+use crate::usage::{command_usage, usage};
 
 fn main() -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
@@ -74,7 +87,8 @@ struct Host<'a> {
 
 /// The whole tool: the exit status for `args` (the program's name first),
 /// with the environment, the client's settings and the process's streams
-/// passed in.
+/// passed in. The command line is parsed, then checked, then run; what
+/// the run gives is written by its one [`Output`].
 fn cli(
     args: Vec<OsString>,
     env: Env,
@@ -82,110 +96,87 @@ fn cli(
     host: Host,
 ) -> u8 {
     let prog = program_name(args.first());
-    let (out, err) = (host.out, host.err);
-    let refused = |err: &mut dyn Write, refused: ArgError| {
-        let command = refused.command.map(|c| format!("{c} ")).unwrap_or_default();
-        let _ = writeln!(
-            err,
-            "error: {}; see '{prog} {command}--help'",
-            refused.message
-        );
-        2
-    };
-    let mut invocation = match parse(args) {
-        Ok(Parsed::Run(invocation)) => invocation,
+    let mut output = Output::new(host.out, host.err, prog, host.progress_after);
+    let args = match parse(args) {
+        Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Help(topic)) => {
-            let text = match topic.and_then(Spec::find) {
-                Some(spec) if !spec.takes_json() => fake::usage(&prog),
-                Some(spec) => spec.usage(&prog),
-                None => usage(&prog),
+            let text = match topic.and_then(command_named) {
+                Some(def) => command_usage(def, output.prog()),
+                None => usage(output.prog()),
             };
-            return u8::from(out.write_all(text.as_bytes()).is_err());
+            return output.asked_for(&text);
         }
         Ok(Parsed::Version) => {
-            let version = format!("{prog} {}\n", env!("CARGO_PKG_VERSION"));
-            return u8::from(out.write_all(version.as_bytes()).is_err());
+            let version = format!("{} {}\n", output.prog(), env!("CARGO_PKG_VERSION"));
+            return output.asked_for(&version);
         }
         Ok(Parsed::Nothing) => {
-            let _ = err.write_all(usage(&prog).as_bytes());
-            return 2;
+            let text = usage(output.prog());
+            return output.no_command(&text);
         }
-        Ok(Parsed::Fake(options)) => return fake::serve(&options, out, err),
-        Err(e) => return refused(err, e),
+        Err(e) => return output.refused(&e),
     };
-    if let Command::UserRevokeAll { users, .. } = &mut invocation.command {
-        if *users == Users::Stdin {
-            match read_user_ids(host.input) {
-                Ok(read) => *users = Users::Given(read),
-                Err(e) => return refused(err, e),
-            }
+    let invocation = match resolve(*args, host.input) {
+        Ok(Checked::Run(invocation)) => invocation,
+        Ok(Checked::Fake(options)) => {
+            let (out, err) = output.lend();
+            return fake::serve(&options, out, err);
         }
-    }
-    let mut output = Output {
-        out,
-        err,
-        json: invocation.json,
-        prog,
-        target: None,
-        doc: Doc::default(),
-        broken: false,
-        progress: host.progress_after.map(|after| Progress {
-            start: Instant::now(),
-            after,
-            width: 0,
-        }),
+        Err(e) => return output.refused(&e),
     };
+    output.begin(invocation.json);
     let code = match connect(env, tune) {
         Ok((client, target)) => {
-            output.target = Some(target);
+            output.aim(target);
             run(&client, invocation.command, host.now, &mut output)
         }
         Err(stop) => output.fail(&stop),
     };
-    let _ = output.out.flush();
+    output.finish();
     code
 }
 
-/// Runs one parsed command and prints its outcome: the exit status.
+/// Runs one checked command and has `output` say its outcome: the exit
+/// status.
 fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) -> u8 {
     let done: Result<(), Stop> = match command {
-        Command::List {
-            user_id,
-            limit,
-            all,
-        } => {
+        Command::List { whose, limit, all } => {
             let mut params = FetchTokensParams::default();
             if let Some(limit) = limit {
                 params = params.limit(limit);
             }
             if all {
-                let walk = match &user_id {
-                    Some(user) => client.user_tokens(user, params),
-                    None => client.project_tokens(params),
+                let walk = match &whose {
+                    Kind::User(user) => client.user_tokens(user, params),
+                    Kind::Project(()) => client.project_tokens(params),
                 };
                 return output.walk(walk.pages());
             }
-            match &user_id {
-                Some(user) => client.fetch_user_tokens(user, &params),
-                None => client.fetch_project_tokens(&params),
+            match &whose {
+                Kind::User(user) => client.fetch_user_tokens(user, &params),
+                Kind::Project(()) => client.fetch_project_tokens(&params),
             }
             .map_err(Stop::from)
             .and_then(|page| output.page(&page))
         }
         Command::Create(request) => {
-            let made = client.create_project_jwt(&request);
-            return create(client, output, Kind::Project, &request.name, made);
+            let (made, whose) = match &request {
+                Kind::Project(request) => {
+                    (client.create_project_jwt(request), request.name.as_str())
+                }
+                Kind::User(request) => {
+                    let user = request.email.as_ref().or(request.external_id.as_ref());
+                    (
+                        client.create_user_jwt(request),
+                        user.map_or("", String::as_str),
+                    )
+                }
+            };
+            return create(client, output, request.kind(), whose, made);
         }
-        Command::CreateUser(request) => {
-            let made = client.create_user_jwt(&request);
-            let user = request.email.as_ref().or(request.external_id.as_ref());
-            let user = user.map_or("", String::as_str);
-            return create(client, output, Kind::User, user, made);
-        }
-        Command::Discard { user, token_id } => if user {
-            client.discard_user_jwt(&token_id)
-        } else {
-            client.discard_project_jwt(&token_id)
+        Command::Discard { kind, token_id } => match kind {
+            Kind::Project(()) => client.discard_project_jwt(&token_id),
+            Kind::User(()) => client.discard_user_jwt(&token_id),
         }
         .map_err(Stop::from)
         .and_then(|discarded| output.discarded(&discarded)),
@@ -196,8 +187,7 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             parallel,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let mut report = rotate(&job, &name, expiry, output);
-            report.rate_limited = job.rate_limited();
+            let report = rotate(&job, &name, expiry, output);
             return output.report(&report);
         }
         Command::Prune {
@@ -207,8 +197,7 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             parallel,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let mut report = prune(&job, rule, name.as_deref(), now, output);
-            report.rate_limited = job.rate_limited();
+            let report = prune(&job, rule, name.as_deref(), now, output);
             return output.report(&report);
         }
         Command::UserRevokeAll {
@@ -216,13 +205,8 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             dry_run,
             parallel,
         } => {
-            let users = match users {
-                Users::Given(users) => users,
-                Users::Stdin => unreachable!("cli reads stdin before it runs a command"),
-            };
             let job = Job::new(client, parallel, dry_run);
-            let mut report = user_revoke_all(&job, &users, output);
-            report.rate_limited = job.rate_limited();
+            let report = user_revoke_all(&job, &users, output);
             return output.report(&report);
         }
     };

@@ -8,33 +8,39 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::connect::Target;
-use crate::failure::{Failed, Stop, Wording};
-use crate::jobs::{thousands, Hooks, RateLimited, Report, Revoked};
+use crate::jobs::{Hooks, Report, Revoked, Unshown};
+use crate::lowargs::ArgError;
+use crate::stop::Stop;
+use crate::wording::{
+    count_line, rate_limited_text, refusal, report_text, shown_then_broken, unshown, words, Failed,
+    Voice, Wording,
+};
 
-/// stdout and stderr, and how to write to them.
+/// stdout and stderr, and how to write to them: the one writer of the
+/// tool's output.
 pub(crate) struct Output<'a> {
-    pub(crate) out: &'a mut dyn Write,
-    pub(crate) err: &'a mut dyn Write,
-    pub(crate) json: bool,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    json: bool,
     /// The program's name as invoked, for the commands messages suggest.
-    pub(crate) prog: String,
+    prog: String,
     /// Where requests went, once a client was built.
-    pub(crate) target: Option<Target>,
+    target: Option<Target>,
     /// The progress line on `err`, when `err` is a terminal.
-    pub(crate) progress: Option<Progress>,
+    progress: Option<Progress>,
     /// A job's JSON document, written member by member as the job goes.
-    pub(crate) doc: Doc,
+    doc: Doc,
     /// A job's write to `out` failed: nothing more goes there, so what was
     /// written is never followed by a document with a hole in it.
-    pub(crate) broken: bool,
+    broken: bool,
 }
 
 /// How far a job's JSON document is written.
 #[derive(Debug, Default)]
-pub(crate) struct Doc {
+struct Doc {
     /// `{` is written: a job's document, or a walk's; a failure after
     /// that is one of its members, not a document of its own.
-    pub(crate) open: bool,
+    open: bool,
     /// The `"revoked"` array is open: `Some(true)` once it holds an id.
     revoked: Option<bool>,
     /// A job's new token is on stdout, and in text mode the blank line that
@@ -44,12 +50,12 @@ pub(crate) struct Doc {
 }
 
 /// A line on a terminal rewritten in place: `\r` and the new text.
-pub(crate) struct Progress {
-    pub(crate) start: Instant,
+struct Progress {
+    start: Instant,
     /// Shown only once the job has run this long.
-    pub(crate) after: Duration,
+    after: Duration,
     /// The length of the text on the line now, 0 when there is none.
-    pub(crate) width: usize,
+    width: usize,
 }
 
 impl Hooks for Output<'_> {
@@ -160,7 +166,125 @@ impl Hooks for Output<'_> {
     }
 }
 
-impl Output<'_> {
+impl<'a> Output<'a> {
+    /// The tool's output on `out` and `err`, as text until
+    /// [`begin`](Output::begin) says otherwise: the commands messages
+    /// suggest naming `prog`, and a progress line on `err` once a job has
+    /// run `progress_after` (`None` when `err` is not a terminal, so a log
+    /// or a pipe never gets it).
+    pub(crate) fn new(
+        out: &'a mut dyn Write,
+        err: &'a mut dyn Write,
+        prog: String,
+        progress_after: Option<Duration>,
+    ) -> Self {
+        Output {
+            out,
+            err,
+            json: false,
+            prog,
+            target: None,
+            doc: Doc::default(),
+            broken: false,
+            progress: progress_after.map(|after| Progress {
+                start: Instant::now(),
+                after,
+                width: 0,
+            }),
+        }
+    }
+
+    /// The command line is accepted and its run begins: one JSON document
+    /// on stdout from now on when `json`, and the progress line's wait
+    /// counted from now.
+    pub(crate) fn begin(&mut self, json: bool) {
+        self.json = json;
+        if let Some(progress) = &mut self.progress {
+            progress.start = Instant::now();
+        }
+    }
+
+    /// The program's name as invoked.
+    pub(crate) fn prog(&self) -> &str {
+        &self.prog
+    }
+
+    /// What the command line asked to see (a usage, the version) on stdout.
+    /// The exit status: 1 when stdout failed.
+    pub(crate) fn asked_for(&mut self, text: &str) -> u8 {
+        u8::from(self.out.write_all(text.as_bytes()).is_err())
+    }
+
+    /// No command given: the usage on stderr. The exit status, 2.
+    pub(crate) fn no_command(&mut self, usage: &str) -> u8 {
+        let _ = self.err.write_all(usage.as_bytes());
+        2
+    }
+
+    /// A refused command line, on stderr, with where to read more. The
+    /// exit status, 2.
+    pub(crate) fn refused(&mut self, refused: &ArgError) -> u8 {
+        let _ = writeln!(self.err, "{}", refusal(refused, &self.prog));
+        2
+    }
+
+    /// stdout and stderr, lent whole to `fake`, which writes its variables
+    /// and its request log itself for as long as it serves.
+    pub(crate) fn lend(&mut self) -> (&mut dyn Write, &mut dyn Write) {
+        (&mut *self.out, &mut *self.err)
+    }
+
+    /// Where requests go from now on, for the messages that name it.
+    pub(crate) fn aim(&mut self, target: Target) {
+        self.target = Some(target);
+    }
+
+    /// Flushes stdout at the end of a run; a failure there has no one left
+    /// to tell.
+    pub(crate) fn finish(self) {
+        let _ = self.out.flush();
+    }
+
+    /// Says what stopped a command: on stderr, and, in JSON mode when no
+    /// document was begun on stdout, as one `{"error": ...}` document there
+    /// (a document begun gets the error as its last member instead). The
+    /// exit status.
+    pub(crate) fn fail(&mut self, stop: &Stop) -> u8 {
+        if self.json && !self.doc.open && !matches!(stop, Stop::Output(_)) {
+            let doc = json!({ "error": self.words(Failed::Stop(stop), Wording::Line) });
+            let _ = print_json(self.out, &doc);
+            self.doc.open = true;
+        }
+        let text = self.words(Failed::Stop(stop), Wording::Stderr);
+        let _ = self.err.write_all(text.as_bytes());
+        stop.exit_code()
+    }
+
+    /// A failure in the tool's words.
+    fn words(&self, failed: Failed<'_>, wording: Wording) -> String {
+        let voice = Voice {
+            prog: &self.prog,
+            target: self.target.as_ref(),
+        };
+        words(failed, wording, voice)
+    }
+
+    /// Says on stderr that stdout failed after the new token `id` was
+    /// written to it: it may not have reached anyone, and it is live.
+    fn shown_then_broken(&mut self, id: &str) {
+        let _ = writeln!(self.err, "{}", shown_then_broken(id, &self.prog));
+    }
+
+    /// Says on stderr what became of a created token that could not be
+    /// shown.
+    pub(crate) fn unshown(&mut self, unshown_token: &Unshown) {
+        let voice = Voice {
+            prog: &self.prog,
+            target: self.target.as_ref(),
+        };
+        let _ = writeln!(self.err, "{}", unshown(unshown_token, voice));
+    }
+
     /// Blanks the progress line, if one is shown, so that what comes next
     /// starts on a clean line.
     fn clear_progress(&mut self) {
@@ -393,59 +517,6 @@ impl Output<'_> {
     }
 }
 
-/// The end of a job's report as text: a dry run's lines, and the count line
-/// when nothing stopped the job (each `revoked ID` was printed already).
-fn report_text(report: &Report) -> String {
-    let mut text = String::new();
-    if let Some(name) = &report.would_create {
-        text.push_str(&format!("would create a project token named {name:?}\n"));
-    }
-    let finished = report.error.is_none();
-    if report.dry_run {
-        for id in &report.would_revoke {
-            text.push_str(&format!("would revoke {id}\n"));
-        }
-        if finished {
-            text.push_str(&format!("would revoke {}\n", report.would_revoke.len()));
-        }
-    } else if finished {
-        text.push_str(&count_line(report));
-    }
-    text
-}
-
-/// `revoked N, failed M`, and `, not attempted K` when K is not 0.
-fn count_line(report: &Report) -> String {
-    let mut line = format!(
-        "revoked {}, failed {}",
-        report.revoked.len(),
-        report.failed.len()
-    );
-    if !report.not_attempted.is_empty() {
-        line.push_str(&format!(", not attempted {}", report.not_attempted.len()));
-    }
-    line.push('\n');
-    line
-}
-
-/// `rate limited: 12 answers 429, 3.1 s held back`, when the job met the
-/// rate limit at all.
-fn rate_limited_text(limited: &RateLimited) -> Option<String> {
-    if *limited == RateLimited::default() {
-        return None;
-    }
-    let answers = if limited.throttled == 1 {
-        "answer"
-    } else {
-        "answers"
-    };
-    Some(format!(
-        "rate limited: {} {answers} 429, {:.1} s held back",
-        thousands(usize::try_from(limited.throttled).unwrap_or(usize::MAX)),
-        limited.held.as_secs_f64()
-    ))
-}
-
 fn print_created(out: &mut dyn Write, created: &CreateTokenResponse) -> io::Result<()> {
     let rows = [
         ["TOKEN_ID", created.token_id.as_str()],
@@ -506,22 +577,13 @@ pub(crate) fn print_json(out: &mut dyn Write, value: &impl Serialize) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tests::{unshown_batch, Closing};
     use magicbell_jwt::Client;
 
     #[test]
     fn a_failed_revoke_is_named_on_stderr_when_its_batch_ends() {
         let mut err = Vec::new();
-        let mut output = Output {
-            out: &mut io::sink(),
-            err: &mut err,
-            json: false,
-            prog: "tokens".to_owned(),
-            target: None,
-            doc: Doc::default(),
-            broken: false,
-            progress: None,
-        };
+        let mut sink = io::sink();
+        let mut output = Output::new(&mut sink, &mut err, "magicbell-jwt".into(), None);
         let ids = ["a", "b"].map(String::from);
         // Refused before sending: no server needed.
         let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
@@ -541,87 +603,11 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_stdout_cannot_take_names_its_failure_first_in_either_mode() {
-        for json in [false, true] {
-            let mut err = Vec::new();
-            let mut out = Closing::after(0);
-            let mut output = Output {
-                out: &mut out,
-                err: &mut err,
-                json,
-                prog: "tokens".to_owned(),
-                target: None,
-                doc: Doc::default(),
-                broken: false,
-                progress: None,
-            };
-            let ids = ["a", "b"].map(String::from);
-            // Refused before sending: no server needed.
-            let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
-            let gone = gone.unwrap_err();
-            let message = gone.to_string();
-            let done: DiscardTokenResponse = serde_json::from_value(
-                json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
-            )
-            .unwrap();
-
-            // Called without `revoking` first: in JSON the batch opens the
-            // "revoked" array itself, and that write fails.
-            let shown = output.revoked(&ids, &[Ok(done), Err(gone)]);
-
-            assert_eq!(shown.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
-            assert_eq!(
-                String::from_utf8(err).unwrap(),
-                format!(
-                    "failed to revoke b: {message}\n{}",
-                    unshown_batch(&ids[..1])
-                ),
-                "json: {json}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_rate_limit_a_job_met_is_one_line_only_when_it_met_any() {
-        let line = |throttled, held_ms| {
-            rate_limited_text(&RateLimited {
-                throttled,
-                held: Duration::from_millis(held_ms),
-            })
-        };
-        assert_eq!(line(0, 0), None);
-        assert_eq!(
-            line(1, 0).unwrap(),
-            "rate limited: 1 answer 429, 0.0 s held back"
-        );
-        assert_eq!(
-            line(1_234, 3_140).unwrap(),
-            "rate limited: 1,234 answers 429, 3.1 s held back"
-        );
-        // Held back by rate-limit headers before any 429.
-        assert_eq!(
-            line(0, 2_500).unwrap(),
-            "rate limited: 0 answers 429, 2.5 s held back"
-        );
-    }
-
-    #[test]
     fn the_progress_line_is_rewritten_in_place_and_blanked_at_the_end() {
         let mut err = Vec::new();
-        let mut output = Output {
-            out: &mut io::sink(),
-            err: &mut err,
-            json: false,
-            prog: "tokens".to_owned(),
-            target: None,
-            doc: Doc::default(),
-            broken: false,
-            progress: Some(Progress {
-                start: Instant::now(),
-                after: Duration::ZERO,
-                width: 0,
-            }),
-        };
+        let mut sink = io::sink();
+        let prog = "magicbell-jwt".to_owned();
+        let mut output = Output::new(&mut sink, &mut err, prog, Some(Duration::ZERO));
 
         output.progress("listed 1,000 tokens");
         output.progress("revoked 2 of 9");
@@ -637,23 +623,15 @@ mod tests {
     #[test]
     fn a_zero_wait_shows_progress_before_the_clock_has_moved() {
         let mut err = Vec::new();
-        let mut output = Output {
-            out: &mut io::sink(),
-            err: &mut err,
-            json: false,
-            prog: "tokens".to_owned(),
-            target: None,
-            doc: Doc::default(),
-            broken: false,
-            // A start in the future reads as no time elapsed (`elapsed`
-            // saturates at zero), as a coarse clock may read right after
-            // the job started.
-            progress: Some(Progress {
-                start: Instant::now() + Duration::from_secs(3600),
-                after: Duration::ZERO,
-                width: 0,
-            }),
-        };
+        let mut sink = io::sink();
+        let prog = "magicbell-jwt".to_owned();
+        let mut output = Output::new(&mut sink, &mut err, prog, Some(Duration::ZERO));
+        // A start in the future reads as no time elapsed (`elapsed`
+        // saturates at zero), as a coarse clock may read right after the
+        // job started.
+        if let Some(progress) = &mut output.progress {
+            progress.start = Instant::now() + Duration::from_secs(3600);
+        }
 
         output.progress("revoked 2 of 9");
 

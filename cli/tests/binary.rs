@@ -29,11 +29,13 @@ fn tool() -> Command {
     command
 }
 
+#[track_caller]
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 /// An empty directory of this test's own.
+#[track_caller]
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("magicbell-jwt-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -49,6 +51,7 @@ struct Fake {
 }
 
 impl Fake {
+    #[track_caller]
     fn start(args: &[&str]) -> (Fake, [String; 2]) {
         let mut child = tool()
             .arg("fake")
@@ -77,6 +80,7 @@ impl Fake {
     }
 
     /// Waits until stderr holds `line`; panics after 10 s.
+    #[track_caller]
     fn wait_for(&self, line: &str) {
         let start = Instant::now();
         while !self.stderr.lock().unwrap().iter().any(|l| l == line) {
@@ -98,6 +102,7 @@ impl Drop for Fake {
 }
 
 /// `line`'s value after `NAME=`, with its newline.
+#[track_caller]
 fn value<'a>(line: &'a str, name: &str) -> &'a str {
     let value = line.strip_prefix(name).and_then(|l| l.strip_prefix('='));
     value
@@ -296,6 +301,7 @@ fn rotate_into_a_pipe_closed_after_one_byte_names_the_live_new_token_and_revokes
 }
 
 /// A client of the library for the fake whose variables are `printed`.
+#[track_caller]
 fn client_for(printed: &[String; 2], token: Option<&str>) -> magicbell_jwt::Client {
     let base_url = value(&printed[0], "MAGICBELL_BASE_URL");
     let admin = value(&printed[1], "MAGICBELL_TOKEN");
@@ -307,6 +313,7 @@ fn client_for(printed: &[String; 2], token: Option<&str>) -> magicbell_jwt::Clie
 }
 
 /// `time` in whole seconds since the epoch.
+#[track_caller]
 fn secs(time: std::time::SystemTime) -> u64 {
     time.duration_since(std::time::UNIX_EPOCH)
         .unwrap()

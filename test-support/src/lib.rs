@@ -3,9 +3,11 @@
 //! and requests it sees. [`raw_http`] reads a server's answers over raw TCP;
 //! [`RateLimitedServer`] enforces a fixed-window rate limit.
 
+mod in_flight;
 mod rate_limited;
 pub mod raw_http;
 
+pub use in_flight::InFlightServer;
 pub use rate_limited::{api_answer, RateLimitBuilder, RateLimitedServer, WindowCount, Windows};
 
 use std::io::{BufRead, BufReader, Write};

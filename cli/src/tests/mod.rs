@@ -14,11 +14,15 @@ use serde_json::json;
 
 use crate::{cli, Host};
 
+mod command_line;
 mod commands;
-mod jobs;
-mod jobs_mock;
+mod layout;
+mod parallel;
+mod prune;
 mod rate_limits;
+mod rotate;
 mod streams;
+mod user_revoke_all;
 
 const BOOM: &str = "server answered 500 Internal Server Error: internal: boom";
 
@@ -26,13 +30,14 @@ const STORE_IT: &str = "Store the token now: it cannot be shown again.\n";
 
 /// `line` as the process would get it, after the program's name.
 pub(crate) fn argv(line: &str) -> Vec<OsString> {
-    std::iter::once("tokens")
+    std::iter::once("magicbell-jwt")
         .chain(line.split_whitespace())
         .map(OsString::from)
         .collect()
 }
 
 /// The tool run on `line` against `server`: exit status, stdout, stderr.
+#[track_caller]
 fn tool(server: &MockServer, line: &str) -> (u8, String, String) {
     let base_url = server.url("/v2");
     tool_with(
@@ -45,6 +50,7 @@ fn tool(server: &MockServer, line: &str) -> (u8, String, String) {
 }
 
 /// The tool run on `line` with only `vars` in its environment.
+#[track_caller]
 fn tool_with(vars: &[(&str, &str)], line: &str) -> (u8, String, String) {
     run_tool(vars, line, "", SystemTime::now(), None)
 }
@@ -54,6 +60,7 @@ fn tool_with(vars: &[(&str, &str)], line: &str) -> (u8, String, String) {
 /// is set. It never prints the bearer token, nor a minted token (`jwt-…`
 /// or JWT-shaped `eyJ…`) on stderr, and shows no progress line (`\r`)
 /// on a stderr that is not a terminal.
+#[track_caller]
 fn run_tool(
     vars: &[(&str, &str)],
     line: &str,
@@ -102,6 +109,7 @@ fn run_tool(
 
 /// The tool run on `line` against `fake`, with its admin token, at its
 /// clock, with `stdin` as its input.
+#[track_caller]
 fn on_fake(fake: &FakeServer, line: &str, stdin: &str) -> (u8, String, String) {
     let base_url = fake.base_url();
     let vars = [
@@ -112,6 +120,7 @@ fn on_fake(fake: &FakeServer, line: &str, stdin: &str) -> (u8, String, String) {
 }
 
 /// A project token made on `fake` (through its own client): its id.
+#[track_caller]
 pub(crate) fn seed(fake: &FakeServer, name: &str, expiry: Option<u64>) -> String {
     let mut request = CreateProjectTokenRequest::new(name);
     if let Some(seconds) = expiry {
@@ -121,12 +130,14 @@ pub(crate) fn seed(fake: &FakeServer, name: &str, expiry: Option<u64>) -> String
 }
 
 /// A token made on `fake` for the user with this email: its id.
+#[track_caller]
 fn seed_user(fake: &FakeServer, email: &str) -> String {
     let request = CreateUserTokenRequest::for_email(email);
     fake.client().create_user_jwt(&request).unwrap().token_id
 }
 
 /// The ids of `tokens` that are revoked, and of those that are not.
+#[track_caller]
 pub(crate) fn revoked_and_live(tokens: &[AccessToken]) -> (Vec<String>, Vec<String>) {
     let (revoked, live): (Vec<_>, Vec<_>) = tokens.iter().partition(|t| t.is_discarded());
     let id = |t: &AccessToken| t.id.clone().unwrap();
@@ -156,6 +167,7 @@ fn no_rate_limit() -> serde_json::Value {
     json!({"throttled": 0, "held_ms": 0})
 }
 
+#[track_caller]
 fn document(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -257,6 +269,7 @@ impl Closing {
         }
     }
 
+    #[track_caller]
     fn text(&self) -> String {
         String::from_utf8(self.taken.clone()).unwrap()
     }
@@ -316,6 +329,7 @@ impl Write for Recorder<'_> {
 
 /// The tool run on `line` against `fake` with `out` as its stdout: the
 /// exit status and stderr, which never holds a minted token.
+#[track_caller]
 fn on_fake_into(fake: &FakeServer, line: &str, out: &mut dyn Write) -> (u8, String) {
     let (base_url, admin) = (fake.base_url(), fake.admin_token().to_owned());
     let env = |name: &str| match name {
@@ -365,3 +379,11 @@ const FAKE_500: &str = "server answered 500 Internal Server Error: internal_serv
                             a fault injected into the fake: status 500 (FakeServer::inject set \
                             this answer up; the next requests are answered normally once it is \
                             used)";
+
+#[track_caller]
+fn tool_at(url: &str, line: &str) -> (u8, String, String) {
+    tool_with(
+        &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
+        line,
+    )
+}

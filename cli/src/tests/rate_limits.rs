@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use magicbell_jwt_test_support::{json as answer, FaultServer, RateLimitedServer, Windows};
 
 use super::*;
+use crate::jobs::rate_limited_progress;
 
 /// 10 requests a second, in windows from the server's start, 20 ms answers,
 /// 5 tokens a user.
@@ -19,6 +20,7 @@ fn ten_a_second() -> RateLimitedServer {
 /// settings (the other tests' clients never retry, and so never wait on a
 /// rate limit), stderr a terminal when `terminal`: exit status, stdout,
 /// stderr.
+#[track_caller]
 fn tool_at(server: &RateLimitedServer, line: &str, terminal: bool) -> (u8, String, String) {
     let base_url = server.url();
     let env = |name: &str| match name {
@@ -127,4 +129,21 @@ fn user_revoke_all_sends_its_first_list_alone_then_the_others_together() {
     assert_eq!(seen[0], ("/v2/jwt/user/u0".to_owned(), 1));
     let most = seen[1..].iter().map(|(_, n)| *n).max().unwrap();
     assert!(most > 1, "{seen:?}");
+}
+
+#[test]
+fn a_wait_on_the_rate_limit_is_shown_in_whole_seconds_rounded_up() {
+    let cases = [
+        (Duration::from_millis(1), "1 s"),
+        (Duration::from_millis(999), "1 s"),
+        (Duration::from_secs(1), "1 s"),
+        (Duration::from_millis(1001), "2 s"),
+        (Duration::from_secs(75), "75 s"),
+    ];
+    for (wait, shown) in cases {
+        assert_eq!(
+            rate_limited_progress(wait, "120 of 1,000 revoked"),
+            format!("rate limited: waiting {shown}; 120 of 1,000 revoked")
+        );
+    }
 }

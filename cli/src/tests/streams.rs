@@ -1,12 +1,17 @@
 //! A stdout that fails or is watched at each flush, and progress on a terminal stderr.
 
+use magicbell_jwt::{Client, DiscardTokenResponse};
+
 use super::*;
+use crate::hiargs::{PROJECT, USER};
+use crate::jobs::{Hooks, Unshown};
+use crate::output::Output;
 
 /// What stderr says of a new token shown before stdout failed.
 fn live_new_token(id: &str) -> String {
     format!(
         "the new token {id} was written before stdout failed, so it may not have reached \
-         anyone, and it is live: if you do not hold it, revoke it with: tokens discard -- {id}\n"
+         anyone, and it is live: if you do not hold it, revoke it with: magicbell-jwt discard -- {id}\n"
     )
 }
 
@@ -321,4 +326,67 @@ fn a_long_list_shows_its_progress_every_100_tokens() {
         )
     );
     deletes.assert_calls(0);
+}
+
+#[test]
+fn a_batch_stdout_cannot_take_names_its_failure_first_in_either_mode() {
+    for json in [false, true] {
+        let mut err = Vec::new();
+        let mut out = Closing::after(0);
+        let prog = "magicbell-jwt".to_owned();
+        let mut output = Output::new(&mut out, &mut err, prog, None);
+        output.begin(json);
+        let ids = ["a", "b"].map(String::from);
+        // Refused before sending: no server needed.
+        let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+        let gone = gone.unwrap_err();
+        let message = gone.to_string();
+        let done: DiscardTokenResponse = serde_json::from_value(
+            json!({"token_id": "a", "discarded_at": "2026-01-02T00:00:00Z"}),
+        )
+        .unwrap();
+
+        // Called without `revoking` first: in JSON the batch opens the
+        // "revoked" array itself, and that write fails.
+        let shown = output.revoked(&ids, &[Ok(done), Err(gone)]);
+
+        assert_eq!(shown.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            format!(
+                "failed to revoke b: {message}\n{}",
+                unshown_batch(&ids[..1])
+            ),
+            "json: {json}"
+        );
+    }
+}
+
+#[test]
+fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {
+    for (kind, discard) in [(PROJECT, "discard"), (USER, "user-discard")] {
+        let mut err = Vec::new();
+        let mut sink = io::sink();
+        let prog = "my tokens".to_owned();
+        let mut output = Output::new(&mut sink, &mut err, prog, None);
+        // Refused before sending: no server needed.
+        let gone = Client::new("sk-test").unwrap().discard_project_jwt("");
+        let gone = gone.unwrap_err();
+        let message = gone.to_string();
+        let unshown = Unshown {
+            kind,
+            id: "-x y".to_owned(),
+            revoked: Err(gone),
+        };
+
+        output.unshown(&unshown);
+
+        assert_eq!(
+            String::from_utf8(err).unwrap(),
+            format!(
+                "the new token -x y could not be shown, and revoking it failed ({message}): \
+                 revoke it with: 'my tokens' {discard} -- '-x y'\n"
+            )
+        );
+    }
 }

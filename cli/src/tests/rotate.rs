@@ -1,4 +1,4 @@
-//! Jobs against a FakeServer: the state they leave, and what they print.
+//! Rotate and create: the new token shown before anything else, held or revoked, and a failed create named with where to look.
 
 use magicbell_jwt::{Client, FetchTokensParams};
 
@@ -158,7 +158,7 @@ fn a_new_token_that_cannot_be_written_nor_revoked_is_named_on_stderr() {
                      (server answered 500 Internal Server Error: internal_server_error: a fault \
                      injected into the fake: status 500 (FakeServer::inject set this answer up; \
                      the next requests are answered normally once it is used)): revoke it with: \
-                     tokens {discard} -- {new_id}\n"
+                     magicbell-jwt {discard} -- {new_id}\n"
             )),
             "{err}"
         );
@@ -288,12 +288,12 @@ fn rotate_whose_create_fails_mints_nothing_and_revokes_nothing() {
 #[test]
 fn a_create_answered_5xx_says_where_the_token_it_may_have_made_is() {
     let project = "the create may have gone through: look for a new token named \"deploy\" \
-                       and revoke it; list the tokens with: tokens list";
+                       and revoke it; list the tokens with: magicbell-jwt list";
     let user = "the create may have gone through: look for a new token of a@x and revoke \
-                    it; list the tokens with: tokens user-list -- a@x";
+                    it; list the tokens with: magicbell-jwt user-list -- a@x";
     // A user id the shell or the parser would misread, quoted.
     let odd = "the create may have gone through: look for a new token of -o'x$ and revoke \
-                   it; list the tokens with: tokens user-list -- '-o'\\''x$'";
+                   it; list the tokens with: magicbell-jwt user-list -- '-o'\\''x$'";
     let cases = [
         ("rotate deploy", project),
         ("create deploy", project),
@@ -366,225 +366,125 @@ fn rotate_with_a_refused_name_exits_2_sending_nothing() {
 }
 
 #[test]
-fn prune_expired_revokes_only_live_tokens_past_their_expiry_at_the_run() {
-    let fake = FakeServer::start().unwrap();
-    let gone = seed(&fake, "a", Some(60));
-    let gone_before = seed(&fake, "a", Some(60));
-    fake.client().discard_project_jwt(&gone_before).unwrap();
-    let forever = seed(&fake, "a", None);
-    fake.advance(Duration::from_secs(120));
-    let fresh = seed(&fake, "a", Some(60));
+fn rotate_keeps_the_new_token_on_stdout_when_the_list_fails() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let deletes = any(&server, DELETE);
 
-    let (code, out, _) = on_fake(&fake, "prune --expired --parallel 4", "");
+    let (code, out, err) = tool(&server, "rotate deploy");
 
-    assert_eq!(
-        (code, out),
-        (0, revoked_lines(std::slice::from_ref(&gone), 0))
-    );
-    let (revoked, live) = revoked_and_live(&fake.project_tokens());
-    assert_eq!(revoked, [gone_before.clone(), gone.clone()]);
-    assert_eq!(live, [fresh, forever]);
-    assert_eq!(
-        deletes(&fake),
-        [
-            format!("/v2/jwt/project/{gone_before}"),
-            format!("/v2/jwt/project/{gone}")
-        ]
-    );
-}
-
-#[test]
-fn prune_older_than_with_a_name_revokes_only_old_tokens_of_that_name() {
-    let fake = FakeServer::start().unwrap();
-    let old_ci = seed(&fake, "ci", None);
-    let old_deploy = seed(&fake, "deploy", None);
-    fake.advance(Duration::from_secs(31 * 86_400));
-    let fresh_ci = seed(&fake, "ci", None);
-
-    let (code, out, _) = on_fake(&fake, "prune --older-than 30 --name=ci --json", "");
-
-    assert_eq!(code, 0);
-    assert_eq!(
-        document(&out),
-        json!({"revoked": [old_ci], "failed": [], "not_attempted": [], "rate_limited": no_rate_limit()})
-    );
-    let (revoked, live) = revoked_and_live(&fake.project_tokens());
-    assert_eq!((revoked, live), (vec![old_ci], vec![fresh_ci, old_deploy]));
-}
-
-/// Tokens for `a@x` (two live, one revoked), `b@x` and `c@x`: the live
-/// ones of `a@x` and `b@x` in walk order, and `c@x`'s.
-fn seed_users(fake: &FakeServer) -> (Vec<String>, String) {
-    let a1 = seed_user(fake, "a@x");
-    let a_gone = seed_user(fake, "a@x");
-    fake.client().discard_user_jwt(&a_gone).unwrap();
-    let a2 = seed_user(fake, "a@x");
-    let b1 = seed_user(fake, "b@x");
-    let c1 = seed_user(fake, "c@x");
-    (vec![a2, a1, b1], c1)
-}
-
-fn live_of(fake: &FakeServer, user: &str) -> Vec<String> {
-    revoked_and_live(&fake.user_tokens(user)).1
-}
-
-#[test]
-fn user_revoke_all_revokes_every_live_token_of_each_user_given_and_no_one_elses() {
-    let fake = FakeServer::start().unwrap();
-    let (theirs, c1) = seed_users(&fake);
-
-    let (code, out, err) = on_fake(&fake, "user-revoke-all a@x b@x --parallel 4", "");
-
-    assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(out, revoked_lines(&theirs, 0));
-    assert!(live_of(&fake, "a@x").is_empty());
-    assert!(live_of(&fake, "b@x").is_empty());
-    assert_eq!(live_of(&fake, "c@x"), [c1]);
-}
-
-#[test]
-fn user_revoke_all_dash_reads_the_user_ids_from_stdin() {
-    let fake = FakeServer::start().unwrap();
-    let (theirs, c1) = seed_users(&fake);
-
-    let stdin = "  a@x \n\n\tb@x\n   \na@x\n";
-    let (code, out, _) = on_fake(&fake, "user-revoke-all - --json", stdin);
-
-    assert_eq!(code, 0);
-    assert_eq!(
-        document(&out),
-        json!({"revoked": theirs, "failed": [], "not_attempted": [], "failed_users": [], "rate_limited": no_rate_limit()})
-    );
-    assert!(live_of(&fake, "a@x").is_empty());
-    assert!(live_of(&fake, "b@x").is_empty());
-    assert_eq!(live_of(&fake, "c@x"), [c1]);
-    // Each user listed once (a@x came twice), in any order: 8 at once.
-    let mut lists: Vec<String> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.path)
-        .collect();
-    lists.sort();
-    assert_eq!(lists, ["/v2/jwt/user/a%40x", "/v2/jwt/user/b%40x"]);
-}
-
-#[test]
-fn user_revoke_all_with_any_parallel_prints_the_users_in_the_order_given() {
-    for parallel in [1, 4] {
-        let fake = FakeServer::start().unwrap();
-        let users = ["u5@x", "u1@x", "u3@x", "u2@x", "u4@x"];
-        let mut expected = Vec::new();
-        for user in users {
-            let first = seed_user(&fake, user);
-            expected.extend([seed_user(&fake, user), first]);
-        }
-
-        let line = format!("user-revoke-all {} --parallel {parallel}", users.join(" "));
-        let (code, out, _) = on_fake(&fake, &line, "");
-
-        assert_eq!((code, out), (0, revoked_lines(&expected, 0)), "{parallel}");
-        for user in users {
-            assert!(live_of(&fake, user).is_empty(), "{user}");
-        }
-    }
-}
-
-#[test]
-fn user_revoke_all_revokes_the_others_when_one_users_list_fails() {
-    let fake = FakeServer::start().unwrap();
-    let a1 = seed_user(&fake, "a@x");
-    let b1 = seed_user(&fake, "b@x");
-    // One at a time, so the fault meets a@x's list, the first request.
-    fake.inject(1, FakeFault::Status(500));
-
-    let (code, out, err) = on_fake(&fake, "user-revoke-all a@x b@x --parallel 1", "");
-
-    let fault = "server answered 500 Internal Server Error: internal_server_error: \
-                     a fault injected into the fake: status 500 (FakeServer::inject set this \
-                     answer up; the next requests are answered normally once it is used)";
     assert_eq!(code, 1);
-    assert_eq!(out, revoked_lines(&[b1], 0));
-    assert_eq!(err, format!("failed to list the tokens of a@x: {fault}\n"));
-    assert_eq!(live_of(&fake, "a@x"), [a1]);
-    assert!(live_of(&fake, "b@x").is_empty());
-
-    fake.inject(1, FakeFault::Status(500));
-    let (json_code, json_out, _) =
-        on_fake(&fake, "user-revoke-all a@x b@x --parallel 1 --json", "");
-    assert_eq!(json_code, 1);
-    assert_eq!(
-        document(&json_out),
-        json!({"revoked": [], "failed": [], "not_attempted": [], "failed_users": [{"user": "a@x", "error": fault}], "rate_limited": no_rate_limit()})
-    );
+    assert_eq!(out, NEW_TOKEN_TABLE);
+    assert_eq!(err, format!("{STORE_IT}error: {BOOM}\n"));
+    deletes.assert_calls(0);
 }
 
 #[test]
-fn user_revoke_all_dry_run_json_lists_what_it_would_revoke() {
-    let fake = FakeServer::start().unwrap();
-    let (theirs, _) = seed_users(&fake);
-    let before = (fake.user_tokens("a@x"), fake.user_tokens("b@x"));
+fn rotate_json_keeps_the_new_token_in_its_document_when_the_list_fails() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let deletes = any(&server, DELETE);
 
-    let (code, out, _) = on_fake(&fake, "user-revoke-all a@x b@x --dry-run --json", "");
+    let (code, out, err) = tool(&server, "rotate deploy --json");
 
-    assert_eq!(code, 0);
+    assert_eq!(code, 1);
     assert_eq!(
         document(&out),
-        json!({"dry_run": true, "would_revoke": theirs, "failed_users": [], "rate_limited": no_rate_limit()})
+        json!({"created": new_token_json(), "revoked": [], "failed": [], "not_attempted": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
-    assert_eq!((fake.user_tokens("a@x"), fake.user_tokens("b@x")), before);
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    deletes.assert_calls(0);
 }
 
 #[test]
-fn user_revoke_all_refuses_an_empty_or_bad_stdin_with_2_sending_nothing() {
-    let fake = FakeServer::start().unwrap();
+fn rotate_goes_on_past_a_failed_revoke_and_exits_1() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_list(
+        &server,
+        "/v2/jwt/project",
+        vec![
+            named("old1", "deploy", None, false),
+            named("old2", "deploy", None, false),
+        ],
+    );
+    let old1 = serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+    let old2 = serve_discard(&server, "/v2/jwt/project/old2", 200);
 
-    let empty = on_fake(&fake, "user-revoke-all -", "\n  \n");
-    let dot = on_fake(&fake, "user-revoke-all -", "a@x\n.\n");
-    let (bytes_code, bytes_err) = {
-        let base_url = fake.base_url();
-        let vars = [
-            ("MAGICBELL_TOKEN", fake.admin_token()),
-            ("MAGICBELL_BASE_URL", base_url.as_str()),
-        ];
-        let env = |name: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        let mut err = Vec::new();
-        let host = Host {
-            input: &mut &b"a@x\n\xff\n"[..],
-            out: &mut Vec::new(),
-            err: &mut err,
-            progress_after: None,
-            now: fake.now(),
-        };
-        let code = cli(argv("user-revoke-all -"), &env, |b| b, host);
-        (code, String::from_utf8(err).unwrap())
-    };
+    let (code, out, err) = tool(&server, "rotate deploy");
 
-    let see = "see 'tokens user-revoke-all --help'";
+    assert_eq!(code, 1);
     assert_eq!(
-        empty,
-        (
-            2,
-            String::new(),
-            format!("error: stdin held no USER_ID; {see}\n")
-        )
+        out,
+        format!("{NEW_TOKEN_TABLE}\nrevoked old2\nrevoked 1, failed 1\n")
     );
+    assert_eq!(err, format!("{STORE_IT}failed to revoke old1: {BOOM}\n"));
+    old1.assert_calls(1);
+    old2.assert_calls(1);
+}
+
+#[test]
+fn rotate_json_goes_on_past_a_failed_revoke_and_exits_1() {
+    let server = MockServer::start();
+    serve_create(&server);
+    serve_list(
+        &server,
+        "/v2/jwt/project",
+        vec![
+            named("old1", "deploy", None, false),
+            named("old2", "deploy", None, false),
+        ],
+    );
+    serve_boom(&server, DELETE, "/v2/jwt/project/old1");
+    serve_discard(&server, "/v2/jwt/project/old2", 200);
+
+    let (code, out, err) = tool(&server, "rotate deploy --json");
+
+    assert_eq!(code, 1);
     assert_eq!(
-        dot,
-        (
-            2,
-            String::new(),
-            format!("error: USER_ID \".\" cannot be sent: in a URL path it names another resource (line 2 of stdin); {see}\n")
-        )
+        document(&out),
+        json!({
+            "created": new_token_json(),
+            "revoked": ["old2"],
+            "failed": [{"id": "old1", "error": BOOM}],
+            "not_attempted": [],
+            "rate_limited": no_rate_limit(),
+        })
     );
-    assert_eq!(bytes_code, 2);
-    assert!(
-        bytes_err.starts_with("error: could not read the USER_IDs from stdin: "),
-        "{bytes_err}"
+    assert_eq!(err, format!("failed to revoke old1: {BOOM}\n"));
+}
+
+#[test]
+fn rotate_dry_run_whose_list_fails_says_so_and_exits_1() {
+    let server = MockServer::start();
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+    let (code, out, err) = tool(&server, "rotate deploy --dry-run");
+
+    assert_eq!(code, 1);
+    assert_eq!(out, "would create a project token named \"deploy\"\n");
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    posts.assert_calls(0);
+    deletes.assert_calls(0);
+}
+
+#[test]
+fn rotate_dry_run_json_whose_list_fails_is_one_document_with_the_error() {
+    let server = MockServer::start();
+    serve_boom(&server, GET, "/v2/jwt/project");
+    let (posts, deletes) = (any(&server, POST), any(&server, DELETE));
+
+    let (code, out, err) = tool(&server, "rotate deploy --dry-run --json");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        document(&out),
+        json!({"dry_run": true, "would_create": "deploy", "would_revoke": [], "error": BOOM, "rate_limited": no_rate_limit()})
     );
-    assert!(fake.requests().is_empty());
+    assert_eq!(err, format!("error: {BOOM}\n"));
+    posts.assert_calls(0);
+    deletes.assert_calls(0);
 }
