@@ -7,10 +7,10 @@ mod common;
 
 use std::net::TcpListener;
 
-use common::connect_proxy::{ConnectProxy, Tunnel};
 use common::fault_server::{json, FaultServer};
 use common::{reason, shown, TOKEN};
 use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{ConnectProxy, Tunnel};
 
 const PAGE: &str =
     r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::connect_proxy::ConnectProxy;
 use common::fault_server::{json, FaultServer};
 use common::TOKEN;
 use magicbell_jwt::{Client, FakeServer, FetchProjectTokensParams};
+use magicbell_jwt_test_support::ConnectProxy;
 
 const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
 

@@ -1,13 +1,15 @@
 //! TLS over loopback: a rustls HTTPS server with certificates signed by a
-//! test CA (tests/fixtures/tls, made by make.sh there).
+//! test CA (test-support/fixtures/tls, made by make.sh there).
 
 mod common;
 
-use common::tls_server::{TlsServer, CA};
 use common::{reason, shown, TOKEN};
 use magicbell_jwt::{
     Client, ClientBuilder, CreateProjectTokenRequest, Error, FetchProjectTokensParams,
 };
+use magicbell_jwt_test_support::TlsServer;
+
+const CA: &str = TlsServer::CA;
 
 const PAGE: &str =
     r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;
@@ -111,7 +113,7 @@ fn a_bundle_with_no_certificate_is_refused_by_build() {
     for pem in [
         "",
         "not a certificate",
-        include_str!("fixtures/tls/localhost.key"),
+        TlsServer::fixture("localhost.key").as_str(),
     ] {
         let err = Client::builder(TOKEN)
             .root_certificates_pem(pem)
@@ -129,7 +131,7 @@ fn a_bundle_with_no_certificate_is_refused_by_build() {
 fn a_bundle_among_other_certificates_trusts_each_of_them() {
     let server = TlsServer::start("localhost", PAGE);
     // A system bundle holds many roots; the test CA among unrelated ones.
-    let bundle = format!("{}\n{CA}", include_str!("fixtures/tls/other-name.pem"));
+    let bundle = format!("{}\n{CA}", TlsServer::fixture("other-name.pem"));
     let client = builder(&server)
         .root_certificates_pem(bundle)
         .build()

@@ -1,12 +1,22 @@
 //! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
 //! request with whatever a test's script says, and counts the TCP connections
 //! and requests it sees. [`raw_http`] reads a server's answers over raw TCP;
-//! [`RateLimitedServer`] enforces a fixed-window rate limit.
+//! [`RateLimitedServer`] enforces a fixed-window rate limit; [`ConnectProxy`]
+//! is an HTTP `CONNECT` proxy; [`TlsServer`] serves HTTPS with a test CA.
 
+mod connect_proxy;
 mod rate_limited;
 pub mod raw_http;
+mod tls_server;
 
+pub use connect_proxy::{ConnectProxy, Tunnel};
 pub use rate_limited::{api_answer, RateLimitBuilder, RateLimitedServer, WindowCount, Windows};
+pub use tls_server::TlsServer;
+
+/// The bearer token the library's test clients send; no output may ever show it.
+pub const TOKEN: &str = "sk-test-bearer-7f3a9c";
+/// The value of a freshly minted token in create answers; no output may show it.
+pub const MINTED: &str = "eyJhbGciOiJIUzI1NiJ9.minted-secret.sig";
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

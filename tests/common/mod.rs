@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: a client pointed at a mock, and
 //! the bodies MagicBell answers with.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use httpmock::{Mock, MockServer};
 use std::time::Duration;
@@ -8,10 +8,7 @@ use std::time::Duration;
 use magicbell_jwt::{Client, ClientBuilder};
 use serde_json::{json, Value};
 
-/// The bearer token every test client sends; no output may ever show it.
-pub const TOKEN: &str = "sk-test-bearer-7f3a9c";
-/// The value of a freshly minted token in create answers; no output may show it.
-pub const MINTED: &str = "eyJhbGciOiJIUzI1NiJ9.minted-secret.sig";
+pub use magicbell_jwt_test_support::{MINTED, TOKEN};
 
 /// A client for `server`, under the path prefix `/v2` like the real API, with
 /// the default policies but millisecond retry waits.
@@ -81,11 +78,8 @@ pub fn query_is(
     move |req| req.uri().query() == expected
 }
 
-pub mod connect_proxy;
 pub mod fake;
 pub use magicbell_jwt_test_support as fault_server;
-
-pub mod tls_server;
 
 /// Debug and Display of a result, checked to hold neither secret.
 pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {

@@ -1,6 +1,6 @@
 //! A loopback HTTPS server for the TLS tests: rustls over a std
-//! `TcpListener`, serving the certificates in `tests/fixtures/tls` and
-//! answering every request with one JSON body.
+//! `TcpListener`, serving the certificates in `test-support/fixtures/tls`
+//! (made by `make.sh` there) and answering every request with one JSON body.
 
 use std::io::{BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -11,21 +11,30 @@ use std::thread;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::fault_server::{answer_bytes, read_request};
+use crate::{answer_bytes, read_request};
 
-/// The test CA that signs every fixture certificate.
-pub const CA: &str = include_str!("../fixtures/tls/ca.pem");
+/// The folder of the certificates and keys.
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tls/");
 
+/// An HTTPS server on 127.0.0.1 with a certificate from the fixtures.
 pub struct TlsServer {
     addr: SocketAddr,
     requests: Arc<AtomicUsize>,
 }
 
 impl TlsServer {
-    /// Serves `tests/fixtures/tls/{name}.pem` and `.key` on 127.0.0.1,
+    /// The test CA that signs every fixture certificate.
+    pub const CA: &'static str = include_str!("../fixtures/tls/ca.pem");
+
+    /// The text of the fixture `file` (`localhost.key`, `other-name.pem`...).
+    pub fn fixture(file: &str) -> String {
+        std::fs::read_to_string(format!("{FIXTURES}{file}")).expect("fixture file")
+    }
+
+    /// Serves `fixtures/tls/{name}.pem` and `.key` on 127.0.0.1,
     /// answering each request with `200` and `body`.
     pub fn start(name: &str, body: &'static str) -> TlsServer {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/");
+        let dir = FIXTURES;
         let certs = CertificateDer::pem_file_iter(format!("{dir}{name}.pem"))
             .expect("certificate file")
             .collect::<Result<Vec<_>, _>>()

@@ -7,6 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// The proxy; it serves until the test process ends.
 pub struct ConnectProxy {
     addr: SocketAddr,
     tunnels: Arc<Mutex<Vec<Tunnel>>>,
