@@ -3,13 +3,11 @@
 //! variables are tested alone in tests/proxy_env.rs, since they are
 //! process-wide.)
 
-mod common;
-
 use std::net::TcpListener;
 
-use common::fault_server::{json, FaultServer};
-use common::{reason, shown, TOKEN};
+use crate::util::{reason, shown, TOKEN};
 use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{json, FaultServer};
 use magicbell_jwt_test_support::{ConnectProxy, Tunnel};
 
 const PAGE: &str =

@@ -2,13 +2,11 @@
 //! (bad JSON, bad fields, oversized heads and bodies, unknown paths, wrong
 //! methods, garbage), and HTTP framing (keep-alive, pipelining, `Expect`).
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::fake::start;
+use crate::util::fake::start;
 use magicbell_jwt::CreateUserTokenRequest;
 use magicbell_jwt::{FakeFault, FakeRequest, FakeServer};
 use magicbell_jwt_test_support::raw_http::{closed, connect, read_answer, send};

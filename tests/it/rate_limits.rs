@@ -3,13 +3,11 @@
 //! limit waits within `max_rate_limit_wait`; `rate_limit_stats` counts what
 //! was met. Counts are asserted exactly or bounded; times only generously.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fault_server::{json, respond, FaultServer, RateLimitedServer, Windows};
-use common::TOKEN;
+use crate::util::TOKEN;
 use magicbell_jwt::{Client, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{json, respond, FaultServer, RateLimitedServer, Windows};
 
 /// Windows of one second from the server's start: the test's first window
 /// is a whole one, wherever in the wall-clock second it starts.

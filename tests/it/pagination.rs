@@ -1,8 +1,6 @@
 //! The Paginator's walk: laziness, cursors, stop rules and its guards.
 
-mod common;
-
-use common::{catch_all, client, page, query_is, token};
+use crate::util::{catch_all, client, page, query_is, token};
 use httpmock::Method::GET;
 use httpmock::{Mock, MockServer};
 use magicbell_jwt::{Error, FetchProjectTokensParams};
@@ -360,7 +358,7 @@ fn an_error_is_yielded_once_then_the_walk_ends() {
             .path("/v2/jwt/project")
             .is_true(query_is(Some("starting_after=a")));
         then.status(404)
-            .json_body(common::error_body("not_found", "gone"));
+            .json_body(crate::util::error_body("not_found", "gone"));
     });
 
     let client = client(&server);
@@ -414,7 +412,7 @@ fn both_cursors_set_is_refused_before_sending() {
 
 /// A walk built inside a function that owns its client and returns it.
 fn walk_from_an_owned_client(url: String) -> magicbell_jwt::Paginator {
-    let client = magicbell_jwt::Client::builder(common::TOKEN)
+    let client = magicbell_jwt::Client::builder(crate::util::TOKEN)
         .base_url(url)
         .build()
         .unwrap();

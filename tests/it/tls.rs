@@ -1,9 +1,7 @@
 //! TLS over loopback: a rustls HTTPS server with certificates signed by a
 //! test CA (test-support/fixtures/tls, made by make.sh there).
 
-mod common;
-
-use common::{reason, shown, TOKEN};
+use crate::util::{reason, shown, TOKEN};
 use magicbell_jwt::{
     Client, ClientBuilder, CreateProjectTokenRequest, Error, FetchProjectTokensParams,
 };

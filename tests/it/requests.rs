@@ -1,8 +1,6 @@
 //! The exact request each call puts on the wire.
 
-mod common;
-
-use common::{client, page, query_is, TOKEN};
+use crate::util::{client, page, query_is, TOKEN};
 use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateProjectTokenRequest, FetchProjectTokensParams};

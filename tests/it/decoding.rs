@@ -1,8 +1,6 @@
 //! How answers decode into the models.
 
-mod common;
-
-use common::{client, MINTED};
+use crate::util::{client, MINTED};
 use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateProjectTokenRequest, Error, FetchProjectTokensParams};

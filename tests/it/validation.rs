@@ -1,8 +1,6 @@
 //! Bad input is refused with a clear error, and nothing is sent.
 
-mod common;
-
-use common::{catch_all, client, reason, TOKEN};
+use crate::util::{catch_all, client, reason, TOKEN};
 use httpmock::MockServer;
 use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
 

@@ -1,9 +1,7 @@
 //! The user-level calls: exact requests, decoding, errors, refusals, and the
 //! shared Paginator over a user's tokens.
 
-mod common;
-
-use common::{
+use crate::util::{
     catch_all, client, client_with, error_body, query_is, reason, shown, token, MINTED, TOKEN,
 };
 use httpmock::Method::{DELETE, GET, POST};

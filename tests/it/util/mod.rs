@@ -1,6 +1,5 @@
 //! Shared helpers for the integration tests: a client pointed at a mock, and
 //! the bodies MagicBell answers with.
-#![allow(dead_code, unused_imports)]
 
 use httpmock::{Mock, MockServer};
 use std::time::Duration;
@@ -79,7 +78,6 @@ pub fn query_is(
 }
 
 pub mod fake;
-pub use magicbell_jwt_test_support as fault_server;
 
 /// Debug and Display of a result, checked to hold neither secret.
 pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {

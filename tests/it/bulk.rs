@@ -2,17 +2,15 @@
 //! order and per-id errors, how many requests are in flight, and the shared
 //! wait across threads.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::fault_server::{dies_after, json, respond, FaultServer, Reply};
-use common::{reason, TOKEN};
+use crate::util::{reason, TOKEN};
 use httpmock::prelude::*;
 use magicbell_jwt::{Client, Error, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{dies_after, json, respond, FaultServer, Reply};
 
 fn discarded(id: &str) -> String {
     format!(r#"{{"token_id":"{id}","discarded_at":"2026-01-02T00:00:00Z"}}"#)
@@ -88,7 +86,7 @@ fn results_come_in_the_order_of_the_ids_with_each_ids_own_error() {
             .header("content-type", "application/json")
             .body(r#"{"errors":[{"code":"not_found","message":"no such token"}]}"#);
     });
-    let client = common::client(&server);
+    let client = crate::util::client(&server);
 
     let results = client.discard_project_jwts(&["a", "", "b", "missing", "..", "c"], 4);
 
@@ -131,7 +129,7 @@ fn user_tokens_are_revoked_at_their_own_path_in_order() {
         .collect();
 
     let results =
-        common::client(&server).discard_user_jwts(&["u1".to_owned(), "u/2".to_owned()], 2);
+        crate::util::client(&server).discard_user_jwts(&["u1".to_owned(), "u/2".to_owned()], 2);
 
     let ids: Vec<String> = results.into_iter().map(|r| r.unwrap().token_id).collect();
     assert_eq!(ids, ["u1", "u/2"]);
@@ -311,7 +309,7 @@ fn one_second_limit() -> (FaultServer, Arc<Mutex<Vec<u16>>>, mpsc::Receiver<()>)
             respond(429, &[("retry-after", "1")], "{}")
         } else {
             log.lock().unwrap().push(200);
-            Reply::Raw(common::fault_server::answer_bytes(
+            Reply::Raw(magicbell_jwt_test_support::answer_bytes(
                 200,
                 &[("content-type", "application/json")],
                 PAGE.as_bytes(),

@@ -1,12 +1,10 @@
 //! `FakeServer` through the crate's own `Client`: state, pagination, auth,
 //! errors and faults. Raw HTTP cases are in `fake_http.rs`.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::fake::start;
+use crate::util::fake::start;
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateUserTokenRequest, Error, FakeFault,
     FakeRequest, FakeServer, FetchProjectTokensParams, FetchTokensParams,

@@ -2,14 +2,12 @@
 //! never a panic, always `Ok` or `Error::Decode`, and never a secret in the
 //! error.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fault_server::{respond_bytes, FaultServer};
-use common::{shown, MINTED, TOKEN};
+use crate::util::{shown, MINTED, TOKEN};
 use magicbell_jwt::{Client, CreateProjectTokenRequest, Error, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{respond_bytes, FaultServer};
 
 const LIST: &str = r#"{"data":[{"id":"01JA7K3M","name":"deploy bot","created_at":"2026-01-01T00:00:00Z","expires_at":"2026-02-01T00:00:00Z","discarded_at":null},{"id":"01JA9T2W","name":null,"created_at":"2026-01-02T00:00:00Z"}],"links":{"first":"https://api.magicbell.com/v2/jwt/project","next":"https://api.magicbell.com/v2/jwt/project?starting_after=01JA9T2W","prev":null}}"#;
 const DISCARD: &str = r#"{"token_id":"01JA7K3M","discarded_at":"2026-01-02T00:00:00Z"}"#;

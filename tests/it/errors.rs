@@ -1,8 +1,6 @@
 //! How non-2xx answers map to `Error`.
 
-mod common;
-
-use common::{client, client_with, error_body};
+use crate::util::{client, client_with, error_body};
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateProjectTokenRequest, Error};
@@ -155,7 +153,7 @@ fn a_failed_name_lookup_names_the_host() {
     // A 64-character label is refused by the resolver itself: no query
     // leaves the machine.
     let host = format!("{}.example", "a".repeat(64));
-    let client = magicbell_jwt::Client::builder(common::TOKEN)
+    let client = magicbell_jwt::Client::builder(crate::util::TOKEN)
         .base_url(format!("https://{host}/v2"))
         .no_proxy()
         .max_retries(0)

@@ -2,18 +2,16 @@
 //! answers no well-behaved server would give. Every outcome is also checked to
 //! hold neither secret.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::fault_server::{json, respond, FaultServer, Reply};
-use common::{shown, MINTED, TOKEN};
+use crate::util::{shown, MINTED, TOKEN};
 use magicbell_jwt::{
     Client, ClientBuilder, CreateProjectTokenRequest, Error, FetchProjectTokensParams,
 };
+use magicbell_jwt_test_support::{json, respond, FaultServer, Reply};
 
 const PAGE: &str =
     r#"{"data":[{"id":"t1","created_at":"2026-01-01T00:00:00Z"}],"links":{"next":null}}"#;
@@ -444,7 +442,8 @@ fn a_discard_read_and_cut_then_refused_may_have_been_processed_and_says_so() {
     let (read, was_read) = mpsc::channel();
     thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        let request = common::fault_server::read_request(&mut std::io::BufReader::new(&stream));
+        let request =
+            magicbell_jwt_test_support::read_request(&mut std::io::BufReader::new(&stream));
         // The port closes before the connection is cut: every retry is
         // refused.
         drop(listener);

@@ -1,8 +1,6 @@
 //! The bearer token and a minted token's value never show in Debug or Display.
 
-mod common;
-
-use common::{client, MINTED, TOKEN};
+use crate::util::{client, MINTED, TOKEN};
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{Client, CreateProjectTokenRequest};
@@ -78,7 +76,7 @@ fn errors_from_the_server_do_not_show_the_bearer_token() {
     server.mock(|when, then| {
         when.method(POST).path("/v2/jwt/project");
         then.status(401)
-            .json_body(common::error_body("unauthorized", "bad token"));
+            .json_body(crate::util::error_body("unauthorized", "bad token"));
     });
 
     let err = client(&server)
@@ -95,7 +93,7 @@ fn a_server_that_echoes_the_bearer_token_has_it_blanked_out() {
         when.method(POST).path("/v2/jwt/project");
         then.status(401)
             .header("location", format!("https://login.example/?t={TOKEN}"))
-            .json_body(common::error_body(
+            .json_body(crate::util::error_body(
                 "unauthorized",
                 &format!("token {TOKEN} is not valid"),
             ));
@@ -223,7 +221,7 @@ fn a_jwt_in_an_error_body_is_blanked_out() {
     });
     server.mock(|when, then| {
         when.method(DELETE).path("/v2/jwt/project/x");
-        then.status(500).json_body(common::error_body(
+        then.status(500).json_body(crate::util::error_body(
             "internal",
             &format!("lost token {MINTED}"),
         ));

@@ -1,12 +1,10 @@
 //! What a test sets `FakeServer` up to do: faults aimed at one call, rate
 //! limits, a clock that runs, and pages over many tokens.
 
-mod common;
-
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::fake::start;
+use crate::util::fake::start;
 use magicbell_jwt::{
     Client, CreateProjectTokenRequest, CreateUserTokenRequest, Error, FakeFault, FakeRoute,
     FakeServer, FetchProjectTokensParams, FetchTokensParams,
