@@ -1,23 +1,15 @@
 //! `FakeServer` through the crate's own `Client`: state, pagination, auth,
-//! errors and faults. Raw HTTP cases are in `fake_http.rs`.
+//! errors and faults. Raw HTTP cases are in the `fake_http_*` modules.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::util::fake::start;
+use crate::util::fake::{req, start};
 use magicbell_jwt::{
     AccessToken, Client, CreateProjectTokenRequest, CreateUserTokenRequest, Error, FakeFault,
     FakeRequest, FakeServer, FetchProjectTokensParams, FetchTokensParams,
 };
 use serde_json::Value;
-
-fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
-    FakeRequest {
-        method: method.into(),
-        path: path.into(),
-        status,
-    }
-}
 
 /// `n` project tokens named `t0`..; their ids, oldest first.
 fn mint(fake: &FakeServer, n: usize) -> Vec<String> {

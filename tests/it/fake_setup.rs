@@ -1,15 +1,18 @@
-//! What a test sets `FakeServer` up to do: faults aimed at one call, rate
-//! limits, a clock that runs, and pages over many tokens.
+//! What a test sets `FakeServer` up to do and reads back from it: faults
+//! aimed at one call or met over raw HTTP, rate limits, a clock that runs,
+//! pages over many tokens, and the request log.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::util::fake::start;
+use crate::util::fake::{assert_still_serving, req, request};
 use magicbell_jwt::{
     Client, CreateProjectTokenRequest, CreateUserTokenRequest, Error, FakeFault, FakeRoute,
     FakeServer, FetchProjectTokensParams, FetchTokensParams,
 };
-use magicbell_jwt_test_support::raw_http::{connect, send, Answer};
+use magicbell_jwt_test_support::raw_http::{closed, connect, read_answer, send, Answer};
+use serde_json::json;
 
 fn statuses(fake: &FakeServer, method: &str) -> Vec<Option<u16>> {
     let log = fake.requests().into_iter().filter(|r| r.method == method);
@@ -468,4 +471,171 @@ fn a_page_past_either_end_is_empty_with_no_links() {
         let links = page.links.unwrap();
         assert_eq!((links.next, links.prev), (None, None));
     }
+}
+
+// --- Faults over raw HTTP --------------------------------------------------------------
+
+#[test]
+fn faults_meet_any_request_read_in_full_but_not_a_refused_one() {
+    let fake = start();
+    fake.inject(1, FakeFault::RetryAfter(503, 7));
+    // Refused for its size: uses no fault.
+    let big = format!(
+        "GET /v2/jwt/project HTTP/1.1\r\nx: {}\r\n\r\n",
+        "p".repeat(17_000)
+    );
+    assert_eq!(send(&fake.base_url(), big.as_bytes()).status, 431);
+    // No bearer and an unknown path: the fault answers all the same.
+    let answer = send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n");
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.header("retry-after"), Some("7"));
+    assert_eq!(answer.error().0, "service_unavailable");
+    assert_eq!(
+        send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n").status,
+        404
+    );
+}
+
+#[test]
+fn a_status_fault_outside_200_to_599_is_answered_500() {
+    let fake = start();
+    fake.inject(2, FakeFault::Status(100));
+    assert_eq!(
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
+        500
+    );
+    fake.inject(1, FakeFault::Status(1000));
+    assert_eq!(
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
+        500
+    );
+    assert_eq!(
+        send(
+            &fake.base_url(),
+            &request(&fake, "GET", "/v2/jwt/project", "")
+        )
+        .status,
+        500
+    );
+    assert_still_serving(&fake);
+}
+
+#[test]
+fn a_head_sent_a_byte_at_a_time_is_read() {
+    let fake = start();
+    let mut stream = connect(&fake.base_url());
+    stream.set_nodelay(true).unwrap();
+    for byte in request(&fake, "GET", "/v2/jwt/project?limit=3", "") {
+        stream.write_all(&[byte]).unwrap();
+    }
+    assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 200);
+    assert_eq!(
+        fake.requests(),
+        [req("GET", "/v2/jwt/project?limit=3", Some(200))]
+    );
+}
+
+#[test]
+fn a_204_fault_sends_no_body_and_the_connection_stays_usable() {
+    let fake = start();
+    fake.inject(1, FakeFault::Status(204));
+    let mut stream = connect(&fake.base_url());
+    let mut two = request(&fake, "GET", "/v2/jwt/project", "");
+    two.extend(request(&fake, "GET", "/v2/jwt/project", ""));
+    stream.write_all(&two).unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 204 "), "{head}");
+    assert!(
+        !head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
+    let next = read_answer(&mut stream, &mut Vec::new());
+    assert_eq!(next.status, 200);
+    assert_eq!(next.body["data"], json!([]));
+}
+
+// --- The request log ---------------------------------------------------------------
+
+#[test]
+fn a_request_is_in_the_log_by_the_time_its_answer_arrives() {
+    // The fake records a request before it writes the answer, on every path:
+    // answered, faulted, refused (then closed), and closed by a fault.
+    let fake = start();
+    let mut stream = connect(&fake.base_url());
+    let mut buffer = Vec::new();
+    for i in 0..100 {
+        let path = format!("/v2/jwt/project?limit={}", i + 1);
+        stream.write_all(&request(&fake, "GET", &path, "")).unwrap();
+        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+        let log = fake.requests();
+        assert_eq!(log.len(), i + 1);
+        assert_eq!(log[i], req("GET", &path, Some(200)));
+    }
+    fake.inject(1, FakeFault::Status(502));
+    stream
+        .write_all(&request(&fake, "GET", "/v2/jwt/project", ""))
+        .unwrap();
+    assert_eq!(read_answer(&mut stream, &mut buffer).status, 502);
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("GET", "/v2/jwt/project", Some(502)))
+    );
+    assert_eq!(send(&fake.base_url(), b"GET /x HTTP/9\r\n\r\n").status, 400);
+    assert_eq!(fake.requests().last(), Some(&req("GET", "/x", Some(400))));
+    fake.inject(1, FakeFault::Close);
+    stream
+        .write_all(&request(&fake, "DELETE", "/v2/jwt/project/gone", ""))
+        .unwrap();
+    assert!(closed(&mut stream));
+    assert_eq!(
+        fake.requests().last(),
+        Some(&req("DELETE", "/v2/jwt/project/gone", None))
+    );
+    assert_eq!(fake.requests().len(), 103);
+}
+
+#[test]
+fn requests_from_several_threads_are_each_logged_before_their_answers() {
+    let fake = start();
+    let fake = &*fake;
+    let answered: Vec<usize> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|t| {
+                s.spawn(move || {
+                    let mut stream = connect(&fake.base_url());
+                    let mut buffer = Vec::new();
+                    for i in 0..50 {
+                        let path = format!("/v2/jwt/project?limit=1&thread={t}&i={i}");
+                        stream.write_all(&request(fake, "GET", &path, "")).unwrap();
+                        assert_eq!(read_answer(&mut stream, &mut buffer).status, 200);
+                        assert!(
+                            fake.requests().contains(&req("GET", &path, Some(200))),
+                            "{path} answered but not logged"
+                        );
+                    }
+                    50
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a sending thread panicked"))
+            .collect()
+    });
+    assert_eq!(answered, [50; 4]);
+    assert_eq!(fake.requests().len(), 200);
 }

@@ -3,18 +3,22 @@
 //! `tests/`).
 
 mod api_contract;
+mod bad_answers;
 mod bulk;
+mod connections;
+mod creates;
 mod decoding;
 mod errors;
 mod fake_api;
-mod fake_http;
+mod fake_http_bodies;
+mod fake_http_framing;
+mod fake_http_routes;
 mod fake_setup;
-mod faults;
 mod pagination;
 mod proxy;
 mod rate_limits;
 mod requests;
-mod robustness;
+mod retries;
 mod secrets;
 mod times;
 mod tls;

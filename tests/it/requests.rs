@@ -1,9 +1,15 @@
 //! The exact request each call puts on the wire.
 
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+
+use crate::util::scripted::{builder, list, PAGE};
 use crate::util::{client, page, query_is, TOKEN};
 use httpmock::Method::{DELETE, GET, POST};
 use httpmock::MockServer;
-use magicbell_jwt::{CreateProjectTokenRequest, FetchProjectTokensParams};
+use magicbell_jwt::{ClientBuilder, CreateProjectTokenRequest, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{json as answer, FaultServer};
 use serde_json::json;
 
 const USER_AGENT: &str = concat!("magicbell-jwt/", env!("CARGO_PKG_VERSION"));
@@ -186,4 +192,113 @@ fn base_url_without_a_prefix_puts_paths_at_the_root() {
         .unwrap();
 
     mock.assert_calls(1);
+}
+
+// --- Transport policy --------------------------------------------------------
+
+#[test]
+fn every_request_carries_the_user_agent_and_accept_headers() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let server = FaultServer::start(move |_, request| {
+        let _ = tx.lock().unwrap().send((
+            request.method.clone(),
+            request.target.clone(),
+            request.headers.clone(),
+        ));
+        answer(200, PAGE)
+    });
+
+    list(
+        &builder(&server.url())
+            .user_agent_suffix("token-rotator/2.1")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+
+    let (method, target, headers) = rx.recv().unwrap();
+    assert_eq!(
+        (method.as_str(), target.as_str()),
+        ("GET", "/v2/jwt/project")
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        headers.contains(&(
+            "user-agent".into(),
+            format!("magicbell-jwt/{version} token-rotator/2.1")
+        )),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("accept".into(), "application/json".into())),
+        "{headers:?}"
+    );
+    assert!(
+        headers.contains(&("authorization".into(), format!("Bearer {TOKEN}"))),
+        "{headers:?}"
+    );
+}
+
+/// The `User-Agent` line of the one request a list sends, byte for byte:
+/// FaultServer trims header values, so this reads the raw head itself.
+fn user_agent_line_sent(settings: impl FnOnce(ClientBuilder) -> ClientBuilder) -> String {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
+            PAGE.len()
+        );
+        stream.write_all(answer.as_bytes()).unwrap();
+        String::from_utf8(head).unwrap()
+    });
+    list(&settings(builder(&url)).build().unwrap()).unwrap();
+    let head = server.join().unwrap();
+    let lines = head.split("\r\n");
+    let mut agents = lines.filter(|l| l.to_ascii_lowercase().starts_with("user-agent:"));
+    let line = agents.next().expect("a User-Agent line").to_owned();
+    assert_eq!(agents.next(), None, "{head}");
+    line
+}
+
+#[test]
+fn an_empty_or_blank_user_agent_suffix_adds_nothing_not_even_a_space() {
+    let version = env!("CARGO_PKG_VERSION");
+    for suffix in ["", "   ", "\u{3000}"] {
+        assert_eq!(
+            user_agent_line_sent(|b| b.user_agent_suffix(suffix)),
+            format!("user-agent: magicbell-jwt/{version}"),
+            "{suffix:?}"
+        );
+    }
+    // White space around a suffix is dropped; one space joins it on.
+    assert_eq!(
+        user_agent_line_sent(|b| b.user_agent_suffix("  token-rotator/2.1 ")),
+        format!("user-agent: magicbell-jwt/{version} token-rotator/2.1")
+    );
+}
+
+#[test]
+fn a_user_agent_suffix_with_a_control_character_is_refused() {
+    for suffix in ["app\n1.0", "app/1.0\u{7f}", "\u{1b}[31mapp", "app\r"] {
+        let err = builder("http://127.0.0.1:9/v2")
+            .user_agent_suffix(suffix)
+            .build()
+            .unwrap_err();
+
+        assert_eq!(
+            err.to_string(),
+            "invalid input: user agent suffix holds control characters",
+            "{suffix:?}"
+        );
+    }
 }

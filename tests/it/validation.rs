@@ -232,3 +232,31 @@ fn ids_that_merely_hold_dots_are_sent_as_one_segment() {
 
     discard.assert_calls(1);
 }
+
+#[test]
+fn plain_http_is_refused_for_hosts_that_are_not_loopback() {
+    let err = Client::builder(TOKEN)
+        .base_url("http://api.magicbell.com/v2")
+        .build()
+        .unwrap_err();
+
+    assert_eq!(
+        err.to_string(),
+        "invalid input: base URL \"http://api.magicbell.com/v2\" would send the token in clear text to a host that is not loopback; use https, or a loopback host such as 127.0.0.1"
+    );
+    for url in [
+        "http://localhost:8080",
+        "http://127.0.0.9/v2",
+        "http://[::1]:3000/v2",
+    ] {
+        assert!(
+            Client::builder(TOKEN).base_url(url).build().is_ok(),
+            "{url}"
+        );
+    }
+    assert!(Client::builder(TOKEN)
+        .base_url("http://magicbell.internal/v2")
+        .allow_insecure_http(true)
+        .build()
+        .is_ok());
+}

@@ -78,6 +78,7 @@ pub fn query_is(
 }
 
 pub mod fake;
+pub mod scripted;
 
 /// Debug and Display of a result, checked to hold neither secret.
 pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {
