@@ -1,6 +1,7 @@
 //! Section 5 of `cargo bench`: bulk calls over a 20 ms network.
 
 use super::*;
+use magicbell_jwt_test_support::{RateLimitedServer, Windows};
 
 // --- 5. Over a 20 ms network -------------------------------------------------------
 
@@ -258,37 +259,10 @@ pub(super) fn render_user_page(target: &str) -> Vec<u8> {
 /// that rate-limits.
 pub(super) fn shared_retry_after(latency: Duration) {
     let total = CREATE_THREADS * CREATES_PER_THREAD;
-    let refused = Arc::new(AtomicUsize::new(0));
-    let server = {
-        let refused = refused.clone();
-        let created = json(201, CREATED);
-        let too_many = answer_bytes(
-            429,
-            &[("content-type", "application/json"), ("retry-after", "1")],
-            br#"{"errors":[{"code":"rate_limited","message":"too many requests"}]}"#,
-        );
-        let started = Instant::now();
-        // (whole seconds since the server started, requests answered in it)
-        let window = Mutex::new((0u64, 0usize));
-        FaultServer::start(move |_, _| {
-            thread::sleep(latency);
-            let now = started.elapsed().as_secs();
-            let allowed = {
-                let mut w = window.lock().expect("window");
-                if w.0 != now {
-                    *w = (now, 0);
-                }
-                w.1 += 1;
-                w.1 <= RATE_LIMIT
-            };
-            if allowed {
-                Reply::Raw(created.clone())
-            } else {
-                refused.fetch_add(1, Ordering::SeqCst);
-                Reply::Raw(too_many.clone())
-            }
-        })
-    };
+    let server = RateLimitedServer::builder(RATE_LIMIT)
+        .windows(Windows::FromStart(Duration::from_secs(1)))
+        .latency(latency)
+        .start();
     println!(
         "   5c. {CREATE_THREADS} threads × {CREATES_PER_THREAD} creates on one shared client (max_retries {CREATE_RETRIES}); the server answers"
     );
@@ -331,7 +305,7 @@ pub(super) fn shared_retry_after(latency: Duration) {
         floor,
         total - failures.len(),
         failures.len(),
-        refused.load(Ordering::SeqCst),
+        server.refused(),
         server.requests(),
         server.connections(),
     );
