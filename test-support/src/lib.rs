@@ -1,15 +1,19 @@
 //! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
 //! request with whatever a test's script says, and counts the TCP connections
 //! and requests it sees. [`raw_http`] reads a server's answers over raw TCP;
-//! [`RateLimitedServer`] enforces a fixed-window rate limit; [`ConnectProxy`]
-//! is an HTTP `CONNECT` proxy; [`TlsServer`] serves HTTPS with a test CA.
+//! [`RateLimitedServer`] enforces a fixed-window rate limit;
+//! [`InFlightServer`] holds requests until enough are in flight together;
+//! [`ConnectProxy`] is an HTTP `CONNECT` proxy; [`TlsServer`] serves HTTPS
+//! with a test CA.
 
 mod connect_proxy;
+mod in_flight;
 mod rate_limited;
 pub mod raw_http;
 mod tls_server;
 
 pub use connect_proxy::{ConnectProxy, Tunnel};
+pub use in_flight::{InFlightBuilder, InFlightServer};
 pub use rate_limited::{api_answer, RateLimitBuilder, RateLimitedServer, WindowCount, Windows};
 pub use tls_server::TlsServer;
 

@@ -1,53 +1,31 @@
 //! Revoking many tokens at once: order and per-id errors, how many requests
 //! are in flight, connections reused, and the stop once the server is gone.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::util::{reason, TOKEN};
 use httpmock::prelude::*;
 use magicbell_jwt::{Client, Error};
-use magicbell_jwt_test_support::{dies_after, json, FaultServer};
+use magicbell_jwt_test_support::{dies_after, json, FaultServer, InFlightServer};
 
 fn discarded(id: &str) -> String {
     format!(r#"{{"token_id":"{id}","discarded_at":"2026-01-02T00:00:00Z"}}"#)
 }
 
-fn fault_client(server: &FaultServer) -> Client {
+fn fault_client(url: &str) -> Client {
     Client::builder(TOKEN)
-        .base_url(server.url())
+        .base_url(url)
         .retry_delay(Duration::from_millis(1))
         .build()
         .unwrap()
 }
 
 /// A server that answers each revoke only once `wanted` requests are in
-/// flight together (or `patience` has passed), recording the most it ever
+/// flight together (or `patience` has passed), noting the most it ever
 /// held at once and the order requests arrived in.
-struct Concurrency {
-    server: FaultServer,
-    most: Arc<AtomicUsize>,
-    order: Arc<Mutex<Vec<String>>>,
-}
-
-fn concurrency_server(wanted: usize, patience: Duration) -> Concurrency {
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let most = Arc::new(AtomicUsize::new(0));
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let (most2, order2) = (most.clone(), order.clone());
-    let server = FaultServer::start(move |_, request| {
-        order2.lock().unwrap().push(request.target.clone());
-        let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        most2.fetch_max(now, Ordering::SeqCst);
-        let started = Instant::now();
-        while in_flight.load(Ordering::SeqCst) < wanted && started.elapsed() < patience {
-            thread::sleep(Duration::from_millis(1));
-        }
-        // Let the others of this round see the full count before leaving.
-        thread::sleep(Duration::from_millis(5));
-        in_flight.fetch_sub(1, Ordering::SeqCst);
+fn concurrency_server(wanted: usize, patience: Duration) -> InFlightServer {
+    InFlightServer::builder(wanted, patience).start(|request| {
         let id = request
             .target
             .rsplit('/')
@@ -55,12 +33,7 @@ fn concurrency_server(wanted: usize, patience: Duration) -> Concurrency {
             .unwrap_or_default()
             .to_owned();
         json(200, &discarded(&id))
-    });
-    Concurrency {
-        server,
-        most,
-        order,
-    }
+    })
 }
 
 #[test]
@@ -143,11 +116,11 @@ fn no_more_than_parallelism_requests_are_in_flight_and_that_many_are_reached() {
         let c = concurrency_server(parallelism, Duration::from_secs(2));
         let ids: Vec<String> = (0..parallelism * 3).map(|i| format!("t{i}")).collect();
 
-        let results = fault_client(&c.server).discard_project_jwts(&ids, parallelism);
+        let results = fault_client(&c.url()).discard_project_jwts(&ids, parallelism);
 
         assert!(results.iter().all(Result::is_ok));
-        assert_eq!(c.most.load(Ordering::SeqCst), parallelism);
-        assert_eq!(c.server.requests(), parallelism * 3);
+        assert_eq!(c.most("DELETE"), parallelism);
+        assert_eq!(c.requests(), parallelism * 3);
     }
 }
 
@@ -158,18 +131,18 @@ fn parallelism_1_sends_strictly_one_after_another_in_order() {
         let c = concurrency_server(2, Duration::from_millis(50));
         let ids = ["t0", "t1", "t2", "t3"];
 
-        let results = fault_client(&c.server).discard_project_jwts(&ids, parallelism);
+        let results = fault_client(&c.url()).discard_project_jwts(&ids, parallelism);
 
         assert!(results.iter().all(Result::is_ok));
-        assert_eq!(c.most.load(Ordering::SeqCst), 1);
-        let order = c.order.lock().unwrap().clone();
+        assert_eq!(c.most("DELETE"), 1);
+        let order = c.order();
         assert_eq!(
             order,
             [
-                "/v2/jwt/project/t0",
-                "/v2/jwt/project/t1",
-                "/v2/jwt/project/t2",
-                "/v2/jwt/project/t3"
+                "DELETE /v2/jwt/project/t0",
+                "DELETE /v2/jwt/project/t1",
+                "DELETE /v2/jwt/project/t2",
+                "DELETE /v2/jwt/project/t3"
             ]
         );
     }
@@ -178,16 +151,16 @@ fn parallelism_1_sends_strictly_one_after_another_in_order() {
 #[test]
 fn a_batch_reuses_its_connections() {
     let c = concurrency_server(16, Duration::from_secs(2));
-    let client = fault_client(&c.server);
+    let client = fault_client(&c.url());
     let ids: Vec<String> = (0..64).map(|i| format!("t{i}")).collect();
 
     let first = client.discard_project_jwts(&ids, 16);
     let second = client.discard_project_jwts(&ids, 16);
 
     assert!(first.iter().chain(&second).all(Result::is_ok));
-    assert_eq!(c.server.requests(), 128);
+    assert_eq!(c.requests(), 128);
     // Sixteen, the most the docs recommend, stay pooled between batches.
-    assert_eq!(c.server.connections(), 16);
+    assert_eq!(c.connections(), 16);
 }
 
 #[test]
@@ -207,7 +180,7 @@ fn results_keep_the_ids_order_when_early_ids_finish_last() {
     });
     let ids: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
 
-    let results = fault_client(&server).discard_project_jwts(&ids, 8);
+    let results = fault_client(&server.url()).discard_project_jwts(&ids, 8);
 
     let got: Vec<String> = results.into_iter().map(|r| r.unwrap().token_id).collect();
     assert_eq!(got, ids);
@@ -218,12 +191,12 @@ fn parallelism_beyond_the_ids_or_the_cap_still_revokes_each_id_once() {
     let c = concurrency_server(3, Duration::from_millis(200));
     let ids = ["t0", "t1", "t2"];
 
-    let results = fault_client(&c.server).discard_project_jwts(&ids, usize::MAX);
+    let results = fault_client(&c.url()).discard_project_jwts(&ids, usize::MAX);
 
     assert!(results.iter().all(Result::is_ok));
-    assert_eq!(c.server.requests(), 3);
+    assert_eq!(c.requests(), 3);
     // The first id goes alone; the other two together.
-    assert_eq!(c.most.load(Ordering::SeqCst), 2);
+    assert_eq!(c.most("DELETE"), 2);
 }
 
 #[test]
@@ -231,7 +204,7 @@ fn an_empty_batch_sends_nothing() {
     let server = FaultServer::start(|_, _| json(500, "{}"));
     let none: [&str; 0] = [];
 
-    assert!(fault_client(&server)
+    assert!(fault_client(&server.url())
         .discard_project_jwts(&none, 8)
         .is_empty());
     assert_eq!(server.requests(), 0);
