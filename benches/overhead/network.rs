@@ -114,6 +114,7 @@ pub(super) fn revoke_project_tokens(
 }
 
 /// 5b: `magicbell-jwt user-revoke-all` over many users, at `--parallel` 1 and 8.
+#[track_caller]
 pub(super) fn user_revoke_all(latency: Duration) {
     let discarded = json(200, DISCARDED);
     let server = FaultServer::start(move |_, request| {
@@ -173,6 +174,7 @@ pub(super) fn user_revoke_all(latency: Duration) {
 /// walked N users at a time, then the revokes N at a time. Returns
 /// (revoked, failed) from its closing `revoked N, failed M` line, and its
 /// stderr.
+#[track_caller]
 pub(super) fn user_revoke_all_job(
     base: &str,
     users: &[String],
@@ -216,6 +218,7 @@ pub(super) fn user_revoke_all_job(
 
 /// The release build of the tool (`magicbell-jwt`, package
 /// magicbell-jwt-cli), built once on first use.
+#[track_caller]
 pub(super) fn tool_binary() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT

@@ -56,6 +56,7 @@ pub(super) fn instructions_per_call() {
 
 /// Instructions callgrind counts for `n` calls of one side, the process's
 /// start and end included.
+#[track_caller]
 pub(super) fn callgrind(call: &str, side: &str, n: usize) -> u64 {
     let out_file = std::env::temp_dir().join(format!(
         "overhead-callgrind-{}-{call}-{side}-{n}.out",
@@ -80,6 +81,7 @@ pub(super) fn callgrind(call: &str, side: &str, n: usize) -> u64 {
 /// more, the server runs in a process of its own pinned to CPU 0 and the
 /// calling side in another pinned to CPU 1, so every run places both sides
 /// alike; otherwise both share this process and the scheduler places them.
+#[track_caller]
 pub(super) fn cpu_time_per_call() {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let taskset = Command::new("taskset")

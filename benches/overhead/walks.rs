@@ -4,6 +4,7 @@ use super::*;
 
 // --- 2. Walks ----------------------------------------------------------------------
 
+#[track_caller]
 pub(super) fn walks(server: &FaultServer, base: &str) {
     println!("2. Paginator walks, {WALK_PAGE} tokens a page, each in a fresh child process");
     println!(

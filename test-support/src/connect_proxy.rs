@@ -33,6 +33,7 @@ impl ConnectProxy {
         Self::start_with(true)
     }
 
+    #[track_caller]
     fn start_with(refuse: bool) -> ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
@@ -55,6 +56,7 @@ impl ConnectProxy {
     }
 
     /// Every `CONNECT` so far, in order.
+    #[track_caller]
     pub fn tunnels(&self) -> Vec<Tunnel> {
         self.tunnels.lock().unwrap().clone()
     }

@@ -97,6 +97,7 @@ pub struct FaultServer {
 impl FaultServer {
     /// Starts serving on 127.0.0.1; `script(n, request)` decides the answer
     /// to the `n`th request (from 0) across all connections.
+    #[track_caller]
     pub fn start(script: impl Fn(usize, &Request) -> Reply + Send + Sync + 'static) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
@@ -159,6 +160,7 @@ impl Drop for FaultServer {
 /// any still queued is reset. Its port, and a handle that yields how many
 /// requests it answered once the port is closed. The client must send at
 /// least one request more than `answers`.
+#[track_caller]
 pub fn dies_after(
     answers: usize,
     pause: Duration,

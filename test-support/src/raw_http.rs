@@ -39,6 +39,7 @@ impl Answer {
 
 /// A connection to the fake whose [`base_url`](magicbell_jwt::FakeServer::base_url)
 /// is `base_url`; its reads wait at most [`PATIENCE`].
+#[track_caller]
 pub fn connect(base_url: &str) -> TcpStream {
     let addr = base_url["http://".len()..]
         .trim_end_matches("/v2")
@@ -50,6 +51,7 @@ pub fn connect(base_url: &str) -> TcpStream {
 
 /// Reads one answer (skipping a `100 Continue`) from `stream`; `buffer` keeps
 /// what arrived past it, for the next answer on the connection.
+#[track_caller]
 pub fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
     loop {
         let end = loop {
@@ -94,6 +96,7 @@ pub fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
 
 /// Sends `bytes` on a new connection to the fake at `base_url` and reads one
 /// answer.
+#[track_caller]
 pub fn send(base_url: &str, bytes: &[u8]) -> Answer {
     let mut stream = connect(base_url);
     stream.write_all(bytes).expect("write");

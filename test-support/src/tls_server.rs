@@ -27,12 +27,14 @@ impl TlsServer {
     pub const CA: &'static str = include_str!("../fixtures/tls/ca.pem");
 
     /// The text of the fixture `file` (`localhost.key`, `other-name.pem`...).
+    #[track_caller]
     pub fn fixture(file: &str) -> String {
         std::fs::read_to_string(format!("{FIXTURES}{file}")).expect("fixture file")
     }
 
     /// Serves `fixtures/tls/{name}.pem` and `.key` on 127.0.0.1,
     /// answering each request with `200` and `body`.
+    #[track_caller]
     pub fn start(name: &str, body: &'static str) -> TlsServer {
         let dir = FIXTURES;
         let certs = CertificateDer::pem_file_iter(format!("{dir}{name}.pem"))

@@ -268,6 +268,7 @@ fn variants(body: &str, rng: &mut Rng, count: usize) -> Vec<Vec<u8>> {
     out
 }
 
+#[track_caller]
 fn check<T: std::fmt::Debug>(result: Result<T, Error>, body: &[u8]) {
     shown(&result);
     assert!(

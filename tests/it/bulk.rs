@@ -13,6 +13,7 @@ fn discarded(id: &str) -> String {
     format!(r#"{{"token_id":"{id}","discarded_at":"2026-01-02T00:00:00Z"}}"#)
 }
 
+#[track_caller]
 fn fault_client(url: &str) -> Client {
     Client::builder(TOKEN)
         .base_url(url)

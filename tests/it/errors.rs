@@ -8,6 +8,7 @@ use serde_json::json;
 
 const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
 
+#[track_caller]
 fn discard_answered(status: u16, body: &str, content_type: &str) -> Error {
     let server = MockServer::start();
     let mock = server.mock(|when, then| {

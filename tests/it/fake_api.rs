@@ -12,6 +12,7 @@ use magicbell_jwt::{
 use serde_json::Value;
 
 /// `n` project tokens named `t0`..; their ids, oldest first.
+#[track_caller]
 fn mint(fake: &FakeServer, n: usize) -> Vec<String> {
     let client = fake.client();
     (0..n)
@@ -24,10 +25,12 @@ fn mint(fake: &FakeServer, n: usize) -> Vec<String> {
         .collect()
 }
 
+#[track_caller]
 fn ids(tokens: &[AccessToken]) -> Vec<String> {
     tokens.iter().map(|t| t.id.clone().expect("id")).collect()
 }
 
+#[track_caller]
 fn api_error(result: Result<impl std::fmt::Debug, Error>) -> Box<magicbell_jwt::ApiError> {
     match result {
         Err(Error::Api(e)) => e,
@@ -35,6 +38,7 @@ fn api_error(result: Result<impl std::fmt::Debug, Error>) -> Box<magicbell_jwt::
     }
 }
 
+#[track_caller]
 fn client_for(fake: &FakeServer, token: &str) -> Client {
     Client::builder(token)
         .base_url(fake.base_url())
@@ -43,12 +47,14 @@ fn client_for(fake: &FakeServer, token: &str) -> Client {
         .expect("client")
 }
 
+#[track_caller]
 fn claims(jwt: &str) -> Value {
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3, "three parts: {jwt}");
     serde_json::from_slice(&base64url_decode(parts[1])).expect("claims are JSON")
 }
 
+#[track_caller]
 fn base64url_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let values: Vec<u32> = text

@@ -72,6 +72,7 @@ fn a_method_a_path_does_not_have_is_405_with_allow() {
 
 /// An answer's status line and headers, up to the blank line, read a byte
 /// at a time so that nothing after them is taken.
+#[track_caller]
 fn read_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {

@@ -19,6 +19,7 @@ fn statuses(fake: &FakeServer, method: &str) -> Vec<Option<u16>> {
     log.map(|r| r.status).collect()
 }
 
+#[track_caller]
 fn client_with(fake: &FakeServer, retries: u32) -> Client {
     Client::builder(fake.admin_token())
         .base_url(fake.base_url())
@@ -29,6 +30,7 @@ fn client_with(fake: &FakeServer, retries: u32) -> Client {
         .unwrap()
 }
 
+#[track_caller]
 fn create(client: &Client, name: &str) -> String {
     let request = CreateProjectTokenRequest::new(name);
     client.create_project_jwt(&request).unwrap().token_id
@@ -346,6 +348,7 @@ fn a_client_waits_out_the_rate_limit_and_its_next_window_answers() {
 // --- The clock ------------------------------------------------------------------------
 
 /// `time` in whole seconds since the epoch.
+#[track_caller]
 fn secs(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).unwrap().as_secs()
 }

@@ -15,6 +15,7 @@ fn serve<'a>(server: &'a MockServer, query: Option<&'static str>, body: Value) -
     })
 }
 
+#[track_caller]
 fn ids(walk: impl Iterator<Item = Result<magicbell_jwt::AccessToken, Error>>) -> Vec<String> {
     walk.map(|t| t.unwrap().id.unwrap()).collect()
 }
@@ -411,6 +412,7 @@ fn both_cursors_set_is_refused_before_sending() {
 }
 
 /// A walk built inside a function that owns its client and returns it.
+#[track_caller]
 fn walk_from_an_owned_client(url: String) -> magicbell_jwt::Paginator {
     let client = magicbell_jwt::Client::builder(crate::util::TOKEN)
         .base_url(url)

@@ -22,6 +22,7 @@ fn ten_a_second(headers: bool) -> RateLimitedServer {
 }
 
 /// A client with the default settings.
+#[track_caller]
 fn client(url: &str) -> Client {
     Client::builder(TOKEN).base_url(url).build().unwrap()
 }
@@ -247,6 +248,7 @@ fn list(client: &Client) -> Result<(), magicbell_jwt::Error> {
 /// A server that answers 429 with `Retry-After: 1` to the first request and
 /// to any other arriving within that second, and 200 after it; it records
 /// each status and tells `first` when the first 429 has gone out.
+#[track_caller]
 fn one_second_limit() -> (FaultServer, Arc<Mutex<Vec<u16>>>, mpsc::Receiver<()>) {
     const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
     let first_429: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));

@@ -242,6 +242,7 @@ fn every_request_carries_the_user_agent_and_accept_headers() {
 
 /// The `User-Agent` line of the one request a list sends, byte for byte:
 /// FaultServer trims header values, so this reads the raw head itself.
+#[track_caller]
 fn user_agent_line_sent(settings: impl FnOnce(ClientBuilder) -> ClientBuilder) -> String {
     use std::io::{Read, Write};
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

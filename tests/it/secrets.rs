@@ -6,6 +6,7 @@ use httpmock::MockServer;
 use magicbell_jwt::{Client, CreateProjectTokenRequest};
 use serde_json::json;
 
+#[track_caller]
 fn assert_hidden(text: &str) {
     assert!(!text.contains(TOKEN), "bearer token leaked: {text}");
     assert!(!text.contains(MINTED), "minted token leaked: {text}");
@@ -129,6 +130,7 @@ fn a_server_that_echoes_the_bearer_token_has_it_blanked_out() {
 
 /// The error a 401 with this body and these headers makes, checked to show
 /// neither secret.
+#[track_caller]
 fn error_for(body: &str, headers: &[(&str, String)]) -> magicbell_jwt::Error {
     let server = MockServer::start();
     server.mock(|when, then| {
@@ -144,6 +146,7 @@ fn error_for(body: &str, headers: &[(&str, String)]) -> magicbell_jwt::Error {
 }
 
 /// `TOKEN` with its first character JSON-escaped, as `\u0073k-test…`.
+#[track_caller]
 fn escaped_token() -> String {
     let first = TOKEN.chars().next().unwrap();
     format!("\\u{:04x}{}", first as u32, &TOKEN[1..])

@@ -12,6 +12,7 @@ fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
+#[track_caller]
 fn token(created_at: &str, expires_at: Option<&str>, discarded_at: Option<&str>) -> AccessToken {
     serde_json::from_value(json!({
         "id": "t1",

@@ -22,6 +22,7 @@ fn builder(server: &TlsServer) -> ClientBuilder {
         .connect_timeout(std::time::Duration::from_secs(120))
 }
 
+#[track_caller]
 fn list_error(client: &Client) -> Error {
     let result = client.fetch_project_tokens(&FetchProjectTokensParams::default());
     shown(&result);
@@ -156,6 +157,7 @@ fn the_bundle_shows_in_debug_by_size_only() {
 /// A listener that reads each ClientHello and closes the connection: a
 /// handshake cut short, which no TLS library can tell from a cut after the
 /// request was written. Returns the base URL and the connection count.
+#[track_caller]
 fn cutting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::Read;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -197,6 +199,7 @@ fn a_handshake_cut_short_counts_as_maybe_processed_so_a_create_is_not_sent_again
 
 /// A plain HTTP server on the port an `https` URL names: it answers the
 /// ClientHello with a 400, as HTTP servers do with bytes that are not HTTP.
+#[track_caller]
 fn plain_http_server() -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

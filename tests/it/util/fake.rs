@@ -25,6 +25,7 @@ impl Drop for Fake {
 }
 
 /// A started [`Fake`].
+#[track_caller]
 pub fn start() -> Fake {
     Fake(FakeServer::start().expect("the fake starts"))
 }
@@ -49,6 +50,7 @@ pub fn req(method: &str, path: &str, status: Option<u16>) -> FakeRequest {
 }
 
 /// The fake still serves a normal request on a new connection.
+#[track_caller]
 pub fn assert_still_serving(fake: &FakeServer) {
     let answer = send(
         &fake.base_url(),

@@ -16,6 +16,7 @@ pub fn client(server: &MockServer) -> Client {
 }
 
 /// [`client`] with more settings.
+#[track_caller]
 pub fn client_with(
     server: &MockServer,
     settings: impl FnOnce(ClientBuilder) -> ClientBuilder,
@@ -81,6 +82,7 @@ pub mod fake;
 pub mod scripted;
 
 /// Debug and Display of a result, checked to hold neither secret.
+#[track_caller]
 pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> String {
     let text = match result {
         Ok(value) => format!("{value:?} {value:#?}"),
@@ -98,6 +100,7 @@ pub fn shown<T: std::fmt::Debug>(result: &Result<T, magicbell_jwt::Error>) -> St
 }
 
 /// The reason of an [`magicbell_jwt::Error::InvalidInput`]; any other error fails the test.
+#[track_caller]
 pub fn reason(err: magicbell_jwt::Error) -> String {
     match err {
         magicbell_jwt::Error::InvalidInput { reason, .. } => reason,

@@ -30,6 +30,7 @@ pub fn builder(url: &str) -> ClientBuilder {
         .connect_timeout(Duration::from_millis(300))
 }
 
+#[track_caller]
 pub fn client(server: &FaultServer) -> Client {
     builder(&server.url()).build().unwrap()
 }
@@ -48,12 +49,14 @@ pub fn create(client: &Client) -> Result<magicbell_jwt::CreateTokenResponse, Err
 
 /// The error of a list call, failing the test instead of hanging if the call
 /// has not returned in 20 s.
+#[track_caller]
 pub fn list_error_without_hanging(client: Client) -> Error {
     without_hanging(move || list(&client).unwrap_err())
 }
 
 /// Runs `call` on another thread, failing the test instead of hanging past 20 s
 /// (what an unbounded stall, or a backoff of an hour, would do).
+#[track_caller]
 pub fn without_hanging<T: Send + 'static>(call: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || tx.send(call()));
