@@ -1,4 +1,4 @@
-//! The public API as the issues write it: if a signature drifts, this stops
+//! The public API as callers write it: if a signature drifts, this stops
 //! compiling. Nothing here talks to a server.
 
 use std::time::Duration;
