@@ -1,5 +1,6 @@
 //! `FakeServer` over raw TCP: a connection, an answer read back, and whether
-//! the fake closed it. Used by tests/fake_http.rs and the fake's unit tests.
+//! the fake closed it. Used by the fake's raw-HTTP tests
+//! (`tests/it/fake_http_*.rs`) and its unit tests.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

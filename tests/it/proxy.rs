@@ -1,6 +1,6 @@
 //! Proxies: an explicit `proxy(url)` through a local `CONNECT` proxy, its
 //! refusals, and what errors say about it. (The environment's proxy
-//! variables are tested alone in tests/proxy_env.rs, since they are
+//! variables are tested alone in `tests/proxy_env.rs`, since they are
 //! process-wide.)
 
 use std::net::TcpListener;
