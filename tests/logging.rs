@@ -3,13 +3,11 @@
 //! so is a wait for a `Retry-After` that another call met.
 //! The logger is process-wide, so this file holds one test.
 
-mod common;
-
 use std::sync::Mutex;
 
-use common::fault_server::{json, respond, FaultServer};
-use common::{MINTED, TOKEN};
 use magicbell_jwt::{Client, CreateProjectTokenRequest, FetchProjectTokensParams};
+use magicbell_jwt_test_support::{json, respond, FaultServer};
+use magicbell_jwt_test_support::{MINTED, TOKEN};
 
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 

@@ -1,12 +1,10 @@
 //! The environment's proxy variables. They are process-wide, so this file
 //! holds one test, and its own process (the only place the suite sets them).
 
-mod common;
-
-use common::connect_proxy::ConnectProxy;
-use common::fault_server::{json, FaultServer};
-use common::TOKEN;
 use magicbell_jwt::{Client, FakeServer, FetchProjectTokensParams};
+use magicbell_jwt_test_support::ConnectProxy;
+use magicbell_jwt_test_support::TOKEN;
+use magicbell_jwt_test_support::{json, FaultServer};
 
 const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
 

@@ -10,8 +10,8 @@ use super::{tool_binary, user_revoke_all_job, TOKEN};
 /// (requests a second, revokes): ten seconds of the limit each.
 const SWEEP: [(usize, usize); 2] = [(10, 100), (50, 500)];
 const SWEEP_PARALLELISM: [usize; 4] = [1, 8, 16, 64];
-/// Issue 22's run of the tool: users with this many tokens each, at this
-/// `--parallel`, against this many requests a second.
+/// The tool's run: users with this many tokens each, at this `--parallel`,
+/// against this many requests a second.
 const TOOL_USERS: usize = 20;
 const TOOL_TOKENS: usize = 5;
 const TOOL_PARALLEL: usize = 16;

@@ -1,43 +1,60 @@
-//! A [`FaultServer`] that holds requests until enough are in flight together, noting the most there ever were and the order they came in.
+//! A [`FaultServer`] that holds requests until enough are in flight
+//! together, noting the most it ever held and the order they came in: the
+//! check that bulk calls and jobs send in parallel, and no more than asked.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{FaultServer, Reply, Request};
 
-/// A server for a client's parallelism. A request whose method is in
-/// `hold` is held until `wanted` of its method are in flight together;
-/// once one has waited `patience` in vain, no later one of that method
-/// waits, so a client that sends one at a time fails after one patience,
-/// not one per request. Each request is then answered by `answer`.
-pub struct InFlightServer {
-    pub server: FaultServer,
-    most: Arc<Mutex<HashMap<String, usize>>>,
-    order: Arc<Mutex<Vec<String>>>,
+/// How an [`InFlightServer`] holds requests; [`InFlightServer::builder`] makes one.
+#[derive(Debug, Clone)]
+pub struct InFlightBuilder {
+    wanted: usize,
+    patience: Duration,
+    methods: Option<&'static [&'static str]>,
+    give_up: bool,
 }
 
-#[derive(Default)]
-struct Flight {
-    now: usize,
-    gave_up: bool,
-}
+impl InFlightBuilder {
+    /// Holds only requests with one of these methods; the others are
+    /// answered at once. Every method is held by default.
+    pub fn methods(mut self, methods: &'static [&'static str]) -> Self {
+        self.methods = Some(methods);
+        self
+    }
 
-impl InFlightServer {
+    /// Once one request has waited its patience in vain, no later one of its
+    /// method waits, so an implementation that sends one at a time fails
+    /// after one patience, not one per request. Off by default: each
+    /// request waits its own patience.
+    pub fn give_up_after_one_wait(mut self) -> Self {
+        self.give_up = true;
+        self
+    }
+
+    /// Starts serving on 127.0.0.1; `answer(request)` is each request's
+    /// answer, once it is let go.
     pub fn start(
-        hold: &'static [&'static str],
-        wanted: usize,
-        patience: Duration,
+        self,
         answer: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> InFlightServer {
+        #[derive(Default)]
+        struct Flight {
+            now: usize,
+            gave_up: bool,
+        }
         let flights: Arc<Mutex<HashMap<String, Flight>>> = Arc::default();
         let most: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let order = Arc::new(Mutex::new(Vec::new()));
+        let order: Arc<Mutex<Vec<String>>> = Arc::default();
         let (most2, order2) = (most.clone(), order.clone());
         let server = FaultServer::start(move |_, request| {
             let method = request.method.clone();
             lock(&order2).push(format!("{method} {}", request.target));
-            if hold.contains(&method.as_str()) {
+            let held = self.methods.is_none_or(|m| m.contains(&method.as_str()));
+            if held {
                 let now = {
                     let mut flights = lock(&flights);
                     let flight = flights.entry(method.clone()).or_default();
@@ -52,19 +69,19 @@ impl InFlightServer {
                 loop {
                     let mut flights = lock(&flights);
                     let flight = flights.entry(method.clone()).or_default();
-                    if flight.now >= wanted || flight.gave_up {
+                    if flight.now >= self.wanted || flight.gave_up {
                         break;
                     }
-                    if started.elapsed() >= patience {
-                        flight.gave_up = true;
+                    if started.elapsed() >= self.patience {
+                        flight.gave_up = self.give_up;
                         break;
                     }
                     drop(flights);
-                    std::thread::sleep(Duration::from_millis(1));
+                    thread::sleep(Duration::from_millis(1));
                 }
                 // Let the others of this round see the full count before leaving.
-                std::thread::sleep(Duration::from_millis(5));
-                lock(&flights).entry(method.clone()).or_default().now -= 1;
+                thread::sleep(Duration::from_millis(5));
+                lock(&flights).entry(method).or_default().now -= 1;
             }
             answer(request)
         });
@@ -74,21 +91,57 @@ impl InFlightServer {
             order,
         }
     }
+}
 
-    /// The most `method` requests ever in flight together.
+/// A server that holds each request until `wanted` of its method are in
+/// flight together, or it has waited `patience`, then answers as told. It
+/// notes the most requests of each method it ever held at once, and the
+/// order all requests came in.
+pub struct InFlightServer {
+    server: FaultServer,
+    most: Arc<Mutex<HashMap<String, usize>>>,
+    order: Arc<Mutex<Vec<String>>>,
+}
+
+impl InFlightServer {
+    /// Holds every method, each request for its own `patience`, unless set
+    /// otherwise.
+    pub fn builder(wanted: usize, patience: Duration) -> InFlightBuilder {
+        InFlightBuilder {
+            wanted,
+            patience,
+            methods: None,
+            give_up: false,
+        }
+    }
+
+    /// The most `method` requests ever held in flight together.
     pub fn most(&self, method: &str) -> usize {
         lock(&self.most).get(method).copied().unwrap_or(0)
     }
 
-    /// Each request as `METHOD TARGET`, in the order they came.
+    /// Every request so far, in the order they came in, as `METHOD target`.
     pub fn order(&self) -> Vec<String> {
         lock(&self.order).clone()
     }
+
+    /// The base URL to give the client.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    /// Whole requests read so far.
+    pub fn requests(&self) -> usize {
+        self.server.requests()
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.server.connections()
+    }
 }
 
-/// A lock whose holder never panics while holding it.
+/// A lock that a panicking test thread does not poison for the others.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -1,14 +1,26 @@
 //! A small std-only HTTP/1.1 server that misbehaves on purpose: it answers each
 //! request with whatever a test's script says, and counts the TCP connections
 //! and requests it sees. [`raw_http`] reads a server's answers over raw TCP;
-//! [`RateLimitedServer`] enforces a fixed-window rate limit.
+//! [`RateLimitedServer`] enforces a fixed-window rate limit;
+//! [`InFlightServer`] holds requests until enough are in flight together;
+//! [`ConnectProxy`] is an HTTP `CONNECT` proxy; [`TlsServer`] serves HTTPS
+//! with a test CA.
 
+mod connect_proxy;
 mod in_flight;
 mod rate_limited;
 pub mod raw_http;
+mod tls_server;
 
-pub use in_flight::InFlightServer;
+pub use connect_proxy::{ConnectProxy, Tunnel};
+pub use in_flight::{InFlightBuilder, InFlightServer};
 pub use rate_limited::{api_answer, RateLimitBuilder, RateLimitedServer, WindowCount, Windows};
+pub use tls_server::TlsServer;
+
+/// The bearer token the library's test clients send; no output may ever show it.
+pub const TOKEN: &str = "sk-test-bearer-7f3a9c";
+/// The value of a freshly minted token in create answers; no output may show it.
+pub const MINTED: &str = "eyJhbGciOiJIUzI1NiJ9.minted-secret.sig";
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -85,6 +97,7 @@ pub struct FaultServer {
 impl FaultServer {
     /// Starts serving on 127.0.0.1; `script(n, request)` decides the answer
     /// to the `n`th request (from 0) across all connections.
+    #[track_caller]
     pub fn start(script: impl Fn(usize, &Request) -> Reply + Send + Sync + 'static) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
@@ -147,6 +160,7 @@ impl Drop for FaultServer {
 /// any still queued is reset. Its port, and a handle that yields how many
 /// requests it answered once the port is closed. The client must send at
 /// least one request more than `answers`.
+#[track_caller]
 pub fn dies_after(
     answers: usize,
     pause: Duration,

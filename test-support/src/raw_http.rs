@@ -1,5 +1,6 @@
 //! `FakeServer` over raw TCP: a connection, an answer read back, and whether
-//! the fake closed it. Used by tests/fake_http.rs and the fake's unit tests.
+//! the fake closed it. Used by the fake's raw-HTTP tests
+//! (`tests/it/fake_http_*.rs`) and its unit tests.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -39,6 +40,7 @@ impl Answer {
 
 /// A connection to the fake whose [`base_url`](magicbell_jwt::FakeServer::base_url)
 /// is `base_url`; its reads wait at most [`PATIENCE`].
+#[track_caller]
 pub fn connect(base_url: &str) -> TcpStream {
     let addr = base_url["http://".len()..]
         .trim_end_matches("/v2")
@@ -50,6 +52,7 @@ pub fn connect(base_url: &str) -> TcpStream {
 
 /// Reads one answer (skipping a `100 Continue`) from `stream`; `buffer` keeps
 /// what arrived past it, for the next answer on the connection.
+#[track_caller]
 pub fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
     loop {
         let end = loop {
@@ -94,6 +97,7 @@ pub fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Answer {
 
 /// Sends `bytes` on a new connection to the fake at `base_url` and reads one
 /// answer.
+#[track_caller]
 pub fn send(base_url: &str, bytes: &[u8]) -> Answer {
     let mut stream = connect(base_url);
     stream.write_all(bytes).expect("write");

@@ -3,7 +3,6 @@
 use std::io;
 
 use magicbell_jwt::CreateTokenResponse;
-use magicbell_jwt_test_support as fault_server;
 use magicbell_jwt_test_support::InFlightServer;
 
 use super::*;
@@ -105,13 +104,16 @@ fn counting_server(
     wanted: usize,
     patience: Duration,
 ) -> InFlightServer {
-    InFlightServer::start(hold, wanted, patience, |request| {
+    InFlightServer::builder(wanted, patience)
+        .methods(hold)
+        .give_up_after_one_wait()
+        .start(|request| {
         let (method, target) = (request.method.as_str(), request.target.as_str());
         let last = target.rsplit('/').next().unwrap_or_default().to_owned();
         let body = match (method, last.as_str()) {
             ("POST", _) => {
                 let created = json!({"token": "jwt-new", "token_id": "new1", "created_at": "2026-11-29T00:00:00Z"});
-                return fault_server::json(201, &created.to_string());
+                return magicbell_jwt_test_support::json(201, &created.to_string());
             }
             ("GET", "project") => {
                 let expired = Some("2020-01-01T00:00:00Z");
@@ -126,7 +128,7 @@ fn counting_server(
             }
             _ => json!({"token_id": last, "discarded_at": "2026-01-02T00:00:00Z"}),
         };
-        fault_server::json(200, &body.to_string())
+        magicbell_jwt_test_support::json(200, &body.to_string())
     })
 }
 
@@ -140,7 +142,7 @@ fn parallel_1_lists_and_revokes_one_after_another_in_order() {
     // would be seen.
     let c = counting_server(&["GET", "DELETE"], 2, Duration::from_millis(50));
 
-    let (code, out, _) = tool_at(&c.server.url(), "user-revoke-all u0 u1 u2 --parallel 1");
+    let (code, out, _) = tool_at(&c.url(), "user-revoke-all u0 u1 u2 --parallel 1");
 
     assert_eq!(code, 0);
     assert_eq!((c.most("GET"), c.most("DELETE")), (1, 1));
@@ -165,11 +167,11 @@ fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
     let users: Vec<String> = (0..8).map(|i| format!("u{i}")).collect();
 
     let line = format!("user-revoke-all {} --parallel 4", users.join(" "));
-    let (code, out, _) = tool_at(&c.server.url(), &line);
+    let (code, out, _) = tool_at(&c.url(), &line);
 
     assert_eq!(code, 0);
     assert_eq!((c.most("GET"), c.most("DELETE")), (4, 4));
-    assert_eq!(c.server.requests(), 16);
+    assert_eq!(c.requests(), 16);
     let order = c.order();
     // Every list ends before the first revoke.
     assert!(
@@ -184,11 +186,11 @@ fn parallel_4_keeps_4_lists_then_4_revokes_in_flight_and_prints_the_same() {
 fn rotate_parallel_4_keeps_4_revokes_in_flight() {
     let c = counting_server(&["DELETE"], 4, PATIENCE);
 
-    let (code, out, _) = tool_at(&c.server.url(), "rotate deploy --parallel 4");
+    let (code, out, _) = tool_at(&c.url(), "rotate deploy --parallel 4");
 
     assert_eq!(code, 0);
     assert_eq!(c.most("DELETE"), 4);
-    assert_eq!(c.server.requests(), 1 + 1 + 8);
+    assert_eq!(c.requests(), 1 + 1 + 8);
     assert_eq!(
         out,
         // A blank line under the token: written before the first revoke.
@@ -200,11 +202,11 @@ fn rotate_parallel_4_keeps_4_revokes_in_flight() {
 fn prune_parallel_4_keeps_4_revokes_in_flight() {
     let c = counting_server(&["DELETE"], 4, PATIENCE);
 
-    let (code, out, _) = tool_at(&c.server.url(), "prune --expired --parallel 4");
+    let (code, out, _) = tool_at(&c.url(), "prune --expired --parallel 4");
 
     assert_eq!(code, 0);
     assert_eq!(c.most("DELETE"), 4);
-    assert_eq!(c.server.requests(), 1 + 8);
+    assert_eq!(c.requests(), 1 + 8);
     assert_eq!(out, revoked_lines(&project_ids(), 0));
 }
 
@@ -214,7 +216,7 @@ fn prune_parallel_4_keeps_4_revokes_in_flight() {
 fn dies_after_5_revokes() -> (String, std::thread::JoinHandle<usize>) {
     let tokens: Vec<_> = (0..40).map(|i| token(&format!("t{i}"))).collect();
     let (port, server) =
-        fault_server::dies_after(1 + 5, Duration::from_millis(100), move |request| {
+        magicbell_jwt_test_support::dies_after(1 + 5, Duration::from_millis(100), move |request| {
             if request.method == "GET" {
                 json!({"data": tokens, "links": {"next": null}}).to_string()
             } else {
