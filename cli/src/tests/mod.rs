@@ -16,7 +16,6 @@ use crate::{cli, Host};
 
 mod command_line;
 mod commands;
-mod layout;
 mod parallel;
 mod prune;
 mod rate_limits;
