@@ -184,7 +184,7 @@ const _: () = {
     assert_send_sync::<Pages>();
 };
 
-// The README's examples compile as doc tests too.
-#[cfg(doctest)]
+// The README's examples compile as doc tests too; they use `FakeServer`.
+#[cfg(all(doctest, feature = "fake"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
