@@ -1,7 +1,7 @@
 //! `magicbell-jwt`: an admin tool for MagicBell JWTs, built on the `magicbell-jwt` library.
 //!
 //! ```text
-//! cargo install --path cli              # from a checkout of the repository
+//! cargo install --locked --path cli     # from a checkout of the repository
 //! export MAGICBELL_TOKEN=...            # a project token allowed to manage tokens
 //! magicbell-jwt --help
 //! magicbell-jwt rotate --help

@@ -286,6 +286,7 @@ fn a_refused_connection_tried_again_says_how_many_attempts_it_took() {
 }
 
 #[test]
+#[cfg(test_servers)] // a server that dies part-way, from the repository's test-support
 fn a_refused_connection_after_an_attempt_that_was_cut_says_it_may_have_acted() {
     // The first attempt is cut unanswered; the retries find the port closed.
     let (port, server) = magicbell_jwt_test_support::dies_after(0, Duration::ZERO, |_| {

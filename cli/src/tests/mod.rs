@@ -16,8 +16,11 @@ use crate::{cli, Host};
 
 mod command_line;
 mod commands;
+// These two need the repository's test servers (see build.rs).
+#[cfg(test_servers)]
 mod parallel;
 mod prune;
+#[cfg(test_servers)]
 mod rate_limits;
 mod rotate;
 mod streams;
@@ -379,6 +382,7 @@ const FAKE_500: &str = "server answered 500 Internal Server Error: internal_serv
                             this answer up; the next requests are answered normally once it is \
                             used)";
 
+#[cfg(test_servers)]
 #[track_caller]
 fn tool_at(url: &str, line: &str) -> (u8, String, String) {
     tool_with(
