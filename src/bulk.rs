@@ -9,14 +9,16 @@ use crate::Error;
 /// keeps in flight: more threads would only open connections the pool cannot keep.
 pub const MAX_PARALLELISM: usize = 64;
 
-/// How many calls in a row that could not reach the server stop a batch.
+/// How many revokes in a row that could not reach the server stop a bulk
+/// call; the rule is on [`Client::discard_project_jwts`](crate::Client::discard_project_jwts).
+///
 /// Enough that one refused connection among thousands of revokes (a
 /// restart behind a load balancer) stops nothing; few enough that a server
 /// gone for good costs one round of retries at `parallelism` 8.
-pub(crate) const STOP_AFTER: usize = 8;
+pub const STOP_AFTER_UNREACHABLE: usize = 8;
 
 /// [`in_parallel`] for calls that each send one request, stopping when the
-/// server is gone: once [`STOP_AFTER`] calls in a row (in the order they
+/// server is gone: once [`STOP_AFTER_UNREACHABLE`] calls in a row (in the order they
 /// end, across threads) ended with an attempt that could not connect
 /// ([`TransportError::is_connect`](crate::TransportError::is_connect) of
 /// the last attempt; an earlier one may have reached the server),
@@ -60,9 +62,9 @@ impl Run {
         match result {
             Err(Error::Transport(e)) if e.is_connect() => {
                 self.in_a_row += 1;
-                if self.in_a_row >= STOP_AFTER && self.stopped.is_none() {
+                if self.in_a_row >= STOP_AFTER_UNREACHABLE && self.stopped.is_none() {
                     self.stopped = Some(format!(
-                        "the batch stopped after {STOP_AFTER} revokes in a row could not reach the server (the last: {})",
+                        "the batch stopped after {STOP_AFTER_UNREACHABLE} revokes in a row could not reach the server (the last: {})",
                         e.what()
                     ));
                 }

@@ -279,8 +279,8 @@ impl Client {
     /// sends nothing; a failure of one id does not stop the others, unless
     /// the server is gone.
     ///
-    /// The stop when the server is gone (for both bulk calls): once 8
-    /// revokes in a row (in the order they end, across threads) failed
+    /// The stop when the server is gone (for both bulk calls): once
+    /// [`STOP_AFTER_UNREACHABLE`](crate::STOP_AFTER_UNREACHABLE) (8) revokes in a row (in the order they end, across threads) failed
     /// without reaching it (a refused connection, a failed name lookup or
     /// TLS handshake:
     /// [`TransportError::is_connect`](crate::TransportError::is_connect) of

@@ -162,7 +162,7 @@ mod fake;
 pub use fake::{FakeFault, FakeRequest, FakeRoute, FakeServer};
 
 pub use builder::ClientBuilder;
-pub use bulk::MAX_PARALLELISM;
+pub use bulk::{MAX_PARALLELISM, STOP_AFTER_UNREACHABLE};
 pub use client::Client;
 pub use error::{ApiError, ApiErrorEntry, Error};
 pub use models::{

@@ -82,7 +82,7 @@ OPTIONS:
 
 EXIT STATUS:
     0 success; 1 a call failed (a job goes on with the rest of its revokes and
-    names each failure on stderr; once 8 in a row could not connect, the rest
+    names each failure on stderr; once {stop} in a row could not connect, the rest
     are not sent and are named 'not attempted'), stdout failed, or fake could
     not start; 2 bad arguments, input refused before anything was sent, or no
     MAGICBELL_TOKEN
@@ -92,6 +92,7 @@ ENVIRONMENT:
     MAGICBELL_BASE_URL   the API's base URL (default https://api.magicbell.com/v2):
                          https, or http to a loopback host only
 ",
+        stop = magicbell_jwt::STOP_AFTER_UNREACHABLE,
         commands = lines(Section::Commands),
         jobs = lines(Section::Jobs),
         fake = lines(Section::Fake),

@@ -32,6 +32,11 @@ fn the_address_is_the_base_url_s_host_and_port_with_the_scheme_s_port_when_none_
     assert_eq!(built("http://[::1]:8080/v2").address(), "[::1]:8080");
     assert_eq!(built("https://[::1]/v2").address(), "[::1]:443");
     assert_eq!(built("https://example.com/v2").address(), "example.com:443");
+    // Credentials in the base URL never get as far as an address.
+    assert!(Client::builder(TOKEN)
+        .base_url("https://user:pw@example.com/v2")
+        .build()
+        .is_err());
 }
 
 #[test]
