@@ -427,3 +427,43 @@ fn the_fake_serves_on_when_its_stderr_is_closed() {
     assert_eq!(page.data.len(), 20);
     assert!(fake.child.try_wait().unwrap().is_none());
 }
+
+#[test]
+fn a_proxy_variable_is_followed_unless_no_proxy_lists_the_api_host() {
+    let fake = magicbell_jwt::FakeServer::start().unwrap();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let list = |no_proxy: Option<&str>| {
+        let mut command = tool();
+        command
+            .env("MAGICBELL_BASE_URL", fake.base_url())
+            .env("MAGICBELL_TOKEN", fake.admin_token())
+            .env("HTTPS_PROXY", format!("http://127.0.0.1:{closed}"))
+            .env("HTTP_PROXY", format!("http://127.0.0.1:{closed}"))
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .arg("list");
+        if let Some(hosts) = no_proxy {
+            command.env("NO_PROXY", hosts);
+        }
+        command.output().unwrap()
+    };
+
+    let through_proxy = list(None);
+    assert_eq!(through_proxy.status.code(), Some(1));
+    let said = text(&through_proxy.stderr);
+    assert!(
+        said.starts_with(&format!(
+            "error: no usable answer from the server: could not connect to the proxy http://127.0.0.1:{closed}"
+        )),
+        "{said}"
+    );
+    assert_eq!(fake.requests().len(), 0);
+
+    let direct = list(Some("127.0.0.1"));
+    assert_eq!(direct.status.code(), Some(0), "{}", text(&direct.stderr));
+    assert_eq!(fake.requests().len(), 1);
+}
