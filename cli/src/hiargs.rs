@@ -67,6 +67,19 @@ pub(crate) enum Command {
     },
 }
 
+impl Command {
+    /// The name of the command when it mints a token, shown once on
+    /// stdout: `create`, `user-create`, and `rotate` but for a dry run.
+    pub(crate) fn mints(&self) -> Option<&'static str> {
+        match self {
+            Command::Create(Kind::Project(_)) => Some("create"),
+            Command::Create(Kind::User(_)) => Some("user-create"),
+            Command::Rotate { dry_run: false, .. } => Some("rotate"),
+            _ => None,
+        }
+    }
+}
+
 /// Which project tokens `prune` revokes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PruneRule {

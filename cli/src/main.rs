@@ -29,6 +29,7 @@ mod flags;
 mod hiargs;
 mod jobs;
 mod lowargs;
+mod null_stdout;
 mod output;
 mod parse;
 mod shell;
@@ -47,11 +48,13 @@ use crate::connect::{connect, Env};
 use crate::flags::command_named;
 use crate::hiargs::{resolve, Checked, Command, Kind};
 use crate::jobs::{prune, rotate, user_revoke_all, Job, Unshown};
-use crate::lowargs::Parsed;
+use crate::lowargs::{ArgError, Parsed};
+use crate::null_stdout::stdout_is_null;
 use crate::output::Output;
 use crate::parse::{parse, program_name};
 use crate::stop::Stop;
 use crate::usage::{command_usage, usage};
+use crate::wording::null_stdout;
 
 fn main() -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         progress_after: stderr.is_terminal().then_some(Duration::from_secs(1)),
         err: &mut stderr.lock(),
         now: SystemTime::now(),
+        out_is_null: stdout_is_null(),
     };
     ExitCode::from(cli(
         std::env::args_os().collect(),
@@ -83,6 +87,9 @@ struct Host<'a> {
     progress_after: Option<Duration>,
     /// The time of the run: what `prune` judges expiry and age by.
     now: SystemTime,
+    /// Whether `out` is `/dev/null` ([`stdout_is_null`]): a command that
+    /// mints a token is refused then, before anything is sent.
+    out_is_null: bool,
 }
 
 /// The whole tool: the exit status for `args` (the program's name first),
@@ -124,6 +131,10 @@ fn cli(
         }
         Err(e) => return output.refused(&e),
     };
+    if let (Some(command), true) = (invocation.command.mints(), host.out_is_null) {
+        let refused = ArgError::new(null_stdout(command), Some(command));
+        return output.refused(&refused);
+    }
     output.begin(invocation.json);
     let code = match connect(env, tune) {
         Ok((client, target)) => {

@@ -140,6 +140,16 @@ pub(crate) fn refusal(refused: &ArgError, prog: &str) -> String {
     format!("error: {}; see '{prog} {command}--help'", refused.message)
 }
 
+/// Why `command`, which mints a token, does not start when stdout is
+/// `/dev/null` (or was closed), and how to keep the token.
+pub(crate) fn null_stdout(command: &str) -> String {
+    format!(
+        "{command} shows the new token once, on stdout, and stdout is /dev/null \
+         (or was closed): nobody would get it. Nothing was sent; keep the token in a \
+         file (> token.txt) or a pipe (| your secret store)"
+    )
+}
+
 /// That stdout failed after the new token `id` was written to it: it may
 /// not have reached anyone, and it is live.
 pub(crate) fn shown_then_broken(id: &str, prog: &str) -> String {

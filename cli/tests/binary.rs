@@ -427,3 +427,84 @@ fn the_fake_serves_on_when_its_stderr_is_closed() {
     assert_eq!(page.data.len(), 20);
     assert!(fake.child.try_wait().unwrap().is_none());
 }
+
+/// What a command that mints a token says when stdout is `/dev/null`.
+fn null_stdout_refusal(command: &str) -> String {
+    format!(
+        "error: {command} shows the new token once, on stdout, and stdout is /dev/null \
+         (or was closed): nobody would get it. Nothing was sent; keep the token in a \
+         file (> token.txt) or a pipe (| your secret store); see 'magicbell-jwt \
+         {command} --help'\n"
+    )
+}
+
+// Unix: where the check is made, and where a shell closes a stream.
+#[cfg(unix)]
+#[test]
+fn create_user_create_and_rotate_refuse_a_stdout_on_dev_null_or_closed_and_send_nothing() {
+    let commands: [(&str, &[&str]); 3] = [
+        ("create", &["create", "deploy"]),
+        ("user-create", &["user-create", "--email", "a@x"]),
+        ("rotate", &["rotate", "deploy"]),
+    ];
+    for (command, args) in commands {
+        for closed in [false, true] {
+            let fake = magicbell_jwt::FakeServer::start().unwrap();
+            let request = magicbell_jwt::CreateProjectTokenRequest::new("deploy");
+            let old = fake.client().create_project_jwt(&request).unwrap();
+            let seeding = fake.requests().len();
+            let mut run = if closed {
+                // `>&-`: the shell closes fd 1 before the tool starts.
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "exec \"$0\" \"$@\" >&-", BIN]).args(args);
+                sh
+            } else {
+                let mut tool = Command::new(BIN);
+                tool.args(args).stdout(Stdio::null());
+                tool
+            };
+            let output = run
+                .env_remove("HTTPS_PROXY")
+                .env_remove("HTTP_PROXY")
+                .env_remove("ALL_PROXY")
+                .env("MAGICBELL_BASE_URL", fake.base_url())
+                .env("MAGICBELL_TOKEN", fake.admin_token())
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+
+            let case = format!("{command}, closed: {closed}");
+            assert_eq!(output.status.code(), Some(2), "{case}");
+            assert_eq!(text(&output.stderr), null_stdout_refusal(command), "{case}");
+            assert!(fake.requests()[seeding..].is_empty(), "{case}");
+            let tokens = fake.project_tokens();
+            assert_eq!(tokens.len(), 1, "{case}");
+            assert_eq!(tokens[0].id.as_deref(), Some(old.token_id.as_str()));
+            assert!(!tokens[0].is_discarded(), "{case}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn create_into_a_file_is_not_taken_for_dev_null() {
+    let dir = scratch("create-into-file");
+    let fake = magicbell_jwt::FakeServer::start().unwrap();
+    let file = std::fs::File::create(dir.join("token.txt")).unwrap();
+
+    let output = tool()
+        .args(["create", "deploy"])
+        .env("MAGICBELL_BASE_URL", fake.base_url())
+        .env("MAGICBELL_TOKEN", fake.admin_token())
+        .stdout(file)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let written = std::fs::read_to_string(dir.join("token.txt")).unwrap();
+    assert!(written.starts_with("TOKEN_ID    "), "{written}");
+    assert_eq!(fake.project_tokens().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

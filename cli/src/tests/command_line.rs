@@ -341,6 +341,7 @@ fn the_program_is_named_as_invoked() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let code = cli(args, &|_| None, |b| b, host);
 

@@ -269,6 +269,7 @@ fn a_refused_connection_tried_again_says_how_many_attempts_it_took() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
 
@@ -304,6 +305,7 @@ fn a_refused_connection_after_an_attempt_that_was_cut_says_it_may_have_acted() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
 
@@ -342,6 +344,7 @@ fn behind_a_proxy_the_library_message_and_its_causes_stay() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(0).proxy("http://127.0.0.1:9");
 

@@ -81,6 +81,7 @@ fn run_tool(
         err: &mut err,
         progress_after,
         now,
+        out_is_null: false,
     };
     let code = cli(argv(line), &env, tune, host);
     let (out, err) = (
@@ -344,6 +345,7 @@ fn on_fake_into(fake: &FakeServer, line: &str, out: &mut dyn Write) -> (u8, Stri
         err: &mut err,
         progress_after: None,
         now: fake.now(),
+        out_is_null: false,
     };
     let code = cli(argv(line), &env, |b| b.max_retries(0), host);
     let err = String::from_utf8(err).unwrap();
