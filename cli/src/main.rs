@@ -23,15 +23,19 @@
 //! cli/README.md.
 #![forbid(unsafe_code)]
 
+mod apply;
 mod connect;
 mod fake;
 mod flags;
 mod hiargs;
 mod jobs;
+mod journal;
 mod lowargs;
 mod null_stdout;
 mod output;
 mod parse;
+mod plan;
+mod planning;
 mod shell;
 mod stop;
 mod usage;
@@ -44,6 +48,7 @@ use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{Client, ClientBuilder, CreateTokenResponse, FetchTokensParams};
 
+use crate::apply::apply;
 use crate::connect::{connect, Env};
 use crate::flags::command_named;
 use crate::hiargs::{resolve, Checked, Command, Kind};
@@ -52,6 +57,7 @@ use crate::lowargs::{ArgError, Parsed};
 use crate::null_stdout::stdout_is_null;
 use crate::output::Output;
 use crate::parse::{parse, program_name};
+use crate::planning::{plan_prune, plan_user_revoke_all};
 use crate::stop::Stop;
 use crate::usage::{command_usage, usage};
 use crate::wording::null_stdout;
@@ -206,19 +212,36 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             name,
             dry_run,
             parallel,
+            plan,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = prune(&job, rule, name.as_deref(), now, output);
+            let report = match &plan {
+                Some(plan) => plan_prune(&job, rule, name.as_deref(), now, plan, output),
+                None => prune(&job, rule, name.as_deref(), now, output),
+            };
             return output.report(&report);
         }
         Command::UserRevokeAll {
             users,
             dry_run,
             parallel,
+            plan,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = user_revoke_all(&job, &users, output);
+            let report = match &plan {
+                Some(plan) => plan_user_revoke_all(&job, &users, now, plan, output),
+                None => user_revoke_all(&job, &users, output),
+            };
             return output.report(&report);
+        }
+        Command::Apply {
+            file,
+            dry_run,
+            parallel,
+        } => {
+            let job = Job::new(client, parallel, dry_run);
+            let report = apply(&job, &file, dry_run, output);
+            return output.applied_report(&report);
         }
     };
     match done {

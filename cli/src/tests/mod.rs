@@ -14,10 +14,12 @@ use serde_json::json;
 
 use crate::{cli, Host};
 
+mod apply;
 mod command_line;
 mod commands;
 mod layout;
 mod parallel;
+mod plans;
 mod prune;
 mod rate_limits;
 mod rotate;
@@ -388,4 +390,21 @@ fn tool_at(url: &str, line: &str) -> (u8, String, String) {
         &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
         line,
     )
+}
+
+/// An empty directory of this test's own, `name` telling it from the
+/// others'; its path holds no `jwt-`, which stderr is checked against.
+#[track_caller]
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mbcli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The JSON lines of a file: its first line, and the others.
+#[track_caller]
+fn json_lines(file: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines().map(document).collect()
 }
