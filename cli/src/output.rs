@@ -545,24 +545,25 @@ impl<'a> Output<'a> {
             let _ = writeln!(self.err, "{}", torn_journal(&report.plan, line));
         }
         let refused = matches!(report.error, Some(Stop::Refused(_)));
-        let printed = match (refused, self.json) {
+        // stdout stopped mid-apply: the counts go to stderr, after the error.
+        let to_err = matches!(report.error, Some(Stop::Output(_)));
+        let printed = match (refused || to_err, self.json) {
             (true, _) => Ok(()),
             (false, true) => self.close_applied(report),
             (false, false) => {
                 let text = applied_text(report, &self.prog);
-                let to = matches!(report.error, Some(Stop::Output(_)));
-                if to {
-                    let _ = self.err.write_all(text.as_bytes());
-                    Ok(())
-                } else {
-                    self.write_out(text.as_bytes())
-                        .and_then(|()| self.flush_out())
-                }
+                self.write_out(text.as_bytes())
+                    .and_then(|()| self.flush_out())
             }
         };
         let mut code = u8::from(!report.dry_run && report.left() > 0);
         if let Some(stop) = &report.error {
             code = code.max(self.fail(stop));
+        }
+        if to_err {
+            let _ = self
+                .err
+                .write_all(applied_text(report, &self.prog).as_bytes());
         }
         if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
             code = code.max(self.fail(&Stop::Output(e)));

@@ -417,3 +417,96 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
     assert!(live_project_tokens(&fake).is_empty());
     remove(&file);
 }
+
+#[test]
+fn a_server_gone_part_way_leaves_the_rest_for_the_same_command() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v2");
+    let ids: Vec<String> = (0..20).map(|i| format!("t{i}")).collect();
+    let file = scratch("apply-gone-server").join("plan.jsonl");
+    write_plan(&file, &url, &ids);
+
+    let (code, out, err) = tool_at(&url, &format!("apply {} --parallel 1", file.display()));
+
+    // 8 refused in a row stop the batch of 16: the rest of it is not
+    // attempted, and no later batch is sent.
+    assert_eq!(code, 1);
+    let refused =
+        format!("could not connect to 127.0.0.1:{port} (MAGICBELL_BASE_URL): connection refused");
+    let mut expected: String = ids[..8]
+        .iter()
+        .map(|id| format!("failed to revoke {id}: {refused}\n"))
+        .collect();
+    expected.extend(ids[8..16].iter().map(|id| format!("not attempted {id}\n")));
+    assert_eq!(err, expected);
+    assert_eq!(
+        out,
+        format!(
+            "revoked 0, gone 0, failed 8, not attempted 8\nplanned 20, done 0, left 20: the \
+             same command goes on: magicbell-jwt apply -- {}\n",
+            file.display()
+        )
+    );
+    assert_eq!(
+        journal(&file),
+        [
+            each(&ids[..8], "failed"),
+            each(&ids[8..16], "not_attempted")
+        ]
+        .concat()
+    );
+    remove(&file);
+}
+
+#[test]
+fn apply_whose_stdout_fails_stops_after_the_batch_the_journal_holds() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-stdout-gone", 20);
+    let seeding = fake.requests().len();
+    let mut out = Closing::after(0);
+
+    let line = format!("apply {} --parallel 1", file.display());
+    let (code, err) = on_fake_into(&fake, &line, &mut out);
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "{}{}revoked 16, gone 0, failed 0\nplanned 20, done 16, left 4: the same command \
+             goes on: magicbell-jwt apply -- {}\n",
+            unshown_batch(&ids[..16]),
+            broken_pipe(),
+            file.display()
+        )
+    );
+    assert_eq!(sent(&fake, seeding), deletes_of(&ids[..16]));
+    assert_eq!(journal(&file), each(&ids[..16], "revoked"));
+    remove(&file);
+}
+
+#[test]
+fn apply_dry_run_json_counts_what_a_run_would_send_and_writes_nothing() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-dry-json", 3);
+    let entry = json!({"id": ids[2], "outcome": "gone"});
+    std::fs::write(crate::journal::journal_path(&file), format!("{entry}\n")).unwrap();
+    let seeding = fake.requests().len();
+
+    let (code, out, err) = apply(&fake, &file, "--dry-run --json");
+
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        document(&out),
+        json!({
+            "dry_run": true,
+            "plan": {"file": file.display().to_string(), "planned": 3, "done": 1, "left": 2},
+        })
+    );
+    assert!(sent(&fake, seeding).is_empty());
+    assert_eq!(journal(&file).len(), 1);
+    remove(&file);
+}
