@@ -19,8 +19,11 @@
 //! batch of revokes as it ends, through the [`Hooks`](jobs::Hooks) Output
 //! hands it. Jobs revoke up to `--parallel N` tokens at once (and
 //! `user-revoke-all` lists up to N users at once); on a terminal, a job
-//! that runs over a second shows its progress on stderr. The manual is
-//! cli/README.md.
+//! that runs over a second shows its progress on stderr. With `--plan
+//! FILE`, `prune` and `user-revoke-all` ([`planning`]) write the plan
+//! ([`plan`]) instead of revoking; [`apply`](apply::apply) revokes a plan's
+//! tokens, each batch recorded in its [`journal`] before it is shown. The
+//! manual is cli/README.md.
 #![forbid(unsafe_code)]
 
 mod apply;
