@@ -254,16 +254,19 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
     let mut unlisted = Vec::new();
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
-    walk_users(job, users, hooks, |user, listed| match listed {
-        // A token listed under two of the given ids (a user's email and
-        // external id) is revoked once.
-        Ok(listed) => ids.extend(
-            listed
-                .into_iter()
-                .filter_map(|t| t.id)
-                .filter(|id| seen.insert(id.clone())),
-        ),
-        Err(e) => unlisted.push((user.to_owned(), e)),
+    walk_users(job, users, hooks, |user, listed| {
+        match listed {
+            // A token listed under two of the given ids (a user's email and
+            // external id) is revoked once.
+            Ok(listed) => ids.extend(
+                listed
+                    .into_iter()
+                    .filter_map(|t| t.id)
+                    .filter(|id| seen.insert(id.clone())),
+            ),
+            Err(e) => unlisted.push((user.to_owned(), e)),
+        }
+        true
     });
     report.unlisted = Some(unlisted);
     job.done(finish(report, job, USER, Ok(ids), hooks))
@@ -273,15 +276,16 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
 pub(crate) type Listed = Result<Vec<AccessToken>, magicbell_jwt::Error>;
 
 /// Walks the live tokens of each user, handing each user's to `each` in
-/// the order of `users`: the first list alone, then up to `job.parallel`
-/// walked at once on scoped threads, the progress shown from this one. A
-/// list that ends before an earlier user's waits for it, so what is held
-/// is about `job.parallel` users' lists.
+/// the order of `users`, until `each` answers `false`: the first list
+/// alone, then up to `job.parallel` walked at once on scoped threads, the
+/// progress shown from this one. A list that ends before an earlier
+/// user's waits for it, so what is held is about `job.parallel` users'
+/// lists.
 pub(crate) fn walk_users(
     job: &Job,
     users: &[String],
     hooks: &mut dyn Hooks,
-    mut each: impl FnMut(&str, Listed),
+    mut each: impl FnMut(&str, Listed) -> bool,
 ) {
     let list = |user: &String| {
         let walk = job.client.user_tokens(user, FetchTokensParams::default());
@@ -303,21 +307,36 @@ pub(crate) fn walk_users(
     // first id: what its answer says of the rate limit is known before the
     // others go, instead of `parallel` lists meeting it at once.
     if let Some(first) = users.first().filter(|_| job.parallel > 1) {
-        each(first, list(first));
+        if !each(first, list(first)) {
+            return;
+        }
         done = 1;
         hooks.progress(&format!("listed 1 of {total} users"));
     }
     let next = &AtomicUsize::new(done);
-    let (sender, listed) = mpsc::channel();
+    // The users handed to `each` so far: a thread lists a user only within
+    // `ahead` of it, and waits to hand a list over while this thread is
+    // busy, so a slow list or a slow `each` holds back the walk, and what
+    // waits in memory stays within a few lists a thread.
+    let delivered = &AtomicUsize::new(done);
+    let ahead = job.parallel.saturating_mul(4);
+    let stop = &std::sync::atomic::AtomicBool::new(false);
+    let (sender, listed) = mpsc::sync_channel(job.parallel);
     // Lists that ended before an earlier user's, by index.
     let mut early = std::collections::BTreeMap::new();
+    let mut stopped = false;
     std::thread::scope(|scope| {
         for _ in 0..job.parallel.clamp(1, (users.len() - done).max(1)) {
             let sender = sender.clone();
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(user) = users.get(i) else { break };
-                if sender.send((i, list(user))).is_err() {
+                while i >= delivered.load(Ordering::Acquire) + ahead
+                    && !stop.load(Ordering::Acquire)
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if stop.load(Ordering::Acquire) || sender.send((i, list(user))).is_err() {
                     break;
                 }
             });
@@ -337,11 +356,20 @@ pub(crate) fn walk_users(
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            if stopped {
+                continue;
+            }
             early.insert(i, tokens);
             while let Some(tokens) = early.remove(&done) {
-                each(&users[done], tokens);
                 done += 1;
+                if !each(&users[done - 1], tokens) {
+                    // No user is taken from now on; those in flight end.
+                    stop.store(true, Ordering::Release);
+                    stopped = true;
+                    break;
+                }
             }
+            delivered.store(done, Ordering::Release);
             held = false;
             hooks.progress(&format!("listed {} of {total} users", thousands(done)));
         }

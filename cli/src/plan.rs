@@ -19,15 +19,20 @@ pub(crate) struct PlanHeader {
     /// [`PLAN_FORMAT`].
     pub(crate) plan: u32,
     /// `prune` or `user-revoke-all`.
+    #[serde(default)]
     pub(crate) command: String,
     /// What it was given that decides what is planned: `--older-than 30`,
     /// or the USER_IDs (`-` when they came from stdin).
+    #[serde(default)]
     pub(crate) arguments: Vec<String>,
     /// The API base URL the lists came from: a plan is applied there only.
+    /// With [`plan`](PlanHeader::plan), the one member `apply` needs.
     pub(crate) base_url: String,
     /// When the lists were walked, RFC 3339 in UTC.
+    #[serde(default)]
     pub(crate) listed_at: String,
     /// `magicbell-jwt 0.1.0`.
+    #[serde(default)]
     pub(crate) tool: String,
 }
 
@@ -103,13 +108,15 @@ impl PlanWriter {
         self.tokens
     }
 
-    /// Writes the plan out to disk and gives it its name.
+    /// Writes the plan out to disk and gives it its name; on an error the
+    /// temporary file is removed (when dropped).
     pub(crate) fn finish(mut self) -> io::Result<()> {
-        if let Some(out) = self.out.take() {
-            let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
-            file.sync_all()?;
+        if let Some(out) = self.out.as_mut() {
+            out.flush()?;
+            out.get_ref().sync_all()?;
         }
         fs::rename(&self.temporary, &self.file)?;
+        self.out = None;
         // The rename itself reaches the disk with its directory; where a
         // directory cannot be opened so, the plan is there all the same.
         let dir = self.file.parent().filter(|d| !d.as_os_str().is_empty());

@@ -65,7 +65,10 @@ pub(crate) fn plan_user_revoke_all(
     walk_users(job, users, hooks, |user, listed| {
         let tokens = match listed {
             Ok(tokens) => tokens,
-            Err(e) => return unlisted.push((user.to_owned(), e)),
+            Err(e) => {
+                unlisted.push((user.to_owned(), e));
+                return true;
+            }
         };
         for token in tokens {
             let new = token.id.as_deref().is_some_and(|id| seen.insert(id));
@@ -74,6 +77,8 @@ pub(crate) fn plan_user_revoke_all(
                 failed = writer.token(&line).err();
             }
         }
+        // A plan that cannot be written ends the walk.
+        failed.is_none()
     });
     let listed = users.len() - unlisted.len();
     report.unlisted = Some(unlisted);

@@ -234,3 +234,46 @@ fn plan_and_dry_run_together_are_refused() {
     );
     assert!(fake.requests().is_empty());
 }
+
+// /dev/full: a file that opens for writing, and whose every write fails.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plan_that_fails_to_be_written_part_way_ends_the_walk_and_leaves_no_file() {
+    let fake = FakeServer::start().unwrap();
+    let users: Vec<String> = (0..20).map(|i| format!("u{i}@x")).collect();
+    for user in &users {
+        for _ in 0..10 {
+            seed_user(&fake, user);
+        }
+    }
+    let dir = scratch("plan-full");
+    let file = dir.join("plan.jsonl");
+    // The temporary file the plan is written to first, a pipe to nowhere.
+    let temporary = dir.join(format!("plan.jsonl.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink("/dev/full", &temporary).unwrap();
+    let seeding = fake.requests().len();
+
+    let command = format!(
+        "user-revoke-all {} --parallel 1 --plan {}",
+        users.join(" "),
+        file.display()
+    );
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!((code, out.as_str()), (1, ""));
+    let full = io::Error::from_raw_os_error(28);
+    assert_eq!(
+        err,
+        format!(
+            "error: could not write the plan {}: {full}; no plan was written\n",
+            file.display()
+        )
+    );
+    // The 8 KiB buffer fills within the first 8 users: the walk stops
+    // soon after, short of the 20.
+    let lists = sent(&fake, seeding);
+    assert!(lists.iter().all(|(method, _)| method == "GET"));
+    assert!(lists.len() < 20, "{}", lists.len());
+    only_files(&dir, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
