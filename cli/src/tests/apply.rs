@@ -510,3 +510,41 @@ fn apply_dry_run_json_counts_what_a_run_would_send_and_writes_nothing() {
     assert_eq!(journal(&file).len(), 1);
     remove(&file);
 }
+
+#[test]
+fn a_plan_of_both_kinds_revokes_each_by_its_own_call_and_needs_only_plan_and_base_url() {
+    let fake = FakeServer::start().unwrap();
+    let project = [seed(&fake, "ci", None), seed(&fake, "ci", None)];
+    let user = [seed_user(&fake, "a@x"), seed_user(&fake, "a@x")];
+    let file = scratch("apply-kinds").join("plan.jsonl");
+    // A first line trimmed by hand to what apply needs.
+    let mut text = json!({"plan": 1, "base_url": fake.base_url()}).to_string();
+    for (id, kind) in [
+        (&project[0], "project"),
+        (&user[0], "user"),
+        (&user[1], "user"),
+        (&project[1], "project"),
+    ] {
+        text.push_str(&format!("\n{}", json!({"id": id, "kind": kind})));
+    }
+    std::fs::write(&file, text).unwrap();
+    let seeding = fake.requests().len();
+
+    let (code, out, _) = apply(&fake, &file, "");
+
+    assert_eq!(code, 0);
+    assert!(out.ends_with("planned 4, done 4, left 0\n"), "{out}");
+    let path = |kind: &str, id: &String| ("DELETE".to_owned(), format!("/v2/jwt/{kind}/{id}"));
+    assert_eq!(
+        sent(&fake, seeding),
+        [
+            path("project", &project[0]),
+            path("user", &user[0]),
+            path("user", &user[1]),
+            path("project", &project[1]),
+        ]
+    );
+    assert!(live_project_tokens(&fake).is_empty());
+    assert!(revoked_and_live(&fake.user_tokens("a@x")).1.is_empty());
+    remove(&file);
+}
