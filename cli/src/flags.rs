@@ -108,6 +108,11 @@ pub(crate) const FROZEN_CLOCK: Flag = Flag {
     sets: Sets::Switch(|a| &mut a.frozen_clock),
     help: "keep the clock at the start time: every created_at,\nexpires_at and discarded_at fixed, nothing expiring\n(by default the clock is the real time)",
 };
+pub(crate) const PLAN: Flag = Flag {
+    name: "--plan",
+    sets: Sets::Value("FILE", |a| &mut a.plan),
+    help: "revoke nothing: write what would be revoked to FILE,\none JSON line a token, for review and `apply FILE`",
+};
 /// Every command but `fake` takes it, before or after the command's name.
 pub(crate) const JSON: Flag = Flag {
     name: "--json",
@@ -214,6 +219,16 @@ Without that check, a fake that did not start would leave the commands after
 it running with your shell's own MAGICBELL_TOKEN, against production.
 ";
 
+/// The end of `apply --help`.
+const APPLY_NOTE: &str = "
+It revokes only the plan's tokens not yet revoked or gone by FILE.journal,
+appended and flushed to disk at the end of each batch, before the batch is
+shown. A token answered 404 is gone (revoked already) and counts as done.
+Exit 0 when every planned token is revoked or gone; 1 when some are left
+(run the same command to go on); 2 when the plan or its journal is refused
+before anything is sent. The manual (cli/README.md) has an example.
+";
+
 /// Every command, in the order of the overview.
 pub(crate) const COMMANDS: &[CommandDef] = &[
     CommandDef {
@@ -305,6 +320,7 @@ pub(crate) const COMMANDS: &[CommandDef] = &[
             Takes::Maybe(&ONLY_NAMED),
             Takes::Maybe(&PARALLEL),
             Takes::Maybe(&DRY_RUN),
+            Takes::Maybe(&PLAN),
         ],
         json: true,
         about: "revoke live project tokens expired now, or\ncreated more than DAYS days ago",
@@ -315,11 +331,25 @@ pub(crate) const COMMANDS: &[CommandDef] = &[
         verb: Verb::UserRevokeAll,
         section: Section::Jobs,
         positional: Positional::ManyOrStdin("USER_ID"),
-        options: &[Takes::Maybe(&PARALLEL), Takes::Maybe(&DRY_RUN)],
+        options: &[
+            Takes::Maybe(&PARALLEL),
+            Takes::Maybe(&DRY_RUN),
+            Takes::Maybe(&PLAN),
+        ],
         json: true,
         about:
             "revoke every live token of each user;\n'-' reads the USER_IDs from stdin, one a line",
         note: "",
+    },
+    CommandDef {
+        name: "apply",
+        verb: Verb::Apply,
+        section: Section::Jobs,
+        positional: Positional::One("FILE"),
+        options: &[Takes::Maybe(&PARALLEL), Takes::Maybe(&DRY_RUN)],
+        json: true,
+        about: "revoke the tokens of a plan (--plan FILE);\nrun again, it goes on where it stopped",
+        note: APPLY_NOTE,
     },
     CommandDef {
         name: "fake",

@@ -2,11 +2,14 @@
 
 use std::collections::HashSet;
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use magicbell_jwt::{CreateProjectTokenRequest, CreateUserTokenRequest};
 
 use crate::fake::{self, FakeOptions};
-use crate::flags::{DEFAULT_PARALLEL, EXPIRY, LIMIT, MAX_PARALLEL, OLDER_THAN, PARALLEL};
+use crate::flags::{
+    DEFAULT_PARALLEL, DRY_RUN, EXPIRY, LIMIT, MAX_PARALLEL, OLDER_THAN, PARALLEL, PLAN,
+};
 use crate::lowargs::{ArgError, LowArgs, Positional, Verb};
 
 /// Project tokens or a user's: the one place the tool tells them apart.
@@ -58,13 +61,41 @@ pub(crate) enum Command {
         name: Option<String>,
         dry_run: bool,
         parallel: usize,
+        plan: Option<PlanTo>,
     },
     /// The users, each once, in the order given (or read from stdin).
     UserRevokeAll {
         users: Vec<String>,
         dry_run: bool,
         parallel: usize,
+        plan: Option<PlanTo>,
     },
+    Apply {
+        file: PathBuf,
+        dry_run: bool,
+        parallel: usize,
+    },
+}
+
+/// `--plan FILE`: where a job writes its plan, and the arguments that
+/// decided it, for the plan's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PlanTo {
+    pub(crate) file: PathBuf,
+    pub(crate) arguments: Vec<String>,
+}
+
+impl Command {
+    /// The name of the command when it mints a token, shown once on
+    /// stdout: `create`, `user-create`, and `rotate` but for a dry run.
+    pub(crate) fn mints(&self) -> Option<&'static str> {
+        match self {
+            Command::Create(Kind::Project(_)) => Some("create"),
+            Command::Create(Kind::User(_)) => Some("user-create"),
+            Command::Rotate { dry_run: false, .. } => Some("rotate"),
+            _ => None,
+        }
+    }
 }
 
 /// Which project tokens `prune` revokes.
@@ -128,6 +159,25 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
                 "--parallel takes 1 to {MAX_PARALLEL}, not {n}"
             )))
         }
+    };
+
+    let plan_to = |arguments: Vec<String>| -> Result<Option<PlanTo>, ArgError> {
+        let Some(file) = &args.plan else {
+            return Ok(None);
+        };
+        if dry_run {
+            let (plan, dry) = (PLAN.name, DRY_RUN.name);
+            return Err(refuse(format!(
+                "{plan} revokes nothing already; it does not take {dry}"
+            )));
+        }
+        if file.is_empty() {
+            return Err(refuse(format!("{} needs a file name", PLAN.name)));
+        }
+        Ok(Some(PlanTo {
+            file: PathBuf::from(file),
+            arguments,
+        }))
     };
 
     let command = match args.verb {
@@ -215,13 +265,28 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
                     ))
                 }
             };
+            let mut arguments = match rule {
+                PruneRule::Expired => vec!["--expired".to_owned()],
+                PruneRule::OlderThanDays(days) => {
+                    vec![OLDER_THAN.name.to_owned(), days.to_string()]
+                }
+            };
+            if let Some(name) = &args.name {
+                arguments.extend(["--name".to_owned(), name.clone()]);
+            }
             Command::Prune {
                 rule,
                 name: args.name.clone(),
                 dry_run,
                 parallel,
+                plan: plan_to(arguments)?,
             }
         }
+        Verb::Apply => Command::Apply {
+            file: PathBuf::from(argument),
+            dry_run,
+            parallel,
+        },
         Verb::UserRevokeAll => Command::UserRevokeAll {
             users: match positional.as_slice() {
                 [dash] if dash == "-" => read_user_ids(input)?,
@@ -239,6 +304,7 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
             },
             dry_run,
             parallel,
+            plan: plan_to(positional.clone())?,
         },
     };
     Ok(Checked::Run(Invocation {

@@ -42,6 +42,19 @@ pub(crate) struct Report {
     pub(crate) error: Option<Stop>,
     /// What the job met of the API's rate limit.
     pub(crate) rate_limited: RateLimited,
+    /// `--plan FILE`: the plan, and what it holds once it is written.
+    pub(crate) planned: Option<Planned>,
+}
+
+/// A plan written by a job's `--plan FILE`.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) file: std::path::PathBuf,
+    pub(crate) tokens: usize,
+    /// `user-revoke-all`: the users whose lists it holds.
+    pub(crate) users: Option<usize>,
+    /// Whether it was written whole, under its name.
+    pub(crate) written: bool,
 }
 
 /// What a job met of the API's rate limit: the answers `429`, and how long
@@ -96,6 +109,14 @@ impl<'a> Job<'a> {
         }
     }
 
+    pub(crate) fn client(&self) -> &'a Client {
+        self.client
+    }
+
+    pub(crate) fn parallel(&self) -> usize {
+        self.parallel
+    }
+
     /// What the job has met of the rate limit since it started.
     pub(crate) fn rate_limited(&self) -> RateLimited {
         let now = self.client.rate_limit_stats();
@@ -113,7 +134,7 @@ impl<'a> Job<'a> {
     }
 
     /// `report` with what the job met of the rate limit: the whole report.
-    fn done(&self, mut report: Report) -> Report {
+    pub(crate) fn done(&self, mut report: Report) -> Report {
         report.rate_limited = self.rate_limited();
         report
     }
@@ -200,7 +221,19 @@ pub(crate) fn prune(
     now: SystemTime,
     hooks: &mut dyn Hooks,
 ) -> Report {
-    let picked = |t: &AccessToken| {
+    let walk = job.client.project_tokens(FetchTokensParams::default());
+    let ids = live_ids(walk, pruned(rule, name, now), Some(&mut *hooks));
+    job.done(finish(job.report(), job, PROJECT, ids, hooks))
+}
+
+/// Whether `prune` picks a token: by `rule` at `now`, of one name when
+/// given.
+pub(crate) fn pruned(
+    rule: PruneRule,
+    name: Option<&str>,
+    now: SystemTime,
+) -> impl Fn(&AccessToken) -> bool + '_ {
+    move |t: &AccessToken| {
         let old = match rule {
             PruneRule::Expired => t.is_expired_at(now),
             PruneRule::OlderThanDays(days) => t.created_at_time().is_some_and(|created| {
@@ -209,10 +242,7 @@ pub(crate) fn prune(
             }),
         };
         old && name.is_none_or(|n| t.name.as_deref() == Some(n))
-    };
-    let walk = job.client.project_tokens(FetchTokensParams::default());
-    let ids = live_ids(walk, picked, Some(&mut *hooks));
-    job.done(finish(job.report(), job, PROJECT, ids, hooks))
+    }
 }
 
 /// Revokes every live token of each user. The users' lists are walked up to
@@ -224,48 +254,89 @@ pub(crate) fn user_revoke_all(job: &Job, users: &[String], hooks: &mut dyn Hooks
     let mut unlisted = Vec::new();
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
-    for (user, listed) in users.iter().zip(walk_users(job, users, hooks)) {
+    walk_users(job, users, hooks, |user, listed| {
         match listed {
             // A token listed under two of the given ids (a user's email and
             // external id) is revoked once.
-            Ok(listed) => ids.extend(listed.into_iter().filter(|id| seen.insert(id.clone()))),
-            Err(e) => unlisted.push((user.clone(), e)),
+            Ok(listed) => ids.extend(
+                listed
+                    .into_iter()
+                    .filter_map(|t| t.id)
+                    .filter(|id| seen.insert(id.clone())),
+            ),
+            Err(e) => unlisted.push((user.to_owned(), e)),
         }
-    }
+        true
+    });
     report.unlisted = Some(unlisted);
     job.done(finish(report, job, USER, Ok(ids), hooks))
 }
 
-/// The live token ids of each user, in the order of `users`: the first
-/// list alone, then up to `job.parallel` walked at once on scoped threads,
-/// the progress shown from this one.
-fn walk_users(
+/// What one user's list gave: the live tokens.
+pub(crate) type Listed = Result<Vec<AccessToken>, magicbell_jwt::Error>;
+
+/// Walks the live tokens of each user, handing each user's to `each` in
+/// the order of `users`, until `each` answers `false`: the first list
+/// alone, then up to `job.parallel` walked at once on scoped threads, the
+/// progress shown from this one. A list that ends before an earlier
+/// user's waits for it, so what is held is about `job.parallel` users'
+/// lists.
+pub(crate) fn walk_users(
     job: &Job,
     users: &[String],
     hooks: &mut dyn Hooks,
-) -> Vec<Result<Vec<String>, magicbell_jwt::Error>> {
-    let mut results: Vec<_> = users.iter().map(|_| None).collect();
+    mut each: impl FnMut(&str, Listed) -> bool,
+) {
+    let list = |user: &String| {
+        let walk = job.client.user_tokens(user, FetchTokensParams::default());
+        let mut tokens = Vec::new();
+        each_live(
+            walk,
+            |_| true,
+            None,
+            |t| {
+                tokens.push(t);
+                true
+            },
+        )
+        .map(|()| tokens)
+    };
     let total = thousands(users.len());
     let mut done = 0;
     // The first list goes alone, as the library's bulk calls send their
     // first id: what its answer says of the rate limit is known before the
     // others go, instead of `parallel` lists meeting it at once.
     if let Some(first) = users.first().filter(|_| job.parallel > 1) {
-        let walk = job.client.user_tokens(first, FetchTokensParams::default());
-        results[0] = Some(live_ids(walk, |_| true, None));
+        if !each(first, list(first)) {
+            return;
+        }
         done = 1;
         hooks.progress(&format!("listed 1 of {total} users"));
     }
     let next = &AtomicUsize::new(done);
-    let (sender, listed) = mpsc::channel();
+    // The users handed to `each` so far: a thread lists a user only within
+    // `ahead` of it, and waits to hand a list over while this thread is
+    // busy, so a slow list or a slow `each` holds back the walk, and what
+    // waits in memory stays within a few lists a thread.
+    let delivered = &AtomicUsize::new(done);
+    let ahead = job.parallel.saturating_mul(4);
+    let stop = &std::sync::atomic::AtomicBool::new(false);
+    let (sender, listed) = mpsc::sync_channel(job.parallel);
+    // Lists that ended before an earlier user's, by index.
+    let mut early = std::collections::BTreeMap::new();
+    let mut stopped = false;
     std::thread::scope(|scope| {
         for _ in 0..job.parallel.clamp(1, (users.len() - done).max(1)) {
             let sender = sender.clone();
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(user) = users.get(i) else { break };
-                let walk = job.client.user_tokens(user, FetchTokensParams::default());
-                if sender.send((i, live_ids(walk, |_| true, None))).is_err() {
+                while i >= delivered.load(Ordering::Acquire) + ahead
+                    && !stop.load(Ordering::Acquire)
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if stop.load(Ordering::Acquire) || sender.send((i, list(user))).is_err() {
                     break;
                 }
             });
@@ -274,7 +345,7 @@ fn walk_users(
         drop(sender);
         let mut held = false;
         loop {
-            let (i, ids) = match listed.recv_timeout(TICK) {
+            let (i, tokens) = match listed.recv_timeout(TICK) {
                 Ok(listed) => listed,
                 Err(RecvTimeoutError::Timeout) => {
                     let doing = format!("{} of {total} users listed", thousands(done));
@@ -285,14 +356,24 @@ fn walk_users(
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            results[i] = Some(ids);
-            done += 1;
+            if stopped {
+                continue;
+            }
+            early.insert(i, tokens);
+            while let Some(tokens) = early.remove(&done) {
+                done += 1;
+                if !each(&users[done - 1], tokens) {
+                    // No user is taken from now on; those in flight end.
+                    stop.store(true, Ordering::Release);
+                    stopped = true;
+                    break;
+                }
+            }
+            delivered.store(done, Ordering::Release);
             held = false;
             hooks.progress(&format!("listed {} of {total} users", thousands(done)));
         }
     });
-    // A thread that panicked made the scope panic; every slot is filled.
-    results.into_iter().flatten().collect()
 }
 
 /// A job's last step: revoke the listed ids (a dry run only notes them), or
@@ -316,7 +397,7 @@ fn finish(
 /// ends (so a job killed part-way leaves a record of what it revoked, and
 /// the progress line moves), at the cost of waiting for each batch's
 /// slowest revoke.
-const BATCH_PER_THREAD: usize = 16;
+pub(crate) const BATCH_PER_THREAD: usize = 16;
 
 /// The one place jobs revoke: up to `job.parallel` at once, going on past
 /// failures, into `report.revoked` and `report.failed` in the order of
@@ -373,7 +454,7 @@ pub(crate) fn revoke(
 }
 
 /// `revoked 1,200 of 5,000, failed 3`: a revoking job's progress.
-fn revoked_progress(revoked: usize, failed: usize, total: &str) -> String {
+pub(crate) fn revoked_progress(revoked: usize, failed: usize, total: &str) -> String {
     let mut text = format!("revoked {} of {total}", thousands(revoked));
     if failed > 0 {
         text.push_str(&format!(", failed {}", thousands(failed)));
@@ -388,7 +469,7 @@ const TICK: Duration = Duration::from_millis(200);
 /// Runs a batch of revokes (`work`) on a thread of its own while this one,
 /// every [`TICK`], says on the progress line whether the rate limit holds
 /// the job back: `rate limited: waiting 1 s; 120 of 1,000 revoked`.
-fn ticking<T: Send>(
+pub(crate) fn ticking<T: Send>(
     client: &Client,
     hooks: &mut dyn Hooks,
     revoked: usize,
@@ -468,19 +549,35 @@ pub(crate) fn rate_limited_progress(wait: Duration, doing: &str) -> String {
 fn live_ids(
     walk: magicbell_jwt::Paginator,
     keep: impl Fn(&AccessToken) -> bool,
-    mut hooks: Option<&mut dyn Hooks>,
+    hooks: Option<&mut dyn Hooks>,
 ) -> Result<Vec<String>, magicbell_jwt::Error> {
     let mut ids = Vec::new();
+    each_live(walk, keep, hooks, |token| {
+        ids.extend(token.id);
+        true
+    })?;
+    Ok(ids)
+}
+
+/// Hands each token of a walk that is not revoked and that `keep` picks to
+/// `each`, as its page arrives, until `each` answers `false`. `hooks`,
+/// when given, hears how many tokens were listed, page by page.
+pub(crate) fn each_live(
+    walk: magicbell_jwt::Paginator,
+    keep: impl Fn(&AccessToken) -> bool,
+    mut hooks: Option<&mut dyn Hooks>,
+    mut each: impl FnMut(AccessToken) -> bool,
+) -> Result<(), magicbell_jwt::Error> {
     for (listed, token) in walk.enumerate() {
         let token = token?;
-        if !token.is_discarded() && keep(&token) {
-            ids.extend(token.id);
+        if !token.is_discarded() && keep(&token) && !each(token) {
+            break;
         }
         if let Some(hooks) = hooks.as_deref_mut().filter(|_| listed % 100 == 99) {
             hooks.progress(&format!("listed {} tokens", thousands(listed + 1)));
         }
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// `1234567` as `1,234,567`.

@@ -23,6 +23,7 @@ pub(crate) enum Verb {
     Rotate,
     Prune,
     UserRevokeAll,
+    Apply,
     Fake,
 }
 
@@ -61,6 +62,7 @@ pub(crate) struct LowArgs {
     pub(crate) latency_ms: Option<String>,
     pub(crate) env_file: Option<String>,
     pub(crate) frozen_clock: bool,
+    pub(crate) plan: Option<String>,
 }
 
 impl LowArgs {
@@ -86,6 +88,7 @@ impl LowArgs {
             latency_ms: None,
             env_file: None,
             frozen_clock: false,
+            plan: None,
         }
     }
 }

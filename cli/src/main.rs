@@ -19,18 +19,26 @@
 //! batch of revokes as it ends, through the [`Hooks`](jobs::Hooks) Output
 //! hands it. Jobs revoke up to `--parallel N` tokens at once (and
 //! `user-revoke-all` lists up to N users at once); on a terminal, a job
-//! that runs over a second shows its progress on stderr. The manual is
-//! cli/README.md.
+//! that runs over a second shows its progress on stderr. With `--plan
+//! FILE`, `prune` and `user-revoke-all` ([`planning`]) write the plan
+//! ([`plan`]) instead of revoking; [`apply`](apply::apply) revokes a plan's
+//! tokens, each batch recorded in its [`journal`] before it is shown. The
+//! manual is cli/README.md.
 #![forbid(unsafe_code)]
 
+mod apply;
 mod connect;
 mod fake;
 mod flags;
 mod hiargs;
 mod jobs;
+mod journal;
 mod lowargs;
+mod null_stdout;
 mod output;
 mod parse;
+mod plan;
+mod planning;
 mod shell;
 mod stop;
 mod usage;
@@ -43,15 +51,19 @@ use std::time::{Duration, SystemTime};
 
 use magicbell_jwt::{Client, ClientBuilder, CreateTokenResponse, FetchTokensParams};
 
+use crate::apply::apply;
 use crate::connect::{connect, Env};
 use crate::flags::command_named;
 use crate::hiargs::{resolve, Checked, Command, Kind};
 use crate::jobs::{prune, rotate, user_revoke_all, Job, Unshown};
-use crate::lowargs::Parsed;
+use crate::lowargs::{ArgError, Parsed};
+use crate::null_stdout::stdout_is_null;
 use crate::output::Output;
 use crate::parse::{parse, program_name};
+use crate::planning::{plan_prune, plan_user_revoke_all};
 use crate::stop::Stop;
 use crate::usage::{command_usage, usage};
+use crate::wording::null_stdout;
 
 fn main() -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
@@ -62,6 +74,7 @@ fn main() -> ExitCode {
         progress_after: stderr.is_terminal().then_some(Duration::from_secs(1)),
         err: &mut stderr.lock(),
         now: SystemTime::now(),
+        out_is_null: stdout_is_null(),
     };
     ExitCode::from(cli(
         std::env::args_os().collect(),
@@ -83,6 +96,9 @@ struct Host<'a> {
     progress_after: Option<Duration>,
     /// The time of the run: what `prune` judges expiry and age by.
     now: SystemTime,
+    /// Whether `out` is `/dev/null` ([`stdout_is_null`]): a command that
+    /// mints a token is refused then, before anything is sent.
+    out_is_null: bool,
 }
 
 /// The whole tool: the exit status for `args` (the program's name first),
@@ -124,6 +140,10 @@ fn cli(
         }
         Err(e) => return output.refused(&e),
     };
+    if let (Some(command), true) = (invocation.command.mints(), host.out_is_null) {
+        let refused = ArgError::new(null_stdout(command), Some(command));
+        return output.refused(&refused);
+    }
     output.begin(invocation.json);
     let code = match connect(env, tune) {
         Ok((client, target)) => {
@@ -195,19 +215,36 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             name,
             dry_run,
             parallel,
+            plan,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = prune(&job, rule, name.as_deref(), now, output);
+            let report = match &plan {
+                Some(plan) => plan_prune(&job, rule, name.as_deref(), now, plan, output),
+                None => prune(&job, rule, name.as_deref(), now, output),
+            };
             return output.report(&report);
         }
         Command::UserRevokeAll {
             users,
             dry_run,
             parallel,
+            plan,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = user_revoke_all(&job, &users, output);
+            let report = match &plan {
+                Some(plan) => plan_user_revoke_all(&job, &users, now, plan, output),
+                None => user_revoke_all(&job, &users, output),
+            };
             return output.report(&report);
+        }
+        Command::Apply {
+            file,
+            dry_run,
+            parallel,
+        } => {
+            let job = Job::new(client, parallel, dry_run);
+            let report = apply(&job, &file, dry_run, output);
+            return output.applied_report(&report);
         }
     };
     match done {

@@ -7,13 +7,15 @@ use magicbell_jwt::{AccessToken, CreateTokenResponse, DiscardTokenResponse};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::apply::{Applied, Applying};
 use crate::connect::Target;
 use crate::jobs::{Hooks, Report, Revoked, Unshown};
+use crate::journal::Outcome;
 use crate::lowargs::ArgError;
 use crate::stop::Stop;
 use crate::wording::{
-    count_line, rate_limited_text, refusal, report_text, shown_then_broken, unshown, words, Failed,
-    Voice, Wording,
+    applied_text, count_line, rate_limited_text, refusal, report_text, shown_then_broken,
+    torn_journal, unshown, words, Failed, Voice, Wording,
 };
 
 /// stdout and stderr, and how to write to them: the one writer of the
@@ -163,6 +165,65 @@ impl Hooks for Output<'_> {
         let _ = write!(self.err, "\r{text}{:blank$}", "");
         let _ = self.err.flush();
         progress.width = text.len();
+    }
+}
+
+impl Applying for Output<'_> {
+    /// JSON: opens the document with its `"applied"` array, flushed, so a
+    /// stdout that is gone is found before anything is sent.
+    fn applying(&mut self) -> io::Result<()> {
+        if !self.json {
+            return Ok(());
+        }
+        self.member("applied", "[")?;
+        self.doc.revoked = Some(false);
+        self.flush_out()
+    }
+
+    /// First each failed revoke on stderr, and each not sent; then text:
+    /// `revoked ID` and `gone ID` lines on stdout; JSON: an `{"id",
+    /// "outcome"}` object each, into the `"applied"` array. If stdout fails,
+    /// the batch's revoked and gone ids go to stderr instead.
+    fn applied(&mut self, ids: &[String], outcomes: &[Outcome]) -> io::Result<()> {
+        self.clear_progress();
+        let mut text = String::new();
+        let mut record = String::new();
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            let (name, error) = match outcome {
+                Outcome::Revoked => ("revoked", None),
+                Outcome::Gone => ("gone", None),
+                Outcome::Failed(e) => ("failed", Some(self.words(Failed::Call(e), Wording::Line))),
+                Outcome::NotAttempted => ("not_attempted", None),
+            };
+            match (&error, outcome) {
+                (Some(message), _) => {
+                    let _ = writeln!(self.err, "failed to revoke {id}: {message}");
+                }
+                (None, Outcome::NotAttempted) => {
+                    let _ = writeln!(self.err, "not attempted {id}");
+                }
+                (None, _) => record.push_str(&format!("{name} {id}\n")),
+            }
+            if self.json {
+                let more = self.doc.revoked.replace(true) == Some(true);
+                let mut entry = json!({ "id": id, "outcome": name });
+                if let Some(message) = error {
+                    entry["error"] = message.into();
+                }
+                text.push_str(&format!("{}\n    {entry}", if more { "," } else { "" }));
+            }
+        }
+        if !self.json {
+            text.clone_from(&record);
+        }
+        let shown = self
+            .write_out(text.as_bytes())
+            .and_then(|()| self.flush_out());
+        if let Err(e) = &shown {
+            let head = format!("could not show these revokes on stdout ({e}):\n");
+            let _ = self.err.write_all((head + &record).as_bytes());
+        }
+        shown
     }
 }
 
@@ -474,10 +535,97 @@ impl<'a> Output<'a> {
         code
     }
 
+    /// The end of an apply, on every path: a journal line left out on
+    /// stderr; on stdout the counts (text), or the document's remaining
+    /// members and its close; then what stopped it. The exit status: 0 when
+    /// every planned token is revoked or gone (or a dry run counted them).
+    pub(crate) fn applied_report(&mut self, report: &Applied) -> u8 {
+        self.clear_progress();
+        if let Some(line) = report.torn {
+            let _ = writeln!(self.err, "{}", torn_journal(&report.plan, line));
+        }
+        let refused = matches!(report.error, Some(Stop::Refused(_)));
+        // stdout stopped mid-apply: the counts go to stderr, after the error.
+        let to_err = matches!(report.error, Some(Stop::Output(_)));
+        let printed = match (refused || to_err, self.json) {
+            (true, _) => Ok(()),
+            (false, true) => self.close_applied(report),
+            (false, false) => {
+                let text = applied_text(report, &self.prog);
+                self.write_out(text.as_bytes())
+                    .and_then(|()| self.flush_out())
+            }
+        };
+        let mut code = u8::from(!report.dry_run && report.left() > 0);
+        if let Some(stop) = &report.error {
+            code = code.max(self.fail(stop));
+        }
+        if to_err {
+            let _ = self
+                .err
+                .write_all(applied_text(report, &self.prog).as_bytes());
+        }
+        if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
+            code = code.max(self.fail(&Stop::Output(e)));
+        }
+        if let Some(line) = rate_limited_text(&report.rate_limited).filter(|_| !self.json) {
+            let _ = writeln!(self.err, "{line}");
+        }
+        code
+    }
+
+    /// An apply's JSON document: its remaining members, then `}`.
+    fn close_applied(&mut self, report: &Applied) -> io::Result<()> {
+        if report.dry_run {
+            self.member("dry_run", "true")?;
+        } else {
+            match self.doc.revoked {
+                Some(true) => self.write_out(b"\n  ]")?,
+                Some(false) => self.write_out(b"]")?,
+                None => self.member("applied", "[]")?,
+            }
+            let counts = [
+                ("revoked", report.revoked),
+                ("gone", report.gone),
+                ("failed", report.failed),
+                ("not_attempted", report.not_attempted),
+            ];
+            for (key, n) in counts {
+                self.member(key, &n.to_string())?;
+            }
+        }
+        let (planned, done, left) = (report.planned, report.done, report.left());
+        let plan = json!({ "file": report.plan.display().to_string(), "planned": planned, "done": done, "left": left });
+        self.member("plan", &plan.to_string())?;
+        if !report.dry_run {
+            self.rate_limited_member(&report.rate_limited)?;
+        }
+        if let Some(stop) = &report.error {
+            let message = self.words(Failed::Stop(stop), Wording::Line);
+            self.member("error", &serde_json::Value::from(message).to_string())?;
+        }
+        self.write_out(b"\n}\n")?;
+        self.flush_out()
+    }
+
+    fn rate_limited_member(&mut self, limited: &crate::jobs::RateLimited) -> io::Result<()> {
+        let held_ms = u64::try_from(limited.held.as_millis()).unwrap_or(u64::MAX);
+        let limited = json!({ "throttled": limited.throttled, "held_ms": held_ms });
+        self.member("rate_limited", &limited.to_string())
+    }
+
     /// The job's JSON document: its remaining members, then `}`.
     fn close_document(&mut self, report: &Report) -> io::Result<()> {
         let to_json = |value: serde_json::Value| value.to_string();
-        if report.dry_run {
+        if let Some(planned) = &report.planned {
+            let file = planned.file.display().to_string();
+            self.member("plan", &to_json(file.into()))?;
+            self.member("written", &planned.written.to_string())?;
+            self.member("tokens", &planned.tokens.to_string())?;
+            if let Some(users) = planned.users {
+                self.member("users", &users.to_string())?;
+            }
+        } else if report.dry_run {
             self.member("dry_run", "true")?;
             if let Some(name) = &report.would_create {
                 self.member("would_create", &to_json(name.as_str().into()))?;
@@ -504,10 +652,7 @@ impl<'a> Output<'a> {
                 .collect();
             self.member("failed_users", &to_json(failed.into()))?;
         }
-        let limited = &report.rate_limited;
-        let held_ms = u64::try_from(limited.held.as_millis()).unwrap_or(u64::MAX);
-        let limited = json!({ "throttled": limited.throttled, "held_ms": held_ms });
-        self.member("rate_limited", &to_json(limited))?;
+        self.rate_limited_member(&report.rate_limited)?;
         if let Some(stop) = &report.error {
             let message = self.words(Failed::Stop(stop), Wording::Line);
             self.member("error", &to_json(message.into()))?;

@@ -21,6 +21,12 @@ pub(crate) enum Stop {
     },
     /// Writing the output failed.
     Output(io::Error),
+    /// What a command was given (a plan, its journal) is refused before
+    /// anything is sent: the message says which file and why.
+    Refused(String),
+    /// A file the command writes (a plan, a journal) could not be written:
+    /// the message says which, and what became of the work.
+    File(String),
 }
 
 impl From<magicbell_jwt::Error> for Stop {
@@ -57,8 +63,10 @@ impl Stop {
     /// The exit status: 2 for what was refused before anything was sent.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Stop::NoToken | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
-            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) => 1,
+            Stop::NoToken
+            | Stop::Refused(_)
+            | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
+            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) | Stop::File(_) => 1,
         }
     }
 }

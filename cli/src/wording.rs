@@ -2,9 +2,13 @@
 
 use std::io;
 
+use std::path::Path;
+
+use crate::apply::Applied;
 use crate::connect::Target;
 use crate::hiargs::Kind;
-use crate::jobs::{thousands, RateLimited, Report, Unshown};
+use crate::jobs::{thousands, Planned, RateLimited, Report, Unshown};
+use crate::journal::journal_path;
 use crate::lowargs::ArgError;
 use crate::shell::shell_quote;
 use crate::stop::Stop;
@@ -62,6 +66,12 @@ pub(crate) fn words(failed: Failed<'_>, wording: Wording, voice: Voice<'_>) -> S
             let line = format!("could not write the output: {e}");
             return match wording {
                 Wording::Line => line,
+                Wording::Stderr => format!("error: {line}\n"),
+            };
+        }
+        Failed::Stop(Stop::Refused(line) | Stop::File(line)) => {
+            return match wording {
+                Wording::Line => line.clone(),
                 Wording::Stderr => format!("error: {line}\n"),
             };
         }
@@ -140,6 +150,16 @@ pub(crate) fn refusal(refused: &ArgError, prog: &str) -> String {
     format!("error: {}; see '{prog} {command}--help'", refused.message)
 }
 
+/// Why `command`, which mints a token, does not start when stdout is
+/// `/dev/null` (or was closed), and how to keep the token.
+pub(crate) fn null_stdout(command: &str) -> String {
+    format!(
+        "{command} shows the new token once, on stdout, and stdout is /dev/null \
+         (or was closed): nobody would get it. Nothing was sent; keep the token in a \
+         file (> token.txt) or a pipe (| your secret store)"
+    )
+}
+
 /// That stdout failed after the new token `id` was written to it: it may
 /// not have reached anyone, and it is live.
 pub(crate) fn shown_then_broken(id: &str, prog: &str) -> String {
@@ -189,6 +209,9 @@ fn io_reason(kind: io::ErrorKind) -> Option<&'static str> {
 /// when nothing stopped the job (each `revoked ID` was printed already).
 pub(crate) fn report_text(report: &Report) -> String {
     let mut text = String::new();
+    if let Some(planned) = &report.planned {
+        return planned_text(planned);
+    }
     if let Some(name) = &report.would_create {
         text.push_str(&format!("would create a project token named {name:?}\n"));
     }
@@ -204,6 +227,64 @@ pub(crate) fn report_text(report: &Report) -> String {
         text.push_str(&count_line(report));
     }
     text
+}
+
+/// What a `--plan` run wrote: `planned 12 tokens of 3 users into FILE`
+/// (`of … users` for `user-revoke-all`); nothing when no plan was written.
+pub(crate) fn planned_text(planned: &Planned) -> String {
+    if !planned.written {
+        return String::new();
+    }
+    let count = |n: usize, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
+    let users = match planned.users {
+        Some(users) => format!(" of {}", count(users, "user")),
+        None => String::new(),
+    };
+    format!(
+        "planned {}{users} into {}\n",
+        count(planned.tokens, "token"),
+        planned.file.display()
+    )
+}
+
+/// The end of an apply as text: this run's counts (a dry run has none),
+/// then the plan's: `planned P, done D, left L`, and when some are left
+/// after a run, the command that goes on.
+pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
+    let mut text = String::new();
+    if !report.dry_run {
+        text.push_str(&format!(
+            "revoked {}, gone {}, failed {}",
+            report.revoked, report.gone, report.failed
+        ));
+        if report.not_attempted > 0 {
+            text.push_str(&format!(", not attempted {}", report.not_attempted));
+        }
+        text.push('\n');
+    }
+    let left = report.left();
+    text.push_str(&format!(
+        "planned {}, done {}, left {left}",
+        report.planned, report.done
+    ));
+    if left > 0 && !report.dry_run {
+        text.push_str(&format!(
+            ": the same command goes on: {} apply -- {}",
+            shell_quote(prog),
+            shell_quote(&report.plan.to_string_lossy())
+        ));
+    }
+    text.push('\n');
+    text
+}
+
+/// That the journal's last line was cut short, and is left out.
+pub(crate) fn torn_journal(plan: &Path, line: usize) -> String {
+    format!(
+        "the last line of {} (line {line}) was cut short, as by a kill while it was written: \
+         it is left out, and its token is sent again (answered 404 if it was revoked)",
+        journal_path(plan).display()
+    )
 }
 
 /// `revoked N, failed M`, and `, not attempted K` when K is not 0.

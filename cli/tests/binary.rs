@@ -467,3 +467,206 @@ fn a_proxy_variable_is_followed_unless_no_proxy_lists_the_api_host() {
     assert_eq!(direct.status.code(), Some(0), "{}", text(&direct.stderr));
     assert_eq!(fake.requests().len(), 1);
 }
+
+/// What a command that mints a token says when stdout is `/dev/null`.
+fn null_stdout_refusal(command: &str) -> String {
+    format!(
+        "error: {command} shows the new token once, on stdout, and stdout is /dev/null \
+         (or was closed): nobody would get it. Nothing was sent; keep the token in a \
+         file (> token.txt) or a pipe (| your secret store); see 'magicbell-jwt \
+         {command} --help'\n"
+    )
+}
+
+// Unix: where the check is made, and where a shell closes a stream.
+#[cfg(unix)]
+#[test]
+fn create_user_create_and_rotate_refuse_a_stdout_on_dev_null_or_closed_and_send_nothing() {
+    let commands: [(&str, &[&str]); 3] = [
+        ("create", &["create", "deploy"]),
+        ("user-create", &["user-create", "--email", "a@x"]),
+        ("rotate", &["rotate", "deploy"]),
+    ];
+    for (command, args) in commands {
+        for closed in [false, true] {
+            let fake = magicbell_jwt::FakeServer::start().unwrap();
+            let request = magicbell_jwt::CreateProjectTokenRequest::new("deploy");
+            let old = fake.client().create_project_jwt(&request).unwrap();
+            let seeding = fake.requests().len();
+            let mut run = if closed {
+                // `>&-`: the shell closes fd 1 before the tool starts.
+                let mut sh = Command::new("sh");
+                sh.args(["-c", "exec \"$0\" \"$@\" >&-", BIN]).args(args);
+                sh
+            } else {
+                let mut tool = Command::new(BIN);
+                tool.args(args).stdout(Stdio::null());
+                tool
+            };
+            let output = run
+                .env_remove("HTTPS_PROXY")
+                .env_remove("HTTP_PROXY")
+                .env_remove("ALL_PROXY")
+                .env("MAGICBELL_BASE_URL", fake.base_url())
+                .env("MAGICBELL_TOKEN", fake.admin_token())
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .output()
+                .unwrap();
+
+            let case = format!("{command}, closed: {closed}");
+            assert_eq!(output.status.code(), Some(2), "{case}");
+            assert_eq!(text(&output.stderr), null_stdout_refusal(command), "{case}");
+            assert!(fake.requests()[seeding..].is_empty(), "{case}");
+            let tokens = fake.project_tokens();
+            assert_eq!(tokens.len(), 1, "{case}");
+            assert_eq!(tokens[0].id.as_deref(), Some(old.token_id.as_str()));
+            assert!(!tokens[0].is_discarded(), "{case}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn create_into_a_file_is_not_taken_for_dev_null() {
+    let dir = scratch("create-into-file");
+    let fake = magicbell_jwt::FakeServer::start().unwrap();
+    let file = std::fs::File::create(dir.join("token.txt")).unwrap();
+
+    let output = tool()
+        .args(["create", "deploy"])
+        .env("MAGICBELL_BASE_URL", fake.base_url())
+        .env("MAGICBELL_TOKEN", fake.admin_token())
+        .stdout(file)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let written = std::fs::read_to_string(dir.join("token.txt")).unwrap();
+    assert!(written.starts_with("TOKEN_ID    "), "{written}");
+    assert_eq!(fake.project_tokens().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The DELETEs the fake logged so far: (path, status).
+fn logged_deletes(fake: &Fake) -> Vec<(String, String)> {
+    let lines = fake.stderr.lock().unwrap().clone();
+    lines
+        .iter()
+        .filter_map(|line| line.strip_prefix("DELETE "))
+        .filter_map(|rest| rest.trim_end().split_once(" -> "))
+        .map(|(path, status)| (path.to_owned(), status.to_owned()))
+        .collect()
+}
+
+#[test]
+fn apply_killed_at_any_moment_and_run_again_revokes_each_planned_token_once_and_no_other() {
+    use magicbell_jwt::CreateUserTokenRequest;
+
+    let dir = scratch("kill-and-resume");
+    let plan = dir.join("plan.jsonl");
+    let (fake, printed) = Fake::start(&["--latency-ms", "10"]);
+    let client = client_for(&printed, None);
+    let users: Vec<String> = (0..30).map(|i| format!("u{i}@x")).collect();
+    for user in users.iter().chain(["outside@x".to_owned()].iter()) {
+        for _ in 0..10 {
+            let request = CreateUserTokenRequest::for_email(user.as_str());
+            client.create_user_jwt(&request).unwrap();
+        }
+    }
+    let with_fake = |args: &[&str]| -> Command {
+        let mut command = tool();
+        command
+            .env(
+                "MAGICBELL_BASE_URL",
+                value(&printed[0], "MAGICBELL_BASE_URL"),
+            )
+            .env("MAGICBELL_TOKEN", value(&printed[1], "MAGICBELL_TOKEN"))
+            .args(args);
+        command
+    };
+
+    let mut planning = with_fake(&["user-revoke-all", "-", "--plan", plan.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = planning.stdin.take().unwrap();
+    std::io::Write::write_all(&mut { stdin }, users.join("\n").as_bytes()).unwrap();
+    let planned = planning.wait_with_output().unwrap();
+    assert_eq!(planned.status.code(), Some(0));
+    assert_eq!(
+        text(&planned.stdout),
+        format!("planned 300 tokens of 30 users into {}\n", plan.display())
+    );
+    assert!(logged_deletes(&fake).is_empty());
+
+    // Killed once the fake has logged this many revokes, each time.
+    let apply = || with_fake(&["apply", plan.to_str().unwrap(), "--parallel", "2"]);
+    for at in [1, 70, 160, 250] {
+        let mut child = apply()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while logged_deletes(&fake).len() < at && child.try_wait().unwrap().is_none() {
+            assert!(start.elapsed() < Duration::from_secs(60), "stuck at {at}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+    let last = apply().output().unwrap();
+    let again = apply().output().unwrap();
+
+    assert_eq!(last.status.code(), Some(0), "{}", text(&last.stderr));
+    assert!(
+        text(&last.stdout).ends_with("planned 300, done 300, left 0\n"),
+        "{}",
+        text(&last.stdout)
+    );
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        text(&again.stdout),
+        "revoked 0, gone 0, failed 0\nplanned 300, done 300, left 0\n"
+    );
+    // Every planned token revoked, the outsider's all live.
+    for user in &users {
+        let page = client.fetch_user_tokens(user, &Default::default()).unwrap();
+        assert!(page.data.iter().all(|t| t.is_discarded()), "{user}");
+    }
+    let outside = client
+        .fetch_user_tokens("outside@x", &Default::default())
+        .unwrap();
+    assert_eq!(outside.data.len(), 10);
+    assert!(outside.data.iter().all(|t| !t.is_discarded()));
+    // Each token revoked once by the server: any revoke sent again after a
+    // kill was answered 404; none went to a token outside the plan. (The
+    // log is read from the fake's stderr as it comes: wait for its end.)
+    let start = Instant::now();
+    let ok = |deletes: &[(String, String)]| deletes.iter().filter(|(_, s)| s == "200").count();
+    while ok(&logged_deletes(&fake)) < 300 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deletes = logged_deletes(&fake);
+    let mut revoked: Vec<&String> = deletes
+        .iter()
+        .filter(|(_, status)| status == "200")
+        .map(|(path, _)| path)
+        .collect();
+    let count = revoked.len();
+    revoked.sort();
+    revoked.dedup();
+    assert_eq!((count, revoked.len()), (300, 300));
+    assert!(deletes
+        .iter()
+        .all(|(_, status)| status == "200" || status == "404"));
+    let outside_ids: Vec<String> = outside.data.iter().filter_map(|t| t.id.clone()).collect();
+    assert!(deletes
+        .iter()
+        .all(|(path, _)| outside_ids.iter().all(|id| !path.ends_with(id.as_str()))));
+    drop(fake);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

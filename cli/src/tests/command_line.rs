@@ -133,7 +133,8 @@ fn parses_every_command() {
             rule: PruneRule::OlderThanDays(30),
             name: Some("ci".into()),
             dry_run: false,
-            parallel: 1
+            parallel: 1,
+            plan: None
         }
     );
     assert_eq!(
@@ -141,7 +142,45 @@ fn parses_every_command() {
         Command::UserRevokeAll {
             users: vec!["u1".into()],
             dry_run: false,
-            parallel: 8
+            parallel: 8,
+            plan: None
+        }
+    );
+}
+
+#[test]
+fn plan_takes_a_file_and_notes_what_decided_the_plan_and_apply_takes_a_plan() {
+    let plan = |file: &str, arguments: &[&str]| {
+        Some(crate::hiargs::PlanTo {
+            file: file.into(),
+            arguments: arguments.iter().map(|a| a.to_string()).collect(),
+        })
+    };
+    assert_eq!(
+        command("prune --older-than 30 --name ci --plan p.jsonl --parallel 2"),
+        Command::Prune {
+            rule: PruneRule::OlderThanDays(30),
+            name: Some("ci".into()),
+            dry_run: false,
+            parallel: 2,
+            plan: plan("p.jsonl", &["--older-than", "30", "--name", "ci"]),
+        }
+    );
+    assert_eq!(
+        command_reading("user-revoke-all - --plan=p", "u9\nu8\n"),
+        Command::UserRevokeAll {
+            users: vec!["u9".into(), "u8".into()],
+            dry_run: false,
+            parallel: 8,
+            plan: plan("p", &["-"]),
+        }
+    );
+    assert_eq!(
+        command("apply p.jsonl --parallel 3 --dry-run"),
+        Command::Apply {
+            file: "p.jsonl".into(),
+            dry_run: true,
+            parallel: 3
         }
     );
 }
@@ -275,7 +314,8 @@ fn user_revoke_all_takes_several_users_each_once_or_a_dash() {
         Command::UserRevokeAll {
             users: vec!["u2".into(), "u1".into()],
             dry_run: false,
-            parallel: 3
+            parallel: 3,
+            plan: None
         }
     );
     assert_eq!(
@@ -283,7 +323,8 @@ fn user_revoke_all_takes_several_users_each_once_or_a_dash() {
         Command::UserRevokeAll {
             users: vec!["u9".into(), "u8".into()],
             dry_run: true,
-            parallel: 8
+            parallel: 8,
+            plan: None
         }
     );
 }
@@ -341,6 +382,7 @@ fn the_program_is_named_as_invoked() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let code = cli(args, &|_| None, |b| b, host);
 

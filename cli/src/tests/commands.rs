@@ -189,7 +189,7 @@ fn the_overview_puts_jobs_apart_and_a_long_synopsis_on_its_own_line() {
     has("\n    user-create (--email E | --external-id X) [--name N] [--expiry SECS]\n                                             create a user token (its value is shown once)\n    user-discard TOKEN_ID ");
     // The jobs, then the fake, apart.
     has("\n\nJOBS (each revokes only tokens not revoked yet; --dry-run sends no POST or DELETE):\n    rotate NAME [--expiry SECS] [--parallel N] [--dry-run]\n                                             create a project token NAME, then revoke\n                                             every other live project token named NAME\n    prune ");
-    has("\n    user-revoke-all (USER_ID... | -) [--parallel N] [--dry-run]\n                                             revoke every live token of each user;\n                                             '-' reads the USER_IDs from stdin, one a line\n\nFAKE SERVICE (needs no MAGICBELL_TOKEN):\n    fake [--port N] [--latency-ms N] [--env-file PATH] [--frozen-clock]\n                                             serve an in-memory MagicBell JWT service on\n                                             127.0.0.1 until killed, for scripts and tests\n\nOPTIONS:\n");
+    has("\n    user-revoke-all (USER_ID... | -) [--parallel N] [--dry-run] [--plan FILE]\n                                             revoke every live token of each user;\n                                             '-' reads the USER_IDs from stdin, one a line\n    apply FILE [--parallel N] [--dry-run]    revoke the tokens of a plan (--plan FILE);\n                                             run again, it goes on where it stopped\n\nFAKE SERVICE (needs no MAGICBELL_TOKEN):\n    fake [--port N] [--latency-ms N] [--env-file PATH] [--frozen-clock]\n                                             serve an in-memory MagicBell JWT service on\n                                             127.0.0.1 until killed, for scripts and tests\n\nOPTIONS:\n");
     has("\n    -V, --version   the tool's version\n");
     has("\n    An option's value goes after a space or an '=': --limit 5, --limit=5\n\nEXIT STATUS:\n");
     assert!(out.ends_with(
@@ -269,6 +269,7 @@ fn a_refused_connection_tried_again_says_how_many_attempts_it_took() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
 
@@ -305,6 +306,7 @@ fn a_refused_connection_after_an_attempt_that_was_cut_says_it_may_have_acted() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(2).retry_delay(Duration::ZERO).no_proxy();
 
@@ -343,6 +345,7 @@ fn behind_a_proxy_the_library_message_and_its_causes_stay() {
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let tune = |b: ClientBuilder| b.max_retries(0).proxy("http://127.0.0.1:9");
 

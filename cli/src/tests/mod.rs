@@ -14,11 +14,13 @@ use serde_json::json;
 
 use crate::{cli, Host};
 
+mod apply;
 mod command_line;
 mod commands;
 // These two need the repository's test servers (see build.rs).
 #[cfg(test_servers)]
 mod parallel;
+mod plans;
 mod prune;
 #[cfg(test_servers)]
 mod rate_limits;
@@ -83,6 +85,7 @@ fn run_tool(
         err: &mut err,
         progress_after,
         now,
+        out_is_null: false,
     };
     let code = cli(argv(line), &env, tune, host);
     let (out, err) = (
@@ -346,6 +349,7 @@ fn on_fake_into(fake: &FakeServer, line: &str, out: &mut dyn Write) -> (u8, Stri
         err: &mut err,
         progress_after: None,
         now: fake.now(),
+        out_is_null: false,
     };
     let code = cli(argv(line), &env, |b| b.max_retries(0), host);
     let err = String::from_utf8(err).unwrap();
@@ -389,4 +393,21 @@ fn tool_at(url: &str, line: &str) -> (u8, String, String) {
         &[("MAGICBELL_TOKEN", "sk-test"), ("MAGICBELL_BASE_URL", url)],
         line,
     )
+}
+
+/// An empty directory of this test's own, `name` telling it from the
+/// others'; its path holds no `jwt-`, which stderr is checked against.
+#[track_caller]
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mbcli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The JSON lines of a file: its first line, and the others.
+#[track_caller]
+fn json_lines(file: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines().map(document).collect()
 }

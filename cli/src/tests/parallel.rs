@@ -304,6 +304,7 @@ fn a_job_whose_server_and_then_stdout_are_gone_counts_the_ids_not_attempted_on_s
         err: &mut err,
         progress_after: None,
         now: SystemTime::now(),
+        out_is_null: false,
     };
 
     let line = "user-revoke-all u1 --parallel 1";

@@ -35,6 +35,7 @@ fn tool_at(server: &RateLimitedServer, line: &str, terminal: bool) -> (u8, Strin
         err: &mut err,
         progress_after: terminal.then_some(Duration::ZERO),
         now: SystemTime::now(),
+        out_is_null: false,
     };
     let code = cli(argv(line), &env, |b| b.no_proxy(), host);
     let (out, err) = (

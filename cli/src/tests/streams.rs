@@ -390,3 +390,73 @@ fn a_new_token_left_live_is_named_with_a_command_that_pastes_whole() {
         );
     }
 }
+
+/// The tool run on `line` against `fake` with stdout `/dev/null`: exit
+/// status, stdout, stderr.
+#[track_caller]
+fn on_fake_into_null(fake: &FakeServer, line: &str) -> (u8, String, String) {
+    let (base_url, admin) = (fake.base_url(), fake.admin_token().to_owned());
+    let env = |name: &str| match name {
+        "MAGICBELL_TOKEN" => Some(admin.clone()),
+        "MAGICBELL_BASE_URL" => Some(base_url.clone()),
+        _ => None,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let host = Host {
+        input: &mut io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress_after: None,
+        now: fake.now(),
+        out_is_null: true,
+    };
+    let code = cli(argv(line), &env, |b| b.max_retries(0), host);
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    (code, text(out), text(err))
+}
+
+#[test]
+fn a_command_that_mints_a_token_refuses_a_stdout_that_is_dev_null_and_sends_nothing() {
+    for (line, command) in [
+        ("create deploy", "create"),
+        ("create deploy --json", "create"),
+        ("user-create --email a@x", "user-create"),
+        ("rotate deploy", "rotate"),
+        ("rotate deploy --json --parallel 1", "rotate"),
+    ] {
+        let fake = FakeServer::start().unwrap();
+        let old = seed(&fake, "deploy", None);
+        let seeding = fake.requests().len();
+
+        let (code, out, err) = on_fake_into_null(&fake, line);
+
+        assert_eq!((code, out.as_str()), (2, ""), "{line}");
+        assert_eq!(
+            err,
+            format!(
+                "error: {command} shows the new token once, on stdout, and stdout is /dev/null \
+                 (or was closed): nobody would get it. Nothing was sent; keep the token in a \
+                 file (> token.txt) or a pipe (| your secret store); see 'magicbell-jwt \
+                 {command} --help'\n"
+            ),
+            "{line}"
+        );
+        assert!(sent(&fake, seeding).is_empty(), "{line}");
+        assert_eq!(revoked_and_live(&fake.project_tokens()).1, [old]);
+    }
+}
+
+#[test]
+fn commands_that_mint_nothing_run_with_stdout_on_dev_null() {
+    let fake = FakeServer::start().unwrap();
+    let old = seed(&fake, "deploy", None);
+
+    for line in ["rotate deploy --dry-run", "list", "user-list a@x"] {
+        let (code, _, err) = on_fake_into_null(&fake, line);
+        assert_eq!((code, err.as_str()), (0, ""), "{line}");
+    }
+    let (code, _, _) = on_fake_into_null(&fake, &format!("discard {old}"));
+
+    assert_eq!(code, 0);
+    assert_eq!(revoked_and_live(&fake.project_tokens()).0, [old]);
+}

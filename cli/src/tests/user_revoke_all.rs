@@ -151,6 +151,7 @@ fn user_revoke_all_refuses_an_empty_or_bad_stdin_with_2_sending_nothing() {
             err: &mut err,
             progress_after: None,
             now: fake.now(),
+            out_is_null: false,
         };
         let code = cli(argv("user-revoke-all -"), &env, |b| b, host);
         (code, String::from_utf8(err).unwrap())

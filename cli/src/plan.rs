@@ -1,0 +1,323 @@
+//! The plan file: its JSON Lines format, written whole or not at all, read back line by line; and the compact set of token ids.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the plan format a plan's first line names (`"plan": 1`):
+/// a tool refuses a plan of a version it does not know.
+pub(crate) const PLAN_FORMAT: u32 = 1;
+
+/// A plan's first line: the job it was listed for. It has no `id`, which
+/// is how it is told from a token's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PlanHeader {
+    /// [`PLAN_FORMAT`].
+    pub(crate) plan: u32,
+    /// `prune` or `user-revoke-all`.
+    #[serde(default)]
+    pub(crate) command: String,
+    /// What it was given that decides what is planned: `--older-than 30`,
+    /// or the USER_IDs (`-` when they came from stdin).
+    #[serde(default)]
+    pub(crate) arguments: Vec<String>,
+    /// The API base URL the lists came from: a plan is applied there only.
+    /// With [`plan`](PlanHeader::plan), the one member `apply` needs.
+    pub(crate) base_url: String,
+    /// When the lists were walked, RFC 3339 in UTC.
+    #[serde(default)]
+    pub(crate) listed_at: String,
+    /// `magicbell-jwt 0.1.0`.
+    #[serde(default)]
+    pub(crate) tool: String,
+}
+
+/// Project or user token: which call revokes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum TokenKind {
+    Project,
+    User,
+}
+
+/// One line of a plan after the first: a token to revoke, with what a
+/// person reviewing the plan needs to judge it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PlannedToken {
+    pub(crate) id: String,
+    pub(crate) kind: TokenKind,
+    /// The USER_ID it was listed under; `null` for a project token.
+    #[serde(default)]
+    pub(crate) user: Option<String>,
+    #[serde(default)]
+    pub(crate) name: Option<String>,
+    #[serde(default)]
+    pub(crate) created_at: Option<String>,
+    #[serde(default)]
+    pub(crate) expires_at: Option<String>,
+}
+
+/// A plan being written: to a temporary file beside it, renamed to its
+/// name only once whole, so a run killed part-way leaves no half plan
+/// under that name. Dropped unfinished, the temporary file is removed.
+pub(crate) struct PlanWriter {
+    file: PathBuf,
+    temporary: PathBuf,
+    out: Option<BufWriter<File>>,
+    tokens: usize,
+}
+
+impl PlanWriter {
+    /// Begins the plan `file` with its first line.
+    pub(crate) fn create(file: &Path, header: &PlanHeader) -> io::Result<PlanWriter> {
+        let mut name = file.file_name().unwrap_or_default().to_owned();
+        name.push(format!(".{}.tmp", std::process::id()));
+        let temporary = file.with_file_name(name);
+        let mut writer = PlanWriter {
+            file: file.to_owned(),
+            out: Some(BufWriter::new(File::create(&temporary)?)),
+            temporary,
+            tokens: 0,
+        };
+        writer.line(header)?;
+        Ok(writer)
+    }
+
+    fn line(&mut self, value: &impl Serialize) -> io::Result<()> {
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("closed"))?;
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")
+    }
+
+    /// Adds a token to revoke.
+    pub(crate) fn token(&mut self, token: &PlannedToken) -> io::Result<()> {
+        self.line(token)?;
+        self.tokens += 1;
+        Ok(())
+    }
+
+    /// How many tokens it holds.
+    pub(crate) fn tokens(&self) -> usize {
+        self.tokens
+    }
+
+    /// Writes the plan out to disk and gives it its name; on an error the
+    /// temporary file is removed (when dropped).
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        if let Some(out) = self.out.as_mut() {
+            out.flush()?;
+            out.get_ref().sync_all()?;
+        }
+        fs::rename(&self.temporary, &self.file)?;
+        self.out = None;
+        // The rename itself reaches the disk with its directory; where a
+        // directory cannot be opened so, the plan is there all the same.
+        let dir = self.file.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Ok(dir) = File::open(dir.unwrap_or(Path::new("."))) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PlanWriter {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.temporary);
+        }
+    }
+}
+
+/// Why a plan cannot be read: each names the file, and the line where
+/// there is one.
+#[derive(Debug)]
+pub(crate) enum PlanError {
+    /// It cannot be opened or read.
+    Read(io::Error),
+    /// Its first line is not a job's line.
+    NoHeader(String),
+    /// A line (numbered from 1) is not a token of a plan.
+    Line(usize, String),
+}
+
+/// A plan read line by line: its first line, then its tokens, blank lines
+/// skipped, each with its line number.
+pub(crate) struct PlanReader {
+    lines: io::Lines<BufReader<File>>,
+    number: usize,
+    pub(crate) header: PlanHeader,
+}
+
+impl PlanReader {
+    /// Opens `file` and reads its first line.
+    pub(crate) fn open(file: &Path) -> Result<PlanReader, PlanError> {
+        let mut lines = BufReader::new(File::open(file).map_err(PlanError::Read)?).lines();
+        let first = match lines.next() {
+            None => return Err(PlanError::NoHeader("the file is empty".into())),
+            Some(line) => line.map_err(PlanError::Read)?,
+        };
+        let value: serde_json::Value = serde_json::from_str(&first)
+            .map_err(|e| PlanError::NoHeader(format!("its first line is not JSON: {e}")))?;
+        if value.get("id").is_some() {
+            let why =
+                "its first line is a token's, not the job's (a plan's first line has no \"id\")";
+            return Err(PlanError::NoHeader(why.into()));
+        }
+        let header: PlanHeader = serde_json::from_value(value)
+            .map_err(|e| PlanError::NoHeader(format!("its first line is not a job's: {e}")))?;
+        if header.plan != PLAN_FORMAT {
+            return Err(PlanError::NoHeader(format!(
+                "it is of plan format {}, and this tool reads format {PLAN_FORMAT}",
+                header.plan
+            )));
+        }
+        Ok(PlanReader {
+            lines,
+            number: 1,
+            header,
+        })
+    }
+}
+
+impl Iterator for PlanReader {
+    /// A token and its line number.
+    type Item = Result<(usize, PlannedToken), PlanError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let line = match self.lines.next()? {
+                Ok(line) => line,
+                Err(e) => return Some(Err(PlanError::Read(e))),
+            };
+            self.number += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let number = self.number;
+            let token = serde_json::from_str::<PlannedToken>(&line)
+                .map_err(|e| PlanError::Line(number, e.to_string()))
+                .and_then(|token| match token.id.trim() {
+                    "" => Err(PlanError::Line(number, "its id is empty".into())),
+                    _ => Ok((number, token)),
+                });
+            return Some(token);
+        }
+    }
+}
+
+/// A set of token ids, compact for UUIDs (16 bytes each, as the API's ids
+/// are), any other id kept as its text.
+#[derive(Debug, Default)]
+pub(crate) struct IdSet {
+    uuids: HashSet<u128>,
+    others: HashSet<Box<str>>,
+}
+
+impl IdSet {
+    /// Adds `id`: whether it was not there.
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
+        match uuid(id) {
+            Some(n) => self.uuids.insert(n),
+            None => self.others.insert(id.into()),
+        }
+    }
+
+    /// Removes `id`: whether it was there.
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
+        match uuid(id) {
+            Some(n) => self.uuids.remove(&n),
+            None => self.others.remove(id),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.uuids.len() + self.others.len()
+    }
+}
+
+/// `id` as a number when it is a UUID in its canonical text, lowercase
+/// (`8-4-4-4-12` hex digits): the one text that number stands for, so two
+/// ids are the same number only when they are the same text.
+fn uuid(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        n = n << 4 | u128::from(digit);
+    }
+    Some(n)
+}
+
+/// `time` as RFC 3339 in UTC, to the second: `2026-12-07T08:00:00Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days to a civil date (Howard Hinnant's algorithm), from 1970-01-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_writes_utc_dates() {
+        let at = |secs| rfc3339(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(at(1_796_634_061), "2026-12-07T09:01:01Z");
+    }
+
+    #[test]
+    fn an_id_set_keeps_uuids_as_numbers_and_any_other_id_as_text() {
+        let mut set = IdSet::default();
+        let lower = "0190a5b4-8c1e-4f6a-9d2b-3e4f5a6b7c8d";
+        assert!(set.insert(lower));
+        assert!(!set.insert(lower));
+        // Another text, so another id, though the same number in hex.
+        assert!(set.insert(&lower.to_uppercase()));
+        assert!(set.insert("t1"));
+        assert_eq!((set.uuids.len(), set.others.len()), (1, 2));
+        assert!(set.remove("t1") && !set.remove("t1"));
+        assert!(set.remove(lower));
+        assert_eq!(set.len(), 1);
+        assert_eq!(uuid("0190a5b4-8c1e-4f6a-9d2b-3e4f5a6b7c8"), None);
+        assert_eq!(uuid("0190a5b4x8c1e-4f6a-9d2b-3e4f5a6b7c8d"), None);
+        assert_eq!(uuid("00000000-0000-0000-0000-0000000000ff"), Some(255));
+    }
+}

@@ -1,0 +1,279 @@
+//! `--plan FILE` on prune and user-revoke-all: the plan holds what the job would revoke, and nothing is revoked.
+
+use std::path::Path;
+
+use super::*;
+use crate::plan::rfc3339;
+
+/// The plan's first line for `command` and `arguments` listed from `fake`.
+fn header(fake: &FakeServer, command: &str, arguments: &[&str]) -> serde_json::Value {
+    json!({
+        "plan": 1, "command": command, "arguments": arguments,
+        "base_url": fake.base_url(), "listed_at": rfc3339(fake.now()),
+        "tool": format!("magicbell-jwt {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+/// A plan's line for `token`, of `user` when it is a user's.
+fn line(token: &AccessToken, user: Option<&str>) -> serde_json::Value {
+    json!({
+        "id": token.id, "kind": if user.is_some() { "user" } else { "project" },
+        "user": user, "name": token.name, "created_at": token.created_at,
+        "expires_at": token.expires_at,
+    })
+}
+
+/// No file in `dir` but `names`.
+#[track_caller]
+fn only_files(dir: &Path, names: &[&str]) {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(found, names);
+}
+
+#[test]
+fn prune_plan_writes_the_tokens_prune_would_revoke_and_revokes_none() {
+    let fake = FakeServer::start().unwrap();
+    let old_ci = seed(&fake, "ci", Some(60));
+    let old_deploy = seed(&fake, "deploy", Some(60));
+    let gone = seed(&fake, "ci", Some(60));
+    fake.client().discard_project_jwt(&gone).unwrap();
+    fake.advance(Duration::from_secs(120));
+    seed(&fake, "ci", Some(60));
+    let dir = scratch("prune-plan");
+    let file = dir.join("plan.jsonl");
+    let before = fake.project_tokens();
+    let seeding = fake.requests().len();
+
+    let command = format!("prune --expired --name ci --plan {}", file.display());
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, format!("planned 1 token into {}\n", file.display()));
+    let token = before.iter().find(|t| t.id.as_ref() == Some(&old_ci));
+    assert_eq!(
+        json_lines(&file),
+        [
+            header(&fake, "prune", &["--expired", "--name", "ci"]),
+            line(token.unwrap(), None)
+        ]
+    );
+    assert!(sent(&fake, seeding)
+        .iter()
+        .all(|(method, _)| method == "GET"));
+    assert_eq!(fake.project_tokens(), before);
+    assert!(before.iter().any(|t| t.id.as_ref() == Some(&old_deploy)));
+    only_files(&dir, &["plan.jsonl"]);
+
+    // The same as a document; the plan written again, whole.
+    let (code, out, _) = on_fake(&fake, &format!("{command} --json"), "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        document(&out),
+        json!({"plan": file.display().to_string(), "written": true, "tokens": 1, "rate_limited": no_rate_limit()})
+    );
+    assert_eq!(json_lines(&file).len(), 2);
+    only_files(&dir, &["plan.jsonl"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn user_revoke_all_plan_holds_each_users_live_tokens_in_order_each_once() {
+    let fake = FakeServer::start().unwrap();
+    let a1 = seed_user(&fake, "a@x");
+    let a_gone = seed_user(&fake, "a@x");
+    fake.client().discard_user_jwt(&a_gone).unwrap();
+    let b1 = seed_user(&fake, "b@x");
+    let b2 = seed_user(&fake, "b@x");
+    let c1 = seed_user(&fake, "c@x");
+    let dir = scratch("users-plan");
+    let file = dir.join("plan.jsonl");
+    let seeding = fake.requests().len();
+
+    for parallel in [1, 4] {
+        let command = format!(
+            "user-revoke-all - --parallel {parallel} --plan {}",
+            file.display()
+        );
+        let (code, out, err) = on_fake(&fake, &command, "b@x\na@x\nb@x\n");
+
+        assert_eq!((code, err.as_str()), (0, ""), "{parallel}");
+        assert_eq!(
+            out,
+            format!("planned 3 tokens of 2 users into {}\n", file.display())
+        );
+        let tokens = |user: &str| fake.user_tokens(user);
+        let (a, b) = (tokens("a@x"), tokens("b@x"));
+        let of = |tokens: &[AccessToken], id: &str| {
+            tokens
+                .iter()
+                .find(|t| t.id.as_deref() == Some(id))
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            json_lines(&file),
+            [
+                header(&fake, "user-revoke-all", &["-"]),
+                // Newest first, as the lists give them.
+                line(&of(&b, &b2), Some("b@x")),
+                line(&of(&b, &b1), Some("b@x")),
+                line(&of(&a, &a1), Some("a@x")),
+            ],
+            "{parallel}"
+        );
+    }
+    assert!(sent(&fake, seeding)
+        .iter()
+        .all(|(method, _)| method == "GET"));
+    assert!(revoked_and_live(&fake.user_tokens("c@x")).1 == [c1]);
+    assert_eq!(revoked_and_live(&fake.user_tokens("b@x")).1.len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
+    let fake = FakeServer::start().unwrap();
+    seed_user(&fake, "a@x");
+    let b1 = seed_user(&fake, "b@x");
+    let dir = scratch("users-plan-failed");
+    let file = dir.join("plan.jsonl");
+    fake.inject(1, FakeFault::Status(500));
+
+    let command = format!(
+        "user-revoke-all a@x b@x --parallel 1 --json --plan {}",
+        file.display()
+    );
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!("failed to list the tokens of a@x: {FAKE_500}\n")
+    );
+    assert_eq!(
+        document(&out),
+        json!({
+            "plan": file.display().to_string(), "written": true, "tokens": 1, "users": 1,
+            "failed_users": [{"user": "a@x", "error": FAKE_500}],
+            "rate_limited": no_rate_limit(),
+        })
+    );
+    let lines = json_lines(&file);
+    assert_eq!(lines[0]["arguments"], json!(["a@x", "b@x"]));
+    assert_eq!(lines[1..].len(), 1);
+    assert_eq!(lines[1]["id"], json!(b1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_list_that_fails_part_way_leaves_no_plan_and_no_temporary_file() {
+    let fake = FakeServer::start().unwrap();
+    for _ in 0..30 {
+        seed(&fake, "ci", None);
+    }
+    fake.advance(Duration::from_secs(2 * 86_400));
+    let dir = scratch("prune-plan-failed");
+    let file = dir.join("plan.jsonl");
+    // The second page fails.
+    fake.inject_on(
+        magicbell_jwt::FakeRoute::ListProjectTokens,
+        1,
+        1,
+        FakeFault::Status(500),
+    );
+
+    let command = format!("prune --older-than 1 --plan {}", file.display());
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err, format!("error: {FAKE_500}\n"));
+    only_files(&dir, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_plan_that_cannot_be_written_is_named_and_nothing_is_listed() {
+    let fake = FakeServer::start().unwrap();
+    seed(&fake, "ci", None);
+    fake.advance(Duration::from_secs(2 * 86_400));
+    let dir = scratch("plan-unwritable");
+    let file = dir.join("missing").join("plan.jsonl");
+    let seeding = fake.requests().len();
+
+    let command = format!("prune --older-than 1 --plan {}", file.display());
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.starts_with(&format!(
+            "error: could not write the plan {}: ",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("; no plan was written\n"), "{err}");
+    assert!(sent(&fake, seeding).is_empty());
+    only_files(&dir, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn plan_and_dry_run_together_are_refused() {
+    let fake = FakeServer::start().unwrap();
+
+    let (code, out, err) = on_fake(&fake, "prune --expired --plan p --dry-run", "");
+
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "error: --plan revokes nothing already; it does not take --dry-run; see 'magicbell-jwt prune --help'\n"
+    );
+    assert!(fake.requests().is_empty());
+}
+
+// /dev/full: a file that opens for writing, and whose every write fails.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plan_that_fails_to_be_written_part_way_ends_the_walk_and_leaves_no_file() {
+    let fake = FakeServer::start().unwrap();
+    let users: Vec<String> = (0..20).map(|i| format!("u{i}@x")).collect();
+    for user in &users {
+        for _ in 0..10 {
+            seed_user(&fake, user);
+        }
+    }
+    let dir = scratch("plan-full");
+    let file = dir.join("plan.jsonl");
+    // The temporary file the plan is written to first, a pipe to nowhere.
+    let temporary = dir.join(format!("plan.jsonl.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink("/dev/full", &temporary).unwrap();
+    let seeding = fake.requests().len();
+
+    let command = format!(
+        "user-revoke-all {} --parallel 1 --plan {}",
+        users.join(" "),
+        file.display()
+    );
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!((code, out.as_str()), (1, ""));
+    let full = io::Error::from_raw_os_error(28);
+    assert_eq!(
+        err,
+        format!(
+            "error: could not write the plan {}: {full}; no plan was written\n",
+            file.display()
+        )
+    );
+    // The 8 KiB buffer fills within the first 8 users: the walk stops
+    // soon after, short of the 20.
+    let lists = sent(&fake, seeding);
+    assert!(lists.iter().all(|(method, _)| method == "GET"));
+    assert!(lists.len() < 20, "{}", lists.len());
+    only_files(&dir, &[]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
