@@ -66,7 +66,7 @@ fn a_body_with_a_content_type_other_than_json_is_415() {
     let fake = start();
     let with = |path: &str, content_type: &str, body: &str| {
         format!(
-            "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n{content_type}content-length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n{content_type}content-length: {}\r\n\r\n{body}",
             fake.admin_token(),
             body.len()
         )
@@ -117,7 +117,7 @@ fn a_body_with_a_content_type_other_than_json_is_415() {
     }
     // The bearer is checked first.
     let anonymous =
-        "POST /v2/jwt/project HTTP/1.1\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi";
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi";
     assert_eq!(send(&fake.base_url(), anonymous.as_bytes()).status, 401);
 }
 
@@ -372,7 +372,7 @@ fn a_head_over_16_kib_is_431_and_the_connection_closes() {
 fn a_head_of_exactly_16_kib_is_read() {
     let fake = start();
     let start = format!(
-        "GET /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nx-padding: ",
+        "GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nx-padding: ",
         fake.admin_token()
     );
     let padding = 16 * 1024 - start.len() - 4;
@@ -441,7 +441,7 @@ fn unknown_paths_are_404_even_without_a_bearer() {
     ] {
         let answer = send(
             &fake.base_url(),
-            format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes(),
         );
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.error().0, "not_found", "{path}");
@@ -527,8 +527,8 @@ fn head_answers_wherever_get_does_with_the_get_s_headers_and_no_body() {
     }
     // Refused as a GET would be, without the body.
     for (bytes, status) in [
-        ("HEAD /v2/jwt/project HTTP/1.1\r\n\r\n", "401"),
-        ("HEAD /v2/jwt/nothing HTTP/1.1\r\n\r\n", "404"),
+        ("HEAD /v2/jwt/project HTTP/1.1\r\nhost: x\r\n\r\n", "401"),
+        ("HEAD /v2/jwt/nothing HTTP/1.1\r\nhost: x\r\n\r\n", "404"),
     ] {
         let mut stream = connect(&fake.base_url());
         stream.write_all(bytes.as_bytes()).unwrap();
@@ -647,7 +647,7 @@ fn a_missing_or_non_bearer_authorization_is_401() {
     ] {
         let answer = send(
             &fake.base_url(),
-            format!("GET /v2/jwt/project HTTP/1.1\r\n{auth}\r\n").as_bytes(),
+            format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n{auth}\r\n").as_bytes(),
         );
         assert_eq!(answer.status, 401, "{auth:?}");
         assert_eq!(answer.error().0, "unauthorized");
@@ -655,7 +655,8 @@ fn a_missing_or_non_bearer_authorization_is_401() {
     // The scheme is case-insensitive.
     let answer = send(
         &fake.base_url(),
-        format!("GET /v2/jwt/project HTTP/1.1\r\nAuthorization: bearer {admin}\r\n\r\n").as_bytes(),
+        format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nAuthorization: bearer {admin}\r\n\r\n")
+            .as_bytes(),
     );
     assert_eq!(answer.status, 200);
 }
@@ -730,7 +731,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         ),
         // Not UTF-8: read with replacement characters, a path the fake lacks.
         (
-            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
+            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n",
             404,
             "no such path: /v2/jwt/\u{fffd}\u{fffd}",
         ),
@@ -757,7 +758,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
 /// A request head for a chunked body on `path`, with `headers` added.
 fn chunked_head(fake: &FakeServer, path: &str, headers: &str) -> String {
     format!(
-        "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n{headers}\r\n",
+        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n{headers}\r\n",
         fake.admin_token()
     )
 }
@@ -898,7 +899,9 @@ fn a_request_cut_off_midway_is_not_logged_and_stops_nothing() {
     {
         let mut stream = connect(&fake.base_url());
         stream
-            .write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 100\r\n\r\n{\"na")
+            .write_all(
+                b"POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"na",
+            )
             .unwrap();
     }
     {
@@ -987,7 +990,7 @@ fn http_1_0_and_connection_close_end_the_connection_after_the_answer() {
     let admin = fake.admin_token().to_owned();
     for head in [
         format!("GET /v2/jwt/project HTTP/1.0\r\nauthorization: Bearer {admin}\r\n\r\n"),
-        format!("GET /v2/jwt/project HTTP/1.1\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
+        format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
     ] {
         let mut stream = connect(&fake.base_url());
         stream.write_all(head.as_bytes()).unwrap();
@@ -1003,7 +1006,7 @@ fn expect_100_continue_is_answered_before_the_body() {
     let mut stream = connect(&fake.base_url());
     let body = r#"{"name":"curl"}"#;
     let head = format!(
-        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
         fake.admin_token(),
         body.len()
     );
@@ -1015,7 +1018,7 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
     // With the whole body sent already, no 100 Continue: the answer comes first.
     let whole = format!(
-        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
         fake.admin_token(),
         body.len()
     );
@@ -1038,12 +1041,19 @@ fn faults_meet_any_request_read_in_full_but_not_a_refused_one() {
     );
     assert_eq!(send(&fake.base_url(), big.as_bytes()).status, 431);
     // No bearer and an unknown path: the fault answers all the same.
-    let answer = send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n");
+    let answer = send(
+        &fake.base_url(),
+        b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n",
+    );
     assert_eq!(answer.status, 503);
     assert_eq!(answer.header("retry-after"), Some("7"));
     assert_eq!(answer.error().0, "service_unavailable");
     assert_eq!(
-        send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n").status,
+        send(
+            &fake.base_url(),
+            b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n"
+        )
+        .status,
         404
     );
 }

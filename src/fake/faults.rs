@@ -27,10 +27,9 @@ pub enum FakeFault {
     /// Handle the request normally, then wait this long before answering.
     ///
     /// The request takes effect at once (a create mints its token, a discard
-    /// revokes) and is logged in
-    /// [`FakeServer::requests`](crate::FakeServer::requests) with its status;
-    /// its answer leaves after the delay, as with a slow network after the
-    /// server acted. A client that times out meanwhile has changed the state
+    /// revokes); its answer leaves after the delay, as with a slow network
+    /// after the server acted, and only then is the request logged in
+    /// [`FakeServer::requests`](crate::FakeServer::requests). A client that times out meanwhile has changed the state
     /// all the same, which is what a test of "the create timed out: was it
     /// retried into a second token?" needs. If the fake is dropped during the
     /// wait, the answer is never sent; the change stays.

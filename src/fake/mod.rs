@@ -9,6 +9,7 @@ mod encoding;
 mod faults;
 mod http;
 mod limits;
+mod log;
 mod random;
 mod rate_limit;
 mod read;
@@ -91,8 +92,11 @@ use state::State;
 ///
 /// In MagicBell's shape, `{"errors":[{"code","message","suggestion","help_link"}]}`,
 /// checked in this order: a head over 16 KiB 431, a body over 64 KiB 413 (a
-/// chunked one too), a request that is not HTTP/1.x or whose framing cannot
-/// be followed 400, a transfer coding other than `chunked` 501; past a
+/// chunked one too), a request that is not HTTP/1.x, whose framing cannot be
+/// followed (a `Content-Length` that is not all digits, a final transfer
+/// coding other than `chunked`) or without exactly one `Host` (none is
+/// allowed in HTTP/1.0) 400, another transfer coding before `chunked` 501;
+/// past a
 /// [rate limit](FakeServer::set_rate_limit) 429; an absolute-form target
 /// (`http://127.0.0.1:PORT/v2/...`, as sent through a forward proxy) naming
 /// another server 421, an unknown path 404, a method the path does not have
@@ -218,7 +222,8 @@ impl FakeServer {
     /// Every request needs `Authorization: Bearer` with this token or a
     /// project token this fake minted that is neither revoked nor expired at
     /// the fake's [clock](FakeServer::now). Anything else (no header, another
-    /// scheme, a user token, an unknown value) is answered 401.
+    /// scheme, a user token, an unknown value) is answered 401, with
+    /// `WWW-Authenticate: Bearer` as on every 401 the fake sends.
     pub fn admin_token(&self) -> &str {
         &self.shared.admin_token
     }
@@ -304,8 +309,11 @@ impl FakeServer {
     /// too (a request answered 408 for arriving too slowly among them), but
     /// not a request cut off before its end, nor a connection over the cap.
     ///
-    /// An entry is recorded before its answer is written, so a call that has
-    /// returned always finds its requests here.
+    /// A request is recorded as its answer is written, with the status its
+    /// client was sent (see [`FakeRequest::status`]), after any
+    /// [latency](FakeServer::set_latency) or [`FakeFault::Delay`]: between
+    /// the answer's last byte and the rest, so that a call that has returned
+    /// always finds its requests here.
     ///
     /// The log is a test tool: it is kept for the fake's whole life and never
     /// trimmed, one entry per request (the method, the target and a status:
@@ -313,18 +321,20 @@ impl FakeServer {
     /// A test's few thousand requests cost nothing; a fake serving millions,
     /// such as `magicbell-jwt fake` left running, holds every one.
     pub fn requests(&self) -> Vec<FakeRequest> {
-        self.state().requests.clone()
+        self.state().log.entries()
     }
 
-    /// Every request recorded from now on, each sent as it is recorded in
-    /// [`requests`](FakeServer::requests) (before its answer is written), in
-    /// the same order. For `magicbell-jwt fake`, which logs each request as
-    /// it is answered; not part of the API. A second call replaces the
-    /// first's feed.
+    /// Every request recorded from now on, each sent once its answer has
+    /// been written in full (or failed to be), with the status the client
+    /// was sent, in the order the answers were finished. For `magicbell-jwt fake`, which logs
+    /// each request as it is answered; not part of the API. A second call
+    /// replaces the first's feed. Once the fake is dropped (which joins
+    /// every thread it started, each recording what it answered first), the
+    /// feed yields what is left and ends.
     #[doc(hidden)]
     pub fn request_feed(&self) -> Receiver<FakeRequest> {
         let (sender, receiver) = mpsc::channel();
-        self.state().feed = Some(sender);
+        self.state().log.set_feed(sender);
         receiver
     }
 
@@ -455,9 +465,9 @@ impl FakeServer {
     /// Makes every answer wait `latency`, to stand in for a real network, as
     /// in a benchmark. Defaults to `Duration::ZERO`.
     ///
-    /// The request takes effect at once (and is logged in
-    /// [`requests`](FakeServer::requests)); its answer leaves after the
-    /// delay, as with a slow network after the server acted. A
+    /// The request takes effect at once; its answer leaves after the delay,
+    /// as with a slow network after the server acted, and the request is
+    /// logged in [`requests`](FakeServer::requests) then. A
     /// [`FakeFault::Delay`] adds to it, and a [`FakeFault::Close`] closes the
     /// connection after it.
     pub fn set_latency(&self, latency: Duration) {
@@ -486,7 +496,7 @@ impl fmt::Debug for FakeServer {
             .field("base_url", &self.base_url())
             .field("admin_token", &"[redacted]")
             .field("tokens", &state.tokens.len())
-            .field("requests", &state.requests.len())
+            .field("requests", &state.log.len())
             .finish_non_exhaustive()
     }
 }

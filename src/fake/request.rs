@@ -10,16 +10,13 @@ pub struct FakeRequest {
     pub method: String,
     /// The request target as sent, query included: `/v2/jwt/project?limit=5`.
     pub path: String,
-    /// The status the fake chose for its answer; `None` when a
-    /// [`FakeFault::Close`](crate::FakeFault::Close) closed the connection
-    /// without answering.
-    ///
-    /// It is logged before the answer is written, so it says what the fake
-    /// meant to send, not what the client received: if the write then failed
-    /// (the client had gone or timed out, or the fake was dropped while a
+    /// The status of the answer the client was sent; `None` when it was
+    /// sent none: a [`FakeFault::Close`](crate::FakeFault::Close) closed the
+    /// connection, or the answer could not be written (the client had gone
+    /// or stopped reading, or the fake was dropped while a
     /// [`FakeFault::Delay`](crate::FakeFault::Delay) or
-    /// [`set_latency`](crate::FakeServer::set_latency) held the answer back),
-    /// the client never saw this status.
+    /// [`set_latency`](crate::FakeServer::set_latency) held the answer
+    /// back). Either way the request took effect.
     pub status: Option<u16>,
 }
 

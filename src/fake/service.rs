@@ -2,6 +2,7 @@
 //! latency and the request log do to a request read in full, and which of the
 //! state's operations answers it.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::answer::{excerpt, reason, write_answer, Answer};
+use super::answer::{excerpt, reason, render, Answer};
 use super::faults::FakeFault;
 use super::rate_limit::Admission;
 use super::request::{FakeRequest, Request};
@@ -42,15 +43,15 @@ pub(super) fn handle(
         let shown = admission.filter(|_| state.rate_headers);
         (state.latency, over, shown, fault)
     };
-    // The request takes effect and is logged at once; only what leaves the
-    // fake (the answer, or the close) waits, as behind a slow network after
-    // the server acted. A client that times out meanwhile, or a Drop during
-    // the wait, loses the answer but not the change.
+    // The request takes effect at once; only what leaves the fake (the
+    // answer, or the close) waits, as behind a slow network after the
+    // server acted. A client that times out meanwhile, or a Drop during the
+    // wait, loses the answer but not the change.
     let (mut answer, wait) = match (over, fault) {
         (Some(over), _) => (rate_limited(&over), latency),
         (None, Some(FakeFault::Close)) => {
-            record(shared, request.method, request.target, None);
             shared.sleep(latency);
+            record(shared, request.method, request.target, None);
             return false;
         }
         (None, Some(FakeFault::Status(status))) => (fault_answer(status), latency),
@@ -70,19 +71,50 @@ pub(super) fn handle(
             .with_header("ratelimit-remaining", shown.remaining.to_string())
             .with_header("ratelimit-reset", shown.reset.to_string());
     }
-    // Logged before the answer is written: a client that has its answer
-    // finds its request in `requests()`.
-    record(
-        shared,
-        request.method.clone(),
-        request.target.clone(),
-        Some(answer.status),
-    );
     if !shared.sleep(wait) {
+        record(shared, request.method, request.target, None);
         return false;
     }
     let close = request.close || answer.close;
-    write_answer(stream, &answer, &request.method, close).is_ok() && !close
+    answer_and_record(
+        stream,
+        shared,
+        request.method,
+        request.target,
+        &answer,
+        close,
+    ) && !close
+}
+
+/// Writes `answer` to the request `method target`, and records the request
+/// with the status its client was sent (`None` when the write failed);
+/// whether the write succeeded.
+pub(super) fn answer_and_record(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    method: String,
+    target: String,
+    answer: &Answer,
+    close: bool,
+) -> bool {
+    let bytes = render(answer, &method, close);
+    let request = FakeRequest {
+        method,
+        path: target,
+        status: Some(answer.status),
+    };
+    // Recorded before the last byte leaves, so that a client holding its
+    // whole answer finds its request in the log; sent to the feed after it,
+    // so that the feed never names an answer that was not written.
+    let (most, last) = bytes.split_at(bytes.len().saturating_sub(1));
+    if stream.write_all(most).is_err() {
+        record(shared, request.method, request.path, None);
+        return false;
+    }
+    let number = shared.lock().log.answering(request.clone());
+    let written = stream.write_all(last).and_then(|()| stream.flush()).is_ok();
+    shared.lock().log.answered(number, request, written);
+    written
 }
 
 /// [`route`], with a panic (a bug in the fake) counted and answered 500.
@@ -135,19 +167,14 @@ fn rate_limited(over: &Admission) -> Answer {
     .with_header("retry-after", over.reset.to_string())
 }
 
-pub(super) fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
+/// Adds a request whose answer is out (or never will be) to the log.
+fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
     let request = FakeRequest {
         method,
         path,
         status,
     };
-    let mut state = shared.lock();
-    // Sent under the lock, so the feed has the log's order. A feed nobody
-    // reads any more fails to send, which costs nothing.
-    if let Some(feed) = &state.feed {
-        let _ = feed.send(request.clone());
-    }
-    state.requests.push(request);
+    shared.lock().log.record(request);
 }
 
 // --- The API ---------------------------------------------------------------------

@@ -3,7 +3,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
@@ -12,9 +11,9 @@ use super::answer::{excerpt, Answer};
 use super::clock::{latest_time, unix_seconds, Clock};
 use super::encoding::{base64url, percent_decode};
 use super::faults::Faults;
+use super::log::RequestLog;
 use super::random::random_u64;
 use super::rate_limit::RateLimit;
-use super::request::FakeRequest;
 use crate::models::MAX_TEXT_CHARS;
 use crate::time::format_rfc3339;
 use crate::AccessToken;
@@ -39,9 +38,7 @@ pub(super) struct State {
     pub(super) rate: Option<RateLimit>,
     /// Send `RateLimit-*` headers while a rate limit is set.
     pub(super) rate_headers: bool,
-    pub(super) requests: Vec<FakeRequest>,
-    /// Where each request recorded is sent too, as it is recorded.
-    pub(super) feed: Option<Sender<FakeRequest>>,
+    pub(super) log: RequestLog,
     pub(super) minted: u64,
     /// Random numbers drawn so far: each draw hashes the next count.
     pub(super) drawn: u64,
@@ -121,8 +118,7 @@ impl State {
             faults: Faults::default(),
             rate: None,
             rate_headers: false,
-            requests: Vec::new(),
-            feed: None,
+            log: RequestLog::default(),
             minted: 0,
             drawn: 0,
             random,

@@ -17,7 +17,7 @@ fn start_with(limits: Limits) -> io::Result<FakeServer> {
 
 fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
     format!(
-        "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\r\n",
         fake.admin_token()
     )
     .into_bytes()
@@ -248,13 +248,13 @@ fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
     assert!(closed(&mut head));
     // A body short of its Content-Length, too.
     let mut short = connect(&fake.base_url());
-    short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
+    short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{}")?;
     assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
     assert!(closed(&mut short));
     // A chunked body stalled in a chunk, or in a line.
     for stalled in ["5\r\nab", "5\r\nabcde\r\n0\r\nx-trailer"] {
         let mut chunked = connect(&fake.base_url());
-        let head = "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
+        let head = "PUT /x HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n";
         chunked.write_all(format!("{head}{stalled}").as_bytes())?;
         let raw_http::Answer { status, body, .. } = read_answer(&mut chunked, &mut Vec::new());
         assert_eq!(status, 408);
