@@ -1,5 +1,9 @@
-//! A request as the fake read it (`Request`) and as its log lists it
-//! ([`FakeRequest`]).
+//! A request as the fake read it (`Request`, with its JSON body) and as its
+//! log lists it ([`FakeRequest`]).
+
+use serde_json::{Map, Value};
+
+use super::answer::{excerpt, Answer};
 
 /// One request the fake read, as
 /// [`FakeServer::requests`](crate::FakeServer::requests) lists it.
@@ -34,5 +38,34 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A create's body: a JSON object, sent as `application/json` (415 for
+/// another media type; none given is taken as JSON).
+pub(super) fn json_body(request: &Request) -> Result<Map<String, Value>, Answer> {
+    if let Some(given) = request.header("content-type") {
+        let media = given.split(';').next().unwrap_or_default().trim();
+        if !media.eq_ignore_ascii_case("application/json") {
+            return Err(Answer::error(
+                415,
+                "unsupported_media_type",
+                format!(
+                    "the body is {:?}; the fake reads application/json",
+                    excerpt(given)
+                ),
+                "send the JSON body with Content-Type: application/json",
+            ));
+        }
+    }
+    match serde_json::from_slice::<Value>(&request.body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Answer::invalid("the body is JSON but not an object")),
+        Err(e) => Err(Answer::error(
+            400,
+            "invalid_json",
+            format!("the body is not JSON: {e}"),
+            "send a JSON object with Content-Type: application/json",
+        )),
     }
 }

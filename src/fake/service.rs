@@ -8,12 +8,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde_json::{Map, Value};
-
-use super::answer::{excerpt, reason, render, Answer};
+use super::answer::{reason, render, Answer};
 use super::faults::FakeFault;
 use super::rate_limit::Admission;
-use super::request::{FakeRequest, Request};
+use super::request::{json_body, FakeRequest, Request};
 use super::routes::{resolve, Call, FakeRoute};
 use super::shared::Shared;
 
@@ -229,34 +227,5 @@ fn route(
         },
         FakeRoute::DiscardProjectToken => state.discard(&id, false),
         FakeRoute::DiscardUserToken => state.discard(&id, true),
-    }
-}
-
-/// A create's body: a JSON object, sent as `application/json` (415 for
-/// another media type; none given is taken as JSON).
-fn json_body(request: &Request) -> Result<Map<String, Value>, Answer> {
-    if let Some(given) = request.header("content-type") {
-        let media = given.split(';').next().unwrap_or_default().trim();
-        if !media.eq_ignore_ascii_case("application/json") {
-            return Err(Answer::error(
-                415,
-                "unsupported_media_type",
-                format!(
-                    "the body is {:?}; the fake reads application/json",
-                    excerpt(given)
-                ),
-                "send the JSON body with Content-Type: application/json",
-            ));
-        }
-    }
-    match serde_json::from_slice::<Value>(&request.body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(Answer::invalid("the body is JSON but not an object")),
-        Err(e) => Err(Answer::error(
-            400,
-            "invalid_json",
-            format!("the body is not JSON: {e}"),
-            "send a JSON object with Content-Type: application/json",
-        )),
     }
 }
