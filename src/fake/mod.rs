@@ -1,10 +1,12 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
 //! scripts (cargo feature `fake`): [`FakeServer`], the handle that starts,
 //! inspects and stops it. A request flows `http` -> `read` -> `service` ->
-//! `state`, and each file names what it holds.
+//! `state` (by way of `control` for one under `/_fake/`), and each file
+//! names what it holds.
 
 mod answer;
 mod clock;
+mod control;
 mod encoding;
 mod faults;
 mod http;
@@ -27,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::{AccessToken, Client};
 
@@ -38,7 +40,6 @@ pub use routes::FakeRoute;
 use clock::Clock;
 use http::accept_loop;
 use limits::Limits;
-use rate_limit::RateLimit;
 use shared::Shared;
 use state::State;
 
@@ -83,10 +84,72 @@ use state::State;
 ///   [`user_tokens`](FakeServer::user_tokens),
 ///   [`requests`](FakeServer::requests).
 /// - Its clock, which dates tokens and expires them: [`now`](FakeServer::now).
+/// - The same over HTTP, for a fake in another process: [the control
+///   API](#the-control-api).
 /// - Making it misbehave: [`inject`](FakeServer::inject) and
 ///   [`inject_on`](FakeServer::inject_on) (with a [`FakeFault`]; a client's
 ///   retries meet faults too), [`set_rate_limit`](FakeServer::set_rate_limit),
 ///   [`set_latency`](FakeServer::set_latency).
+///
+/// # The control API
+///
+/// What a test does in-process, another language's test (or `curl`) does
+/// over HTTP to a fake run as `magicbell-jwt fake`: the fake serves these
+/// paths beside the API's `/v2`, JSON in and out, to the
+/// [`admin_token`](FakeServer::admin_token) alone (any other bearer, a live
+/// project token too, is answered 401 with `WWW-Authenticate: Bearer`):
+///
+/// | Request | Body | Does | Answers |
+/// |---|---|---|---|
+/// | `POST /_fake/faults` | `{"route", "skip", "times", "fault"}` | [`inject_on`](FakeServer::inject_on), or [`inject`](FakeServer::inject) without a route | 201, what was set up |
+/// | `DELETE /_fake/faults` | | [`clear_faults`](FakeServer::clear_faults) | 200 `{"cleared": N}` |
+/// | `PUT /_fake/rate_limit` | `{"requests", "per_ms", "headers"}` | [`set_rate_limit`](FakeServer::set_rate_limit), [`set_rate_limit_headers`](FakeServer::set_rate_limit_headers) | 200, what was set |
+/// | `DELETE /_fake/rate_limit` | | [`clear_rate_limit`](FakeServer::clear_rate_limit) | 200 `{"rate_limit": null}` |
+/// | `POST /_fake/clock` | `{"advance_seconds"}` | [`advance`](FakeServer::advance) | 200 `{"now"}`, the clock's time |
+/// | `GET /_fake/requests` | | [`requests`](FakeServer::requests) | 200 `{"requests": [{"method", "path", "status"}]}` |
+/// | `DELETE /_fake/requests` | | [`clear_requests`](FakeServer::clear_requests) | 200 `{"cleared": N}` |
+/// | `POST /_fake/reset` | | [`reset`](FakeServer::reset) | 200 `{"reset": true}` |
+///
+/// A fault's `route` is a [`FakeRoute`] by its name (`discard_project_token`),
+/// or absent, `null` or `"any"` for any request; `skip` (default 0, and 0
+/// without a route) and `times` (at least 1) are whole numbers; `fault` is
+/// `{"status": 500}`, `{"status": 429, "retry_after": 2}`, `"close"` or
+/// `{"delay_ms": 300}`, a status from 200 to 599. A rate limit's `requests`
+/// and `per_ms` (at least 1) are whole numbers and `headers` is `true` or
+/// `false` (default). `now` is RFC 3339, as `created_at`; a `status` is
+/// `null` for a request sent no answer. A field missing, unknown, of
+/// another type or out of its range is answered 422 with a message naming
+/// it, and changes nothing; a body that is not JSON 400, one sent with
+/// another `Content-Type` 415; a path under `/_fake/` not listed 404, a
+/// method a path does not take 405.
+///
+/// Control requests are neither rate-limited nor faulted, wait no
+/// [latency](FakeServer::set_latency), and are not in
+/// [`requests`](FakeServer::requests).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::io::{Read, Write};
+/// use magicbell_jwt::{FakeRoute, FakeServer};
+///
+/// let fake = FakeServer::start()?;
+/// let body = r#"{"route": "discard_project_token", "skip": 1, "times": 1, "fault": {"status": 500}}"#;
+/// let addr = fake.base_url().trim_start_matches("http://").trim_end_matches("/v2").to_owned();
+/// let mut stream = std::net::TcpStream::connect(addr)?;
+/// write!(
+///     stream,
+///     "POST /_fake/faults HTTP/1.1\r\nhost: fake\r\nauthorization: Bearer {}\r\n\
+///      content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+///     fake.admin_token(),
+///     body.len()
+/// )?;
+/// let mut answer = String::new();
+/// stream.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"));
+/// assert!(fake.requests().is_empty());
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Errors it answers
 ///
@@ -444,13 +507,35 @@ impl FakeServer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_rate_limit(&self, requests: u32, per: Duration) {
-        self.state().rate = RateLimit::new(requests, per, Instant::now());
+        self.state().set_rate_limit(requests, per);
+    }
+
+    /// Removes every fault [`inject`](FakeServer::inject) and
+    /// [`inject_on`](FakeServer::inject_on) set up that is not used yet.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    /// Forgets every request [`requests`](FakeServer::requests) lists; those
+    /// answered from now on are recorded as before.
+    pub fn clear_requests(&self) {
+        self.state().log.clear();
+    }
+
+    /// Makes the fake as if new: no tokens, no faults, no rate limit (nor
+    /// its [headers](FakeServer::set_rate_limit_headers)), no recorded
+    /// requests. What it was started with stays: its port, its admin token,
+    /// its clock (where it stands, frozen or running) and its
+    /// [latency](FakeServer::set_latency). Token ids stay unique: none
+    /// minted after a reset repeats one minted before.
+    pub fn reset(&self) {
+        self.state().reset();
     }
 
     /// Removes the [rate limit](FakeServer::set_rate_limit): every request
     /// is answered again.
     pub fn clear_rate_limit(&self) {
-        self.state().rate = None;
+        self.state().clear_rate_limit();
     }
 
     /// While a [rate limit](FakeServer::set_rate_limit) is set, sends

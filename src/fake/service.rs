@@ -8,7 +8,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::answer::{reason, render, Answer};
+use super::answer::{reason, render, write_answer, Answer};
+use super::control;
 use super::faults::FakeFault;
 use super::rate_limit::Admission;
 use super::request::{json_body, FakeRequest, Request};
@@ -26,6 +27,12 @@ pub(super) fn handle(
     #[cfg(test)]
     if request.target == "/test/panic-outside" {
         panic!("the panic a unit test asked for");
+    }
+    // Control requests are the test's, not the API's: no rate limit, no
+    // fault, no latency, no log.
+    if let Some(answer) = control::serve(&request, shared) {
+        let close = request.close || answer.close;
+        return write_answer(stream, &answer, &request.method, close).is_ok() && !close;
     }
     let call = resolve(&request, addr);
     // As at a gateway in front of the service: the rate limit counts every

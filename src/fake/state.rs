@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 
@@ -123,6 +123,31 @@ impl State {
             drawn: 0,
             random,
         }
+    }
+
+    /// At most `requests` answered in each window of `per` from now; no
+    /// limit for a `per` of zero.
+    pub(super) fn set_rate_limit(&mut self, requests: u32, per: Duration) {
+        self.rate = RateLimit::new(requests, per, Instant::now());
+    }
+
+    pub(super) fn clear_rate_limit(&mut self) {
+        self.rate = None;
+    }
+
+    /// No tokens, no faults, no rate limit (nor its headers), no logged
+    /// requests. The clock, the latency and the log's feed stay, and so
+    /// does the mint count: an id is never given twice.
+    pub(super) fn reset(&mut self) {
+        self.tokens = Vec::new();
+        self.project = Vec::new();
+        self.users = HashMap::new();
+        self.by_id = HashMap::new();
+        self.by_value = HashMap::new();
+        self.faults = Faults::default();
+        self.clear_rate_limit();
+        self.rate_headers = false;
+        self.log.clear();
     }
 
     /// The fake's clock's time now.
