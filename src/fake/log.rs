@@ -9,6 +9,8 @@ use super::request::FakeRequest;
 #[derive(Debug, Default)]
 pub(super) struct RequestLog {
     entries: VecDeque<FakeRequest>,
+    /// The most entries kept, the latest; `None` keeps every one.
+    limit: Option<usize>,
     /// The number of the first entry in `entries`: each entry has the next
     /// number, so that one can be found again while its answer is written.
     first: u64,
@@ -21,14 +23,40 @@ impl RequestLog {
     /// and the feed.
     pub(super) fn record(&mut self, request: FakeRequest) {
         self.send(&request);
-        self.entries.push_back(request);
+        self.keep(request);
     }
 
     /// Adds `request`, whose answer is being written, to the log only; its
     /// number, for [`RequestLog::answered`].
     pub(super) fn answering(&mut self, request: FakeRequest) -> u64 {
+        let number = self.first + self.entries.len() as u64;
+        self.keep(request);
+        number
+    }
+
+    /// Adds `request` to the entries, within the limit.
+    fn keep(&mut self, request: FakeRequest) {
         self.entries.push_back(request);
-        self.first + self.entries.len() as u64 - 1
+        self.trim();
+    }
+
+    /// Keeps at most `limit` entries (the latest) from now on; `None`, every
+    /// one.
+    pub(super) fn set_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit;
+        self.trim();
+        if limit.is_some() {
+            self.entries.shrink_to_fit();
+        }
+    }
+
+    fn trim(&mut self) {
+        if let Some(limit) = self.limit {
+            while self.entries.len() > limit {
+                self.entries.pop_front();
+                self.first += 1;
+            }
+        }
     }
 
     /// The answer to entry `number` went out (`written`), or failed to: the

@@ -359,6 +359,27 @@ impl FakeServer {
         list.map(|&i| state.tokens[i].access_token()).collect()
     }
 
+    /// Adds `count` project tokens at once, without a request each: for a
+    /// test or a benchmark that needs many (a million takes about a second).
+    /// Returns their ids, oldest first.
+    ///
+    /// Each is as [`FakeRoute::CreateProjectToken`] would mint it, named
+    /// `seeded`, created at the fake's [`now`](FakeServer::now) and never
+    /// expiring, except that it has no value: nobody holds it, so it is
+    /// never a bearer. Lists show it, and revoking it works as for any
+    /// other. No request is recorded.
+    pub fn seed_project_tokens(&self, count: usize) -> Vec<String> {
+        self.state().seed(None, count)
+    }
+
+    /// As [`seed_project_tokens`](FakeServer::seed_project_tokens), for
+    /// `count` tokens of `user`, as if created with it as the external id
+    /// (and no name): [`user_tokens`](FakeServer::user_tokens) and the
+    /// user's list find them under `user`.
+    pub fn seed_user_tokens(&self, user: &str, count: usize) -> Vec<String> {
+        self.state().seed(Some(user), count)
+    }
+
     /// Every token of the user with this email or external id, newest first,
     /// revoked and expired ones included.
     pub fn user_tokens(&self, user: &str) -> Vec<AccessToken> {
@@ -378,18 +399,32 @@ impl FakeServer {
     /// the answer's last byte and the rest, so that a call that has returned
     /// always finds its requests here.
     ///
-    /// The log is a test tool: it is kept for the fake's whole life and never
-    /// trimmed, one entry per request (the method, the target and a status:
-    /// some tens of bytes plus the target), and each call copies it whole.
-    /// A test's few thousand requests cost nothing; a fake serving millions,
-    /// such as `magicbell-jwt fake` left running, holds every one.
+    /// The log is a test tool: one entry per request (the method, the target
+    /// and a status: some tens of bytes plus the target), each kept for the
+    /// fake's whole life unless
+    /// [`set_request_log_limit`](FakeServer::set_request_log_limit) caps
+    /// them, and each call copies it whole. A test's few thousand requests
+    /// cost nothing; a fake serving millions holds every one unless capped.
     pub fn requests(&self) -> Vec<FakeRequest> {
         self.state().log.entries()
     }
 
+    /// Keeps at most `limit` requests in [`requests`](FakeServer::requests),
+    /// the latest, dropping older ones as new ones come (and at once, beyond
+    /// the limit, when it is set); `Some(0)` keeps none, for a fake serving
+    /// millions of requests in bounded memory. Defaults to `None`: every
+    /// request is kept.
+    ///
+    /// Only the log is capped: every request still counts against a
+    /// [rate limit](FakeServer::set_rate_limit) and in a fault's window.
+    pub fn set_request_log_limit(&self, limit: Option<usize>) {
+        self.state().log.set_limit(limit);
+    }
+
     /// Every request recorded from now on, each sent once its answer has
     /// been written in full (or failed to be), with the status the client
-    /// was sent, in the order the answers were finished. For `magicbell-jwt fake`, which logs
+    /// was sent, in the order the answers were finished, whatever
+    /// [`set_request_log_limit`](FakeServer::set_request_log_limit) keeps. For `magicbell-jwt fake`, which logs
     /// each request as it is answered; not part of the API. A second call
     /// replaces the first's feed. Once the fake is dropped (which joins
     /// every thread it started, each recording what it answered first), the

@@ -349,9 +349,25 @@ impl State {
             expires_at,
             discarded_at: None,
         };
+        self.insert(token, Some(value.clone()));
+        let mut answer = Map::new();
+        answer.insert("token".into(), json!(value));
+        answer.insert("token_id".into(), json!(id));
+        answer.insert("created_at".into(), json!(format_rfc3339(created_at)));
+        if let Some(at) = expires_at {
+            answer.insert("expires_at".into(), json!(format_rfc3339(at)));
+        }
+        Answer::ok(201, Value::Object(answer))
+    }
+
+    /// Adds `token`, found by its id, by `value` if it has one, and in its
+    /// project's or user's list.
+    fn insert(&mut self, token: Token, value: Option<String>) {
         let index = self.tokens.len();
-        self.by_id.insert(id.clone(), index);
-        self.by_value.insert(value.clone(), index);
+        self.by_id.insert(token.id.clone(), index);
+        if let Some(value) = value {
+            self.by_value.insert(value, index);
+        }
         match &token.user {
             None => self.project.push(index),
             Some(User { email, external_id }) => {
@@ -364,14 +380,34 @@ impl State {
             }
         }
         self.tokens.push(token);
-        let mut answer = Map::new();
-        answer.insert("token".into(), json!(value));
-        answer.insert("token_id".into(), json!(id));
-        answer.insert("created_at".into(), json!(format_rfc3339(created_at)));
-        if let Some(at) = expires_at {
-            answer.insert("expires_at".into(), json!(format_rfc3339(at)));
+    }
+
+    /// `count` new tokens, created now and never expiring, with no value:
+    /// project tokens named `seeded`, or tokens of the user with the
+    /// external id `user`. Their ids, oldest first.
+    pub(super) fn seed(&mut self, user: Option<&str>, count: usize) -> Vec<String> {
+        let created_at = self.now();
+        let mut ids = Vec::with_capacity(count);
+        self.tokens.reserve(count);
+        self.by_id.reserve(count);
+        for _ in 0..count {
+            self.minted += 1;
+            let id = self.token_id();
+            let token = Token {
+                id: id.clone(),
+                name: user.is_none().then(|| "seeded".to_owned()),
+                user: user.map(|user| User {
+                    email: None,
+                    external_id: Some(user.to_owned()),
+                }),
+                created_at,
+                expires_at: None,
+                discarded_at: None,
+            };
+            self.insert(token, None);
+            ids.push(id);
         }
-        Answer::ok(201, Value::Object(answer))
+        ids
     }
 
     /// A random number never drawn before in this fake: the admin token,

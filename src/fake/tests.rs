@@ -298,3 +298,108 @@ fn a_head_that_reaches_16_kib_without_ending_is_431_at_once() -> Outcome {
     assert!(closed(&mut stream));
     Ok(())
 }
+
+#[test]
+fn a_capped_log_keeps_the_latest_requests_and_the_feed_gets_every_one() -> Outcome {
+    let fake = FakeServer::start()?;
+    let feed = fake.request_feed();
+    let client = fake.client();
+    let list = |limit: u32| {
+        let params = crate::FetchTokensParams {
+            limit: Some(limit),
+            ..Default::default()
+        };
+        client.fetch_project_tokens(&params).map(|_| ())
+    };
+    for limit in 1..=3 {
+        list(limit)?;
+    }
+    fake.set_request_log_limit(Some(2));
+    let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/v2/jwt/project?limit=2", "/v2/jwt/project?limit=3"]
+    );
+    for limit in 4..=6 {
+        list(limit)?;
+    }
+    let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/v2/jwt/project?limit=5", "/v2/jwt/project?limit=6"]
+    );
+    // Turned off: none kept, every one still counted by a rate limit.
+    fake.set_request_log_limit(Some(0));
+    assert!(fake.requests().is_empty());
+    fake.set_rate_limit(1, Duration::from_secs(60));
+    let once = crate::Client::builder(fake.admin_token())
+        .base_url(fake.base_url())
+        .no_proxy()
+        .max_retries(0)
+        .build()?;
+    once.fetch_project_tokens(&Default::default())?;
+    let limited = once.fetch_project_tokens(&Default::default()).unwrap_err();
+    assert_eq!(limited.status(), Some(429));
+    assert!(fake.requests().is_empty());
+    // Kept again from then on.
+    fake.clear_rate_limit();
+    fake.set_request_log_limit(None);
+    list(7)?;
+    assert_eq!(fake.requests().len(), 1);
+    // The feed had all of them, in order.
+    // (Each is fed once its answer is out, which its client may see first.)
+    let fed: Vec<Option<u16>> = (0..9)
+        .map(|_| feed.recv_timeout(PATIENCE).map(|r| r.status))
+        .collect::<Result<_, _>>()?;
+    let mut expected = vec![Some(200); 6];
+    expected.extend([Some(200), Some(429), Some(200)]);
+    assert_eq!(fed, expected);
+    Ok(())
+}
+
+#[test]
+fn seeded_tokens_are_listed_and_revoked_as_created_ones_are() -> Outcome {
+    let fake = FakeServer::start()?;
+    let client = fake.client();
+    let created = client.create_project_jwt(&crate::CreateProjectTokenRequest::new("real"))?;
+    let seeded = fake.seed_project_tokens(3);
+    assert_eq!(seeded.len(), 3);
+    let listed = fake.project_tokens();
+    let ids: Vec<&str> = listed.iter().filter_map(|t| t.id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [&*seeded[2], &*seeded[1], &*seeded[0], &*created.token_id]
+    );
+    assert!(listed[..3]
+        .iter()
+        .all(|t| t.name.as_deref() == Some("seeded")
+            && t.expires_at.is_none()
+            && t.created_at == created.created_at));
+    // Pages walk them, and a revoke works on them.
+    let all = client
+        .project_tokens(crate::FetchTokensParams {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    assert_eq!(all.len(), 4);
+    client.discard_project_jwt(&seeded[1])?;
+    assert!(fake.project_tokens()[1].is_discarded());
+    // A user's, under the name given; ids never repeat.
+    let theirs = fake.seed_user_tokens("u-1", 2);
+    assert_eq!(fake.user_tokens("u-1").len(), 2);
+    let page = client.fetch_user_tokens("u-1", &Default::default())?;
+    assert_eq!(page.data.len(), 2);
+    assert_eq!(page.data[0].name, None);
+    client.discard_user_jwt(&theirs[0])?;
+    let mut every: Vec<String> = seeded.into_iter().chain(theirs).collect();
+    every.push(created.token_id);
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), 6);
+    // Seeding sends no request: the log has the create, four pages, the
+    // revoke, the user's list and the user's revoke.
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 8);
+    Ok(())
+}
