@@ -254,3 +254,22 @@ fn a_request_refused_unread_is_logged_after_its_answer_too() -> Outcome {
     assert_eq!(fake.requests(), [logged]);
     Ok(())
 }
+
+#[test]
+fn a_fake_dropped_right_after_an_answer_has_fed_its_entry() -> Outcome {
+    // What `magicbell-jwt fake` stopped at once after its last answer
+    // relies on: the drop joins every thread, each feeding what it answered.
+    for _ in 0..20 {
+        let fake = start();
+        let feed = fake.request_feed();
+        let answer = send(
+            &fake.base_url(),
+            &get_with(&fake, "HTTP/1.1", "host: x\r\n"),
+        );
+        assert_eq!(answer.status, 200);
+        drop(fake);
+        let fed: Vec<FakeRequest> = feed.iter().collect();
+        assert_eq!(fed, [entry("GET", "/v2/jwt/project", Some(200))]);
+    }
+    Ok(())
+}

@@ -70,7 +70,6 @@ impl FakeFault {
     /// A sentence saying what was wrong, naming the part: not four parts, an
     /// unknown route, a `SKIP` or `TIMES` that is not a whole number, 0
     /// times, a skip with `any`, or a `FAULT` its [`FromStr`] refuses.
-    #[allow(clippy::type_complexity)]
     pub fn parse_rule(rule: &str) -> Result<(Option<FakeRoute>, usize, usize, FakeFault), String> {
         let [route, skip, times, fault] = rule.splitn(4, ':').collect::<Vec<_>>()[..] else {
             return Err(format!(
