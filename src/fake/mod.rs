@@ -118,7 +118,8 @@ use state::State;
 /// `{"delay_ms": 300}`, a status from 200 to 599. A rate limit's `requests`
 /// and `per_ms` (at least 1) are whole numbers and `headers` is `true` or
 /// `false` (default). `now` is RFC 3339, as `created_at`; a `status` is
-/// `null` for a request sent no answer. A field missing, unknown, of
+/// `null` for a request sent no answer; `cleared` counts the faults (each
+/// set up by one call) or the requests removed. A field missing, unknown, of
 /// another type or out of its range is answered 422 with a message naming
 /// it, and changes nothing; a body that is not JSON 400, one sent with
 /// another `Content-Type` 415; a path under `/_fake/` not listed 404, a
