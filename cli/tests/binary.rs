@@ -643,14 +643,27 @@ fn apply_killed_at_any_moment_and_run_again_revokes_each_planned_token_once_and_
     assert_eq!(outside.data.len(), 10);
     assert!(outside.data.iter().all(|t| !t.is_discarded()));
     // Each token revoked once by the server: any revoke sent again after a
-    // kill was answered 404; none went to a token outside the plan. (The
-    // log is read from the fake's stderr as it comes: wait for its end.)
+    // kill was answered 404; none went to a token outside the plan. A revoke
+    // whose client was killed before its answer left is logged as closed
+    // without one (it acted all the same). The log is read from the fake's
+    // stderr as it comes: wait until every planned token's revoke is in it.
+    const UNANSWERED: &str = "closed without an answer";
+    let acted = |deletes: &[(String, String)]| {
+        let mut paths: Vec<String> = deletes
+            .iter()
+            .filter(|(_, s)| s == "200" || s == UNANSWERED)
+            .map(|(path, _)| path.clone())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths.len()
+    };
     let start = Instant::now();
-    let ok = |deletes: &[(String, String)]| deletes.iter().filter(|(_, s)| s == "200").count();
-    while ok(&logged_deletes(&fake)) < 300 && start.elapsed() < Duration::from_secs(10) {
+    while acted(&logged_deletes(&fake)) < 300 && start.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let deletes = logged_deletes(&fake);
+    assert_eq!(acted(&deletes), 300);
     let mut revoked: Vec<&String> = deletes
         .iter()
         .filter(|(_, status)| status == "200")
@@ -659,10 +672,10 @@ fn apply_killed_at_any_moment_and_run_again_revokes_each_planned_token_once_and_
     let count = revoked.len();
     revoked.sort();
     revoked.dedup();
-    assert_eq!((count, revoked.len()), (300, 300));
+    assert_eq!(count, revoked.len(), "a token answered 200 twice");
     assert!(deletes
         .iter()
-        .all(|(_, status)| status == "200" || status == "404"));
+        .all(|(_, status)| status == "200" || status == "404" || status == UNANSWERED));
     let outside_ids: Vec<String> = outside.data.iter().filter_map(|t| t.id.clone()).collect();
     assert!(deletes
         .iter()

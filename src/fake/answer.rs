@@ -71,6 +71,13 @@ pub(super) fn write_answer(
     method: &str,
     close: bool,
 ) -> io::Result<()> {
+    stream.write_all(&render(answer, method, close))?;
+    stream.flush()
+}
+
+/// The bytes of `answer` to a request with `method`, with `connection:
+/// close` when `close`.
+pub(super) fn render(answer: &Answer, method: &str, close: bool) -> Vec<u8> {
     // 204 and 304 answers have no body (RFC 9110, 15.3.5 and 15.4.5).
     let bodiless = matches!(answer.status, 204 | 304);
     let body = if bodiless {
@@ -86,6 +93,10 @@ pub(super) fn write_answer(
             body.len()
         ));
     }
+    // Every 401 names the scheme the fake takes (RFC 9110, 11.6.1).
+    if answer.status == 401 {
+        out.push_str("www-authenticate: Bearer\r\n");
+    }
     for (name, value) in &answer.headers {
         out.push_str(name);
         out.push_str(": ");
@@ -99,8 +110,7 @@ pub(super) fn write_answer(
     if method != "HEAD" {
         out.push_str(&body);
     }
-    stream.write_all(out.as_bytes())?;
-    stream.flush()
+    out.into_bytes()
 }
 
 /// The reason phrase of `status`: `http`'s canonical one, or `Status` for a

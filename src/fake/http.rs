@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::answer::{write_answer, Answer};
 use super::limits::{IDLE_TIMEOUT, POLL};
 use super::read::{read_request, Incoming};
-use super::service::{handle, record};
+use super::service::{answer_and_record, handle};
 use super::shared::Shared;
 
 /// The accept loop's first wait after finding no connection; it doubles up to
@@ -138,8 +138,7 @@ fn serve_connection(stream: &mut TcpStream, shared: &Shared, addr: SocketAddr) {
                 path,
                 answer,
             } => {
-                record(shared, method.clone(), path, Some(answer.status));
-                let _ = write_answer(stream, &answer, &method, true);
+                answer_and_record(stream, shared, method, path, &answer, true);
                 break;
             }
             Incoming::Request(request) => {

@@ -1,14 +1,17 @@
 //! A stateful, in-memory fake of MagicBell's JWT service, for tests, demos and
 //! scripts (cargo feature `fake`): [`FakeServer`], the handle that starts,
 //! inspects and stops it. A request flows `http` -> `read` -> `service` ->
-//! `state`, and each file names what it holds.
+//! `state` (by way of `control` for one under `/_fake/`), and each file
+//! names what it holds.
 
 mod answer;
 mod clock;
+mod control;
 mod encoding;
 mod faults;
 mod http;
 mod limits;
+mod log;
 mod random;
 mod rate_limit;
 mod read;
@@ -17,6 +20,7 @@ mod routes;
 mod service;
 mod shared;
 mod state;
+mod token_id;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -26,7 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use crate::{AccessToken, Client};
 
@@ -37,7 +41,6 @@ pub use routes::FakeRoute;
 use clock::Clock;
 use http::accept_loop;
 use limits::Limits;
-use rate_limit::RateLimit;
 use shared::Shared;
 use state::State;
 
@@ -82,17 +85,83 @@ use state::State;
 ///   [`user_tokens`](FakeServer::user_tokens),
 ///   [`requests`](FakeServer::requests).
 /// - Its clock, which dates tokens and expires them: [`now`](FakeServer::now).
+/// - The same over HTTP, for a fake in another process: [the control
+///   API](#the-control-api).
 /// - Making it misbehave: [`inject`](FakeServer::inject) and
 ///   [`inject_on`](FakeServer::inject_on) (with a [`FakeFault`]; a client's
 ///   retries meet faults too), [`set_rate_limit`](FakeServer::set_rate_limit),
 ///   [`set_latency`](FakeServer::set_latency).
 ///
+/// # The control API
+///
+/// What a test does in-process, another language's test (or `curl`) does
+/// over HTTP to a fake run as `magicbell-jwt fake`: the fake serves these
+/// paths beside the API's `/v2`, JSON in and out, to the
+/// [`admin_token`](FakeServer::admin_token) alone (any other bearer, a live
+/// project token too, is answered 401 with `WWW-Authenticate: Bearer`):
+///
+/// | Request | Body | Does | Answers |
+/// |---|---|---|---|
+/// | `POST /_fake/faults` | `{"route", "skip", "times", "fault"}` | [`inject_on`](FakeServer::inject_on), or [`inject`](FakeServer::inject) without a route | 201, what was set up |
+/// | `DELETE /_fake/faults` | | [`clear_faults`](FakeServer::clear_faults) | 200 `{"cleared": N}` |
+/// | `PUT /_fake/rate_limit` | `{"requests", "per_ms", "headers"}` | [`set_rate_limit`](FakeServer::set_rate_limit), [`set_rate_limit_headers`](FakeServer::set_rate_limit_headers) | 200, what was set |
+/// | `DELETE /_fake/rate_limit` | | [`clear_rate_limit`](FakeServer::clear_rate_limit) | 200 `{"rate_limit": null}` |
+/// | `POST /_fake/clock` | `{"advance_seconds"}` | [`advance`](FakeServer::advance) | 200 `{"now"}`, the clock's time |
+/// | `GET /_fake/requests` | | [`requests`](FakeServer::requests) | 200 `{"requests": [{"method", "path", "status"}]}` |
+/// | `DELETE /_fake/requests` | | [`clear_requests`](FakeServer::clear_requests) | 200 `{"cleared": N}` |
+/// | `POST /_fake/reset` | | [`reset`](FakeServer::reset) | 200 `{"reset": true}` |
+///
+/// A fault's `route` is a [`FakeRoute`] by its name (`discard_project_token`),
+/// or absent, `null` or `"any"` for any request; `skip` (default 0, and 0
+/// without a route) and `times` (at least 1) are whole numbers; `fault` is
+/// `{"status": 500}`, `{"status": 429, "retry_after": 2}`, `"close"` or
+/// `{"delay_ms": 300}`, a status from 200 to 599. A rate limit's `requests`
+/// and `per_ms` (at least 1) are whole numbers and `headers` is `true` or
+/// `false` (default). `now` is RFC 3339, as `created_at`; a `status` is
+/// `null` for a request sent no answer; `cleared` counts the faults (each
+/// set up by one call) or the requests removed. A field missing, unknown, of
+/// another type or out of its range is answered 422 with a message naming
+/// it, and changes nothing; a body that is not JSON 400, one sent with
+/// another `Content-Type` 415; a path under `/_fake/` not listed 404, a
+/// method a path does not take 405.
+///
+/// Control requests are neither rate-limited nor faulted, wait no
+/// [latency](FakeServer::set_latency), and are not in
+/// [`requests`](FakeServer::requests).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::io::{Read, Write};
+/// use magicbell_jwt::{FakeRoute, FakeServer};
+///
+/// let fake = FakeServer::start()?;
+/// let body = r#"{"route": "discard_project_token", "skip": 1, "times": 1, "fault": {"status": 500}}"#;
+/// let addr = fake.base_url().trim_start_matches("http://").trim_end_matches("/v2").to_owned();
+/// let mut stream = std::net::TcpStream::connect(addr)?;
+/// write!(
+///     stream,
+///     "POST /_fake/faults HTTP/1.1\r\nhost: fake\r\nauthorization: Bearer {}\r\n\
+///      content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+///     fake.admin_token(),
+///     body.len()
+/// )?;
+/// let mut answer = String::new();
+/// stream.read_to_string(&mut answer)?;
+/// assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"));
+/// assert!(fake.requests().is_empty());
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # Errors it answers
 ///
 /// In MagicBell's shape, `{"errors":[{"code","message","suggestion","help_link"}]}`,
 /// checked in this order: a head over 16 KiB 431, a body over 64 KiB 413 (a
-/// chunked one too), a request that is not HTTP/1.x or whose framing cannot
-/// be followed 400, a transfer coding other than `chunked` 501; past a
+/// chunked one too), a request that is not HTTP/1.x, whose framing cannot be
+/// followed (a `Content-Length` that is not all digits, a final transfer
+/// coding other than `chunked`) or without exactly one `Host` (none is
+/// allowed in HTTP/1.0) 400, another transfer coding before `chunked` 501;
+/// past a
 /// [rate limit](FakeServer::set_rate_limit) 429; an absolute-form target
 /// (`http://127.0.0.1:PORT/v2/...`, as sent through a forward proxy) naming
 /// another server 421, an unknown path 404, a method the path does not have
@@ -218,7 +287,8 @@ impl FakeServer {
     /// Every request needs `Authorization: Bearer` with this token or a
     /// project token this fake minted that is neither revoked nor expired at
     /// the fake's [clock](FakeServer::now). Anything else (no header, another
-    /// scheme, a user token, an unknown value) is answered 401.
+    /// scheme, a user token, an unknown value) is answered 401, with
+    /// `WWW-Authenticate: Bearer` as on every 401 the fake sends.
     pub fn admin_token(&self) -> &str {
         &self.shared.admin_token
     }
@@ -291,6 +361,27 @@ impl FakeServer {
         list.map(|&i| state.tokens[i].access_token()).collect()
     }
 
+    /// Adds `count` project tokens at once, without a request each: for a
+    /// test or a benchmark that needs many (a million take a few seconds,
+    /// and about 200 MB). Returns their ids, oldest first.
+    ///
+    /// Each is as [`FakeRoute::CreateProjectToken`] would mint it, named
+    /// `seeded`, created at the fake's [`now`](FakeServer::now) and never
+    /// expiring, except that it has no value: nobody holds it, so it is
+    /// never a bearer. Lists show it, and revoking it works as for any
+    /// other. No request is recorded.
+    pub fn seed_project_tokens(&self, count: usize) -> Vec<String> {
+        self.state().seed(None, count)
+    }
+
+    /// As [`seed_project_tokens`](FakeServer::seed_project_tokens), for
+    /// `count` tokens of `user`, as if created with it as the external id
+    /// (and no name): [`user_tokens`](FakeServer::user_tokens) and the
+    /// user's list find them under `user`.
+    pub fn seed_user_tokens(&self, user: &str, count: usize) -> Vec<String> {
+        self.state().seed(Some(user), count)
+    }
+
     /// Every token of the user with this email or external id, newest first,
     /// revoked and expired ones included.
     pub fn user_tokens(&self, user: &str) -> Vec<AccessToken> {
@@ -304,27 +395,46 @@ impl FakeServer {
     /// too (a request answered 408 for arriving too slowly among them), but
     /// not a request cut off before its end, nor a connection over the cap.
     ///
-    /// An entry is recorded before its answer is written, so a call that has
-    /// returned always finds its requests here.
+    /// A request is recorded as its answer is written, with the status its
+    /// client was sent (see [`FakeRequest::status`]), after any
+    /// [latency](FakeServer::set_latency) or [`FakeFault::Delay`]: between
+    /// the answer's last byte and the rest, so that a call that has returned
+    /// always finds its requests here.
     ///
-    /// The log is a test tool: it is kept for the fake's whole life and never
-    /// trimmed, one entry per request (the method, the target and a status:
-    /// some tens of bytes plus the target), and each call copies it whole.
-    /// A test's few thousand requests cost nothing; a fake serving millions,
-    /// such as `magicbell-jwt fake` left running, holds every one.
+    /// The log is a test tool: one entry per request (the method, the target
+    /// and a status: some tens of bytes plus the target), each kept for the
+    /// fake's whole life unless
+    /// [`set_request_log_limit`](FakeServer::set_request_log_limit) caps
+    /// them, and each call copies it whole. A test's few thousand requests
+    /// cost nothing; a fake serving millions holds every one unless capped.
     pub fn requests(&self) -> Vec<FakeRequest> {
-        self.state().requests.clone()
+        self.state().log.entries()
     }
 
-    /// Every request recorded from now on, each sent as it is recorded in
-    /// [`requests`](FakeServer::requests) (before its answer is written), in
-    /// the same order. For `magicbell-jwt fake`, which logs each request as
-    /// it is answered; not part of the API. A second call replaces the
-    /// first's feed.
+    /// Keeps at most `limit` requests in [`requests`](FakeServer::requests),
+    /// the latest, dropping older ones as new ones come (and at once, beyond
+    /// the limit, when it is set); `Some(0)` keeps none, for a fake serving
+    /// millions of requests in bounded memory. Defaults to `None`: every
+    /// request is kept.
+    ///
+    /// Only the log is capped: every request still counts against a
+    /// [rate limit](FakeServer::set_rate_limit) and in a fault's window.
+    pub fn set_request_log_limit(&self, limit: Option<usize>) {
+        self.state().log.set_limit(limit);
+    }
+
+    /// Every request recorded from now on, each sent once its answer has
+    /// been written in full (or failed to be), with the status the client
+    /// was sent, in the order the answers were finished, whatever
+    /// [`set_request_log_limit`](FakeServer::set_request_log_limit) keeps. For `magicbell-jwt fake`, which logs
+    /// each request as it is answered; not part of the API. A second call
+    /// replaces the first's feed. Once the fake is dropped (which joins
+    /// every thread it started, each recording what it answered first), the
+    /// feed yields what is left and ends.
     #[doc(hidden)]
     pub fn request_feed(&self) -> Receiver<FakeRequest> {
         let (sender, receiver) = mpsc::channel();
-        self.state().feed = Some(sender);
+        self.state().log.set_feed(sender);
         receiver
     }
 
@@ -434,13 +544,35 @@ impl FakeServer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_rate_limit(&self, requests: u32, per: Duration) {
-        self.state().rate = RateLimit::new(requests, per, Instant::now());
+        self.state().set_rate_limit(requests, per);
+    }
+
+    /// Removes every fault [`inject`](FakeServer::inject) and
+    /// [`inject_on`](FakeServer::inject_on) set up that is not used yet.
+    pub fn clear_faults(&self) {
+        self.state().faults.clear();
+    }
+
+    /// Forgets every request [`requests`](FakeServer::requests) lists; those
+    /// answered from now on are recorded as before.
+    pub fn clear_requests(&self) {
+        self.state().log.clear();
+    }
+
+    /// Makes the fake as if new: no tokens, no faults, no rate limit (nor
+    /// its [headers](FakeServer::set_rate_limit_headers)), no recorded
+    /// requests. What it was started with stays: its port, its admin token,
+    /// its clock (where it stands, frozen or running) and its
+    /// [latency](FakeServer::set_latency). Token ids stay unique: none
+    /// minted after a reset repeats one minted before.
+    pub fn reset(&self) {
+        self.state().reset();
     }
 
     /// Removes the [rate limit](FakeServer::set_rate_limit): every request
     /// is answered again.
     pub fn clear_rate_limit(&self) {
-        self.state().rate = None;
+        self.state().clear_rate_limit();
     }
 
     /// While a [rate limit](FakeServer::set_rate_limit) is set, sends
@@ -455,9 +587,9 @@ impl FakeServer {
     /// Makes every answer wait `latency`, to stand in for a real network, as
     /// in a benchmark. Defaults to `Duration::ZERO`.
     ///
-    /// The request takes effect at once (and is logged in
-    /// [`requests`](FakeServer::requests)); its answer leaves after the
-    /// delay, as with a slow network after the server acted. A
+    /// The request takes effect at once; its answer leaves after the delay,
+    /// as with a slow network after the server acted, and the request is
+    /// logged in [`requests`](FakeServer::requests) then. A
     /// [`FakeFault::Delay`] adds to it, and a [`FakeFault::Close`] closes the
     /// connection after it.
     pub fn set_latency(&self, latency: Duration) {
@@ -486,7 +618,7 @@ impl fmt::Debug for FakeServer {
             .field("base_url", &self.base_url())
             .field("admin_token", &"[redacted]")
             .field("tokens", &state.tokens.len())
-            .field("requests", &state.requests.len())
+            .field("requests", &state.log.len())
             .finish_non_exhaustive()
     }
 }

@@ -174,16 +174,10 @@ pub(super) fn read_request(
     };
     let codings = header("transfer-encoding").join(",");
     let chunked = !codings.is_empty();
-    if chunked && !codings.eq_ignore_ascii_case("chunked") {
-        return refuse(Answer::error(
-            501,
-            "not_implemented",
-            format!(
-                "the fake reads no transfer coding but chunked, not {:?}",
-                excerpt(&codings)
-            ),
-            "send the body chunked, or with a Content-Length",
-        ));
+    if chunked {
+        if let Some(answer) = unreadable_codings(&codings) {
+            return refuse(answer);
+        }
     }
     // Both would let two readers split the stream in different places
     // (RFC 9112, 6.3): refused, and the connection closed.
@@ -194,15 +188,17 @@ pub(super) fn read_request(
     }
     let length = match header("content-length").as_slice() {
         [] => 0,
-        [value] => match value.parse::<u64>() {
-            Ok(n) => n,
-            Err(_) => {
-                return refuse(bad_request(format!(
-                    "Content-Length {:?} is not a number",
-                    excerpt(value)
-                )))
-            }
-        },
+        // Digits only (RFC 9110, 8.6): `+13` or ` 1 3` is no length.
+        [value] if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+            // More digits than a u64 holds is more than the cap, too.
+            value.parse::<u64>().unwrap_or(u64::MAX)
+        }
+        [value] => {
+            return refuse(bad_request(format!(
+                "Content-Length {:?} is not a number",
+                excerpt(value)
+            )))
+        }
         _ => return refuse(bad_request("Content-Length is sent more than once")),
     };
     if length > MAX_BODY_BYTES as u64 {
@@ -212,6 +208,16 @@ pub(super) fn read_request(
             format!("the body is {length} bytes; the fake reads at most {MAX_BODY_BYTES}"),
             "send a smaller body",
         ));
+    }
+    // RFC 9112, 3.2: exactly one Host (an HTTP/1.0 request may have none).
+    match header("host").len() {
+        0 if version == "HTTP/1.1" => return refuse(bad_request("the request has no Host header")),
+        0 | 1 => {}
+        n => {
+            return refuse(bad_request(format!(
+                "the request has {n} Host headers; it must have one"
+            )))
+        }
     }
     let connection = header("connection").join(",").to_ascii_lowercase();
     let close = connection.contains("close")
@@ -247,6 +253,39 @@ pub(super) fn read_request(
         body,
         close,
     })
+}
+
+/// The answer to a request whose `Transfer-Encoding` is `codings` (its
+/// lines joined with commas), unless it is `chunked` alone: 400 when the
+/// final coding is not `chunked` (the body's end cannot be found: RFC 9112,
+/// 6.3) or `chunked` comes twice, 501 for any other coding before it.
+fn unreadable_codings(codings: &str) -> Option<Answer> {
+    let list: Vec<&str> = codings
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let is_chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
+    match list.split_last() {
+        Some((last, _)) if !is_chunked(last) => Some(bad_request(format!(
+            "the final transfer coding is {:?}, not chunked: the body's end cannot be found",
+            excerpt(last)
+        ))),
+        Some((_, before)) if before.iter().any(is_chunked) => {
+            Some(bad_request("the body is chunked more than once"))
+        }
+        Some((_, [])) => None,
+        None => Some(bad_request("Transfer-Encoding names no coding")),
+        Some(_) => Some(Answer::error(
+            501,
+            "not_implemented",
+            format!(
+                "the fake reads no transfer coding but chunked, not {:?}",
+                excerpt(codings)
+            ),
+            "send the body chunked, or with a Content-Length",
+        )),
+    }
 }
 
 /// A chunked body (RFC 9112, 7.1), decoded: at most [`MAX_BODY_BYTES`] of

@@ -1,7 +1,9 @@
 //! The JWT service's six calls ([`FakeRoute`]) and which call a request
 //! makes, by its method and path.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
 
 use super::answer::{excerpt, Answer};
 use super::encoding::percent_decode;
@@ -78,6 +80,70 @@ pub enum FakeRoute {
     /// As [`DiscardProjectToken`](FakeRoute::DiscardProjectToken), for user
     /// tokens.
     DiscardUserToken,
+}
+
+impl FakeRoute {
+    /// Every call, in the order of MagicBell's reference.
+    const ALL: [FakeRoute; 6] = [
+        FakeRoute::ListProjectTokens,
+        FakeRoute::CreateProjectToken,
+        FakeRoute::DiscardProjectToken,
+        FakeRoute::ListUserTokens,
+        FakeRoute::CreateUserToken,
+        FakeRoute::DiscardUserToken,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            FakeRoute::ListProjectTokens => "list_project_tokens",
+            FakeRoute::CreateProjectToken => "create_project_token",
+            FakeRoute::DiscardProjectToken => "discard_project_token",
+            FakeRoute::ListUserTokens => "list_user_tokens",
+            FakeRoute::CreateUserToken => "create_user_token",
+            FakeRoute::DiscardUserToken => "discard_user_token",
+        }
+    }
+}
+
+/// The call's name in snake case, as [`FromStr`] reads it:
+/// `list_project_tokens`, `create_project_token`, `discard_project_token`,
+/// `list_user_tokens`, `create_user_token`, `discard_user_token`.
+impl fmt::Display for FakeRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A call by its snake-case name (as [`Display`](fmt::Display) writes it),
+/// as the fake's control API and `magicbell-jwt fake --fault` take it.
+///
+/// ```
+/// use magicbell_jwt::FakeRoute;
+///
+/// let route: FakeRoute = "discard_project_token".parse()?;
+/// assert_eq!(route, FakeRoute::DiscardProjectToken);
+/// assert_eq!(route.to_string(), "discard_project_token");
+/// let unknown = "revoke".parse::<FakeRoute>().unwrap_err();
+/// assert!(unknown.starts_with("unknown route \"revoke\"; a route is one of list_project_tokens,"));
+/// # Ok::<(), String>(())
+/// ```
+impl FromStr for FakeRoute {
+    /// What was wrong, in a sentence naming the value.
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FakeRoute, String> {
+        FakeRoute::ALL
+            .into_iter()
+            .find(|route| route.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = FakeRoute::ALL.iter().map(|r| r.name()).collect();
+                format!(
+                    "unknown route {:?}; a route is one of {}",
+                    excerpt(s),
+                    names.join(", ")
+                )
+            })
+    }
 }
 
 /// A request the service has a route for: its call, the token or user id of

@@ -2,17 +2,17 @@
 //! latency and the request log do to a request read in full, and which of the
 //! state's operations answers it.
 
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde_json::{Map, Value};
-
-use super::answer::{excerpt, reason, write_answer, Answer};
+use super::answer::{reason, render, write_answer, Answer};
+use super::control;
 use super::faults::FakeFault;
 use super::rate_limit::Admission;
-use super::request::{FakeRequest, Request};
+use super::request::{json_body, FakeRequest, Request};
 use super::routes::{resolve, Call, FakeRoute};
 use super::shared::Shared;
 
@@ -28,6 +28,12 @@ pub(super) fn handle(
     if request.target == "/test/panic-outside" {
         panic!("the panic a unit test asked for");
     }
+    // Control requests are the test's, not the API's: no rate limit, no
+    // fault, no latency, no log.
+    if let Some(answer) = control::serve(&request, shared) {
+        let close = request.close || answer.close;
+        return write_answer(stream, &answer, &request.method, close).is_ok() && !close;
+    }
     let call = resolve(&request, addr);
     // As at a gateway in front of the service: the rate limit counts every
     // request, and one over it never reaches the faults or the service.
@@ -42,15 +48,15 @@ pub(super) fn handle(
         let shown = admission.filter(|_| state.rate_headers);
         (state.latency, over, shown, fault)
     };
-    // The request takes effect and is logged at once; only what leaves the
-    // fake (the answer, or the close) waits, as behind a slow network after
-    // the server acted. A client that times out meanwhile, or a Drop during
-    // the wait, loses the answer but not the change.
+    // The request takes effect at once; only what leaves the fake (the
+    // answer, or the close) waits, as behind a slow network after the
+    // server acted. A client that times out meanwhile, or a Drop during the
+    // wait, loses the answer but not the change.
     let (mut answer, wait) = match (over, fault) {
         (Some(over), _) => (rate_limited(&over), latency),
         (None, Some(FakeFault::Close)) => {
-            record(shared, request.method, request.target, None);
             shared.sleep(latency);
+            record(shared, request.method, request.target, None);
             return false;
         }
         (None, Some(FakeFault::Status(status))) => (fault_answer(status), latency),
@@ -70,19 +76,50 @@ pub(super) fn handle(
             .with_header("ratelimit-remaining", shown.remaining.to_string())
             .with_header("ratelimit-reset", shown.reset.to_string());
     }
-    // Logged before the answer is written: a client that has its answer
-    // finds its request in `requests()`.
-    record(
-        shared,
-        request.method.clone(),
-        request.target.clone(),
-        Some(answer.status),
-    );
     if !shared.sleep(wait) {
+        record(shared, request.method, request.target, None);
         return false;
     }
     let close = request.close || answer.close;
-    write_answer(stream, &answer, &request.method, close).is_ok() && !close
+    answer_and_record(
+        stream,
+        shared,
+        request.method,
+        request.target,
+        &answer,
+        close,
+    ) && !close
+}
+
+/// Writes `answer` to the request `method target`, and records the request
+/// with the status its client was sent (`None` when the write failed);
+/// whether the write succeeded.
+pub(super) fn answer_and_record(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    method: String,
+    target: String,
+    answer: &Answer,
+    close: bool,
+) -> bool {
+    let bytes = render(answer, &method, close);
+    let request = FakeRequest {
+        method,
+        path: target,
+        status: Some(answer.status),
+    };
+    // Recorded before the last byte leaves, so that a client holding its
+    // whole answer finds its request in the log; sent to the feed after it,
+    // so that the feed never names an answer that was not written.
+    let (most, last) = bytes.split_at(bytes.len().saturating_sub(1));
+    if stream.write_all(most).is_err() {
+        record(shared, request.method, request.path, None);
+        return false;
+    }
+    let number = shared.lock().log.answering(request.clone());
+    let written = stream.write_all(last).and_then(|()| stream.flush()).is_ok();
+    shared.lock().log.answered(number, request, written);
+    written
 }
 
 /// [`route`], with a panic (a bug in the fake) counted and answered 500.
@@ -135,19 +172,14 @@ fn rate_limited(over: &Admission) -> Answer {
     .with_header("retry-after", over.reset.to_string())
 }
 
-pub(super) fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
+/// Adds a request whose answer is out (or never will be) to the log.
+fn record(shared: &Shared, method: String, path: String, status: Option<u16>) {
     let request = FakeRequest {
         method,
         path,
         status,
     };
-    let mut state = shared.lock();
-    // Sent under the lock, so the feed has the log's order. A feed nobody
-    // reads any more fails to send, which costs nothing.
-    if let Some(feed) = &state.feed {
-        let _ = feed.send(request.clone());
-    }
-    state.requests.push(request);
+    shared.lock().log.record(request);
 }
 
 // --- The API ---------------------------------------------------------------------
@@ -202,34 +234,5 @@ fn route(
         },
         FakeRoute::DiscardProjectToken => state.discard(&id, false),
         FakeRoute::DiscardUserToken => state.discard(&id, true),
-    }
-}
-
-/// A create's body: a JSON object, sent as `application/json` (415 for
-/// another media type; none given is taken as JSON).
-fn json_body(request: &Request) -> Result<Map<String, Value>, Answer> {
-    if let Some(given) = request.header("content-type") {
-        let media = given.split(';').next().unwrap_or_default().trim();
-        if !media.eq_ignore_ascii_case("application/json") {
-            return Err(Answer::error(
-                415,
-                "unsupported_media_type",
-                format!(
-                    "the body is {:?}; the fake reads application/json",
-                    excerpt(given)
-                ),
-                "send the JSON body with Content-Type: application/json",
-            ));
-        }
-    }
-    match serde_json::from_slice::<Value>(&request.body) {
-        Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(Answer::invalid("the body is JSON but not an object")),
-        Err(e) => Err(Answer::error(
-            400,
-            "invalid_json",
-            format!("the body is not JSON: {e}"),
-            "send a JSON object with Content-Type: application/json",
-        )),
     }
 }

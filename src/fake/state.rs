@@ -3,8 +3,8 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 
@@ -12,9 +12,10 @@ use super::answer::{excerpt, Answer};
 use super::clock::{latest_time, unix_seconds, Clock};
 use super::encoding::{base64url, percent_decode};
 use super::faults::Faults;
+use super::log::RequestLog;
 use super::random::random_u64;
 use super::rate_limit::RateLimit;
-use super::request::FakeRequest;
+use super::token_id::{format_id, parse_id, token_id};
 use crate::models::MAX_TEXT_CHARS;
 use crate::time::format_rfc3339;
 use crate::AccessToken;
@@ -33,31 +34,33 @@ pub(super) struct State {
     pub(super) project: Vec<usize>,
     /// The same for each user, under their email and their external id.
     pub(super) users: HashMap<String, Vec<usize>>,
-    pub(super) by_id: HashMap<String, usize>,
+    pub(super) by_id: HashMap<u128, usize>,
     pub(super) by_value: HashMap<String, usize>,
     pub(super) faults: Faults,
     pub(super) rate: Option<RateLimit>,
     /// Send `RateLimit-*` headers while a rate limit is set.
     pub(super) rate_headers: bool,
-    pub(super) requests: Vec<FakeRequest>,
-    /// Where each request recorded is sent too, as it is recorded.
-    pub(super) feed: Option<Sender<FakeRequest>>,
+    pub(super) log: RequestLog,
     pub(super) minted: u64,
     /// Random numbers drawn so far: each draw hashes the next count.
     pub(super) drawn: u64,
     pub(super) random: RandomState,
 }
 
+/// A token as the fake holds it: some 200 bytes with its place in the
+/// indexes (a million seeded over 100,000 users take 190 MB), and its
+/// value's 300 or so more for one minted by a request.
 pub(super) struct Token {
-    id: String,
-    name: Option<String>,
-    // `None` for a project token.
-    pub(super) user: Option<User>,
+    id: u128,
+    /// Shared by the tokens seeded together.
+    name: Option<Arc<str>>,
+    pub(super) is_user: bool,
     created_at: SystemTime,
     expires_at: Option<SystemTime>,
     discarded_at: Option<SystemTime>,
 }
 
+/// Whom a user token was created for; only its list keeps the names.
 pub(super) struct User {
     email: Option<String>,
     external_id: Option<String>,
@@ -69,16 +72,16 @@ impl Token {
             created_at: format_rfc3339(self.created_at),
             discarded_at: self.discarded_at.map(format_rfc3339),
             expires_at: self.expires_at.map(format_rfc3339),
-            id: Some(self.id.clone()),
-            name: self.name.clone(),
+            id: Some(format_id(self.id)),
+            name: self.name.as_deref().map(str::to_owned),
         }
     }
 
     fn json(&self) -> Value {
         // Absent optional fields are left out, as the spec declares them.
         let mut object = Map::new();
-        object.insert("id".into(), json!(self.id));
-        if let Some(name) = &self.name {
+        object.insert("id".into(), json!(format_id(self.id)));
+        if let Some(name) = self.name.as_deref() {
             object.insert("name".into(), json!(name));
         }
         object.insert("created_at".into(), json!(format_rfc3339(self.created_at)));
@@ -121,12 +124,36 @@ impl State {
             faults: Faults::default(),
             rate: None,
             rate_headers: false,
-            requests: Vec::new(),
-            feed: None,
+            log: RequestLog::default(),
             minted: 0,
             drawn: 0,
             random,
         }
+    }
+
+    /// At most `requests` answered in each window of `per` from now; no
+    /// limit for a `per` of zero.
+    pub(super) fn set_rate_limit(&mut self, requests: u32, per: Duration) {
+        self.rate = RateLimit::new(requests, per, Instant::now());
+    }
+
+    pub(super) fn clear_rate_limit(&mut self) {
+        self.rate = None;
+    }
+
+    /// No tokens, no faults, no rate limit (nor its headers), no logged
+    /// requests. The clock, the latency and the log's feed stay, and so
+    /// does the mint count: an id is never given twice.
+    pub(super) fn reset(&mut self) {
+        self.tokens = Vec::new();
+        self.project = Vec::new();
+        self.users = HashMap::new();
+        self.by_id = HashMap::new();
+        self.by_value = HashMap::new();
+        self.faults = Faults::default();
+        self.clear_rate_limit();
+        self.rate_headers = false;
+        self.log.clear();
     }
 
     /// The fake's clock's time now.
@@ -148,7 +175,7 @@ impl State {
             .get(bearer)
             .and_then(|&i| self.tokens.get(i))
             .is_some_and(|t| {
-                t.user.is_none()
+                !t.is_user
                     && t.discarded_at.is_none()
                     && t.expires_at.is_none_or(|at| self.now() < at)
             })
@@ -190,8 +217,8 @@ impl State {
         // The token at position `p` of the list, newest first.
         let at = |p: usize| &self.tokens[list[len - 1 - p]];
         let position = |name: &str, id: &str| {
-            self.by_id
-                .get(id)
+            parse_id(id)
+                .and_then(|id| self.by_id.get(&id))
                 .and_then(|i| list.binary_search(i).ok())
                 .map(|q| len - 1 - q)
                 .ok_or_else(|| {
@@ -221,11 +248,15 @@ impl State {
             ))
         };
         let next = match range.end {
-            end if end > range.start && end < len => link("starting_after", &at(end - 1).id),
+            end if end > range.start && end < len => {
+                link("starting_after", &format_id(at(end - 1).id))
+            }
             _ => Value::Null,
         };
         let prev = match range.start {
-            start if start > 0 && start < range.end => link("ending_before", &at(start).id),
+            start if start > 0 && start < range.end => {
+                link("ending_before", &format_id(at(start).id))
+            }
             _ => Value::Null,
         };
         Answer::ok(
@@ -299,10 +330,11 @@ impl State {
         };
         self.minted += 1;
         let id = self.token_id();
+        let text_id = format_id(id);
         let iat = unix_seconds(created_at);
         let mut claims = Map::new();
         claims.insert("iat".into(), json!(iat));
-        claims.insert("jti".into(), json!(id));
+        claims.insert("jti".into(), json!(text_id));
         if let Some(at) = expires_at {
             claims.insert("exp".into(), json!(unix_seconds(at)));
         }
@@ -321,36 +353,79 @@ impl State {
             base64url(&signature)
         );
         let token = Token {
-            id: id.clone(),
-            name,
-            user,
+            id,
+            name: name.map(Arc::from),
+            is_user: user.is_some(),
             created_at,
             expires_at,
             discarded_at: None,
         };
+        let mut answer = Map::new();
+        answer.insert("token".into(), json!(value));
+        self.insert(token, Some(value), user.as_ref());
+        answer.insert("token_id".into(), json!(text_id));
+        answer.insert("created_at".into(), json!(format_rfc3339(created_at)));
+        if let Some(at) = expires_at {
+            answer.insert("expires_at".into(), json!(format_rfc3339(at)));
+        }
+        Answer::ok(201, Value::Object(answer))
+    }
+
+    /// Adds `token`, found by its id, by `value` if it has one, and in its
+    /// project's list or `user`'s.
+    fn insert(&mut self, token: Token, value: Option<String>, user: Option<&User>) {
         let index = self.tokens.len();
-        self.by_id.insert(id.clone(), index);
-        self.by_value.insert(value.clone(), index);
-        match &token.user {
+        self.by_id.insert(token.id, index);
+        if let Some(value) = value {
+            self.by_value.insert(value, index);
+        }
+        match user {
             None => self.project.push(index),
             Some(User { email, external_id }) => {
                 // Once, when the email and the external id are the same text.
                 let other = external_id.as_ref().filter(|x| Some(*x) != email.as_ref());
                 let names = [email.as_ref(), other];
                 for name in names.into_iter().flatten() {
-                    self.users.entry(name.clone()).or_default().push(index);
+                    match self.users.get_mut(name.as_str()) {
+                        Some(list) => list.push(index),
+                        None => {
+                            self.users.insert(name.clone(), vec![index]);
+                        }
+                    }
                 }
             }
         }
         self.tokens.push(token);
-        let mut answer = Map::new();
-        answer.insert("token".into(), json!(value));
-        answer.insert("token_id".into(), json!(id));
-        answer.insert("created_at".into(), json!(format_rfc3339(created_at)));
-        if let Some(at) = expires_at {
-            answer.insert("expires_at".into(), json!(format_rfc3339(at)));
+    }
+
+    /// `count` new tokens, created now and never expiring, with no value:
+    /// project tokens named `seeded`, or tokens of the user with the
+    /// external id `user`. Their ids, oldest first.
+    pub(super) fn seed(&mut self, user: Option<&str>, count: usize) -> Vec<String> {
+        let created_at = self.now();
+        let name: Option<Arc<str>> = user.is_none().then(|| Arc::from("seeded"));
+        let user = user.map(|user| User {
+            email: None,
+            external_id: Some(user.to_owned()),
+        });
+        let mut ids = Vec::with_capacity(count);
+        self.tokens.reserve(count);
+        self.by_id.reserve(count);
+        for _ in 0..count {
+            self.minted += 1;
+            let id = self.token_id();
+            let token = Token {
+                id,
+                name: name.clone(),
+                is_user: user.is_some(),
+                created_at,
+                expires_at: None,
+                discarded_at: None,
+            };
+            self.insert(token, None, user.as_ref());
+            ids.push(format_id(id));
         }
-        Answer::ok(201, Value::Object(answer))
+        ids
     }
 
     /// A random number never drawn before in this fake: the admin token,
@@ -360,28 +435,18 @@ impl State {
         random_u64(&self.random, self.drawn)
     }
 
-    /// A UUID-shaped id (version 4 layout): random, with the mint counter in
-    /// the last group so that no two of one fake are equal.
-    fn token_id(&mut self) -> String {
-        let a = self.next_random();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((a >> 4) & 0x3fff),
-            self.minted & 0xffff_ffff_ffff
-        )
+    /// A new token's id: random, and never one this fake gave before.
+    fn token_id(&mut self) -> u128 {
+        let random = self.next_random();
+        token_id(random, self.minted)
     }
 
     pub(super) fn discard(&mut self, id: &str, user: bool) -> Answer {
         let now = self.now();
-        let token = self
-            .by_id
-            .get(id)
-            .copied()
+        let token = parse_id(id)
+            .and_then(|id| self.by_id.get(&id).copied())
             .and_then(|i| self.tokens.get_mut(i))
-            .filter(|t| t.user.is_some() == user && t.discarded_at.is_none());
+            .filter(|t| t.is_user == user && t.discarded_at.is_none());
         let Some(token) = token else {
             let kind = if user { "user" } else { "project" };
             return Answer::error(
@@ -394,7 +459,7 @@ impl State {
         token.discarded_at = Some(now);
         Answer::ok(
             200,
-            json!({"token_id": token.id, "discarded_at": format_rfc3339(now)}),
+            json!({"token_id": format_id(token.id), "discarded_at": format_rfc3339(now)}),
         )
     }
 }

@@ -17,7 +17,7 @@ fn start_with(limits: Limits) -> io::Result<FakeServer> {
 
 fn get(fake: &FakeServer, path: &str) -> Vec<u8> {
     format!(
-        "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\r\n",
         fake.admin_token()
     )
     .into_bytes()
@@ -248,13 +248,13 @@ fn a_request_not_in_full_by_its_deadline_is_408_and_closed() -> Outcome {
     assert!(closed(&mut head));
     // A body short of its Content-Length, too.
     let mut short = connect(&fake.base_url());
-    short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 10\r\n\r\n{}")?;
+    short.write_all(b"POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{}")?;
     assert_eq!(read_answer(&mut short, &mut Vec::new()).status, 408);
     assert!(closed(&mut short));
     // A chunked body stalled in a chunk, or in a line.
     for stalled in ["5\r\nab", "5\r\nabcde\r\n0\r\nx-trailer"] {
         let mut chunked = connect(&fake.base_url());
-        let head = "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n";
+        let head = "PUT /x HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n";
         chunked.write_all(format!("{head}{stalled}").as_bytes())?;
         let raw_http::Answer { status, body, .. } = read_answer(&mut chunked, &mut Vec::new());
         assert_eq!(status, 408);
@@ -296,5 +296,111 @@ fn a_head_that_reaches_16_kib_without_ending_is_431_at_once() -> Outcome {
     let answer = read_answer(&mut stream, &mut Vec::new());
     assert_eq!(answer.status, 431);
     assert!(closed(&mut stream));
+    Ok(())
+}
+
+#[test]
+fn a_capped_log_keeps_the_latest_requests_and_the_feed_gets_every_one() -> Outcome {
+    let fake = FakeServer::start()?;
+    let feed = fake.request_feed();
+    let client = fake.client();
+    let list = |limit: u32| {
+        let params = crate::FetchTokensParams {
+            limit: Some(limit),
+            ..Default::default()
+        };
+        client.fetch_project_tokens(&params).map(|_| ())
+    };
+    for limit in 1..=3 {
+        list(limit)?;
+    }
+    fake.set_request_log_limit(Some(2));
+    let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/v2/jwt/project?limit=2", "/v2/jwt/project?limit=3"]
+    );
+    for limit in 4..=6 {
+        list(limit)?;
+    }
+    let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/v2/jwt/project?limit=5", "/v2/jwt/project?limit=6"]
+    );
+    // Turned off: none kept, every one still counted by a rate limit.
+    fake.set_request_log_limit(Some(0));
+    assert!(fake.requests().is_empty());
+    fake.set_rate_limit(1, Duration::from_secs(60));
+    let once = crate::Client::builder(fake.admin_token())
+        .base_url(fake.base_url())
+        .no_proxy()
+        .max_retries(0)
+        .build()?;
+    once.fetch_project_tokens(&Default::default())?;
+    let limited = once.fetch_project_tokens(&Default::default()).unwrap_err();
+    assert_eq!(limited.status(), Some(429));
+    assert!(fake.requests().is_empty());
+    // Kept again from then on.
+    fake.clear_rate_limit();
+    fake.set_request_log_limit(None);
+    list(7)?;
+    assert_eq!(fake.requests().len(), 1);
+    // The feed had all of them. Each is fed once its answer is out, which
+    // its client may see first, so two clients' entries may cross.
+    let mut fed: Vec<Option<u16>> = (0..9)
+        .map(|_| feed.recv_timeout(PATIENCE).map(|r| r.status))
+        .collect::<Result<_, _>>()?;
+    fed.sort();
+    let mut expected = vec![Some(200); 8];
+    expected.push(Some(429));
+    assert_eq!(fed, expected);
+    Ok(())
+}
+
+#[test]
+fn seeded_tokens_are_listed_and_revoked_as_created_ones_are() -> Outcome {
+    let fake = FakeServer::start()?;
+    let client = fake.client();
+    let created = client.create_project_jwt(&crate::CreateProjectTokenRequest::new("real"))?;
+    let seeded = fake.seed_project_tokens(3);
+    assert_eq!(seeded.len(), 3);
+    let listed = fake.project_tokens();
+    let ids: Vec<&str> = listed.iter().filter_map(|t| t.id.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [&*seeded[2], &*seeded[1], &*seeded[0], &*created.token_id]
+    );
+    assert!(listed[..3]
+        .iter()
+        .all(|t| t.name.as_deref() == Some("seeded")
+            && t.expires_at.is_none()
+            && t.created_at == created.created_at));
+    // Pages walk them, and a revoke works on them.
+    let all = client
+        .project_tokens(crate::FetchTokensParams {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    assert_eq!(all.len(), 4);
+    client.discard_project_jwt(&seeded[1])?;
+    assert!(fake.project_tokens()[1].is_discarded());
+    // A user's, under the name given; ids never repeat.
+    let theirs = fake.seed_user_tokens("u-1", 2);
+    assert_eq!(fake.user_tokens("u-1").len(), 2);
+    let page = client.fetch_user_tokens("u-1", &Default::default())?;
+    assert_eq!(page.data.len(), 2);
+    assert_eq!(page.data[0].name, None);
+    client.discard_user_jwt(&theirs[0])?;
+    let mut every: Vec<String> = seeded.into_iter().chain(theirs).collect();
+    every.push(created.token_id);
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), 6);
+    // Seeding sends no request: the log has the create, four pages, the
+    // revoke, the user's list and the user's revoke.
+    let statuses: Vec<Option<u16>> = fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses.len(), 8);
     Ok(())
 }

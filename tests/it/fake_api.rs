@@ -602,12 +602,13 @@ fn a_create_that_times_out_under_a_delay_has_minted_already() {
         other => panic!("expected a timeout, got {other:?}"),
     }
     assert!(error.may_have_been_processed());
-    // The fake acted before its answer was held back: the token exists and
-    // the request is logged, right as the client gives up.
+    // The fake acted before its answer was held back: the token exists as
+    // the client gives up, and the request is logged only once its answer
+    // leaves.
     let tokens = fake.project_tokens();
     assert_eq!(tokens.len(), 1);
     assert_eq!(tokens[0].name.as_deref(), Some("deploy"));
-    assert_eq!(fake.requests(), [req("POST", "/v2/jwt/project", Some(201))]);
+    assert!(fake.requests().is_empty());
     // So code that creates again after the timeout mints a second token.
     fake.client()
         .create_project_jwt(&CreateProjectTokenRequest::new("deploy"))
@@ -631,8 +632,9 @@ fn a_delay_longer_than_the_clients_timeout_is_a_timeout() {
         Err(Error::Transport(e)) => assert!(e.is_timeout(), "{e}"),
         other => panic!("expected a timeout, got {other:?}"),
     }
-    // The list was answered at once; only the answer was held back.
-    assert_eq!(fake.requests(), [req("GET", "/v2/jwt/project", Some(200))]);
+    // The list was answered at once; only the answer was held back, and
+    // the request is logged when it leaves.
+    assert!(fake.requests().is_empty());
     // Dropping the fake does not wait out the 600 s delay.
     drop(fake);
     assert!(began.elapsed() < Duration::from_secs(60));

@@ -35,7 +35,7 @@ fn a_body_with_a_content_type_other_than_json_is_415() {
     let fake = start();
     let with = |path: &str, content_type: &str, body: &str| {
         format!(
-            "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n{content_type}content-length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n{content_type}content-length: {}\r\n\r\n{body}",
             fake.admin_token(),
             body.len()
         )
@@ -86,7 +86,7 @@ fn a_body_with_a_content_type_other_than_json_is_415() {
     }
     // The bearer is checked first.
     let anonymous =
-        "POST /v2/jwt/project HTTP/1.1\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi";
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nhi";
     assert_eq!(send(&fake.base_url(), anonymous.as_bytes()).status, 401);
 }
 
@@ -341,7 +341,7 @@ fn a_head_over_16_kib_is_431_and_the_connection_closes() {
 fn a_head_of_exactly_16_kib_is_read() {
     let fake = start();
     let start = format!(
-        "GET /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nx-padding: ",
+        "GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nx-padding: ",
         fake.admin_token()
     );
     let padding = 16 * 1024 - start.len() - 4;

@@ -80,7 +80,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
         ),
         // Not UTF-8: read with replacement characters, a path the fake lacks.
         (
-            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\n\r\n",
+            b"GET /v2/jwt/\xff\xfe HTTP/1.1\r\nhost: x\r\n\r\n",
             404,
             "no such path: /v2/jwt/\u{fffd}\u{fffd}",
         ),
@@ -107,7 +107,7 @@ fn garbage_bytes_get_400_and_the_next_connection_is_served() {
 /// A request head for a chunked body on `path`, with `headers` added.
 fn chunked_head(fake: &FakeServer, path: &str, headers: &str) -> String {
     format!(
-        "POST {path} HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n{headers}\r\n",
+        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n{headers}\r\n",
         fake.admin_token()
     )
 }
@@ -248,7 +248,9 @@ fn a_request_cut_off_midway_is_not_logged_and_stops_nothing() {
     {
         let mut stream = connect(&fake.base_url());
         stream
-            .write_all(b"POST /v2/jwt/project HTTP/1.1\r\ncontent-length: 100\r\n\r\n{\"na")
+            .write_all(
+                b"POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"na",
+            )
             .unwrap();
     }
     {
@@ -337,7 +339,7 @@ fn http_1_0_and_connection_close_end_the_connection_after_the_answer() {
     let admin = fake.admin_token().to_owned();
     for head in [
         format!("GET /v2/jwt/project HTTP/1.0\r\nauthorization: Bearer {admin}\r\n\r\n"),
-        format!("GET /v2/jwt/project HTTP/1.1\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
+        format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n"),
     ] {
         let mut stream = connect(&fake.base_url());
         stream.write_all(head.as_bytes()).unwrap();
@@ -353,7 +355,7 @@ fn expect_100_continue_is_answered_before_the_body() {
     let mut stream = connect(&fake.base_url());
     let body = r#"{"name":"curl"}"#;
     let head = format!(
-        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
         fake.admin_token(),
         body.len()
     );
@@ -365,7 +367,7 @@ fn expect_100_continue_is_answered_before_the_body() {
     assert_eq!(read_answer(&mut stream, &mut Vec::new()).status, 201);
     // With the whole body sent already, no 100 Continue: the answer comes first.
     let whole = format!(
-        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n{body}",
         fake.admin_token(),
         body.len()
     );

@@ -28,7 +28,7 @@ fn unknown_paths_are_404_even_without_a_bearer() {
     ] {
         let answer = send(
             &fake.base_url(),
-            format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes(),
         );
         assert_eq!(answer.status, 404, "{path}");
         assert_eq!(answer.error().0, "not_found", "{path}");
@@ -115,8 +115,8 @@ fn head_answers_wherever_get_does_with_the_get_s_headers_and_no_body() {
     }
     // Refused as a GET would be, without the body.
     for (bytes, status) in [
-        ("HEAD /v2/jwt/project HTTP/1.1\r\n\r\n", "401"),
-        ("HEAD /v2/jwt/nothing HTTP/1.1\r\n\r\n", "404"),
+        ("HEAD /v2/jwt/project HTTP/1.1\r\nhost: x\r\n\r\n", "401"),
+        ("HEAD /v2/jwt/nothing HTTP/1.1\r\nhost: x\r\n\r\n", "404"),
     ] {
         let mut stream = connect(&fake.base_url());
         stream.write_all(bytes.as_bytes()).unwrap();
@@ -235,7 +235,7 @@ fn a_missing_or_non_bearer_authorization_is_401() {
     ] {
         let answer = send(
             &fake.base_url(),
-            format!("GET /v2/jwt/project HTTP/1.1\r\n{auth}\r\n").as_bytes(),
+            format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\n{auth}\r\n").as_bytes(),
         );
         assert_eq!(answer.status, 401, "{auth:?}");
         assert_eq!(answer.error().0, "unauthorized");
@@ -243,7 +243,8 @@ fn a_missing_or_non_bearer_authorization_is_401() {
     // The scheme is case-insensitive.
     let answer = send(
         &fake.base_url(),
-        format!("GET /v2/jwt/project HTTP/1.1\r\nAuthorization: bearer {admin}\r\n\r\n").as_bytes(),
+        format!("GET /v2/jwt/project HTTP/1.1\r\nhost: x\r\nAuthorization: bearer {admin}\r\n\r\n")
+            .as_bytes(),
     );
     assert_eq!(answer.status, 200);
 }

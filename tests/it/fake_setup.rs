@@ -38,7 +38,7 @@ fn create(client: &Client, name: &str) -> String {
 
 fn get(fake: &FakeServer, path: &str) -> Answer {
     let head = format!(
-        "GET {path} HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\r\n",
         fake.admin_token()
     );
     send(&fake.base_url(), head.as_bytes())
@@ -155,7 +155,7 @@ fn each_route_is_the_call_its_method_and_path_name() {
     let port = &fake.base_url()["http://127.0.0.1:".len()..fake.base_url().len() - 3];
     fake.inject_on(FakeRoute::ListUserTokens, 0, 2, FakeFault::Status(418));
     let head = format!(
-        "HEAD /v2/jwt/user/u%40x.io HTTP/1.1\r\nauthorization: Bearer {}\r\n\r\n",
+        "HEAD /v2/jwt/user/u%40x.io HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\n\r\n",
         fake.admin_token()
     );
     let mut stream = connect(&fake.base_url());
@@ -230,7 +230,7 @@ fn past_the_rate_limit_requests_get_429_with_retry_after_and_change_nothing() {
     fake.inject(1, FakeFault::Status(503));
     let body = r#"{"name":"x"}"#;
     let post = format!(
-        "POST /v2/jwt/project HTTP/1.1\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST /v2/jwt/project HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n{body}",
         fake.admin_token(),
         body.len()
     );
@@ -489,12 +489,19 @@ fn faults_meet_any_request_read_in_full_but_not_a_refused_one() {
     );
     assert_eq!(send(&fake.base_url(), big.as_bytes()).status, 431);
     // No bearer and an unknown path: the fault answers all the same.
-    let answer = send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n");
+    let answer = send(
+        &fake.base_url(),
+        b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n",
+    );
     assert_eq!(answer.status, 503);
     assert_eq!(answer.header("retry-after"), Some("7"));
     assert_eq!(answer.error().0, "service_unavailable");
     assert_eq!(
-        send(&fake.base_url(), b"GET /nowhere HTTP/1.1\r\n\r\n").status,
+        send(
+            &fake.base_url(),
+            b"GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n"
+        )
+        .status,
         404
     );
 }
