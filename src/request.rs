@@ -8,9 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use ureq::http::{self, header, Method};
 
-use crate::quota::{quota_from_headers, Quota};
 use crate::reach::Effect;
 use crate::redact;
+use crate::throttle::quota::{quota_from_headers, Quota};
 use crate::throttle::Signal;
 use crate::{ApiError, Client, Error, TransportError};
 

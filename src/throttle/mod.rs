@@ -25,7 +25,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::quota::Quota;
+pub(crate) mod quota;
+
+use quota::Quota;
 
 // Named only in docs.
 #[cfg(doc)]

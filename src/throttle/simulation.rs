@@ -6,8 +6,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
+use super::quota::Quota;
 use super::{Pacer, Signal};
-use crate::quota::Quota;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
