@@ -53,7 +53,7 @@ impl Client {
         url.push_str(path_and_query);
         // A client that never retries never waits either: it takes no part
         // in the rate limit's pauses and pacing.
-        let throttled = self.inner.retry.max_retries > 0;
+        let waits_on_limits = self.inner.retry.max_retries > 0;
         // Sends, as `Error::attempts` reports them.
         let mut attempts = 1;
         // Failed attempts, as `max_retries` counts them: a 429 waited out
@@ -66,7 +66,7 @@ impl Client {
         // speaks for every attempt before it.
         let mut processed = false;
         loop {
-            let sent_at = throttled
+            let sent_at = waits_on_limits
                 .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited_for));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
             let rate_limited = sent_at.and_then(|sent_at| self.learn(sent_at, &result, quota));
@@ -184,15 +184,15 @@ impl Client {
         };
         // A `Retry-After` past the bound is not waited out: the call ends,
         // and nobody is held back.
-        let waited_out = retry_after.filter(|&wait| wait <= retry.max_retry_after);
+        let to_wait = retry_after.filter(|&wait| wait <= retry.max_retry_after);
         let throttle = &self.inner.throttle;
         let now = throttle.now();
         let mut pacer = throttle.lock();
         let signal = Signal {
             ok: result.is_ok(),
-            throttled: status == 429 && retry_after == waited_out,
+            waited_out: status == 429 && retry_after == to_wait,
             refused: status == 429,
-            retry_after: waited_out,
+            retry_after: to_wait,
             // A reset read from a header is bounded like a `Retry-After`.
             quota: quota.map(|q| Quota {
                 reset: q.reset.min(retry.max_retry_after),
@@ -200,7 +200,7 @@ impl Client {
             }),
         };
         pacer.answered(now, sent_at, signal);
-        match (status, waited_out) {
+        match (status, to_wait) {
             (429, Some(wait)) => Some(wait),
             // A 503's `Retry-After` holds every clone back too; it is still
             // a failed attempt.

@@ -55,7 +55,7 @@ const MAX_RECENT: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Signal {
     /// The answer was a 429 the client waits out.
-    pub throttled: bool,
+    pub waited_out: bool,
     /// The answer was a 429, waited out or not: counted in the stats.
     pub refused: bool,
     /// The answer was a 2xx.
@@ -95,7 +95,8 @@ pub(crate) struct Pacer {
     /// When the rate was last cut: a 429 of a request sent before then was
     /// sent at the old rate and does not cut it again.
     last_cut: Option<Duration>,
-    last_throttle: Duration,
+    /// When the last 429 waited out came, or the ceiling was last raised.
+    last_refusal: Duration,
     /// Successes since the rate last grew.
     ok_at_rate: u32,
     /// The rate at which the last 429 came, which growth approaches slowly.
@@ -107,7 +108,7 @@ pub(crate) struct Pacer {
     window: Option<Window>,
     in_flight: u32,
     /// 429s met, for [`RateLimitStats`].
-    throttled: u64,
+    refusals: u64,
     /// Time requests were held back by a pause or a used-up window, counted
     /// once however many requests waited.
     held: Duration,
@@ -179,10 +180,10 @@ impl Pacer {
             self.learn_window(now, quota);
         }
         if signal.refused {
-            self.throttled += 1;
+            self.refusals += 1;
         }
-        if signal.throttled {
-            self.throttled(now, sent_at, signal);
+        if signal.waited_out {
+            self.slow_down(now, sent_at, signal);
         } else if signal.ok {
             self.succeeded(now, sent_at);
         }
@@ -212,7 +213,7 @@ impl Pacer {
     /// What the client met, as [`Client::rate_limit_stats`] tells it.
     pub(crate) fn stats(&self, now: Duration) -> RateLimitStats {
         RateLimitStats {
-            throttled: self.throttled,
+            throttled: self.refusals,
             held: self.held,
             held_for: self.held_until(now).map(|until| until - now),
         }
@@ -234,13 +235,15 @@ impl Pacer {
         pause.max(window)
     }
 
-    fn throttled(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+    /// A 429 the client waits out: every request pauses, and the send rate
+    /// is set or cut.
+    fn slow_down(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         let wait = signal
             .retry_after
             .or(signal.quota.map(|q| q.reset))
             .unwrap_or(DEFAULT_WINDOW);
         self.pause(now, wait);
-        self.last_throttle = now;
+        self.last_refusal = now;
         if let Some(window) = &mut self.window {
             // The server refused: nothing is left of this window.
             window.remaining = 0;
@@ -281,7 +284,7 @@ impl Pacer {
         }
         self.recent.push_back(now);
         let Some(rate) = self.rate else { return };
-        if now.saturating_sub(self.last_throttle) >= CALM {
+        if now.saturating_sub(self.last_refusal) >= CALM {
             // A calm minute at the ceiling: the limit may have been raised;
             // look higher. A client sending less than that learns nothing
             // of the limit, and keeps the ceiling where a 429 put it.
@@ -293,7 +296,7 @@ impl Pacer {
                     c
                 }
             });
-            self.last_throttle = now;
+            self.last_refusal = now;
         }
         match self.first_estimate {
             // Sent in the window the first 429 ended, and allowed in it: the
@@ -455,7 +458,7 @@ mod tests {
     }
 
     const OK: Signal = Signal {
-        throttled: false,
+        waited_out: false,
         refused: false,
         ok: true,
         retry_after: None,
@@ -464,7 +467,7 @@ mod tests {
 
     fn too_many(retry_after: u64) -> Signal {
         Signal {
-            throttled: true,
+            waited_out: true,
             refused: true,
             ok: false,
             retry_after: Some(Duration::from_secs(retry_after)),

@@ -41,15 +41,15 @@ fn simulate(limit: u32, workers: usize, jobs: usize, headers: bool, probe: bool)
             let count = served.entry(second).or_default();
             let reset = Duration::from_secs(second + 1) - seen;
             let reset_whole = Duration::from_secs(reset.as_secs_f64().ceil() as u64);
-            let throttled = *count >= limit;
-            if !throttled {
+            let over_limit = *count >= limit;
+            if !over_limit {
                 *count += 1;
             }
             let signal = Signal {
-                throttled,
-                refused: throttled,
-                ok: !throttled,
-                retry_after: throttled.then_some(reset_whole),
+                waited_out: over_limit,
+                refused: over_limit,
+                ok: !over_limit,
+                retry_after: over_limit.then_some(reset_whole),
                 quota: headers.then_some(Quota {
                     limit: Some(limit),
                     remaining: limit - *count,
@@ -57,7 +57,7 @@ fn simulate(limit: u32, workers: usize, jobs: usize, headers: bool, probe: bool)
                 }),
             };
             pacer.answered(now, sent_at, signal);
-            if throttled {
+            if over_limit {
                 refused += 1;
                 queue.push(Reverse((now, worker, None)));
                 continue;
