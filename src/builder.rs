@@ -139,8 +139,8 @@ impl ClientBuilder {
     /// ([`Error::may_have_been_processed`] is `false`): the connection, TLS
     /// handshake or name lookup failed, or the answer was 408 or 429. Never
     /// after a timeout once sent, a cut answer or a 5xx, since that could
-    /// mint a second live token nobody holds. A 429 whose `Retry-After` is
-    /// waited out does not count: see
+    /// mint a second live token nobody holds. A 429 never counts: it is
+    /// waited out within
     /// [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
     ///
     /// Defaults to `2` (three attempts in all).
@@ -183,11 +183,20 @@ impl ClientBuilder {
     }
 
     /// The longest one call waits on the API's rate limit, over all its
-    /// attempts: a 429 whose `Retry-After` the client waits out is not a
-    /// failed attempt (it does not count against
-    /// [`max_retries`](ClientBuilder::max_retries)), so a call under a rate
-    /// limit goes on until it is answered, or until this much time was spent
-    /// held back; then it returns the 429.
+    /// attempts. An answer `429 Too Many Requests` is throttling, not
+    /// failure: it does not count against
+    /// [`max_retries`](ClientBuilder::max_retries), and the call is sent
+    /// again after the wait the server asks for: its `Retry-After`, else the
+    /// reset in its rate-limit headers (`RateLimit-Reset`,
+    /// `X-RateLimit-Reset` or the structured `RateLimit` field; seconds, or a
+    /// Unix time when above 10^9), else, when it names none, a backoff
+    /// doubling from [`retry_delay`](ClientBuilder::retry_delay) with the
+    /// same jitter and cap as a failure's. So a call under a rate limit goes
+    /// on until it is answered, or until this much time was spent held back;
+    /// then it returns the 429. A `Retry-After` longer than
+    /// [`max_retry_after`](ClientBuilder::max_retry_after) is not waited out
+    /// (the 429 is returned at once), and a create is still never sent again
+    /// once an attempt may have been processed.
     ///
     /// How the client holds back, for every clone and thread together: a
     /// `Retry-After` pauses them all until it ends. After the first 429 they

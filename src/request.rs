@@ -56,8 +56,7 @@ impl Client {
         let waits_on_limits = self.inner.retry.max_retries > 0;
         // Sends, as `Error::attempts` reports them.
         let mut attempts = 1;
-        // Failed attempts, as `max_retries` counts them: a 429 waited out
-        // per its `Retry-After` is not one.
+        // Failed attempts, as `max_retries` counts them: a 429 is not one.
         let mut failures = 1;
         let mut rate_limited_for = Duration::ZERO;
         let mut rate_limited_resends = 0;
@@ -66,10 +65,11 @@ impl Client {
         // speaks for every attempt before it.
         let mut processed = false;
         loop {
-            let sent_at = waits_on_limits
+            let sent = waits_on_limits
                 .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited_for));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
-            let rate_limited = sent_at.and_then(|sent_at| self.learn(sent_at, &result, quota));
+            let rate_limited =
+                sent.and_then(|sent| self.learn(sent, &result, quota, rate_limited_resends));
             let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),
@@ -81,17 +81,11 @@ impl Client {
             let resend_forbidden = effect == Effect::Creates && processed;
             let wait = match rate_limited {
                 // The throttle holds the request back; only the budget for
-                // such waits can end the call (a budget of 0: none is waited
-                // out), or a server that asks for no wait, again and again.
-                Some(asked)
-                    if !resend_forbidden
-                        && rate_limited_for.saturating_add(asked) < retry.max_rate_limit_wait
-                        && rate_limited_resends < MAX_RATE_LIMITED_RESENDS =>
-                {
-                    rate_limited_resends += 1;
-                    Some(Duration::ZERO)
-                }
-                Some(_) => None,
+                // such waits can end the call, or a server that answers 429
+                // again and again.
+                Some(asked) => (!resend_forbidden
+                    && retry.resend_after_429(asked, rate_limited_for, rate_limited_resends))
+                .then_some(Duration::ZERO),
                 None => retry.wait_before_retry(&error, effect, failures),
             };
             let Some(mut wait) = wait else {
@@ -117,6 +111,7 @@ impl Client {
                     "{method} {path_and_query}: {} on attempt {attempts}; retrying when the rate limit allows",
                     error.summary()
                 );
+                rate_limited_resends += 1;
             } else {
                 log::debug!(
                     target: "magicbell_jwt",
@@ -133,31 +128,29 @@ impl Client {
     }
 
     /// Holds the request back until the client's rate limit lets it go (a
-    /// `Retry-After` any clone met, a used-up window, the paced rate), and
-    /// returns the time it went, on the throttle's clock. Waits add to
-    /// `waited`; once that reaches `max_rate_limit_wait` the request goes
-    /// anyway, and the server has the last word.
-    fn wait_for_turn(
-        &self,
-        method: &Method,
-        path_and_query: &str,
-        waited: &mut Duration,
-    ) -> Duration {
+    /// pause any clone met, a used-up window, the paced rate), and returns
+    /// when it went, on the throttle's clock, with what the server had last
+    /// said was left. Waits add to `waited`; once that reaches
+    /// `max_rate_limit_wait` the request goes anyway, and the server has the
+    /// last word.
+    fn wait_for_turn(&self, method: &Method, path_and_query: &str, waited: &mut Duration) -> Sent {
         let throttle = &self.inner.throttle;
+        let budget = self.inner.retry.max_rate_limit_wait;
         loop {
             let now = throttle.now();
             let mut pacer = throttle.lock();
-            let Some(wait) = pacer.reserve(now) else {
-                return now;
+            let asked = pacer.reserve(now);
+            let Some(wait) = turn_wait(asked, budget, *waited) else {
+                if asked.is_some() {
+                    pacer.take(now);
+                }
+                return Sent {
+                    at: now,
+                    seen: pacer.seen(),
+                };
             };
-            let budget = self.inner.retry.max_rate_limit_wait;
-            if *waited >= budget {
-                pacer.take(now);
-                return now;
-            }
+            pacer.waits(now, wait);
             drop(pacer);
-            // Never past the budget, whatever a header said of its reset.
-            let wait = wait.min(budget - *waited);
             log::debug!(
                 target: "magicbell_jwt",
                 "{method} {path_and_query}: waiting {wait:?} for the rate limit this client met"
@@ -168,48 +161,42 @@ impl Client {
     }
 
     /// Tells the throttle what an answer said of the rate limit, and returns
-    /// the wait a 429 asked for when the client waits it out (so the call
-    /// may go on), or `None`.
+    /// what a 429 asks for when the client waits it out (so the call may go
+    /// on), or `None`.
     fn learn(
         &self,
-        sent_at: Duration,
+        sent: Sent,
         result: &Answered,
         quota: Option<Quota>,
-    ) -> Option<Duration> {
+        resends: u32,
+    ) -> Option<Asked> {
         let retry = &self.inner.retry;
         let (status, retry_after) = match result {
             Ok(_) => (200, None),
             Err(Error::Api(e)) => (e.status, e.retry_after),
             Err(_) => (0, None),
         };
-        // A `Retry-After` past the bound is not waited out: the call ends,
-        // and nobody is held back.
-        let to_wait = retry_after.filter(|&wait| wait <= retry.max_retry_after);
+        let asked = (status == 429)
+            .then(|| retry.asked_by_429(retry_after, quota, resends, random()))
+            .flatten();
+        let signal = Signal {
+            ok: result.is_ok(),
+            waited_out: asked.is_some(),
+            refused: status == 429,
+            retry_after: asked.map(|a| a.wait),
+            quota: retry.bounded(quota),
+            seen: sent.seen,
+        };
         let throttle = &self.inner.throttle;
         let now = throttle.now();
         let mut pacer = throttle.lock();
-        let signal = Signal {
-            ok: result.is_ok(),
-            waited_out: status == 429 && retry_after == to_wait,
-            refused: status == 429,
-            retry_after: to_wait,
-            // A reset read from a header is bounded like a `Retry-After`.
-            quota: quota.map(|q| Quota {
-                reset: q.reset.min(retry.max_retry_after),
-                ..q
-            }),
-        };
-        pacer.answered(now, sent_at, signal);
-        match (status, to_wait) {
-            (429, Some(wait)) => Some(wait),
-            // A 503's `Retry-After` holds every clone back too; it is still
-            // a failed attempt.
-            (503, Some(wait)) => {
-                pacer.pause(now, wait);
-                None
-            }
-            _ => None,
+        pacer.answered(now, sent.at, signal);
+        // A 503's `Retry-After` holds every clone back too; it is still a
+        // failed attempt.
+        if let Some(wait) = retry_after.filter(|&w| status == 503 && w <= retry.max_retry_after) {
+            pacer.pause(now, wait);
         }
+        asked
     }
 
     /// One HTTP exchange: the status and body of a 2xx answer, or an error;
@@ -307,10 +294,45 @@ impl Client {
     }
 }
 
+/// When a request went, on the throttle's clock, and what the server had
+/// last said was left in its window then.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Duration,
+    seen: Option<u32>,
+}
+
+/// What a 429 asks of the client that waits it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Asked {
+    /// How long every request of the client pauses.
+    pub(crate) wait: Duration,
+    /// Whether the server named it (`Retry-After`, or a reset in its
+    /// rate-limit headers) rather than the client backing off.
+    pub(crate) named: bool,
+}
+
+/// How long a request the throttle holds back for `asked` sleeps before it
+/// asks again, having waited `waited` of its `budget`: `None` to go now
+/// (the throttle let it, or its budget is spent).
+fn turn_wait(asked: Option<Duration>, budget: Duration, waited: Duration) -> Option<Duration> {
+    let asked = asked?;
+    // Never past the budget, whatever a header said of its reset.
+    (waited < budget).then(|| asked.min(budget - waited))
+}
+
+/// A random number from std alone: a fresh `RandomState`'s hash.
+fn random() -> u64 {
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
     /// `attempts`, or `None` when the error is final. A create is never sent
-    /// again once any attempt may have been processed.
+    /// again once any attempt may have been processed. A 429 comes here
+    /// only from a client that takes no part in rate limits.
     pub(crate) fn wait_before_retry(
         &self,
         error: &Error,
@@ -334,20 +356,64 @@ impl RetryPolicy {
         match asked {
             Some(wait) if wait > self.max_retry_after => None,
             Some(wait) => Some(wait),
-            None => Some(self.backoff(attempts)),
+            None => Some(self.backoff(attempts, random())),
         }
     }
 
-    /// Exponential from `base_delay`, capped, minus up to half at random so
-    /// that clients failing together do not retry together.
-    fn backoff(&self, attempts: u32) -> Duration {
+    /// What a 429 with this `Retry-After` and these rate-limit headers asks
+    /// for, after `resends` sends of this call after 429s: its `Retry-After`,
+    /// else its headers' reset (bounded by `max_retry_after`), else a backoff
+    /// from `retry_delay`; `None` when its `Retry-After` is past
+    /// `max_retry_after`, which is not waited out.
+    pub(crate) fn asked_by_429(
+        &self,
+        retry_after: Option<Duration>,
+        quota: Option<Quota>,
+        resends: u32,
+        random: u64,
+    ) -> Option<Asked> {
+        let named = |wait| Asked { wait, named: true };
+        match (retry_after, self.bounded(quota)) {
+            (Some(wait), _) if wait > self.max_retry_after => None,
+            (Some(wait), _) => Some(named(wait)),
+            (None, Some(quota)) => Some(named(quota.reset)),
+            (None, None) => Some(Asked {
+                wait: self.backoff(resends.saturating_add(1), random),
+                named: false,
+            }),
+        }
+    }
+
+    /// Whether a call that met a 429 asking `asked` sends again, having
+    /// waited `waited` on the rate limit and sent `resends` times after
+    /// 429s: while a named wait fits in what is left of
+    /// `max_rate_limit_wait` (or, unnamed, while any is left), at most
+    /// [`MAX_RATE_LIMITED_RESENDS`] times.
+    pub(crate) fn resend_after_429(&self, asked: Asked, waited: Duration, resends: u32) -> bool {
+        let fits = if asked.named {
+            waited.saturating_add(asked.wait) < self.max_rate_limit_wait
+        } else {
+            waited < self.max_rate_limit_wait
+        };
+        fits && resends < MAX_RATE_LIMITED_RESENDS
+    }
+
+    /// Rate-limit headers with their reset bounded like a `Retry-After`.
+    fn bounded(&self, quota: Option<Quota>) -> Option<Quota> {
+        quota.map(|q| Quota {
+            reset: q.reset.min(self.max_retry_after),
+            ..q
+        })
+    }
+
+    /// Exponential from `base_delay`, capped, minus up to half at random
+    /// (from `random`) so that clients failing together do not retry
+    /// together.
+    fn backoff(&self, attempts: u32, random: u64) -> Duration {
         let full = self
             .base_delay
             .saturating_mul(1 << (attempts - 1).min(20))
             .min(self.max_delay);
-        let random = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
         full / 2 + (full / 2).mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
     }
 }
@@ -472,7 +538,9 @@ mod tests {
         let waiter = client.clone();
         std::thread::spawn(move || {
             let mut waited = Duration::ZERO;
-            let sent_at = waiter.wait_for_turn(&Method::GET, "/jwt/project", &mut waited);
+            let sent_at = waiter
+                .wait_for_turn(&Method::GET, "/jwt/project", &mut waited)
+                .at;
             tx.send((sent_at, waited))
         });
         let (sent_at, waited) = rx
@@ -514,7 +582,7 @@ mod tests {
         for (attempt, full) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 8), (40, 8)] {
             let full = Duration::from_secs(full);
             for _ in 0..50 {
-                let wait = p.backoff(attempt);
+                let wait = p.backoff(attempt, random());
                 assert!(
                     wait >= full / 2 && wait <= full,
                     "attempt {attempt}: {wait:?}"
@@ -522,7 +590,7 @@ mod tests {
             }
         }
         // The jitter varies: 50 draws are not all the same.
-        let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3)).collect();
+        let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3, random())).collect();
         assert!(draws.len() > 1);
     }
 }

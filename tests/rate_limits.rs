@@ -107,12 +107,13 @@ fn a_call_refused_on_every_attempt_ends_once_its_rate_limit_wait_is_spent() {
 }
 
 #[test]
-fn a_429_without_retry_after_counts_against_max_retries() {
+fn a_429_without_retry_after_is_waited_out_past_max_retries() {
     let server = FaultServer::start(|_, _| respond(429, &[], "{}"));
     let client = Client::builder(TOKEN)
         .base_url(server.url())
         .retry_delay(Duration::from_millis(1))
         .max_retries(2)
+        .max_rate_limit_wait(Duration::from_millis(200))
         .build()
         .unwrap();
 
@@ -120,10 +121,13 @@ fn a_429_without_retry_after_counts_against_max_retries() {
         .fetch_project_tokens(&FetchProjectTokensParams::default())
         .unwrap_err();
 
+    // Backed off from the retry delay until the budget was spent: more
+    // sends than max_retries allows failures.
     assert_eq!(err.status(), Some(429));
-    assert_eq!(err.attempts(), Some(3));
-    assert_eq!(server.requests(), 3);
-    assert_eq!(client.rate_limit_stats().throttled, 3);
+    let attempts = err.attempts().unwrap();
+    assert!(attempts > 3, "{attempts} attempts");
+    assert_eq!(server.requests(), attempts as usize);
+    assert_eq!(client.rate_limit_stats().throttled, u64::from(attempts));
 }
 
 #[test]
@@ -141,7 +145,12 @@ fn rate_limit_stats_count_the_429s_met_and_the_pause_waited_out() {
     assert_eq!(server.requests(), 2);
     let stats = client.rate_limit_stats();
     assert_eq!(stats.throttled, 1);
-    assert!(stats.held >= Duration::from_secs(1), "{stats:?}");
+    // The second of the pause less the moment between the answer and the
+    // wait: held counts only time a request waited.
+    assert!(
+        stats.held >= Duration::from_millis(500) && stats.held <= Duration::from_secs(1),
+        "{stats:?}"
+    );
     assert_eq!(stats.held_for, None);
     // A clone shares them.
     assert_eq!(client.clone().rate_limit_stats(), stats);

@@ -67,6 +67,9 @@ pub(crate) struct Signal {
     pub retry_after: Option<Duration>,
     /// Its rate-limit headers, if it had any.
     pub quota: Option<Quota>,
+    /// What the server had last said was left when the request went
+    /// ([`Pacer::seen`]).
+    pub seen: Option<u32>,
 }
 
 /// The pure rate-limit state of a client; every time is measured from the client's start.
@@ -95,9 +98,11 @@ pub(crate) struct Pacer {
     in_flight: u32,
     /// 429s met, for [`RateLimitStats`].
     refusals: u64,
-    /// Time requests were held back by a pause or a used-up window, counted
-    /// once however many requests waited.
+    /// Time requests waited, held back by a pause or a used-up window,
+    /// counted once however many requests waited.
     held: Duration,
+    /// The end of the time already counted in `held`.
+    held_through: Duration,
 }
 
 impl Pacer {
@@ -126,7 +131,6 @@ impl Pacer {
                             remaining: allowance,
                             last_seen: allowance,
                             reset_at,
-                            held_counted: false,
                             ..*window
                         };
                     }
@@ -136,13 +140,6 @@ impl Pacer {
         }
         if let Some(window) = &mut self.window {
             if window.remaining == 0 {
-                if !window.held_counted {
-                    window.held_counted = true;
-                    let from = now.max(self.paused_until);
-                    self.held = self
-                        .held
-                        .saturating_add(window.reset_at.saturating_sub(from));
-                }
                 return Some(window.reset_at - now);
             }
         }
@@ -163,7 +160,7 @@ impl Pacer {
     pub(crate) fn answered(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(quota) = signal.quota {
-            self.learn_window(now, quota);
+            self.learn_window(now, sent_at, signal.seen, quota);
         }
         if signal.refused {
             self.refusals += 1;
@@ -177,11 +174,20 @@ impl Pacer {
 
     /// Holds every request back until `now + wait` (a `Retry-After`).
     pub(crate) fn pause(&mut self, now: Duration, wait: Duration) {
-        let until = now.saturating_add(wait);
-        if until > self.paused_until {
-            self.held = self.held.saturating_add(until - now.max(self.paused_until));
-            self.paused_until = until;
-        }
+        self.paused_until = self.paused_until.max(now.saturating_add(wait));
+    }
+
+    /// A request held back at `now` sleeps for `wait`: the part of it the
+    /// rate limit holds it back (a pause, a used-up window; not the pacing)
+    /// counts as held, once however many requests wait together.
+    pub(crate) fn waits(&mut self, now: Duration, wait: Duration) {
+        let Some(until) = self.held_until(now) else {
+            return;
+        };
+        let end = until.min(now.saturating_add(wait));
+        let from = now.max(self.held_through);
+        self.held = self.held.saturating_add(end.saturating_sub(from));
+        self.held_through = self.held_through.max(end);
     }
 
     /// Takes a slot whatever the limits say: a request that has waited as
@@ -194,6 +200,12 @@ impl Pacer {
             window.remaining = window.remaining.saturating_sub(1);
         }
         self.in_flight += 1;
+    }
+
+    /// What the server last said was left in its window, to hand back with
+    /// the answer to a request sent now.
+    pub(crate) fn seen(&self) -> Option<u32> {
+        self.window.map(|w| w.last_seen)
     }
 
     /// What the client met, as [`Client::rate_limit_stats`] tells it.
@@ -350,12 +362,11 @@ impl Pacer {
 pub struct RateLimitStats {
     /// Answers `429 Too Many Requests` met, waited out or not.
     pub throttled: u64,
-    /// How long requests were held back by the server's rate limit (a
+    /// How long requests waited, held back by the server's rate limit (a
     /// `Retry-After` waited out, or a window its rate-limit headers said was
-    /// used up), counted once however many requests waited together. The
-    /// spacing of a paced client's requests is not counted. Windows of
-    /// rate-limit headers and pauses may overlap, so over a long job this can
-    /// exceed its wall time a little.
+    /// used up), counted once however many requests waited together: at
+    /// most the wall time they spent. A pause nobody waited out is not
+    /// counted, nor the spacing of a paced client's requests.
     pub held: Duration,
     /// How much longer requests are held back from now, if they are.
     pub held_for: Option<Duration>,
@@ -408,6 +419,7 @@ mod tests {
         ok: true,
         retry_after: None,
         quota: None,
+        seen: None,
     };
 
     fn too_many(retry_after: u64) -> Signal {
@@ -417,6 +429,7 @@ mod tests {
             ok: false,
             retry_after: Some(Duration::from_secs(retry_after)),
             quota: None,
+            seen: None,
         }
     }
 

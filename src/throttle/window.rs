@@ -18,47 +18,78 @@ pub(super) struct Window {
     pub(super) allowance: Option<u32>,
     /// The longest reset seen: a window's length.
     pub(super) length: Duration,
-    /// Whether the wait for this window's reset is in the held time yet.
-    pub(super) held_counted: bool,
+    /// When an answer last told what was left: an answer to a request sent
+    /// since is the server's latest word.
+    pub(super) told_at: Duration,
 }
 
 impl Pacer {
-    pub(super) fn learn_window(&mut self, now: Duration, quota: Quota) {
+    /// Learns, at `now`, what the answer to a request sent at `sent_at`
+    /// said of the window; `seen` is what the server had last said was left
+    /// when that request went.
+    pub(super) fn learn_window(
+        &mut self,
+        now: Duration,
+        sent_at: Duration,
+        seen: Option<u32>,
+        quota: Quota,
+    ) {
+        // A reset alone says nothing of what is left.
+        let Some(remaining) = quota.remaining else {
+            return;
+        };
+        // A limit below what is left is no limit (`Limit: 0` with requests
+        // remaining); one request more than is left was surely allowed.
+        let limit = quota.limit.filter(|&limit| limit >= remaining);
+        let seen_allowance = Some(remaining.saturating_add(1));
         // A reset read from the network: no overflow whatever it says.
         let reset_at = now.saturating_add(quota.reset);
         // What requests already in flight will use up.
-        let left = quota.remaining.saturating_sub(self.in_flight);
+        let left = remaining.saturating_sub(self.in_flight);
+        // More left than the server said before this request went: the
+        // server counted it in a window that began since, whatever order
+        // answers arrive in. Its reset is the one to count to: holding to
+        // an older window's would leave this one idle, and stepping on from
+        // a reset that was late for its window would renew before the
+        // server does.
+        let grew = seen.is_some_and(|seen| remaining > seen);
         match &mut self.window {
-            // The same window: what is left only shrinks; the earliest reset
-            // is the closest to the truth when the server rounds up. Before
-            // the window's reset, a larger remaining is an answer that
-            // arrived out of order, not a new window.
+            // The same window: what is left only shrinks, unless no other
+            // answer came while this one's request was out (then it is the
+            // server's latest count); the earliest reset is the closest to
+            // the truth when the server rounds up. Before the window's reset,
+            // a larger remaining is an answer that arrived out of order, not
+            // a new window.
             Some(window)
-                if now < window.reset_at
-                    || (quota.remaining <= window.last_seen
+                if !grew && now < window.reset_at
+                    || (remaining <= window.last_seen
                         && reset_at
                             < window
                                 .reset_at
                                 .saturating_add(quota.reset.max(DEFAULT_WINDOW))) =>
             {
-                window.remaining = window.remaining.min(left);
-                window.last_seen = window.last_seen.min(quota.remaining);
+                if sent_at >= window.told_at {
+                    window.remaining = left;
+                    window.last_seen = remaining;
+                } else {
+                    window.remaining = window.remaining.min(left);
+                    window.last_seen = window.last_seen.min(remaining);
+                }
+                window.told_at = now;
                 window.reset_at = window.reset_at.min(reset_at);
                 window.length = window.length.max(quota.reset);
-                window.allowance = quota
-                    .limit
-                    .or(window.allowance.max(Some(quota.remaining + 1)));
+                window.allowance = limit.or(window.allowance.max(seen_allowance));
             }
             _ => {
-                let allowance = quota.limit.or(Some(quota.remaining + 1));
+                let allowance = limit.or(seen_allowance);
                 let previous = self.window.and_then(|w| w.allowance);
                 self.window = Some(Window {
                     remaining: left,
-                    last_seen: quota.remaining,
+                    last_seen: remaining,
                     reset_at,
-                    allowance: allowance.max(previous.filter(|_| quota.limit.is_none())),
+                    allowance: allowance.max(previous.filter(|_| limit.is_none())),
                     length: quota.reset,
-                    held_counted: false,
+                    told_at: now,
                 });
             }
         }
@@ -80,6 +111,7 @@ mod tests {
         ok: true,
         retry_after: None,
         quota: None,
+        seen: None,
     };
 
     fn quota(remaining: u32, reset: u64) -> Signal {
@@ -87,7 +119,7 @@ mod tests {
             ok: true,
             quota: Some(Quota {
                 limit: None,
-                remaining,
+                remaining: Some(remaining),
                 reset: Duration::from_secs(reset),
             }),
             ..Signal::default()
@@ -120,6 +152,7 @@ mod tests {
         assert!(pacer.reserve(ms(30)).is_some());
         pacer.pause(ms(40), Duration::MAX);
         assert!(pacer.held_until(ms(50)).is_some());
+        pacer.waits(ms(50), Duration::MAX);
         assert!(pacer.stats(ms(50)).held > Duration::from_secs(1 << 40));
     }
 
@@ -133,7 +166,7 @@ mod tests {
             Signal {
                 quota: Some(Quota {
                     limit: Some(2),
-                    remaining: 0,
+                    remaining: Some(0),
                     reset: Duration::from_secs(1),
                 }),
                 ..OK
@@ -175,5 +208,68 @@ mod tests {
         assert_eq!(pacer.held_until(ms(700)), None);
         pacer.answered(ms(800), ms(2), quota(0, 1));
         assert_eq!(pacer.held_until(ms(800)), Some(ms(1100)));
+    }
+
+    #[test]
+    fn a_remaining_count_of_u32_max_neither_overflows_nor_holds_a_call_after_an_idle_window() {
+        for limit in [None, Some(u32::MAX), Some(0)] {
+            let mut pacer = Pacer::default();
+            assert_eq!(pacer.reserve(ms(0)), None);
+            let answer = Signal {
+                quota: Some(Quota {
+                    limit,
+                    remaining: Some(u32::MAX),
+                    reset: Duration::from_secs(1),
+                }),
+                ..OK
+            };
+            pacer.answered(ms(20), ms(0), answer);
+            assert_eq!(pacer.reserve(ms(30)), None, "{limit:?}");
+            pacer.answered(ms(50), ms(30), answer);
+            // Idle past the window's reset: the next window allows as much.
+            for i in 0..100 {
+                assert_eq!(pacer.reserve(ms(5_000 + i)), None, "{limit:?}");
+            }
+            assert_eq!(pacer.held_until(ms(5_100)), None);
+        }
+    }
+
+    #[test]
+    fn a_limit_of_0_with_requests_remaining_holds_nothing_back() {
+        let mut pacer = Pacer::default();
+        let answer = Signal {
+            quota: Some(Quota {
+                limit: Some(0),
+                remaining: Some(5),
+                reset: Duration::from_secs(60),
+            }),
+            ..OK
+        };
+        // One call after another, each told 5 are left.
+        let mut at = ms(0);
+        for _ in 0..50 {
+            assert_eq!(pacer.reserve(at), None, "held at {at:?}");
+            pacer.answered(at + ms(20), at, answer);
+            at += ms(30);
+        }
+        assert_eq!(pacer.stats(at).held, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_reset_alone_holds_nothing_back() {
+        let mut pacer = Pacer::default();
+        let answer = Signal {
+            quota: Some(Quota {
+                limit: None,
+                remaining: None,
+                reset: Duration::from_secs(60),
+            }),
+            ..OK
+        };
+        for i in 0..20 {
+            assert_eq!(pacer.reserve(ms(30 * i)), None, "{i}");
+            pacer.answered(ms(30 * i + 20), ms(30 * i), answer);
+        }
+        assert_eq!(pacer.held_until(ms(600)), None);
     }
 }
