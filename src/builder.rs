@@ -199,12 +199,12 @@ impl ClientBuilder {
     /// once an attempt may have been processed.
     ///
     /// How the client holds back, for every clone and thread together: a
-    /// `Retry-After` pauses them all until it ends. After the first 429 they
+    /// 429's wait pauses them all until it ends. After the first 429 they
     /// pace their requests at the rate the server allowed in the window the
-    /// 429 ended (AIMD: each later 429 cuts the rate to 70 %, successes win it
-    /// back half the way to just below the rate that met the 429, and a
-    /// calm minute lets it climb a quarter higher), so the requests a pause
-    /// held back go out spread over the window, not at once. Where answers
+    /// 429 ended, so the requests a pause held back go out spread over the
+    /// window, not at once; a later 429 slows the pace, never below the
+    /// pace at which the server let the requests since the last pause
+    /// through, and successes win it back. Where answers
     /// carry rate-limit headers (`RateLimit-Remaining` and `RateLimit-Reset`,
     /// their `X-RateLimit-` forms, or the structured `RateLimit` field),
     /// requests wait for the window's reset once its remaining requests are

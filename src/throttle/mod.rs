@@ -8,19 +8,21 @@
 //! - **A send rate, AIMD**: the first 429 sets a rate, and a ceiling, from
 //!   the successes the server allowed in the window it ended (the count over
 //!   the `Retry-After`); each later 429 of a request sent at the current rate
-//!   cuts it to 70 % and puts the ceiling just below the rate it came at;
+//!   cuts it to 70 %, though never below the pace at which the server let
+//!   the run since the last pause go (a server that refuses a share whatever
+//!   the pace is followed at the pace its `Retry-After`s allow), and puts
+//!   the ceiling just below the rate it came at;
 //!   every `rate` successes (about a second of traffic) take the rate half the
 //!   way back to the ceiling (a binary search, as BIC TCP does), never past
 //!   it, since probing above costs a 429 and a whole `Retry-After`. A calm
 //!   minute raises the ceiling by a quarter. Requests go out one slot of
 //!   `1 / rate` apart, so the requests a pause held back leave spread over
 //!   the window, not at once.
-//! - **Rate-limit headers** (`RateLimit-Remaining`/`-Reset`, the `X-RateLimit-`
-//!   forms, or the structured `RateLimit` field; read in `quota.rs`, counted down in
-//!   `window.rs`) hold
-//!   requests back before the server refuses them: when the window's
-//!   remaining count, less the requests in flight, is used up, requests wait
-//!   for its reset.
+//! - **Rate-limit headers** (`RateLimit-Remaining`/`-Reset`, the
+//!   `X-RateLimit-` forms, or the structured `RateLimit` field; read in
+//!   `quota.rs`, counted down in `window.rs`) hold requests back before the
+//!   server refuses them: when the window's remaining count, less the
+//!   requests in flight, is used up, requests wait for its reset.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -92,6 +94,10 @@ pub(crate) struct Pacer {
     ceiling: Option<f64>,
     /// When the first 429 set the rate, and the window it counted over.
     first_estimate: Option<(Duration, Duration)>,
+    /// When the requests of the current run could first go (the end of the
+    /// last pause), and the successes of those sent since.
+    run_start: Duration,
+    run_ok: u32,
     /// When recent successes were answered, for the first estimate.
     recent: VecDeque<Duration>,
     window: Option<Window>,
@@ -250,12 +256,24 @@ impl Pacer {
         if !at_this_rate {
             return;
         }
+        // The pace the server allowed the run this 429 ended: its successes
+        // over the time they went in.
+        let span = sent_at.saturating_sub(self.run_start).as_secs_f64();
+        let allowed = if span > 0.0 {
+            f64::from(self.run_ok) / span
+        } else {
+            0.0
+        };
+        self.run_start = self.paused_until;
+        self.run_ok = 0;
         let rate = match self.rate {
             Some(rate) => {
                 self.first_estimate = None;
-                // Refused at `rate`: the limit is below it.
+                // Refused at `rate`: the limit is below it, unless the server
+                // let the run go at that pace and refuses a share whatever
+                // the pace (then its `Retry-After`s pace the client).
                 self.ceiling = Some(rate * CEILING_CUT);
-                rate * BETA
+                (rate * BETA).max(allowed.min(rate))
             }
             // What the server allowed over the last window, spread over it.
             None => {
@@ -277,6 +295,9 @@ impl Pacer {
     }
 
     fn succeeded(&mut self, now: Duration, sent_at: Duration) {
+        if sent_at >= self.run_start {
+            self.run_ok = self.run_ok.saturating_add(1);
+        }
         if self.recent.len() == MAX_RECENT {
             self.recent.pop_front();
         }
@@ -499,6 +520,38 @@ mod tests {
         exchange(&mut pacer, ms(1030), too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
         assert_eq!(pacer.held_until(ms(1050)), Some(ms(2050)));
+    }
+
+    #[test]
+    fn a_429_after_a_run_the_server_let_go_at_the_rate_does_not_cut_below_its_pace() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        assert_eq!(pacer.rate(), Some(10.0));
+        // From the pause's end, 6 successes 100 ms apart, then a 429: the
+        // server allowed 10 a second; it refuses a share, not the pace.
+        for i in 0..6 {
+            exchange(&mut pacer, ms(1030 + 100 * i), OK);
+        }
+        exchange(&mut pacer, ms(1630), too_many(1));
+        assert_eq!(pacer.rate(), Some(10.0));
+        // Five successes over the same time: the pace falls to the 8.33 a
+        // second the server allowed, not to 70 %.
+        for i in 0..5 {
+            exchange(&mut pacer, ms(2650 + 120 * i), OK);
+        }
+        exchange(&mut pacer, ms(3250), too_many(1));
+        let rate = pacer.rate().unwrap();
+        assert!((rate - 5.0 / 0.6).abs() < 1e-9, "{rate}");
+        // Three: 5 a second is below 70 % of that; the cut wins.
+        for i in 0..3 {
+            exchange(&mut pacer, ms(4270 + 200 * i), OK);
+        }
+        exchange(&mut pacer, ms(4870), too_many(1));
+        let rate = pacer.rate().unwrap();
+        assert!((rate - 0.7 * 5.0 / 0.6).abs() < 1e-9, "{rate}");
     }
 
     #[test]

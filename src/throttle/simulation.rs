@@ -13,11 +13,10 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-/// A fixed-window server (`limit` a whole second, 20 ms answers, a 429
-/// with `Retry-After` in whole seconds beyond), driven by `workers`
-/// threads sending `jobs` requests: with `probe`, as the bulk calls do,
-/// the first alone, then the rest in parallel. Returns the seconds taken
-/// and the 429s met.
+/// A fixed-window server (`limit` a whole second, a 429 with
+/// `Retry-After` in whole seconds beyond, and with `headers` the
+/// `RateLimit-` fields) and a client of `workers` threads sending `jobs`
+/// requests (see [`run`]). Returns the seconds taken and the 429s met.
 fn simulate(limit: u32, workers: usize, jobs: usize, headers: bool, probe: bool) -> (f64, u32) {
     simulate_at(ms(0), limit, workers, jobs, headers, probe)
 }
@@ -32,9 +31,54 @@ fn simulate_at(
     headers: bool,
     probe: bool,
 ) -> (f64, u32) {
+    let mut served = std::collections::HashMap::<u64, u32>::new();
+    let server = |counted: Duration| {
+        let counted = counted + phase;
+        let second = counted.as_secs();
+        let count = served.entry(second).or_default();
+        let reset = Duration::from_secs(second + 1) - counted;
+        let reset_whole = Duration::from_secs(reset.as_secs_f64().ceil() as u64);
+        let ok = *count < limit;
+        if ok {
+            *count += 1;
+        }
+        Answer {
+            ok,
+            retry_after: (!ok).then_some(reset_whole),
+            quota: headers.then_some(Quota {
+                limit: Some(limit),
+                remaining: Some(limit - *count),
+                reset: reset_whole,
+            }),
+        }
+    };
+    let (seconds, refused) = run(workers, jobs, probe, server);
+    eprintln!(
+        "limit {limit}, {workers} workers, {jobs} jobs, headers {headers}: {seconds:.2} s, {refused} 429s"
+    );
+    (seconds, refused)
+}
+
+/// A server's answer to one request.
+struct Answer {
+    ok: bool,
+    retry_after: Option<Duration>,
+    quota: Option<Quota>,
+}
+
+/// `workers` threads of one client sending `jobs` requests to `server`
+/// (which answers a request counted at the time given) with 20 ms answers:
+/// with `probe`, as the bulk calls do, the first alone, then the rest in
+/// parallel. Every 429 is sent again. Returns the seconds taken and the
+/// 429s met.
+fn run(
+    workers: usize,
+    jobs: usize,
+    probe: bool,
+    mut server: impl FnMut(Duration) -> Answer,
+) -> (f64, u32) {
     let latency = ms(20);
     let mut pacer = Pacer::default();
-    let mut served = std::collections::HashMap::<u64, u32>::new();
     let mut queue = BinaryHeap::new();
     queue.push(Reverse((
         Duration::ZERO,
@@ -52,31 +96,18 @@ fn simulate_at(
     let mut end = Duration::ZERO;
     while let Some(Reverse((now, worker, sent))) = queue.pop() {
         if let Some((sent_at, seen)) = sent {
-            // An answer arrives: the server counted the request at
-            // `sent_at + latency / 2`, `phase` into its second.
-            let counted = sent_at + latency / 2 + phase;
-            let second = counted.as_secs();
-            let count = served.entry(second).or_default();
-            let reset = Duration::from_secs(second + 1) - counted;
-            let reset_whole = Duration::from_secs(reset.as_secs_f64().ceil() as u64);
-            let over_limit = *count >= limit;
-            if !over_limit {
-                *count += 1;
-            }
+            // An answer arrives: the server counted the request half way.
+            let answer = server(sent_at + latency / 2);
             let signal = Signal {
-                waited_out: over_limit,
-                refused: over_limit,
-                ok: !over_limit,
-                retry_after: over_limit.then_some(reset_whole),
-                quota: headers.then_some(Quota {
-                    limit: Some(limit),
-                    remaining: Some(limit - *count),
-                    reset: reset_whole,
-                }),
+                waited_out: !answer.ok,
+                refused: !answer.ok,
+                ok: answer.ok,
+                retry_after: answer.retry_after,
+                quota: answer.quota,
                 seen,
             };
             pacer.answered(now, sent_at, signal);
-            if over_limit {
+            if !answer.ok {
                 refused += 1;
                 queue.push(Reverse((now, worker, None)));
                 continue;
@@ -107,10 +138,6 @@ fn simulate_at(
         }
     }
     assert_eq!(done, jobs);
-    eprintln!(
-        "limit {limit}, {workers} workers, {jobs} jobs, headers {headers}: {:.2} s, {refused} 429s",
-        end.as_secs_f64()
-    );
     (end.as_secs_f64(), refused)
 }
 
@@ -170,4 +197,25 @@ fn with_rate_limit_headers_every_parallelism_runs_near_the_floor_without_a_429()
             "{limit} a second, parallelism {workers}, phase {phase} ms: {ratio:.2} × the floor, {refused} 429s"
         );
     }
+}
+
+#[test]
+fn a_server_refusing_a_fixed_share_is_followed_at_the_pace_its_retry_afters_allow() {
+    // Every 7th request 429 with `Retry-After: 1`, whatever the rate (a
+    // gateway whose nodes each keep their own count): the Retry-Afters
+    // alone take 150 / 7 seconds.
+    let mut count = 0u32;
+    let server = |_| {
+        count += 1;
+        let ok = count % 7 != 0;
+        Answer {
+            ok,
+            retry_after: (!ok).then_some(Duration::from_secs(1)),
+            quota: None,
+        }
+    };
+    let (seconds, refused) = run(16, 150, true, server);
+    eprintln!("every 7th refused: {seconds:.2} s, {refused} 429s");
+    let pauses = 150.0 / 7.0;
+    assert!(seconds <= 2.0 * pauses, "{seconds} s, {refused} 429s");
 }
