@@ -58,18 +58,17 @@ impl Client {
         let mut attempts = 1;
         // Failed attempts, as `max_retries` counts them: a 429 is not one.
         let mut failures = 1;
-        let mut rate_limited_for = Duration::ZERO;
-        let mut rate_limited_resends = 0;
+        let mut rate_limited = RateLimitSpent::default();
         let mut reconnected = false;
         // Whether an attempt so far may have been processed: each error
         // speaks for every attempt before it.
         let mut processed = false;
         loop {
             let sent = waits_on_limits
-                .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited_for));
+                .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited.waited));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
-            let rate_limited =
-                sent.and_then(|sent| self.learn(sent, &result, quota, rate_limited_resends));
+            let asked =
+                sent.and_then(|sent| self.learn(sent, &result, quota, rate_limited.resends));
             let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),
@@ -79,12 +78,12 @@ impl Client {
             // A create is never sent again once any attempt may have acted,
             // whatever the last answer was.
             let resend_forbidden = effect == Effect::Creates && processed;
-            let wait = match rate_limited {
+            let wait = match asked {
                 // The throttle holds the request back; only the budget for
                 // such waits can end the call, or a server that answers 429
                 // again and again.
                 Some(asked) => (!resend_forbidden
-                    && retry.resend_after_429(asked, rate_limited_for, rate_limited_resends))
+                    && retry.resend_after_429(asked, &mut rate_limited))
                 .then_some(Duration::ZERO),
                 None => retry.wait_before_retry(&error, effect, failures),
             };
@@ -105,13 +104,12 @@ impl Client {
                 reconnected = true;
                 wait = Duration::ZERO;
             }
-            if rate_limited.is_some() {
+            if asked.is_some() {
                 log::debug!(
                     target: "magicbell_jwt",
                     "{method} {path_and_query}: {} on attempt {attempts}; retrying when the rate limit allows",
                     error.summary()
                 );
-                rate_limited_resends += 1;
             } else {
                 log::debug!(
                     target: "magicbell_jwt",
@@ -302,6 +300,15 @@ struct Sent {
     seen: Option<u32>,
 }
 
+/// What one call spent on the rate limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct RateLimitSpent {
+    /// Time held back by the throttle.
+    pub(crate) waited: Duration,
+    /// Sends after 429s.
+    pub(crate) resends: u32,
+}
+
 /// What a 429 asks of the client that waits it out.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Asked {
@@ -385,17 +392,21 @@ impl RetryPolicy {
     }
 
     /// Whether a call that met a 429 asking `asked` sends again, having
-    /// waited `waited` on the rate limit and sent `resends` times after
-    /// 429s: while a named wait fits in what is left of
-    /// `max_rate_limit_wait` (or, unnamed, while any is left), at most
-    /// [`MAX_RATE_LIMITED_RESENDS`] times.
-    pub(crate) fn resend_after_429(&self, asked: Asked, waited: Duration, resends: u32) -> bool {
+    /// `spent` so much on the rate limit (a send again is counted there):
+    /// while a named wait fits in what is left of `max_rate_limit_wait` (or,
+    /// unnamed, while any is left), at most [`MAX_RATE_LIMITED_RESENDS`]
+    /// times.
+    pub(crate) fn resend_after_429(&self, asked: Asked, spent: &mut RateLimitSpent) -> bool {
         let fits = if asked.named {
-            waited.saturating_add(asked.wait) < self.max_rate_limit_wait
+            spent.waited.saturating_add(asked.wait) < self.max_rate_limit_wait
         } else {
-            waited < self.max_rate_limit_wait
+            spent.waited < self.max_rate_limit_wait
         };
-        fits && resends < MAX_RATE_LIMITED_RESENDS
+        let resend = fits && spent.resends < MAX_RATE_LIMITED_RESENDS;
+        if resend {
+            spent.resends += 1;
+        }
+        resend
     }
 
     /// Rate-limit headers with their reset bounded like a `Retry-After`.
@@ -589,8 +600,100 @@ mod tests {
                 );
             }
         }
+        // The jitter takes from nothing to half of the wait off.
+        assert_eq!(p.backoff(3, 0), Duration::from_secs(2));
+        let most = p.backoff(3, u64::MAX);
+        assert!(most > Duration::from_millis(3999) && most <= Duration::from_secs(4));
         // The jitter varies: 50 draws are not all the same.
         let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3, random())).collect();
         assert!(draws.len() > 1);
+    }
+
+    fn named(secs: u64) -> Asked {
+        Asked {
+            wait: Duration::from_secs(secs),
+            named: true,
+        }
+    }
+
+    #[test]
+    fn a_429_asks_for_its_retry_after_else_its_headers_reset_bounded_else_a_backoff() {
+        let p = policy();
+        let quota = |reset| Quota {
+            limit: None,
+            remaining: None,
+            reset: Duration::from_secs(reset),
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(
+            p.asked_by_429(Some(secs(7)), Some(quota(30)), 0, 0),
+            Some(named(7))
+        );
+        assert_eq!(p.asked_by_429(Some(secs(60)), None, 0, 0), Some(named(60)));
+        // A Retry-After past max_retry_after is not waited out.
+        assert_eq!(p.asked_by_429(Some(secs(61)), Some(quota(1)), 0, 0), None);
+        assert_eq!(p.asked_by_429(None, Some(quota(30)), 0, 0), Some(named(30)));
+        // A header's reset counts as at most max_retry_after (60 s).
+        assert_eq!(
+            p.asked_by_429(None, Some(quota(3600)), 0, 0),
+            Some(named(60))
+        );
+        assert_eq!(
+            p.bounded(Some(quota(u64::MAX))),
+            Some(quota(60)),
+            "the reset handed to the throttle is bounded too"
+        );
+        // Nothing named: a backoff doubling from the retry delay (1 s),
+        // by the sends after 429s so far; half of it with no jitter.
+        for (resends, full) in [(0, 1), (1, 2), (2, 4), (3, 8), (9, 8)] {
+            let asked = p.asked_by_429(None, None, resends, 0);
+            let want = Asked {
+                wait: Duration::from_secs(full) / 2,
+                named: false,
+            };
+            assert_eq!(asked, Some(want), "{resends}");
+        }
+    }
+
+    #[test]
+    fn a_429_is_sent_again_while_its_wait_fits_in_the_budget_and_100_times_at_most() {
+        let p = policy(); // a budget of 120 s
+        let spent = |secs, resends| RateLimitSpent {
+            waited: Duration::from_secs(secs),
+            resends,
+        };
+        let mut at_59 = spent(59, 0);
+        assert!(p.resend_after_429(named(60), &mut at_59));
+        assert_eq!(at_59, spent(59, 1), "a send again is counted");
+        let mut at_60 = spent(60, 0);
+        assert!(!p.resend_after_429(named(60), &mut at_60));
+        assert_eq!(at_60, spent(60, 0), "no send, nothing counted");
+        // Unnamed, a backoff goes while any budget is left.
+        let unnamed = Asked {
+            wait: Duration::from_secs(60),
+            named: false,
+        };
+        assert!(p.resend_after_429(unnamed, &mut spent(119, 0)));
+        assert!(!p.resend_after_429(unnamed, &mut spent(120, 0)));
+        // A server that asks for no wait, again and again: 100 sends more.
+        let mut spent = RateLimitSpent::default();
+        let sends = (0..1000)
+            .take_while(|_| p.resend_after_429(named(0), &mut spent))
+            .count();
+        assert_eq!(sends, 100);
+        assert_eq!(spent.resends, 100);
+    }
+
+    #[test]
+    fn a_held_request_sleeps_for_its_wait_never_past_its_budget() {
+        let secs = Duration::from_secs;
+        assert_eq!(turn_wait(None, secs(10), secs(0)), None);
+        assert_eq!(turn_wait(Some(secs(2)), secs(10), secs(3)), Some(secs(2)));
+        assert_eq!(turn_wait(Some(secs(9)), secs(10), secs(3)), Some(secs(7)));
+        assert_eq!(turn_wait(Some(secs(9)), secs(10), secs(10)), None);
+        assert_eq!(
+            turn_wait(Some(secs(9)), Duration::ZERO, Duration::ZERO),
+            None
+        );
     }
 }
