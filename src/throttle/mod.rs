@@ -626,4 +626,23 @@ mod tests {
         }
         assert_eq!(pacer.rate(), Some(8.0));
     }
+
+    #[test]
+    fn held_counts_time_requests_waited_once_however_many_waited() {
+        let mut pacer = Pacer::default();
+        pacer.pause(ms(0), ms(1000));
+        // A pause nobody waits out counts nothing.
+        assert_eq!(pacer.stats(ms(500)).held, Duration::ZERO);
+        // Two requests wait from 500 ms and 700 ms to its end: 500 ms held.
+        pacer.waits(ms(500), ms(500));
+        pacer.waits(ms(700), ms(300));
+        assert_eq!(pacer.stats(ms(1000)).held, ms(500));
+        // A wait past the hold (the pacing) counts only up to its end.
+        pacer.pause(ms(2000), ms(100));
+        pacer.waits(ms(2000), ms(300));
+        assert_eq!(pacer.stats(ms(2300)).held, ms(600));
+        // Nothing holds: nothing counts.
+        pacer.waits(ms(3000), ms(300));
+        assert_eq!(pacer.stats(ms(3300)).held, ms(600));
+    }
 }
