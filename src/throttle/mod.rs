@@ -424,6 +424,8 @@ impl Throttle {
 }
 
 #[cfg(test)]
+mod over_http;
+#[cfg(test)]
 mod simulation;
 
 #[cfg(test)]
