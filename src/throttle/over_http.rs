@@ -171,3 +171,30 @@ fn a_closed_kept_alive_connection_is_tried_again_at_once_only_once_a_call() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_list_on_a_closed_kept_alive_connection_is_sent_again_at_once() {
+    // The first request on each connection is answered, the next closed.
+    let server = FaultServer::start(|_, request| {
+        if request.on_connection == 0 {
+            json(200, PAGE)
+        } else {
+            Reply::Close
+        }
+    });
+    // Any backoff would take an hour: only the immediate resend finishes.
+    let client = Client::builder("t")
+        .base_url(server.url())
+        .retry_delay(Duration::from_secs(3600))
+        .max_retry_delay(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    list(&client).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(list(&client)));
+    let second = rx.recv_timeout(Duration::from_secs(20));
+
+    assert!(matches!(second, Ok(Ok(()))), "{second:?}");
+    assert_eq!((server.requests(), server.connections()), (3, 2));
+}
