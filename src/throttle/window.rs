@@ -61,12 +61,13 @@ impl Pacer {
             // a larger remaining is an answer that arrived out of order, not
             // a new window.
             Some(window)
-                if !grew && now < window.reset_at
-                    || (remaining <= window.last_seen
-                        && reset_at
-                            < window
-                                .reset_at
-                                .saturating_add(quota.reset.max(DEFAULT_WINDOW))) =>
+                if !grew
+                    && (now < window.reset_at
+                        || (remaining <= window.last_seen
+                            && reset_at
+                                < window
+                                    .reset_at
+                                    .saturating_add(quota.reset.max(DEFAULT_WINDOW)))) =>
             {
                 if sent_at >= window.told_at {
                     window.remaining = left;
@@ -245,12 +246,13 @@ mod tests {
             }),
             ..OK
         };
-        // One call after another, each told 5 are left.
+        // One call after another, each sent as the last answer came and
+        // told 5 are left.
         let mut at = ms(0);
         for _ in 0..50 {
             assert_eq!(pacer.reserve(at), None, "held at {at:?}");
             pacer.answered(at + ms(20), at, answer);
-            at += ms(30);
+            at += ms(20);
         }
         assert_eq!(pacer.stats(at).held, Duration::ZERO);
     }
@@ -271,5 +273,62 @@ mod tests {
             pacer.answered(ms(30 * i + 20), ms(30 * i), answer);
         }
         assert_eq!(pacer.held_until(ms(600)), None);
+    }
+
+    #[test]
+    fn a_limit_as_large_as_what_is_left_is_a_whole_window() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        let answer = Signal {
+            quota: Some(Quota {
+                limit: Some(5),
+                remaining: Some(5),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        pacer.answered(ms(20), ms(0), answer);
+        // The next window allows the limit, 5, not one more than was left.
+        for i in 0..5 {
+            assert_eq!(pacer.reserve(ms(1020 + i)), None, "{i}");
+        }
+        assert_eq!(pacer.reserve(ms(1030)), Some(ms(990)));
+    }
+
+    #[test]
+    fn the_same_count_as_before_the_request_went_is_the_same_window() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(ms(20), ms(0), quota(5, 1));
+        assert_eq!(pacer.reserve(ms(100)), None);
+        let seen = pacer.seen();
+        assert_eq!(seen, Some(5));
+        // Still 5 left, its reset later: not a new window; the earlier
+        // reset holds.
+        pacer.answered(
+            ms(700),
+            ms(100),
+            Signal {
+                seen,
+                ..quota(5, 1)
+            },
+        );
+        for i in 0..5 {
+            assert_eq!(pacer.reserve(ms(710 + i)), None, "{i}");
+        }
+        assert_eq!(pacer.held_until(ms(720)), Some(ms(1020)));
+        // One more than was left before the request went: a new window,
+        // whose reset is the one to count to.
+        pacer.answered(
+            ms(730),
+            ms(715),
+            Signal {
+                seen: Some(0),
+                ..quota(4, 1)
+            },
+        );
+        // (The four still in flight take what it has left.)
+        assert_eq!(pacer.held_until(ms(730)), Some(ms(1730)));
+        assert_eq!(pacer.seen(), Some(4));
     }
 }
