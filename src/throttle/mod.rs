@@ -647,4 +647,56 @@ mod tests {
         pacer.waits(ms(3000), ms(300));
         assert_eq!(pacer.stats(ms(3300)).held, ms(600));
     }
+
+    #[test]
+    fn a_request_that_goes_anyway_takes_a_slot_and_counts_in_flight() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        // Paced at 10 a second, paused until 1030: one goes anyway at 500.
+        pacer.take(ms(500));
+        assert_eq!(pacer.reserve(ms(1030)), Some(ms(100)));
+        assert_eq!(pacer.reserve(ms(1130)), None);
+        // In flight, it takes its share of what a window has left.
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.take(ms(1));
+        let three_left = Signal {
+            quota: Some(Quota {
+                limit: None,
+                remaining: Some(3),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        pacer.answered(ms(20), ms(0), three_left);
+        assert_eq!(pacer.reserve(ms(21)), None);
+        assert_eq!(pacer.reserve(ms(22)), None);
+        assert_eq!(pacer.reserve(ms(23)), Some(ms(997)));
+    }
+
+    #[test]
+    fn a_hold_ends_at_its_end() {
+        let mut pacer = Pacer::default();
+        pacer.pause(ms(0), ms(1000));
+        assert_eq!(pacer.held_until(ms(999)), Some(ms(1000)));
+        assert_eq!(pacer.held_until(ms(1000)), None);
+        let used_up = Signal {
+            quota: Some(Quota {
+                limit: Some(1),
+                remaining: Some(0),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        assert_eq!(pacer.reserve(ms(1000)), None);
+        pacer.answered(ms(1020), ms(1000), used_up);
+        assert_eq!(pacer.held_until(ms(2019)), Some(ms(2020)));
+        assert_eq!(pacer.held_until(ms(2020)), None);
+        // Renewed, the window's count is what the server is taken to say.
+        assert_eq!(pacer.reserve(ms(2020)), None);
+        assert_eq!(pacer.seen(), Some(1));
+    }
 }
