@@ -699,4 +699,37 @@ mod tests {
         assert_eq!(pacer.reserve(ms(2020)), None);
         assert_eq!(pacer.seen(), Some(1));
     }
+
+    #[test]
+    fn successes_of_requests_sent_before_a_cut_do_not_win_the_rate_back() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        exchange(&mut pacer, ms(1030), too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        // Answers to requests that went before the cut at 1050 ms.
+        for i in 0..20 {
+            pacer.answered(ms(1100 + i), ms(1040), OK);
+        }
+        assert_eq!(pacer.rate(), Some(7.0));
+    }
+
+    #[test]
+    fn a_calm_minute_near_the_ceiling_raises_it() {
+        let mut pacer = Pacer::default();
+        for i in 0..20 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(20), too_many(1));
+        assert_eq!(pacer.rate(), Some(20.0));
+        // 20 answers a second (19.2 sent): over 90 % of the ceiling.
+        let mut at = ms(1100);
+        while at < ms(62_000) {
+            exchange(&mut pacer, at, OK);
+            at += ms(52);
+        }
+        assert!(pacer.rate() > Some(20.0), "{:?}", pacer.rate());
+    }
 }
