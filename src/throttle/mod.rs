@@ -506,6 +506,10 @@ mod tests {
         pacer.answered(ms(22), ms(2), OK);
         pacer.answered(ms(23), ms(3), OK);
         assert_eq!(pacer.rate(), Some(1.5));
+        // A request that went as the 429 came (anyway, past its budget) was
+        // not in the window the 429 ended.
+        pacer.answered(ms(23), ms(21), OK);
+        assert_eq!(pacer.rate(), Some(1.5));
         // Another 429 of the same burst does not cut the rate again.
         pacer.answered(ms(24), ms(4), too_many(2));
         assert_eq!(pacer.rate(), Some(1.5));
