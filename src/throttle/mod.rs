@@ -736,4 +736,22 @@ mod tests {
         }
         assert!(pacer.rate() > Some(20.0), "{:?}", pacer.rate());
     }
+
+    #[test]
+    fn a_pace_above_the_ceiling_the_server_let_go_is_kept() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        for i in 0..6 {
+            exchange(&mut pacer, ms(1030 + 100 * i), OK);
+        }
+        exchange(&mut pacer, ms(1630), too_many(1));
+        // Kept at 10 a second, above the ceiling of 9.5 the 429 left.
+        for i in 0..12 {
+            exchange(&mut pacer, ms(2650 + 100 * i), OK);
+        }
+        assert_eq!(pacer.rate(), Some(10.0));
+    }
 }

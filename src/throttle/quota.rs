@@ -175,6 +175,10 @@ mod tests {
                 assert_eq!(quota, Some(want), "{name}: {value}");
             }
         }
+        // 10^9 itself is seconds; only a larger value is a Unix time.
+        let edge = map(&[("ratelimit-reset", "1000000000".to_owned())]);
+        let reset = quota_from_headers(&edge, now).unwrap().reset;
+        assert_eq!(reset, Duration::from_secs(1_000_000_000));
         // A Unix time already past is no wait.
         let past = map(&[("x-ratelimit-reset", "1600000000".to_owned())]);
         assert_eq!(
