@@ -136,8 +136,8 @@ impl ClientBuilder {
     /// The waits between attempts grow from
     /// [`retry_delay`](ClientBuilder::retry_delay); a `Retry-After` replaces
     /// them, up to [`max_retry_after`](ClientBuilder::max_retry_after). A
-    /// 429 whose `Retry-After` is waited out does not count against this
-    /// number: see [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
+    /// 429 never counts against this number, whatever it carries: it is
+    /// waited out within [`max_rate_limit_wait`](ClientBuilder::max_rate_limit_wait).
     ///
     /// Defaults to `2` (three attempts in all).
     pub fn max_retries(mut self, retries: u32) -> Self {
@@ -179,11 +179,20 @@ impl ClientBuilder {
     }
 
     /// The longest one call waits on the API's rate limit, over all its
-    /// attempts: a 429 whose `Retry-After` the client waits out is not a
-    /// failed attempt (it does not count against
-    /// [`max_retries`](ClientBuilder::max_retries)), so a call under a rate
-    /// limit goes on until it is answered, or until this much time was spent
-    /// held back; then it returns the 429.
+    /// attempts. An answer `429 Too Many Requests` is throttling, not
+    /// failure: it does not count against
+    /// [`max_retries`](ClientBuilder::max_retries), and the call is sent
+    /// again after the wait the server asks for: its `Retry-After`, else the
+    /// reset in its rate-limit headers (`RateLimit-Reset`,
+    /// `X-RateLimit-Reset` or the structured `RateLimit` field; seconds, or a
+    /// Unix time when above 10^9), else, when it names none, a backoff
+    /// doubling from [`retry_delay`](ClientBuilder::retry_delay) with the
+    /// same jitter and cap as a failure's. So a call under a rate limit goes
+    /// on until it is answered, or until this much time was spent held back;
+    /// then it returns the 429. A `Retry-After` longer than
+    /// [`max_retry_after`](ClientBuilder::max_retry_after) is not waited out
+    /// (the 429 is returned at once), and a create is still never sent again
+    /// once an attempt may have been processed.
     ///
     /// The client holds back every clone and thread together: a
     /// `Retry-After` pauses them all until it ends, and after a 429 they pace

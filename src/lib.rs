@@ -146,7 +146,6 @@ mod error;
 mod models;
 mod net;
 mod paginate;
-mod quota;
 mod reach;
 mod redact;
 mod request;

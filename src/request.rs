@@ -8,10 +8,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use ureq::http::{self, header, Method};
 
-use crate::quota::{quota_from_headers, Quota};
 use crate::reach::Effect;
 use crate::redact;
 use crate::settings::RetryPolicy;
+use crate::throttle::quota::{quota_from_headers, Quota};
 use crate::throttle::Signal;
 use crate::{ApiError, Client, Error, TransportError};
 
@@ -45,23 +45,22 @@ impl Client {
         url.push_str(path_and_query);
         // A client that never retries never waits either: it takes no part
         // in the rate limit's pauses and pacing.
-        let throttled = self.inner.retry.max_retries > 0;
+        let waits_on_limits = self.inner.retry.max_retries > 0;
         // Sends, as `Error::attempts` reports them.
         let mut attempts = 1;
-        // Failed attempts, as `max_retries` counts them: a 429 waited out
-        // per its `Retry-After` is not one.
+        // Failed attempts, as `max_retries` counts them: a 429 is not one.
         let mut failures = 1;
-        let mut rate_limited_for = Duration::ZERO;
-        let mut rate_limited_resends = 0;
+        let mut rate_limited = RateLimitSpent::default();
         let mut reconnected = false;
         // Whether an attempt so far may have been processed: each error
         // speaks for every attempt before it.
         let mut processed = false;
         loop {
-            let sent_at = throttled
-                .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited_for));
+            let sent = waits_on_limits
+                .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited.waited));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
-            let rate_limited = sent_at.and_then(|sent_at| self.learn(sent_at, &result, quota));
+            let asked =
+                sent.and_then(|sent| self.learn(sent, &result, quota, rate_limited.resends));
             let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),
@@ -71,19 +70,13 @@ impl Client {
             // A create is never sent again once any attempt may have acted,
             // whatever the last answer was.
             let resend_forbidden = effect == Effect::Creates && processed;
-            let wait = match rate_limited {
+            let wait = match asked {
                 // The throttle holds the request back; only the budget for
-                // such waits can end the call (a budget of 0: none is waited
-                // out), or a server that asks for no wait, again and again.
-                Some(asked)
-                    if !resend_forbidden
-                        && rate_limited_for.saturating_add(asked) < retry.max_rate_limit_wait
-                        && rate_limited_resends < MAX_RATE_LIMITED_RESENDS =>
-                {
-                    rate_limited_resends += 1;
-                    Some(Duration::ZERO)
-                }
-                Some(_) => None,
+                // such waits can end the call, or a server that answers 429
+                // again and again.
+                Some(asked) => (!resend_forbidden
+                    && retry.resend_after_429(asked, &mut rate_limited))
+                .then_some(Duration::ZERO),
                 None => retry.wait_before_retry(&error, effect, failures),
             };
             let Some(mut wait) = wait else {
@@ -103,7 +96,7 @@ impl Client {
                 reconnected = true;
                 wait = Duration::ZERO;
             }
-            if rate_limited.is_some() {
+            if asked.is_some() {
                 log::debug!(
                     target: "magicbell_jwt",
                     "{method} {path_and_query}: {} on attempt {attempts}; retrying when the rate limit allows",
@@ -125,31 +118,29 @@ impl Client {
     }
 
     /// Holds the request back until the client's rate limit lets it go (a
-    /// `Retry-After` any clone met, a used-up window, the paced rate), and
-    /// returns the time it went, on the throttle's clock. Waits add to
-    /// `waited`; once that reaches `max_rate_limit_wait` the request goes
-    /// anyway, and the server has the last word.
-    fn wait_for_turn(
-        &self,
-        method: &Method,
-        path_and_query: &str,
-        waited: &mut Duration,
-    ) -> Duration {
+    /// pause any clone met, a used-up window, the paced rate), and returns
+    /// when it went, on the throttle's clock, with what the server had last
+    /// said was left. Waits add to `waited`; once that reaches
+    /// `max_rate_limit_wait` the request goes anyway, and the server has the
+    /// last word.
+    fn wait_for_turn(&self, method: &Method, path_and_query: &str, waited: &mut Duration) -> Sent {
         let throttle = &self.inner.throttle;
+        let budget = self.inner.retry.max_rate_limit_wait;
         loop {
             let now = throttle.now();
             let mut pacer = throttle.lock();
-            let Some(wait) = pacer.reserve(now) else {
-                return now;
+            let asked = pacer.reserve(now);
+            let Some(wait) = turn_wait(asked, budget, *waited) else {
+                if asked.is_some() {
+                    pacer.take(now);
+                }
+                return Sent {
+                    at: now,
+                    seen: pacer.seen(),
+                };
             };
-            let budget = self.inner.retry.max_rate_limit_wait;
-            if *waited >= budget {
-                pacer.take(now);
-                return now;
-            }
+            pacer.waits(now, wait);
             drop(pacer);
-            // Never past the budget, whatever a header said of its reset.
-            let wait = wait.min(budget - *waited);
             log::debug!(
                 target: "magicbell_jwt",
                 "{method} {path_and_query}: waiting {wait:?} for the rate limit this client met"
@@ -160,48 +151,42 @@ impl Client {
     }
 
     /// Tells the throttle what an answer said of the rate limit, and returns
-    /// the wait a 429 asked for when the client waits it out (so the call
-    /// may go on), or `None`.
+    /// what a 429 asks for when the client waits it out (so the call may go
+    /// on), or `None`.
     fn learn(
         &self,
-        sent_at: Duration,
+        sent: Sent,
         result: &Answered,
         quota: Option<Quota>,
-    ) -> Option<Duration> {
+        resends: u32,
+    ) -> Option<Asked> {
         let retry = &self.inner.retry;
         let (status, retry_after) = match result {
             Ok(_) => (200, None),
             Err(Error::Api(e)) => (e.status, e.retry_after),
             Err(_) => (0, None),
         };
-        // A `Retry-After` past the bound is not waited out: the call ends,
-        // and nobody is held back.
-        let waited_out = retry_after.filter(|&wait| wait <= retry.max_retry_after);
+        let asked = (status == 429)
+            .then(|| retry.asked_by_429(retry_after, quota, resends, random()))
+            .flatten();
+        let signal = Signal {
+            ok: result.is_ok(),
+            waited_out: asked.is_some(),
+            refused: status == 429,
+            retry_after: asked.map(|a| a.wait),
+            quota: retry.bounded(quota),
+            seen: sent.seen,
+        };
         let throttle = &self.inner.throttle;
         let now = throttle.now();
         let mut pacer = throttle.lock();
-        let signal = Signal {
-            ok: result.is_ok(),
-            throttled: status == 429 && retry_after == waited_out,
-            refused: status == 429,
-            retry_after: waited_out,
-            // A reset read from a header is bounded like a `Retry-After`.
-            quota: quota.map(|q| Quota {
-                reset: q.reset.min(retry.max_retry_after),
-                ..q
-            }),
-        };
-        pacer.answered(now, sent_at, signal);
-        match (status, waited_out) {
-            (429, Some(wait)) => Some(wait),
-            // A 503's `Retry-After` holds every clone back too; it is still
-            // a failed attempt.
-            (503, Some(wait)) => {
-                pacer.pause(now, wait);
-                None
-            }
-            _ => None,
+        pacer.answered(now, sent.at, signal);
+        // A 503's `Retry-After` holds every clone back too; it is still a
+        // failed attempt.
+        if let Some(wait) = retry_after.filter(|&w| status == 503 && w <= retry.max_retry_after) {
+            pacer.pause(now, wait);
         }
+        asked
     }
 
     /// One HTTP exchange: the status and body of a 2xx answer, or an error;
@@ -299,11 +284,55 @@ impl Client {
     }
 }
 
+/// When a request went, on the throttle's clock, and what the server had
+/// last said was left in its window then.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Duration,
+    seen: Option<u32>,
+}
+
+/// What one call spent on the rate limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct RateLimitSpent {
+    /// Time held back by the throttle.
+    pub(crate) waited: Duration,
+    /// Sends after 429s.
+    pub(crate) resends: u32,
+}
+
+/// What a 429 asks of the client that waits it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Asked {
+    /// How long every request of the client pauses.
+    pub(crate) wait: Duration,
+    /// Whether the server named it (`Retry-After`, or a reset in its
+    /// rate-limit headers) rather than the client backing off.
+    pub(crate) named: bool,
+}
+
+/// How long a request the throttle holds back for `asked` sleeps before it
+/// asks again, having waited `waited` of its `budget`: `None` to go now
+/// (the throttle let it, or its budget is spent).
+fn turn_wait(asked: Option<Duration>, budget: Duration, waited: Duration) -> Option<Duration> {
+    let asked = asked?;
+    // Never past the budget, whatever a header said of its reset.
+    (waited < budget).then(|| asked.min(budget - waited))
+}
+
+/// A random number from std alone: a fresh `RandomState`'s hash.
+fn random() -> u64 {
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 impl RetryPolicy {
     /// How long to wait before sending again after `error` on attempt
     /// `attempts`, or `None` when the error is final. A create is never sent
-    /// again once any attempt may have been processed. The rule's public
-    /// statement is on [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries).
+    /// again once any attempt may have been processed. A 429 comes here
+    /// only from a client that takes no part in rate limits. The rule's
+    /// public statement is on [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries).
     pub(crate) fn wait_before_retry(
         &self,
         error: &Error,
@@ -327,20 +356,68 @@ impl RetryPolicy {
         match asked {
             Some(wait) if wait > self.max_retry_after => None,
             Some(wait) => Some(wait),
-            None => Some(self.backoff(attempts)),
+            None => Some(self.backoff(attempts, random())),
         }
     }
 
-    /// Exponential from `base_delay`, capped, minus up to half at random so
-    /// that clients failing together do not retry together.
-    fn backoff(&self, attempts: u32) -> Duration {
+    /// What a 429 with this `Retry-After` and these rate-limit headers asks
+    /// for, after `resends` sends of this call after 429s: its `Retry-After`,
+    /// else its headers' reset (bounded by `max_retry_after`), else a backoff
+    /// from `retry_delay`; `None` when its `Retry-After` is past
+    /// `max_retry_after`, which is not waited out.
+    pub(crate) fn asked_by_429(
+        &self,
+        retry_after: Option<Duration>,
+        quota: Option<Quota>,
+        resends: u32,
+        random: u64,
+    ) -> Option<Asked> {
+        let named = |wait| Asked { wait, named: true };
+        match (retry_after, self.bounded(quota)) {
+            (Some(wait), _) if wait > self.max_retry_after => None,
+            (Some(wait), _) => Some(named(wait)),
+            (None, Some(quota)) => Some(named(quota.reset)),
+            (None, None) => Some(Asked {
+                wait: self.backoff(resends.saturating_add(1), random),
+                named: false,
+            }),
+        }
+    }
+
+    /// Whether a call that met a 429 asking `asked` sends again, having
+    /// `spent` so much on the rate limit (a send again is counted there):
+    /// while a named wait fits in what is left of `max_rate_limit_wait` (or,
+    /// unnamed, while any is left), at most [`MAX_RATE_LIMITED_RESENDS`]
+    /// times.
+    pub(crate) fn resend_after_429(&self, asked: Asked, spent: &mut RateLimitSpent) -> bool {
+        let fits = if asked.named {
+            spent.waited.saturating_add(asked.wait) < self.max_rate_limit_wait
+        } else {
+            spent.waited < self.max_rate_limit_wait
+        };
+        let resend = fits && spent.resends < MAX_RATE_LIMITED_RESENDS;
+        if resend {
+            spent.resends += 1;
+        }
+        resend
+    }
+
+    /// Rate-limit headers with their reset bounded like a `Retry-After`.
+    fn bounded(&self, quota: Option<Quota>) -> Option<Quota> {
+        quota.map(|q| Quota {
+            reset: q.reset.min(self.max_retry_after),
+            ..q
+        })
+    }
+
+    /// Exponential from `base_delay`, capped, minus up to half at random
+    /// (from `random`) so that clients failing together do not retry
+    /// together.
+    fn backoff(&self, attempts: u32, random: u64) -> Duration {
         let full = self
             .base_delay
             .saturating_mul(1 << (attempts - 1).min(20))
             .min(self.max_delay);
-        let random = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
         full / 2 + (full / 2).mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
     }
 }
@@ -389,6 +466,9 @@ mod tests {
             assert!(!retried(&api(422, None), effect));
             assert!(!retried(&api(404, None), effect));
         }
+        // Not a transient failure: a malformed request is never sent again.
+        let malformed = Error::Transport(Box::new(transport(ureq::Error::BadUri("x".into()))));
+        assert!(!retried(&malformed, Effect::Repeatable));
         assert!(!retried(&cut(), Effect::Creates));
         assert!(retried(&cut(), Effect::Repeatable));
         assert!(!retried(&api(503, None), Effect::Creates));
@@ -467,18 +547,25 @@ mod tests {
         let waiter = client.clone();
         std::thread::spawn(move || {
             let mut waited = Duration::ZERO;
-            let sent_at = waiter.wait_for_turn(&Method::GET, "/jwt/project", &mut waited);
+            let sent_at = waiter
+                .wait_for_turn(&Method::GET, "/jwt/project", &mut waited)
+                .at;
             tx.send((sent_at, waited))
         });
         let (sent_at, waited) = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("still waiting 20 s after a pause of 200 ms");
 
+        // However late the waiter started, it went no sooner than the
+        // pause's end, and what it waited is what is counted as held.
         assert!(sent_at >= until, "{sent_at:?} < {until:?}");
-        assert!(waited >= Duration::from_millis(150), "{waited:?}");
+        assert!(
+            waited > Duration::ZERO && waited <= Duration::from_millis(200),
+            "{waited:?}"
+        );
         let stats = client.rate_limit_stats();
         assert_eq!(stats.held_for, None);
-        assert!(stats.held >= Duration::from_millis(190), "{stats:?}");
+        assert_eq!(stats.held, waited, "{stats:?}");
         assert_eq!(stats.throttled, 0);
     }
 
@@ -509,15 +596,159 @@ mod tests {
         for (attempt, full) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 8), (40, 8)] {
             let full = Duration::from_secs(full);
             for _ in 0..50 {
-                let wait = p.backoff(attempt);
+                let wait = p.backoff(attempt, random());
                 assert!(
                     wait >= full / 2 && wait <= full,
                     "attempt {attempt}: {wait:?}"
                 );
             }
         }
+        // The jitter takes from nothing to half of the wait off.
+        assert_eq!(p.backoff(3, 0), Duration::from_secs(2));
+        let most = p.backoff(3, u64::MAX);
+        assert!(most > Duration::from_millis(3999) && most <= Duration::from_secs(4));
         // The jitter varies: 50 draws are not all the same.
-        let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3)).collect();
+        let draws: HashSet<Duration> = (0..50).map(|_| p.backoff(3, random())).collect();
         assert!(draws.len() > 1);
+    }
+
+    fn named(secs: u64) -> Asked {
+        Asked {
+            wait: Duration::from_secs(secs),
+            named: true,
+        }
+    }
+
+    #[test]
+    fn a_429_asks_for_its_retry_after_else_its_headers_reset_bounded_else_a_backoff() {
+        let p = policy();
+        let quota = |reset| Quota {
+            limit: None,
+            remaining: None,
+            reset: Duration::from_secs(reset),
+        };
+        let secs = Duration::from_secs;
+        assert_eq!(
+            p.asked_by_429(Some(secs(7)), Some(quota(30)), 0, 0),
+            Some(named(7))
+        );
+        assert_eq!(p.asked_by_429(Some(secs(60)), None, 0, 0), Some(named(60)));
+        // A Retry-After past max_retry_after is not waited out.
+        assert_eq!(p.asked_by_429(Some(secs(61)), Some(quota(1)), 0, 0), None);
+        assert_eq!(p.asked_by_429(None, Some(quota(30)), 0, 0), Some(named(30)));
+        // A header's reset counts as at most max_retry_after (60 s).
+        assert_eq!(
+            p.asked_by_429(None, Some(quota(3600)), 0, 0),
+            Some(named(60))
+        );
+        assert_eq!(
+            p.bounded(Some(quota(u64::MAX))),
+            Some(quota(60)),
+            "the reset handed to the throttle is bounded too"
+        );
+        // Nothing named: a backoff doubling from the retry delay (1 s),
+        // by the sends after 429s so far; half of it with no jitter.
+        for (resends, full) in [(0, 1), (1, 2), (2, 4), (3, 8), (9, 8)] {
+            let asked = p.asked_by_429(None, None, resends, 0);
+            let want = Asked {
+                wait: Duration::from_secs(full) / 2,
+                named: false,
+            };
+            assert_eq!(asked, Some(want), "{resends}");
+        }
+    }
+
+    #[test]
+    fn a_429_is_sent_again_while_its_wait_fits_in_the_budget_and_100_times_at_most() {
+        let p = policy(); // a budget of 120 s
+        let spent = |secs, resends| RateLimitSpent {
+            waited: Duration::from_secs(secs),
+            resends,
+        };
+        let mut at_59 = spent(59, 0);
+        assert!(p.resend_after_429(named(60), &mut at_59));
+        assert_eq!(at_59, spent(59, 1), "a send again is counted");
+        let mut at_60 = spent(60, 0);
+        assert!(!p.resend_after_429(named(60), &mut at_60));
+        assert_eq!(at_60, spent(60, 0), "no send, nothing counted");
+        // Unnamed, a backoff goes while any budget is left.
+        let unnamed = Asked {
+            wait: Duration::from_secs(60),
+            named: false,
+        };
+        assert!(p.resend_after_429(unnamed, &mut spent(119, 0)));
+        assert!(!p.resend_after_429(unnamed, &mut spent(120, 0)));
+        // A server that asks for no wait, again and again: 100 sends more.
+        let mut spent = RateLimitSpent::default();
+        let sends = (0..1000)
+            .take_while(|_| p.resend_after_429(named(0), &mut spent))
+            .count();
+        assert_eq!(sends, 100);
+        assert_eq!(spent.resends, 100);
+    }
+
+    #[test]
+    fn a_held_request_sleeps_for_its_wait_never_past_its_budget() {
+        let secs = Duration::from_secs;
+        assert_eq!(turn_wait(None, secs(10), secs(0)), None);
+        assert_eq!(turn_wait(Some(secs(2)), secs(10), secs(3)), Some(secs(2)));
+        assert_eq!(turn_wait(Some(secs(9)), secs(10), secs(3)), Some(secs(7)));
+        assert_eq!(turn_wait(Some(secs(9)), secs(10), secs(10)), None);
+        assert_eq!(
+            turn_wait(Some(secs(9)), Duration::ZERO, Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn a_retry_after_of_no_wait_is_sent_again_at_once_whatever_the_backoff() {
+        // A past HTTP date reads as a wait of 0 (src/time.rs); with a
+        // backoff of an hour, only that 0 is sent again at once.
+        let p = RetryPolicy {
+            base_delay: Duration::from_secs(3600),
+            max_delay: Duration::from_secs(3600),
+            ..policy()
+        };
+        let past = api(503, Some(0));
+        assert_eq!(
+            p.wait_before_retry(&past, Effect::Repeatable, 1),
+            Some(Duration::ZERO)
+        );
+        assert!(
+            p.wait_before_retry(&api(503, None), Effect::Repeatable, 1)
+                >= Some(Duration::from_secs(1800))
+        );
+    }
+
+    #[test]
+    fn error_bodies_are_read_to_64_kib_a_body_to_its_limit_and_the_token_blanked() {
+        use magicbell_jwt_test_support::{json, FaultServer};
+        // The message's end lies past the first 40,000 bytes of the body.
+        let padded = format!(
+            r#"{{"errors":[{{"code":"invalid","message":"{}sk-secret-token end"}}]}}"#,
+            " ".repeat(40_000),
+        );
+        let page = r#"{"data":[],"links":{"next":null}}"#;
+        let server = FaultServer::start(move |n, _| match n {
+            0 => json(422, &padded),
+            _ => json(200, page),
+        });
+        let client = Client::builder("sk-secret-token")
+            .base_url(server.url())
+            .max_response_bytes(page.len() as u64)
+            .build()
+            .unwrap();
+        let list = || client.fetch_project_tokens(&crate::FetchProjectTokensParams::default());
+
+        let err = list().unwrap_err();
+        let Error::Api(api) = &err else {
+            panic!("{err:?}")
+        };
+        let message = api.message().unwrap_or_default();
+        assert!(message.ends_with(" end"), "{message:?}");
+        assert!(!message.contains("sk-secret-token"), "{message:?}");
+        assert!(!err.to_string().contains("sk-secret-token"));
+        // A body exactly as long as the limit is read.
+        assert!(list().is_ok());
     }
 }

@@ -8,28 +8,31 @@
 //! - **A send rate, AIMD**: the first 429 sets a rate, and a ceiling, from
 //!   the successes the server allowed in the window it ended (the count over
 //!   the `Retry-After`); each later 429 of a request sent at the current rate
-//!   cuts it to 70 % and puts the ceiling just below the rate it came at;
+//!   cuts it to 70 %, though never below the pace at which the server let
+//!   the run since the last pause go (a server that refuses a share whatever
+//!   the pace is followed at the pace its `Retry-After`s allow), and puts
+//!   the ceiling just below the rate it came at;
 //!   every `rate` successes (about a second of traffic) take the rate half the
 //!   way back to the ceiling (a binary search, as BIC TCP does), never past
 //!   it, since probing above costs a 429 and a whole `Retry-After`. A calm
 //!   minute raises the ceiling by a quarter. Requests go out one slot of
 //!   `1 / rate` apart, so the requests a pause held back leave spread over
 //!   the window, not at once.
-//! - **Rate-limit headers** (`RateLimit-Remaining`/`-Reset`, the `X-RateLimit-`
-//!   forms, or the structured `RateLimit` field; read in `quota.rs`) hold
-//!   requests back before the server refuses them: when the window's
-//!   remaining count, less the requests in flight, is used up, requests wait
-//!   for its reset.
+//! - **Rate-limit headers** (`RateLimit-Remaining`/`-Reset`, the
+//!   `X-RateLimit-` forms, or the structured `RateLimit` field; read in
+//!   `quota.rs`, counted down in `window.rs`) hold requests back before the
+//!   server refuses them: when the window's remaining count, less the
+//!   requests in flight, is used up, requests wait for its reset.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::quota::Quota;
+pub(crate) mod quota;
+mod window;
 
-// Named only in docs.
-#[cfg(doc)]
-use crate::Client;
+use quota::Quota;
+use window::Window;
 
 /// The cut a 429 makes to the send rate (AIMD's multiplicative decrease).
 const BETA: f64 = 0.7;
@@ -53,7 +56,7 @@ const MAX_RECENT: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct Signal {
     /// The answer was a 429 the client waits out.
-    pub throttled: bool,
+    pub waited_out: bool,
     /// The answer was a 429, waited out or not: counted in the stats.
     pub refused: bool,
     /// The answer was a 2xx.
@@ -62,23 +65,9 @@ pub(crate) struct Signal {
     pub retry_after: Option<Duration>,
     /// Its rate-limit headers, if it had any.
     pub quota: Option<Quota>,
-}
-
-/// The window the headers describe, as the client counts it down.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Window {
-    /// Requests that may still go before `reset_at`.
-    remaining: u32,
-    /// The server's last word on what was left, to tell a new window (it grew).
-    last_seen: u32,
-    reset_at: Duration,
-    /// Requests a whole window allows, when known (a `limit`, or the most
-    /// ever left plus the request that was answered).
-    allowance: Option<u32>,
-    /// The longest reset seen: a window's length.
-    length: Duration,
-    /// Whether the wait for this window's reset is in the held time yet.
-    held_counted: bool,
+    /// What the server had last said was left when the request went
+    /// ([`Pacer::seen`]).
+    pub seen: Option<u32>,
 }
 
 /// The pure rate-limit state of a client; every time is measured from the client's start.
@@ -93,22 +82,29 @@ pub(crate) struct Pacer {
     /// When the rate was last cut: a 429 of a request sent before then was
     /// sent at the old rate and does not cut it again.
     last_cut: Option<Duration>,
-    last_throttle: Duration,
+    /// When the last 429 waited out came, or the ceiling was last raised.
+    last_refusal: Duration,
     /// Successes since the rate last grew.
     ok_at_rate: u32,
     /// The rate at which the last 429 came, which growth approaches slowly.
     ceiling: Option<f64>,
     /// When the first 429 set the rate, and the window it counted over.
     first_estimate: Option<(Duration, Duration)>,
+    /// When the requests of the current run could first go (the end of the
+    /// last pause), and the successes of those sent since.
+    run_start: Duration,
+    run_ok: u32,
     /// When recent successes were answered, for the first estimate.
     recent: VecDeque<Duration>,
     window: Option<Window>,
     in_flight: u32,
     /// 429s met, for [`RateLimitStats`].
-    throttled: u64,
-    /// Time requests were held back by a pause or a used-up window, counted
-    /// once however many requests waited.
+    refusals: u64,
+    /// Time requests waited, held back by a pause or a used-up window,
+    /// counted once however many requests waited.
     held: Duration,
+    /// The end of the time already counted in `held`.
+    held_through: Duration,
 }
 
 impl Pacer {
@@ -137,7 +133,6 @@ impl Pacer {
                             remaining: allowance,
                             last_seen: allowance,
                             reset_at,
-                            held_counted: false,
                             ..*window
                         };
                     }
@@ -147,13 +142,6 @@ impl Pacer {
         }
         if let Some(window) = &mut self.window {
             if window.remaining == 0 {
-                if !window.held_counted {
-                    window.held_counted = true;
-                    let from = now.max(self.paused_until);
-                    self.held = self
-                        .held
-                        .saturating_add(window.reset_at.saturating_sub(from));
-                }
                 return Some(window.reset_at - now);
             }
         }
@@ -174,13 +162,13 @@ impl Pacer {
     pub(crate) fn answered(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(quota) = signal.quota {
-            self.learn_window(now, quota);
+            self.learn_window(now, sent_at, signal.seen, quota);
         }
         if signal.refused {
-            self.throttled += 1;
+            self.refusals += 1;
         }
-        if signal.throttled {
-            self.throttled(now, sent_at, signal);
+        if signal.waited_out {
+            self.slow_down(now, sent_at, signal);
         } else if signal.ok {
             self.succeeded(now, sent_at);
         }
@@ -188,11 +176,20 @@ impl Pacer {
 
     /// Holds every request back until `now + wait` (a `Retry-After`).
     pub(crate) fn pause(&mut self, now: Duration, wait: Duration) {
-        let until = now.saturating_add(wait);
-        if until > self.paused_until {
-            self.held = self.held.saturating_add(until - now.max(self.paused_until));
-            self.paused_until = until;
-        }
+        self.paused_until = self.paused_until.max(now.saturating_add(wait));
+    }
+
+    /// A request held back at `now` sleeps for `wait`: the part of it the
+    /// rate limit holds it back (a pause, a used-up window; not the pacing)
+    /// counts as held, once however many requests wait together.
+    pub(crate) fn waits(&mut self, now: Duration, wait: Duration) {
+        let Some(until) = self.held_until(now) else {
+            return;
+        };
+        let end = until.min(now.saturating_add(wait));
+        let from = now.max(self.held_through);
+        self.held = self.held.saturating_add(end.saturating_sub(from));
+        self.held_through = self.held_through.max(end);
     }
 
     /// Takes a slot whatever the limits say: a request that has waited as
@@ -207,10 +204,16 @@ impl Pacer {
         self.in_flight += 1;
     }
 
-    /// What the client met, as [`Client::rate_limit_stats`] tells it.
+    /// What the server last said was left in its window, to hand back with
+    /// the answer to a request sent now.
+    pub(crate) fn seen(&self) -> Option<u32> {
+        self.window.map(|w| w.last_seen)
+    }
+
+    /// What the client met, as [`Client::rate_limit_stats`](crate::Client::rate_limit_stats) tells it.
     pub(crate) fn stats(&self, now: Duration) -> RateLimitStats {
         RateLimitStats {
-            throttled: self.throttled,
+            throttled: self.refusals,
             held: self.held,
             held_for: self.held_until(now).map(|until| until - now),
         }
@@ -232,13 +235,15 @@ impl Pacer {
         pause.max(window)
     }
 
-    fn throttled(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+    /// A 429 the client waits out: every request pauses, and the send rate
+    /// is set or cut.
+    fn slow_down(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         let wait = signal
             .retry_after
             .or(signal.quota.map(|q| q.reset))
             .unwrap_or(DEFAULT_WINDOW);
         self.pause(now, wait);
-        self.last_throttle = now;
+        self.last_refusal = now;
         if let Some(window) = &mut self.window {
             // The server refused: nothing is left of this window.
             window.remaining = 0;
@@ -247,12 +252,24 @@ impl Pacer {
         if !at_this_rate {
             return;
         }
+        // The pace the server allowed the run this 429 ended: its successes
+        // over the time they went in.
+        let span = sent_at.saturating_sub(self.run_start).as_secs_f64();
+        let allowed = if span > 0.0 {
+            f64::from(self.run_ok) / span
+        } else {
+            0.0
+        };
+        self.run_start = self.paused_until;
+        self.run_ok = 0;
         let rate = match self.rate {
             Some(rate) => {
                 self.first_estimate = None;
-                // Refused at `rate`: the limit is below it.
+                // Refused at `rate`: the limit is below it, unless the server
+                // let the run go at that pace and refuses a share whatever
+                // the pace (then its `Retry-After`s pace the client).
                 self.ceiling = Some(rate * CEILING_CUT);
-                rate * BETA
+                (rate * BETA).max(allowed.min(rate))
             }
             // What the server allowed over the last window, spread over it.
             None => {
@@ -274,12 +291,15 @@ impl Pacer {
     }
 
     fn succeeded(&mut self, now: Duration, sent_at: Duration) {
+        if sent_at >= self.run_start {
+            self.run_ok = self.run_ok.saturating_add(1);
+        }
         if self.recent.len() == MAX_RECENT {
             self.recent.pop_front();
         }
         self.recent.push_back(now);
         let Some(rate) = self.rate else { return };
-        if now.saturating_sub(self.last_throttle) >= CALM {
+        if now.saturating_sub(self.last_refusal) >= CALM {
             // A calm minute at the ceiling: the limit may have been raised;
             // look higher. A client sending less than that learns nothing
             // of the limit, and keeps the ceiling where a 429 put it.
@@ -291,7 +311,7 @@ impl Pacer {
                     c
                 }
             });
-            self.last_throttle = now;
+            self.last_refusal = now;
         }
         match self.first_estimate {
             // Sent in the window the first 429 ended, and allowed in it: the
@@ -335,51 +355,10 @@ impl Pacer {
             .take_while(|&&t| t >= since)
             .count()
     }
-
-    fn learn_window(&mut self, now: Duration, quota: Quota) {
-        // A reset read from the network: no overflow whatever it says.
-        let reset_at = now.saturating_add(quota.reset);
-        // What requests already in flight will use up.
-        let left = quota.remaining.saturating_sub(self.in_flight);
-        match &mut self.window {
-            // The same window: what is left only shrinks; the earliest reset
-            // is the closest to the truth when the server rounds up. Before
-            // the window's reset, a larger remaining is an answer that
-            // arrived out of order, not a new window.
-            Some(window)
-                if now < window.reset_at
-                    || (quota.remaining <= window.last_seen
-                        && reset_at
-                            < window
-                                .reset_at
-                                .saturating_add(quota.reset.max(DEFAULT_WINDOW))) =>
-            {
-                window.remaining = window.remaining.min(left);
-                window.last_seen = window.last_seen.min(quota.remaining);
-                window.reset_at = window.reset_at.min(reset_at);
-                window.length = window.length.max(quota.reset);
-                window.allowance = quota
-                    .limit
-                    .or(window.allowance.max(Some(quota.remaining + 1)));
-            }
-            _ => {
-                let allowance = quota.limit.or(Some(quota.remaining + 1));
-                let previous = self.window.and_then(|w| w.allowance);
-                self.window = Some(Window {
-                    remaining: left,
-                    last_seen: quota.remaining,
-                    reset_at,
-                    allowance: allowance.max(previous.filter(|_| quota.limit.is_none())),
-                    length: quota.reset,
-                    held_counted: false,
-                });
-            }
-        }
-    }
 }
 
 /// What a client has met of the API's rate limit since it was built, for
-/// its clones and threads together: from [`Client::rate_limit_stats`].
+/// its clones and threads together: from [`Client::rate_limit_stats`](crate::Client::rate_limit_stats).
 ///
 /// ```no_run
 /// # let client = magicbell_jwt::Client::new("token")?;
@@ -400,12 +379,11 @@ impl Pacer {
 pub struct RateLimitStats {
     /// Answers `429 Too Many Requests` met, waited out or not.
     pub throttled: u64,
-    /// How long requests were held back by the server's rate limit (a
+    /// How long requests waited, held back by the server's rate limit (a
     /// `Retry-After` waited out, or a window its rate-limit headers said was
-    /// used up), counted once however many requests waited together. The
-    /// spacing of a paced client's requests is not counted. Windows of
-    /// rate-limit headers and pauses may overlap, so over a long job this can
-    /// exceed its wall time a little.
+    /// used up), counted once however many requests waited together: at
+    /// most the wall time they spent. A pause nobody waited out is not
+    /// counted, nor the spacing of a paced client's requests.
     pub held: Duration,
     /// How much longer requests are held back from now, if they are.
     pub held_for: Option<Duration>,
@@ -442,6 +420,8 @@ impl Throttle {
 }
 
 #[cfg(test)]
+mod over_http;
+#[cfg(test)]
 mod simulation;
 
 #[cfg(test)]
@@ -453,20 +433,22 @@ mod tests {
     }
 
     const OK: Signal = Signal {
-        throttled: false,
+        waited_out: false,
         refused: false,
         ok: true,
         retry_after: None,
         quota: None,
+        seen: None,
     };
 
     fn too_many(retry_after: u64) -> Signal {
         Signal {
-            throttled: true,
+            waited_out: true,
             refused: true,
             ok: false,
             retry_after: Some(Duration::from_secs(retry_after)),
             quota: None,
+            seen: None,
         }
     }
 
@@ -520,6 +502,10 @@ mod tests {
         pacer.answered(ms(22), ms(2), OK);
         pacer.answered(ms(23), ms(3), OK);
         assert_eq!(pacer.rate(), Some(1.5));
+        // A request that went as the 429 came (anyway, past its budget) was
+        // not in the window the 429 ended.
+        pacer.answered(ms(23), ms(21), OK);
+        assert_eq!(pacer.rate(), Some(1.5));
         // Another 429 of the same burst does not cut the rate again.
         pacer.answered(ms(24), ms(4), too_many(2));
         assert_eq!(pacer.rate(), Some(1.5));
@@ -536,6 +522,38 @@ mod tests {
         exchange(&mut pacer, ms(1030), too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
         assert_eq!(pacer.held_until(ms(1050)), Some(ms(2050)));
+    }
+
+    #[test]
+    fn a_429_after_a_run_the_server_let_go_at_the_rate_does_not_cut_below_its_pace() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        assert_eq!(pacer.rate(), Some(10.0));
+        // From the pause's end, 6 successes 100 ms apart, then a 429: the
+        // server allowed 10 a second; it refuses a share, not the pace.
+        for i in 0..6 {
+            exchange(&mut pacer, ms(1030 + 100 * i), OK);
+        }
+        exchange(&mut pacer, ms(1630), too_many(1));
+        assert_eq!(pacer.rate(), Some(10.0));
+        // Five successes over the same time: the pace falls to the 8.33 a
+        // second the server allowed, not to 70 %.
+        for i in 0..5 {
+            exchange(&mut pacer, ms(2650 + 120 * i), OK);
+        }
+        exchange(&mut pacer, ms(3250), too_many(1));
+        let rate = pacer.rate().unwrap();
+        assert!((rate - 5.0 / 0.6).abs() < 1e-9, "{rate}");
+        // Three: 5 a second is below 70 % of that; the cut wins.
+        for i in 0..3 {
+            exchange(&mut pacer, ms(4270 + 200 * i), OK);
+        }
+        exchange(&mut pacer, ms(4870), too_many(1));
+        let rate = pacer.rate().unwrap();
+        assert!((rate - 0.7 * 5.0 / 0.6).abs() < 1e-9, "{rate}");
     }
 
     #[test]
@@ -611,98 +629,125 @@ mod tests {
         assert_eq!(pacer.rate(), Some(8.0));
     }
 
-    fn quota(remaining: u32, reset: u64) -> Signal {
-        Signal {
-            ok: true,
-            quota: Some(Quota {
-                limit: None,
-                remaining,
-                reset: Duration::from_secs(reset),
-            }),
-            ..Signal::default()
-        }
+    #[test]
+    fn held_counts_time_requests_waited_once_however_many_waited() {
+        let mut pacer = Pacer::default();
+        pacer.pause(ms(0), ms(1000));
+        // A pause nobody waits out counts nothing.
+        assert_eq!(pacer.stats(ms(500)).held, Duration::ZERO);
+        // Two requests wait from 500 ms and 700 ms to its end: 500 ms held.
+        pacer.waits(ms(500), ms(500));
+        pacer.waits(ms(700), ms(300));
+        assert_eq!(pacer.stats(ms(1000)).held, ms(500));
+        // A wait past the hold (the pacing) counts only up to its end.
+        pacer.pause(ms(2000), ms(100));
+        pacer.waits(ms(2000), ms(300));
+        assert_eq!(pacer.stats(ms(2300)).held, ms(600));
+        // Nothing holds: nothing counts.
+        pacer.waits(ms(3000), ms(300));
+        assert_eq!(pacer.stats(ms(3300)).held, ms(600));
     }
 
     #[test]
-    fn rate_limit_headers_hold_requests_back_before_the_server_refuses_them() {
+    fn a_request_that_goes_anyway_takes_a_slot_and_counts_in_flight() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        // Paced at 10 a second, paused until 1030: one goes anyway at 500.
+        pacer.take(ms(500));
+        assert_eq!(pacer.reserve(ms(1030)), Some(ms(100)));
+        assert_eq!(pacer.reserve(ms(1130)), None);
+        // In flight, it takes its share of what a window has left.
         let mut pacer = Pacer::default();
         assert_eq!(pacer.reserve(ms(0)), None);
-        pacer.answered(ms(20), ms(0), quota(3, 1));
-        // Three left, one of them taken by a request already in flight.
-        assert_eq!(pacer.reserve(ms(20)), None);
+        pacer.take(ms(1));
+        let three_left = Signal {
+            quota: Some(Quota {
+                limit: None,
+                remaining: Some(3),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        pacer.answered(ms(20), ms(0), three_left);
         assert_eq!(pacer.reserve(ms(21)), None);
         assert_eq!(pacer.reserve(ms(22)), None);
         assert_eq!(pacer.reserve(ms(23)), Some(ms(997)));
-        assert_eq!(pacer.held_until(ms(23)), Some(ms(1020)));
-        // The window resets with what a whole window allows: 3 + 1.
-        for i in 0..4 {
-            assert_eq!(pacer.reserve(ms(1020 + i)), None, "{i}");
+    }
+
+    #[test]
+    fn a_hold_ends_at_its_end() {
+        let mut pacer = Pacer::default();
+        pacer.pause(ms(0), ms(1000));
+        assert_eq!(pacer.held_until(ms(999)), Some(ms(1000)));
+        assert_eq!(pacer.held_until(ms(1000)), None);
+        let used_up = Signal {
+            quota: Some(Quota {
+                limit: Some(1),
+                remaining: Some(0),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        assert_eq!(pacer.reserve(ms(1000)), None);
+        pacer.answered(ms(1020), ms(1000), used_up);
+        assert_eq!(pacer.held_until(ms(2019)), Some(ms(2020)));
+        assert_eq!(pacer.held_until(ms(2020)), None);
+        // Renewed, the window's count is what the server is taken to say.
+        assert_eq!(pacer.reserve(ms(2020)), None);
+        assert_eq!(pacer.seen(), Some(1));
+    }
+
+    #[test]
+    fn successes_of_requests_sent_before_a_cut_do_not_win_the_rate_back() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
         }
-        assert_eq!(pacer.reserve(ms(1030)), Some(ms(990)));
-    }
-
-    #[test]
-    fn resets_and_pauses_from_the_network_never_overflow() {
-        let mut pacer = Pacer::default();
-        assert_eq!(pacer.reserve(ms(0)), None);
-        pacer.answered(ms(20), ms(0), quota(0, u64::MAX));
-        assert!(pacer.reserve(ms(30)).is_some());
-        pacer.pause(ms(40), Duration::MAX);
-        assert!(pacer.held_until(ms(50)).is_some());
-        assert!(pacer.stats(ms(50)).held > Duration::from_secs(1 << 40));
-    }
-
-    #[test]
-    fn a_window_renewed_after_a_long_idle_spell_resets_in_step_with_the_old_ones() {
-        let mut pacer = Pacer::default();
-        assert_eq!(pacer.reserve(ms(0)), None);
-        pacer.answered(
-            ms(500),
-            ms(0),
-            Signal {
-                quota: Some(Quota {
-                    limit: Some(2),
-                    remaining: 0,
-                    reset: Duration::from_secs(1),
-                }),
-                ..OK
-            },
-        );
-        // A day later: the window then is the one from 86,400.5 s.
-        let day = Duration::from_secs(86_400);
-        assert_eq!(pacer.reserve(day + ms(700)), None);
-        assert_eq!(pacer.reserve(day + ms(700)), None);
-        assert_eq!(pacer.reserve(day + ms(700)), Some(ms(800)));
-    }
-
-    #[test]
-    fn an_answer_arriving_out_of_order_does_not_open_a_new_window() {
-        let mut pacer = Pacer::default();
-        for i in 0..3 {
-            assert_eq!(pacer.reserve(ms(i)), None);
+        exchange(&mut pacer, ms(10), too_many(1));
+        exchange(&mut pacer, ms(1030), too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        // Answers to requests that went before the cut at 1050 ms.
+        for i in 0..20 {
+            pacer.answered(ms(1100 + i), ms(1040), OK);
         }
-        pacer.answered(ms(20), ms(0), quota(9, 1));
-        pacer.answered(ms(21), ms(1), quota(7, 1));
-        // Sent before the 7 was counted, answered after it: 7 less the one
-        // then in flight stays what is left.
-        pacer.answered(ms(22), ms(2), quota(8, 1));
+        assert_eq!(pacer.rate(), Some(7.0));
+    }
+
+    #[test]
+    fn a_calm_minute_near_the_ceiling_raises_it() {
+        let mut pacer = Pacer::default();
+        for i in 0..20 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(20), too_many(1));
+        assert_eq!(pacer.rate(), Some(20.0));
+        // 20 answers a second (19.2 sent): over 90 % of the ceiling.
+        let mut at = ms(1100);
+        while at < ms(62_000) {
+            exchange(&mut pacer, at, OK);
+            at += ms(52);
+        }
+        assert!(pacer.rate() > Some(20.0), "{:?}", pacer.rate());
+    }
+
+    #[test]
+    fn a_pace_above_the_ceiling_the_server_let_go_is_kept() {
+        let mut pacer = Pacer::default();
+        for i in 0..10 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
         for i in 0..6 {
-            assert_eq!(pacer.reserve(ms(30 + i)), None, "{i}");
+            exchange(&mut pacer, ms(1030 + 100 * i), OK);
         }
-        assert_eq!(pacer.reserve(ms(40)), Some(ms(980)));
-        assert_eq!(pacer.held_until(ms(40)), Some(ms(1020)));
-    }
-
-    #[test]
-    fn the_earliest_reset_of_a_window_wins_when_the_server_rounds_up() {
-        let mut pacer = Pacer::default();
-        for i in 0..3 {
-            assert_eq!(pacer.reserve(ms(i)), None);
+        exchange(&mut pacer, ms(1630), too_many(1));
+        // Kept at 10 a second, above the ceiling of 9.5 the 429 left.
+        for i in 0..12 {
+            exchange(&mut pacer, ms(2650 + 100 * i), OK);
         }
-        pacer.answered(ms(100), ms(0), quota(5, 1));
-        pacer.answered(ms(700), ms(1), quota(4, 1)); // the same window: 1.7 s is later
-        assert_eq!(pacer.held_until(ms(700)), None);
-        pacer.answered(ms(800), ms(2), quota(0, 1));
-        assert_eq!(pacer.held_until(ms(800)), Some(ms(1100)));
+        assert_eq!(pacer.rate(), Some(10.0));
     }
 }

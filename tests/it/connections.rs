@@ -30,6 +30,9 @@ fn a_list_on_a_closed_kept_alive_connection_is_sent_again_at_once_on_a_new_one()
     let client = builder(&server.url())
         .retry_delay(Duration::from_secs(3600))
         .max_retry_delay(Duration::from_secs(3600))
+        // A loaded machine must not time out an attempt into that backoff.
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     list(&client).unwrap();
@@ -48,6 +51,9 @@ fn a_discard_on_a_closed_kept_alive_connection_is_sent_again_at_once() {
     let client = builder(&server.url())
         .retry_delay(Duration::from_secs(3600))
         .max_retry_delay(Duration::from_secs(3600))
+        // A loaded machine must not time out an attempt into that backoff.
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     client.discard_project_jwt("t1").unwrap();

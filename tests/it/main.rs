@@ -19,6 +19,7 @@ mod fake_http_routes;
 mod fake_setup;
 mod pagination;
 mod proxy;
+mod rate_limit_hints;
 mod rate_limits;
 mod requests;
 mod retries;

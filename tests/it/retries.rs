@@ -127,6 +127,9 @@ fn retry_after_as_a_past_http_date_retries_at_once() {
     let patient = builder(&server.url())
         .retry_delay(Duration::from_secs(3600))
         .max_retry_delay(Duration::from_secs(3600))
+        // A loaded machine must not time out an attempt into that backoff.
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
 
