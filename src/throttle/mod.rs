@@ -420,8 +420,6 @@ impl Throttle {
 }
 
 #[cfg(test)]
-mod over_http;
-#[cfg(test)]
 mod simulation;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use crate::util::{client, client_with, error_body};
 use httpmock::Method::{DELETE, POST};
 use httpmock::MockServer;
 use magicbell_jwt::{CreateProjectTokenRequest, Error};
+use magicbell_jwt_test_support::{json, FaultServer};
 use serde_json::json;
 
 const HTML_502: &str = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
@@ -199,4 +200,35 @@ fn an_error_answer_is_read_up_to_64_kib_and_no_further() {
         api.body_excerpt(),
         Some(format!("{head}{}…", "x".repeat(200 - head.len())).as_str())
     );
+}
+
+#[test]
+fn error_bodies_are_read_to_64_kib_a_body_to_its_limit_and_the_token_blanked() {
+    // The message's end lies past the first 40,000 bytes of the body.
+    let padded = format!(
+        r#"{{"errors":[{{"code":"invalid","message":"{}sk-secret-token end"}}]}}"#,
+        " ".repeat(40_000),
+    );
+    let page = r#"{"data":[],"links":{"next":null}}"#;
+    let server = FaultServer::start(move |n, _| match n {
+        0 => json(422, &padded),
+        _ => json(200, page),
+    });
+    let client = magicbell_jwt::Client::builder("sk-secret-token")
+        .base_url(server.url())
+        .max_response_bytes(page.len() as u64)
+        .build()
+        .unwrap();
+    let list = || client.fetch_project_tokens(&magicbell_jwt::FetchProjectTokensParams::default());
+
+    let err = list().unwrap_err();
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    let message = api.message().unwrap_or_default();
+    assert!(message.ends_with(" end"), "{message:?}");
+    assert!(!message.contains("sk-secret-token"), "{message:?}");
+    assert!(!err.to_string().contains("sk-secret-token"));
+    // A body exactly as long as the limit is read.
+    assert!(list().is_ok());
 }

@@ -24,6 +24,7 @@ mod rate_limits;
 mod requests;
 mod retries;
 mod secrets;
+mod send_loop;
 mod times;
 mod tls;
 mod user_tokens;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use magicbell_jwt_test_support::{json, respond, FaultServer, Reply};
 
-use crate::{Client, CreateProjectTokenRequest, Error, FetchProjectTokensParams};
+use magicbell_jwt::{Client, CreateProjectTokenRequest, Error, FetchProjectTokensParams};
 
 const PAGE: &str = r#"{"data":[],"links":{"next":null}}"#;
 
