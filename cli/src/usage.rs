@@ -36,9 +36,19 @@ pub(crate) fn command_usage(def: &CommandDef, prog: &str) -> String {
 }
 
 /// A command's line in the overview: its synopsis, then what it does,
-/// under it when the synopsis is long.
+/// under it when the synopsis is long; a synopsis longer than a line goes
+/// on under the command's name, by whole arguments.
 fn overview_line(def: &CommandDef) -> String {
-    let head = format!("{} {}", def.name, def.synopsis());
+    let mut head = def.name.to_owned();
+    let mut line_start = 0;
+    for part in def.synopsis_parts() {
+        if head.len() - line_start + 1 + part.len() > 76 {
+            head.push_str(&format!("\n    {:width$}", "", width = def.name.len()));
+            line_start = head.len() - def.name.len();
+        }
+        head.push(' ');
+        head.push_str(&part);
+    }
     let indent = format!("\n    {:<40} ", "");
     let about = def.about.replace('\n', &indent);
     if head.len() <= 40 {

@@ -7,6 +7,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// Beside this file, in binary/: a file of tests/ would be a test binary of
+// its own.
+#[path = "binary/fake_options.rs"]
+mod fake_options;
+
 const BIN: &str = env!("CARGO_BIN_EXE_magicbell-jwt");
 
 /// The binary with no MagicBell or proxy variables from the test's
