@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use magicbell_jwt::{FakeFault, FakeRequest, FakeRoute, FakeServer};
@@ -145,12 +146,23 @@ pub(crate) fn start(options: &FakeOptions) -> io::Result<FakeServer> {
     Ok(fake)
 }
 
-/// Serves until the process is killed: `MAGICBELL_BASE_URL=…` and
+/// Serves until asked to stop: `MAGICBELL_BASE_URL=…` and
 /// `MAGICBELL_TOKEN=…` on `out` first (flushed, ready for `export`), then
-/// one line a request on `err`, written as the request is answered. A write
-/// that fails (a closed pipe) is let go: the fake serves on. Returns only
-/// when it cannot start: the exit status.
-pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+/// one line a request on `err`, written (and flushed) once its answer has
+/// been written. A write that fails (a closed pipe) is let go: the fake
+/// serves on. Once `on_stop` calls its `stop`, the fake closes its
+/// connections and ends its threads, each request answered is logged, and
+/// it returns 0; 1 when it cannot start.
+///
+/// `on_stop` is how the process asks it to stop: called once, before the
+/// variables are out, it arranges for `stop` to be called then (on SIGINT
+/// or SIGTERM, in the tool), or says why it cannot.
+pub(crate) fn serve(
+    options: &FakeOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    on_stop: impl FnOnce(Box<dyn FnMut() + Send>) -> Result<(), String>,
+) -> u8 {
     let fake = match start(options) {
         Ok(fake) => fake,
         Err(e) => {
@@ -169,6 +181,17 @@ pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Wr
         fake.base_url(),
         fake.admin_token()
     );
+    // Dropping the fake stops it: it closes its connections and joins its
+    // threads, each feeding what it answered, and then the feed ends.
+    let serving = Arc::new(Mutex::new(Some(fake)));
+    let held = Arc::clone(&serving);
+    let stopper = move || stop(&held);
+    // Before the variables are out too: a stop asked for once a request may
+    // have come still logs it.
+    if let Err(e) = on_stop(Box::new(stopper)) {
+        let _ = writeln!(err, "error: {e}");
+        return 1;
+    }
     let _ = out.write_all(env.as_bytes()).and_then(|()| out.flush());
     if let Some(path) = &options.env_file {
         match write_atomically(path, &env) {
@@ -177,16 +200,26 @@ pub(crate) fn serve(options: &FakeOptions, out: &mut dyn Write, err: &mut dyn Wr
             }
             Err(e) => {
                 let _ = writeln!(err, "error: could not write {path:?}: {e}");
+                stop(&serving);
                 return 1;
             }
         }
     }
     let _ = writeln!(err, "serving; stop with Ctrl-C");
-    // Each request as the fake records it; the feed ends only with the fake.
     for request in feed {
-        let _ = writeln!(err, "{}", log_line(&request));
+        let _ = writeln!(err, "{}", log_line(&request)).and_then(|()| err.flush());
     }
-    1
+    0
+}
+
+/// Stops the fake `serving` holds, if it is still there: dropped, it closes
+/// its connections and joins its threads.
+fn stop(serving: &Mutex<Option<FakeServer>>) {
+    let fake = serving
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    drop(fake);
 }
 
 /// The log's line for `request`: `POST /v2/jwt/project -> 201`.

@@ -246,7 +246,9 @@ impl CommandDef {
 const FAKE_NOTE: &str = "
 It prints MAGICBELL_BASE_URL=... and MAGICBELL_TOKEN=... (the fake's admin
 token) on stdout first, one a line, ready for export, then one line a
-request on stderr. Its state lives in memory and is gone when it ends. In a
+request on stderr, once its answer is written. SIGINT (Ctrl-C), SIGTERM or
+SIGHUP stops it: it closes its connections, logs each request it answered,
+and exits 0. Its state lives in memory and is gone when it ends. In a
 script, read the variables once the file is there (or the fake has ended):
     rm -f fake.env
     {prog} fake --env-file fake.env > /dev/null &

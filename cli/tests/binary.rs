@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 // its own.
 #[path = "binary/fake_options.rs"]
 mod fake_options;
+// Unix: signals, sent with kill(1).
+#[cfg(unix)]
+#[path = "binary/fake_signals.rs"]
+mod fake_signals;
 
 const BIN: &str = env!("CARGO_BIN_EXE_magicbell-jwt");
 

@@ -1,7 +1,9 @@
-//! `fake`: its options read and refused, and the fake they start.
+//! `fake`: its options read and refused, the fake they start, and serving until asked to stop.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use magicbell_jwt::{Client, CreateProjectTokenRequest, FakeFault, FakeRoute, FakeServer};
@@ -310,4 +312,116 @@ fn the_request_log_keeps_what_its_limit_says_and_every_request_still_counts() {
     client.discard_project_jwt(&created.token_id).unwrap();
     let kept: Vec<String> = fake.requests().into_iter().map(|r| r.method).collect();
     assert_eq!(kept, ["POST", "DELETE"]);
+}
+
+/// A stream both `serve` and the test hold: what it was sent so far.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `fake LINE` served on a thread of its own: its stdout, its stderr,
+/// what stops it, and the thread, which gives the exit status.
+fn serving(
+    line: &str,
+) -> (
+    Shared,
+    Shared,
+    Box<dyn FnMut() + Send>,
+    std::thread::JoinHandle<u8>,
+) {
+    let options = options(line);
+    let (out, err) = (Shared::default(), Shared::default());
+    let (stops, stop) = mpsc::channel();
+    let (mut o, mut e) = (out.clone(), err.clone());
+    let thread = std::thread::spawn(move || {
+        fake::serve(&options, &mut o, &mut e, |stop| {
+            stops.send(stop).map_err(|e| e.to_string())
+        })
+    });
+    let stop = stop.recv().unwrap();
+    while !err.text().contains("serving; stop with Ctrl-C\n") {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    (out, err, stop, thread)
+}
+
+/// The client of the fake whose variables are `out`'s.
+fn client_of(out: &Shared) -> Client {
+    let text = out.text();
+    let var = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    Client::builder(var("MAGICBELL_TOKEN="))
+        .base_url(var("MAGICBELL_BASE_URL="))
+        .no_proxy()
+        .max_retries(0)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn asked_to_stop_it_logs_every_request_answered_and_returns_0() {
+    let (out, err, mut stop, thread) = serving("--rate-limit 1/60s");
+    let client = client_of(&out);
+    client.fetch_project_tokens(&Default::default()).unwrap();
+    let limited = client.fetch_project_tokens(&Default::default());
+    assert_eq!(limited.unwrap_err().status(), Some(429));
+
+    stop();
+    assert_eq!(thread.join().unwrap(), 0);
+    assert_eq!(
+        err.text(),
+        "serving; stop with Ctrl-C\nGET /v2/jwt/project -> 200\nGET /v2/jwt/project -> 429\n"
+    );
+    // Stopped: nothing listens any more.
+    assert!(client.fetch_project_tokens(&Default::default()).is_err());
+}
+
+#[test]
+fn a_stop_during_the_latency_logs_the_request_as_never_answered() {
+    let (out, err, mut stop, thread) = serving("--latency-ms 5000");
+    let client = client_of(&out);
+    let waiting = std::thread::spawn(move || client.fetch_project_tokens(&Default::default()));
+    // The request has taken effect and waits out the latency.
+    std::thread::sleep(Duration::from_millis(300));
+
+    stop();
+    assert_eq!(thread.join().unwrap(), 0);
+    assert!(waiting.join().unwrap().is_err());
+    assert_eq!(
+        err.text(),
+        "serving; stop with Ctrl-C\nGET /v2/jwt/project -> closed without an answer\n"
+    );
+}
+
+#[test]
+fn a_fake_that_cannot_be_stopped_does_not_start() {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = fake::serve(&options(""), &mut out, &mut err, |_| {
+        Err("could not handle SIGINT and SIGTERM: no".to_owned())
+    });
+    assert_eq!(code, 1);
+    assert_eq!(out, b"");
+    assert_eq!(
+        String::from_utf8(err).unwrap(),
+        "error: could not handle SIGINT and SIGTERM: no\n"
+    );
 }
