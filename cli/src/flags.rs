@@ -259,6 +259,37 @@ Without that check, a fake that did not start would leave the commands after
 it running with your shell's own MAGICBELL_TOKEN, against production.
 ";
 
+/// The fake's control API, for `fake --help`: each endpoint (method and
+/// path) and what it does, in a few words. What each takes and answers is
+/// the library's (`FakeServer`'s "The control API"), which cli/README.md
+/// links to; its table says the same as this one, which a test checks.
+pub(crate) const CONTROL_API: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/_fake/faults",
+        "aims a fault at requests, as --fault does",
+    ),
+    ("DELETE", "/_fake/faults", "clears the faults not used yet"),
+    (
+        "PUT",
+        "/_fake/rate_limit",
+        "sets a rate limit, as --rate-limit does",
+    ),
+    ("DELETE", "/_fake/rate_limit", "removes the rate limit"),
+    ("POST", "/_fake/clock", "moves the fake's clock forward"),
+    (
+        "GET",
+        "/_fake/requests",
+        "lists the requests that reached the fake",
+    ),
+    ("DELETE", "/_fake/requests", "forgets them"),
+    (
+        "POST",
+        "/_fake/reset",
+        "leaves no tokens, faults, rate limit or record",
+    ),
+];
+
 /// The end of `apply --help`.
 const APPLY_NOTE: &str = "
 It revokes only the plan's tokens not yet revoked or gone by FILE.journal,

@@ -1,4 +1,4 @@
-//! The manual's tests in other languages: what they send to the fake's control API, sent to a fake.
+//! The manual's control API, checked against a fake: its table of endpoints, and what its examples in other languages send.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use magicbell_jwt::FakeServer;
 use serde_json::Value;
+
+use crate::flags::{command_named, CONTROL_API};
+use crate::usage::command_usage;
 
 /// The manual, whose examples are checked.
 const README: &str = include_str!("../../README.md");
@@ -51,22 +54,26 @@ fn control_calls(fence: &str) -> Vec<ControlCall> {
     calls
 }
 
-/// `call` sent to `fake` with its admin token, on a connection of its
-/// own: the status, and the answer.
+/// `call` sent to `fake`, with its admin token unless `anonymous`, on a
+/// connection of its own: the status, and the answer.
 #[track_caller]
-fn send(fake: &FakeServer, (method, path, body): &ControlCall) -> (u16, String) {
+fn send(fake: &FakeServer, (method, path, body): &ControlCall, anonymous: bool) -> (u16, String) {
     let addr = fake.base_url();
     let addr = addr.trim_start_matches("http://").trim_end_matches("/v2");
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let bearer = if anonymous {
+        String::new()
+    } else {
+        format!("authorization: Bearer {}\r\n", fake.admin_token())
+    };
     let body = body.as_ref().map(Value::to_string).unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nhost: fake\r\nauthorization: Bearer {}\r\n\
-         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        fake.admin_token(),
+        "{method} {path} HTTP/1.1\r\nhost: fake\r\n{bearer}content-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -89,12 +96,45 @@ fn every_body_the_examples_send_to_the_control_api_is_accepted() {
 
         let fake = FakeServer::start().unwrap();
         for call in &calls {
-            let (status, answer) = send(&fake, call);
+            let (status, answer) = send(&fake, call, false);
             assert!((200..300).contains(&status), "{fence}: {call:?}: {answer}");
         }
         // The fault aimed at the second revoke is set up as the library
         // would: one window, on that route.
-        let (_, answer) = send(&fake, &("DELETE".into(), "/_fake/faults".into(), None));
+        let clear = ("DELETE".into(), "/_fake/faults".into(), None);
+        let (_, answer) = send(&fake, &clear, false);
         assert!(answer.ends_with("{\"cleared\":1}"), "{fence}: {answer}");
+    }
+}
+
+#[test]
+fn the_control_api_of_fake_help_is_the_manuals_and_the_fakes() {
+    // The manual's table, backquotes aside, row by row.
+    let table: Vec<String> = README
+        .split("| Request | Does |\n|---|---|\n")
+        .nth(1)
+        .unwrap_or_default()
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| line.replace('`', ""))
+        .collect();
+    let rows: Vec<String> = CONTROL_API
+        .iter()
+        .map(|(method, path, does)| format!("| {method} {path} | {does} |"))
+        .collect();
+    assert_eq!(table, rows);
+
+    let help = command_usage(command_named("fake").unwrap(), "magicbell-jwt");
+    let fake = FakeServer::start().unwrap();
+    for (method, path, does) in CONTROL_API {
+        assert!(
+            help.contains(&format!("\n    {method:<6} {path:<18}  {does}\n")),
+            "{help}"
+        );
+        // Served: an unknown path is answered 404 and a method the path does
+        // not take 405, before the bearer is checked.
+        let call = (method.to_string(), path.to_string(), None);
+        let (status, answer) = send(&fake, &call, true);
+        assert_eq!(status, 401, "{call:?}: {answer}");
     }
 }
