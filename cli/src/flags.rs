@@ -19,6 +19,9 @@ pub(crate) enum Sets {
     /// An option that takes a value, named in the usage (`N`, `SECS`): its
     /// value, once, as given.
     Value(&'static str, fn(&mut LowArgs) -> &mut Option<String>),
+    /// An option that takes a value and may be given again: each value, in
+    /// the order given.
+    Values(&'static str, fn(&mut LowArgs) -> &mut Vec<String>),
 }
 
 impl Flag {
@@ -26,7 +29,16 @@ impl Flag {
     pub(crate) fn usage(&self) -> String {
         match self.sets {
             Sets::Switch(_) => self.name.to_owned(),
-            Sets::Value(value, _) => format!("{} {value}", self.name),
+            Sets::Value(value, _) | Sets::Values(value, _) => format!("{} {value}", self.name),
+        }
+    }
+
+    /// `[--limit N]` in a synopsis; `[--fault RULE]...` when it may be given
+    /// again.
+    fn optional(&self) -> String {
+        match self.sets {
+            Sets::Values(..) => format!("[{}]...", self.usage()),
+            _ => format!("[{}]", self.usage()),
         }
     }
 }
@@ -108,6 +120,27 @@ pub(crate) const FROZEN_CLOCK: Flag = Flag {
     sets: Sets::Switch(|a| &mut a.frozen_clock),
     help: "keep the clock at the start time: every created_at,\nexpires_at and discarded_at fixed, nothing expiring\n(by default the clock is the real time)",
 };
+pub(crate) const RATE_LIMIT: Flag = Flag {
+    name: "--rate-limit",
+    sets: Sets::Value("N/DURATION", |a| &mut a.rate_limit),
+    help: "answer N requests in each DURATION, 429 past them:\n100/1s, 2/60s, 10/500ms (units ms, s, m, h)",
+};
+pub(crate) const RATE_LIMIT_HEADERS: Flag = Flag {
+    name: "--rate-limit-headers",
+    sets: Sets::Switch(|a| &mut a.rate_limit_headers),
+    help: "with --rate-limit: RateLimit-Limit, -Remaining and\n-Reset on every answer",
+};
+/// Read by [`FakeFault::parse_rule`](magicbell_jwt::FakeFault::parse_rule).
+pub(crate) const FAULT: Flag = Flag {
+    name: "--fault",
+    sets: Sets::Values("RULE", |a| &mut a.faults),
+    help: "RULE is ROUTE:SKIP:TIMES:FAULT: let SKIP requests of\nROUTE through, then answer TIMES with FAULT; ROUTE\na call (discard_project_token, ...) or any (SKIP 0),\nFAULT a status (500), a status and a Retry-After in\nseconds (429/2), close, or delay=MS; given again,\nanother, each set up in order",
+};
+pub(crate) const REQUEST_LOG_LIMIT: Flag = Flag {
+    name: "--request-log-limit",
+    sets: Sets::Value("N", |a| &mut a.request_log_limit),
+    help: "keep the last N requests for GET /_fake/requests\n(0: none), for long runs; stderr logs every one\n(default: every request is kept)",
+};
 pub(crate) const PLAN: Flag = Flag {
     name: "--plan",
     sets: Sets::Value("FILE", |a| &mut a.plan),
@@ -185,6 +218,11 @@ impl CommandDef {
 
     /// Its synopsis after its name: `NAME [--expiry SECS]`.
     pub(crate) fn synopsis(&self) -> String {
+        self.synopsis_parts().join(" ")
+    }
+
+    /// Its synopsis after its name, by argument: `NAME`, `[--expiry SECS]`.
+    pub(crate) fn synopsis_parts(&self) -> Vec<String> {
         let mut parts = Vec::new();
         match self.positional {
             Positional::None => {}
@@ -193,14 +231,14 @@ impl CommandDef {
         }
         for takes in self.options {
             parts.push(match takes {
-                Takes::Maybe(flag) => format!("[{}]", flag.usage()),
+                Takes::Maybe(flag) => flag.optional(),
                 Takes::OneOf(flags) => {
                     let each: Vec<String> = flags.iter().map(|flag| flag.usage()).collect();
                     format!("({})", each.join(" | "))
                 }
             });
         }
-        parts.join(" ")
+        parts
     }
 }
 
@@ -208,7 +246,9 @@ impl CommandDef {
 const FAKE_NOTE: &str = "
 It prints MAGICBELL_BASE_URL=... and MAGICBELL_TOKEN=... (the fake's admin
 token) on stdout first, one a line, ready for export, then one line a
-request on stderr. Its state lives in memory and is gone when it ends. In a
+request on stderr, once its answer is written. SIGINT (Ctrl-C), SIGTERM or
+SIGHUP stops it: it closes its connections, logs each request it answered,
+and exits 0. Its state lives in memory and is gone when it ends. In a
 script, read the variables once the file is there (or the fake has ended):
     rm -f fake.env
     {prog} fake --env-file fake.env > /dev/null &
@@ -218,6 +258,37 @@ script, read the variables once the file is there (or the fake has ended):
 Without that check, a fake that did not start would leave the commands after
 it running with your shell's own MAGICBELL_TOKEN, against production.
 ";
+
+/// The fake's control API, for `fake --help`: each endpoint (method and
+/// path) and what it does, in a few words. What each takes and answers is
+/// the library's (`FakeServer`'s "The control API"), which cli/README.md
+/// links to; its table says the same as this one, which a test checks.
+pub(crate) const CONTROL_API: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/_fake/faults",
+        "aims a fault at requests, as --fault does",
+    ),
+    ("DELETE", "/_fake/faults", "clears the faults not used yet"),
+    (
+        "PUT",
+        "/_fake/rate_limit",
+        "sets a rate limit, as --rate-limit does",
+    ),
+    ("DELETE", "/_fake/rate_limit", "removes the rate limit"),
+    ("POST", "/_fake/clock", "moves the fake's clock forward"),
+    (
+        "GET",
+        "/_fake/requests",
+        "lists the requests that reached the fake",
+    ),
+    ("DELETE", "/_fake/requests", "forgets them"),
+    (
+        "POST",
+        "/_fake/reset",
+        "leaves no tokens, faults, rate limit or record",
+    ),
+];
 
 /// The end of `apply --help`.
 const APPLY_NOTE: &str = "
@@ -361,6 +432,10 @@ pub(crate) const COMMANDS: &[CommandDef] = &[
             Takes::Maybe(&LATENCY_MS),
             Takes::Maybe(&ENV_FILE),
             Takes::Maybe(&FROZEN_CLOCK),
+            Takes::Maybe(&RATE_LIMIT),
+            Takes::Maybe(&RATE_LIMIT_HEADERS),
+            Takes::Maybe(&FAULT),
+            Takes::Maybe(&REQUEST_LOG_LIMIT),
         ],
         // It calls no API and has no JSON document to give.
         json: false,

@@ -184,9 +184,7 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
         // `--json` before the command: after it, it is an unknown option.
         Verb::Fake if args.json => return Err(refuse("fake does not take --json".to_owned())),
         Verb::Fake => {
-            let options =
-                fake::options(args.port, args.latency_ms, args.env_file, args.frozen_clock);
-            return options.map(Checked::Fake).map_err(refuse);
+            return fake::options(&args).map(Checked::Fake).map_err(refuse);
         }
         Verb::List => Command::List {
             whose: Kind::Project(()),

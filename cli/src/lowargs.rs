@@ -62,6 +62,11 @@ pub(crate) struct LowArgs {
     pub(crate) latency_ms: Option<String>,
     pub(crate) env_file: Option<String>,
     pub(crate) frozen_clock: bool,
+    pub(crate) rate_limit: Option<String>,
+    pub(crate) rate_limit_headers: bool,
+    /// Every `--fault`, in the order given.
+    pub(crate) faults: Vec<String>,
+    pub(crate) request_log_limit: Option<String>,
     pub(crate) plan: Option<String>,
 }
 
@@ -88,6 +93,10 @@ impl LowArgs {
             latency_ms: None,
             env_file: None,
             frozen_clock: false,
+            rate_limit: None,
+            rate_limit_headers: false,
+            faults: Vec::new(),
+            request_log_limit: None,
             plan: None,
         }
     }

@@ -22,8 +22,9 @@
 //! that runs over a second shows its progress on stderr. With `--plan
 //! FILE`, `prune` and `user-revoke-all` ([`planning`]) write the plan
 //! ([`plan`]) instead of revoking; [`apply`](apply::apply) revokes a plan's
-//! tokens, each batch recorded in its [`journal`] before it is shown. The
-//! manual is cli/README.md.
+//! tokens, each batch recorded in its [`journal`] before it is shown.
+//! `fake` ([`fake`]) serves the library's fake until a signal
+//! ([`signals`]) stops it. The manual is cli/README.md.
 #![forbid(unsafe_code)]
 
 mod apply;
@@ -40,6 +41,7 @@ mod parse;
 mod plan;
 mod planning;
 mod shell;
+mod signals;
 mod stop;
 mod usage;
 mod wording;
@@ -61,18 +63,21 @@ use crate::null_stdout::stdout_is_null;
 use crate::output::Output;
 use crate::parse::{parse, program_name};
 use crate::planning::{plan_prune, plan_user_revoke_all};
+use crate::signals::on_stop_signal;
 use crate::stop::Stop;
 use crate::usage::{command_usage, usage};
 use crate::wording::null_stdout;
 
 fn main() -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
-    let stderr = io::stderr();
+    let mut stderr = io::stderr();
     let host = Host {
         input: &mut io::stdin().lock(),
         out: &mut io::stdout().lock(),
         progress_after: stderr.is_terminal().then_some(Duration::from_secs(1)),
-        err: &mut stderr.lock(),
+        // Not held locked: `fake` stops on another thread, which may have
+        // to write (a dropped FakeServer warns of caught panics there).
+        err: &mut stderr,
         now: SystemTime::now(),
         out_is_null: stdout_is_null(),
     };
@@ -136,7 +141,7 @@ fn cli(
         Ok(Checked::Run(invocation)) => invocation,
         Ok(Checked::Fake(options)) => {
             let (out, err) = output.lend();
-            return fake::serve(&options, out, err);
+            return fake::serve(&options, out, err, on_stop_signal);
         }
         Err(e) => return output.refused(&e),
     };

@@ -61,6 +61,11 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Parsed, ArgError> {
                         }
                         *slot = Some(value);
                     }
+                    Sets::Values(_, slot) => {
+                        let value = parser.value().map_err(in_command)?;
+                        let value = lexopt::ValueExt::string(value).map_err(in_command)?;
+                        slot(&mut args).push(value);
+                    }
                 }
             }
             Short(letter) => {

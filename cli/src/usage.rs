@@ -1,7 +1,7 @@
 //! The usage texts, generated from the table of commands and options.
 
-use crate::flags::{CommandDef, Section, COMMANDS, JSON};
-use crate::lowargs::Positional;
+use crate::flags::{CommandDef, Section, COMMANDS, CONTROL_API, JSON};
+use crate::lowargs::{Positional, Verb};
 use crate::shell::shell_quote;
 
 /// `magicbell-jwt rotate --help`, naming the program as it was invoked.
@@ -32,13 +32,37 @@ pub(crate) fn command_usage(def: &CommandDef, prog: &str) -> String {
             def.name
         ));
     }
+    if def.verb == Verb::Fake {
+        text.push_str(&control_api());
+    }
     text + &def.note.replace("{prog}", &shell_quote(prog))
 }
 
+/// The control API's endpoints, as `fake --help` lists them.
+fn control_api() -> String {
+    let mut text = "\nCONTROL API (beside /v2; JSON; the admin token as bearer; what each\n\
+                    takes and answers: cli/README.md, \"The control API\"):\n"
+        .to_owned();
+    for (method, path, does) in CONTROL_API {
+        text.push_str(&format!("    {method:<6} {path:<18}  {does}\n"));
+    }
+    text
+}
+
 /// A command's line in the overview: its synopsis, then what it does,
-/// under it when the synopsis is long.
+/// under it when the synopsis is long; a synopsis longer than a line goes
+/// on under the command's name, by whole arguments.
 fn overview_line(def: &CommandDef) -> String {
-    let head = format!("{} {}", def.name, def.synopsis());
+    let mut head = def.name.to_owned();
+    let mut line_start = 0;
+    for part in def.synopsis_parts() {
+        if head.len() - line_start + 1 + part.len() > 76 {
+            head.push_str(&format!("\n    {:width$}", "", width = def.name.len()));
+            line_start = head.len() - def.name.len();
+        }
+        head.push(' ');
+        head.push_str(&part);
+    }
     let indent = format!("\n    {:<40} ", "");
     let about = def.about.replace('\n', &indent);
     if head.len() <= 40 {

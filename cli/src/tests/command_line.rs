@@ -467,7 +467,7 @@ fn every_option_in_a_command_usage_is_accepted() {
         for flag in def.flags() {
             let value = match flag.sets {
                 Sets::Switch(_) => "",
-                Sets::Value(..) => " 1",
+                Sets::Value(..) | Sets::Values(..) => " 1",
             };
             let line = format!("{} {}{value}", def.name, flag.name);
             if let Err(e) = parse(argv(&line)) {

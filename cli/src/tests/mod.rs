@@ -17,6 +17,8 @@ use crate::{cli, Host};
 mod apply;
 mod command_line;
 mod commands;
+mod fake;
+mod fake_examples;
 // These two need the repository's test servers (see build.rs).
 #[cfg(test_servers)]
 mod parallel;
