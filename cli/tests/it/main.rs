@@ -7,13 +7,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-// Beside this file, in binary/: a file of tests/ would be a test binary of
-// its own.
-#[path = "binary/fake_options.rs"]
 mod fake_options;
 // Unix: signals, sent with kill(1).
 #[cfg(unix)]
-#[path = "binary/fake_signals.rs"]
 mod fake_signals;
 
 const BIN: &str = env!("CARGO_BIN_EXE_magicbell-jwt");
