@@ -201,13 +201,15 @@ fn send<H: Applying>(
             }
         }
     }
-    report.done += outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Revoked | Outcome::Gone))
-        .count();
     // To disk before the batch is shown: what stdout says was done, the
-    // journal holds.
+    // journal holds; and done only once there, so a rerun has it.
     let journaled = journal.append(ids, &outcomes);
+    if journaled.is_ok() {
+        report.done += outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Revoked | Outcome::Gone))
+            .count();
+    }
     let shown = hooks.applied(ids, &outcomes);
     batch.ids.clear();
     if let Err(e) = journaled {

@@ -162,6 +162,10 @@ impl Journal {
     /// Appends one line per id, each with its outcome, and flushes them to
     /// disk (`sync_data`) before it returns.
     pub(crate) fn append(&mut self, ids: &[String], outcomes: &[Outcome]) -> io::Result<()> {
+        #[cfg(test)]
+        if tests::disk_full() {
+            return Err(io::ErrorKind::StorageFull.into());
+        }
         let mut text = Vec::new();
         for (id, outcome) in ids.iter().zip(outcomes) {
             let entry = Entry {
@@ -177,5 +181,39 @@ impl Journal {
         }
         self.file.write_all(&text)?;
         self.file.sync_data()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The appends left before the disk fills, on this thread.
+        static APPENDS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// From now on, on this thread, a journal takes `appends` more appends,
+    /// and every later one fails as on a full disk: a regular file whose
+    /// writes fail, which no file a test can make is.
+    pub(crate) fn fill_disk_after(appends: usize) {
+        APPENDS_LEFT.with(|left| left.set(Some(appends)));
+    }
+
+    /// The disk has room again.
+    pub(crate) fn empty_disk() {
+        APPENDS_LEFT.with(|left| left.set(None));
+    }
+
+    /// Whether this append fails.
+    pub(super) fn disk_full() -> bool {
+        APPENDS_LEFT.with(|left| match left.get() {
+            None => false,
+            Some(0) => true,
+            Some(n) => {
+                left.set(Some(n - 1));
+                false
+            }
+        })
     }
 }

@@ -373,19 +373,18 @@ fn a_journal_that_cannot_be_opened_stops_apply_before_anything_is_sent() {
     remove(&file);
 }
 
-// /dev/full: a file that opens for writing, and whose every write fails.
-#[cfg(target_os = "linux")]
 #[test]
 fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothing() {
     let fake = FakeServer::start().unwrap();
     let (ids, file) = planned(&fake, "apply-journal-full", 20);
     let journal_file = crate::journal::journal_path(&file);
-    std::os::unix::fs::symlink("/dev/full", &journal_file).unwrap();
+    crate::journal::tests::fill_disk_after(0);
     let seeding = fake.requests().len();
 
     let (code, out, err) = apply(&fake, &file, "--parallel 1");
 
-    // One batch of 16 sent and shown, then the stop.
+    // One batch of 16 sent and shown, then the stop: none of it is done
+    // until a journal holds it, as a dry run says too.
     let first: String = ids[..16]
         .iter()
         .map(|id| format!("revoked {id}\n"))
@@ -393,12 +392,12 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
     assert_eq!(code, 1);
     assert!(out.starts_with(&first), "{out}");
     let rest = format!(
-        "revoked 16, gone 0, failed 0\nplanned 20, done 16, left 4: the same command goes on: \
+        "revoked 16, gone 0, failed 0\nplanned 20, done 0, left 20: the same command goes on: \
          magicbell-jwt apply -- {}\n",
         file.display()
     );
     assert_eq!(out, first + &rest);
-    let full = io::Error::from_raw_os_error(28);
+    let full = io::Error::from(io::ErrorKind::StorageFull);
     assert!(
         err.starts_with(&format!(
             "error: could not write the journal {}: {full}; stopped before sending more.",
@@ -407,14 +406,41 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
         "{err}"
     );
     assert_eq!(sent(&fake, seeding), deletes_of(&ids[..16]));
+    crate::journal::tests::empty_disk();
+    let (_, dry, _) = apply(&fake, &file, "--dry-run");
+    assert_eq!(dry, "planned 20, done 0, left 20\n");
 
     // Once the journal can be written, the same command ends the plan: the
     // batch sent before answers 404.
-    std::fs::remove_file(&journal_file).unwrap();
     let (code, out, _) = apply(&fake, &file, "--parallel 1");
     assert_eq!(code, 0);
     assert!(out.ends_with("revoked 4, gone 16, failed 0\nplanned 20, done 20, left 0\n"));
     assert!(live_project_tokens(&fake).is_empty());
+    remove(&file);
+}
+
+#[test]
+fn a_journal_that_fails_on_the_last_batch_leaves_that_batch_to_the_same_command() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-journal-full-last", 20);
+    crate::journal::tests::fill_disk_after(1);
+
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 1);
+    assert!(
+        out.ends_with(&format!(
+            "revoked 20, gone 0, failed 0\nplanned 20, done 16, left 4: the same command goes \
+             on: magicbell-jwt apply -- {}\n",
+            file.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(journal(&file), each(&ids[..16], "revoked"));
+    crate::journal::tests::empty_disk();
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 4, failed 0\nplanned 20, done 20, left 0\n"));
     remove(&file);
 }
 
