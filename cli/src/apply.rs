@@ -104,6 +104,11 @@ fn steps<H: Applying>(
             "could not read the journal {}: {e}; nothing was sent",
             journal.display()
         )),
+        JournalError::NotFile(what) => Stop::Refused(format!(
+            "could not read the journal {}: it is {what}, not a regular file, and a journal \
+             must keep what is written to it; nothing was sent",
+            journal.display()
+        )),
         JournalError::Line(n, why) => Stop::Refused(format!(
             "line {n} of the journal {} is not an entry ({why}), and only its last line can \
              be cut short by a kill: nothing was sent",

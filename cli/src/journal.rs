@@ -1,6 +1,6 @@
 //! A plan's journal, `FILE.journal`: one JSON line per revoke sent (the id and its outcome), appended and flushed to disk a batch at a time, read back up to its last whole line.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -88,6 +88,9 @@ pub(crate) struct JournalRead {
 #[derive(Debug)]
 pub(crate) enum JournalError {
     Read(io::Error),
+    /// It is not a regular file (named here: `a directory`, `a device`): a
+    /// device such as `/dev/null` would keep nothing, a FIFO would block.
+    NotFile(&'static str),
     /// A whole line (numbered from 1) that is not an entry: the journal was
     /// not written by this tool alone.
     Line(usize, String),
@@ -96,17 +99,15 @@ pub(crate) enum JournalError {
 /// Reads the journal at `path` (none there is an empty one), taking each id
 /// it says is revoked or gone out of `pending`: nothing more is held.
 pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRead, JournalError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
+    // Looked at before it is opened: opening a FIFO waits for a writer.
+    match fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(JournalRead::default()),
         Err(e) => return Err(JournalError::Read(e)),
-    };
-    let mut read = JournalRead::default();
-    let kind = file.metadata().map_err(JournalError::Read)?.file_type();
-    if !kind.is_file() && !kind.is_dir() {
-        // A device (`/dev/null`) keeps no record to read back.
-        return Ok(read);
+        Ok(meta) if !meta.is_file() => return Err(JournalError::NotFile(special(&meta))),
+        Ok(_) => {}
     }
+    let file = File::open(path).map_err(JournalError::Read)?;
+    let mut read = JournalRead::default();
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
     for number in 1.. {
@@ -137,6 +138,28 @@ pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRe
         }
     }
     Ok(read)
+}
+
+/// What a file that is not a regular file is, as a journal's refusal names it.
+fn special(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
 }
 
 /// The longest line a journal is read with: far more than an entry takes,

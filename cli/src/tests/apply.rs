@@ -369,7 +369,48 @@ fn a_journal_that_cannot_be_opened_stops_apply_before_anything_is_sent() {
     );
     assert!(err.starts_with(&head), "{err}");
     assert!(err.ends_with("; nothing was sent\n"), "{err}");
+    assert_eq!(err, not_a_file(&file, "a directory"));
     assert!(deletes(&fake).is_empty());
+    remove(&file);
+}
+
+/// The refusal of a journal that is `what`, not a regular file.
+fn not_a_file(file: &Path, what: &str) -> String {
+    format!(
+        "error: could not read the journal {}: it is {what}, not a regular file, and a \
+         journal must keep what is written to it; nothing was sent\n",
+        crate::journal::journal_path(file).display()
+    )
+}
+
+// A device keeps nothing (`/dev/null`), a FIFO would block the read.
+#[cfg(unix)]
+#[test]
+fn a_journal_that_is_a_device_or_a_fifo_is_refused_before_anything_is_sent() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-journal-special", 2);
+    let journal_file = crate::journal::journal_path(&file);
+    std::os::unix::fs::symlink("/dev/null", &journal_file).unwrap();
+    let seeding = fake.requests().len();
+
+    for options in ["", "--dry-run"] {
+        let (code, out, err) = apply(&fake, &file, options);
+        assert_eq!((code, out.as_str()), (2, ""), "{options}");
+        assert_eq!(err, not_a_file(&file, "a device"), "{options}");
+    }
+
+    std::fs::remove_file(&journal_file).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&journal_file)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (code, out, err) = apply(&fake, &file, "");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, not_a_file(&file, "a FIFO"));
+
+    assert!(sent(&fake, seeding).is_empty());
+    assert_eq!(live_project_tokens(&fake).len(), ids.len());
     remove(&file);
 }
 
