@@ -108,14 +108,20 @@ impl PlanWriter {
         self.tokens
     }
 
-    /// Writes the plan out to disk and gives it its name; on an error the
-    /// temporary file is removed (when dropped).
-    pub(crate) fn finish(mut self) -> io::Result<()> {
+    /// Writes the plan out to disk and gives it its name. If it cannot be
+    /// written, the temporary file is removed (when dropped); if only the
+    /// rename fails, it is kept, whole, and named in the error.
+    pub(crate) fn finish(mut self) -> Result<(), Unfinished> {
+        let unwritten = |error| Unfinished { error, kept: None };
         if let Some(out) = self.out.as_mut() {
-            out.flush()?;
-            out.get_ref().sync_all()?;
+            out.flush().map_err(unwritten)?;
+            out.get_ref().sync_all().map_err(unwritten)?;
         }
-        fs::rename(&self.temporary, &self.file)?;
+        if let Err(error) = fs::rename(&self.temporary, &self.file) {
+            self.out = None;
+            let kept = Some(self.temporary.clone());
+            return Err(Unfinished { error, kept });
+        }
         self.out = None;
         // The rename itself reaches the disk with its directory; where a
         // directory cannot be opened so, the plan is there all the same.
@@ -125,6 +131,14 @@ impl PlanWriter {
         }
         Ok(())
     }
+}
+
+/// Why a plan was not given its name.
+#[derive(Debug)]
+pub(crate) struct Unfinished {
+    pub(crate) error: io::Error,
+    /// The temporary file, whole, when only its rename failed.
+    pub(crate) kept: Option<PathBuf>,
 }
 
 impl Drop for PlanWriter {
@@ -301,6 +315,47 @@ mod tests {
         assert_eq!(at(0), "1970-01-01T00:00:00Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(at(1_796_634_061), "2026-12-07T09:01:01Z");
+    }
+
+    #[test]
+    fn a_plan_whose_rename_fails_is_kept_whole_in_its_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("mbcli-rename-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plan.jsonl");
+        let header = PlanHeader {
+            plan: PLAN_FORMAT,
+            command: "prune".into(),
+            arguments: vec!["--expired".into()],
+            base_url: "http://127.0.0.1:1/v2".into(),
+            listed_at: "2026-12-07T08:00:00Z".into(),
+            tool: "magicbell-jwt 0.1.0".into(),
+        };
+        let mut writer = PlanWriter::create(&file, &header).unwrap();
+        writer.token(&token("t1")).unwrap();
+        // A directory, not empty, took the plan's name while it was listed.
+        fs::create_dir_all(file.join("in-the-way")).unwrap();
+
+        let unfinished = writer.finish().unwrap_err();
+
+        let temporary = dir.join(format!("plan.jsonl.{}.tmp", std::process::id()));
+        assert_eq!(unfinished.kept.as_ref(), Some(&temporary));
+        let mut read = PlanReader::open(&temporary).unwrap();
+        assert_eq!(read.header, header);
+        assert_eq!(read.next().unwrap().unwrap(), (2, token("t1")));
+        assert!(read.next().is_none());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn token(id: &str) -> PlannedToken {
+        PlannedToken {
+            id: id.into(),
+            kind: TokenKind::Project,
+            user: None,
+            name: Some("ci".into()),
+            created_at: Some("2026-12-07T08:00:00Z".into()),
+            expires_at: None,
+        }
     }
 
     #[test]

@@ -117,7 +117,18 @@ fn begin(job: &Job, command: &str, now: SystemTime, plan: &PlanTo) -> Result<Pla
         listed_at: rfc3339(now),
         tool: format!("magicbell-jwt {}", env!("CARGO_PKG_VERSION")),
     };
-    PlanWriter::create(&plan.file, &header).map_err(|e| unwritten(plan, &e))
+    // Before any list, so that a plan that cannot be written costs nothing:
+    // a directory under its name would take the rename, at the very end.
+    let refused = |why: String| {
+        let file = plan.file.display();
+        Stop::Refused(format!(
+            "could not write the plan {file}: {why}; no plan was written"
+        ))
+    };
+    if plan.file.is_dir() {
+        return Err(refused("it is a directory".into()));
+    }
+    PlanWriter::create(&plan.file, &header).map_err(|e| refused(e.to_string()))
 }
 
 /// The plan written whole under its name, and noted in `report`.
@@ -128,7 +139,18 @@ fn end(
     report: &mut Report,
 ) -> Result<(), Stop> {
     let tokens = writer.tokens();
-    writer.finish().map_err(|e| unwritten(plan, &e))?;
+    writer
+        .finish()
+        .map_err(|unfinished| match unfinished.kept {
+            None => unwritten(plan, &unfinished.error),
+            Some(kept) => Stop::File(format!(
+                "could not rename {} to {}: {}; the plan is kept whole in {0}: rename it, or \
+             apply it under that name",
+                kept.display(),
+                plan.file.display(),
+                unfinished.error
+            )),
+        })?;
     report.planned = Some(Planned {
         file: plan.file.clone(),
         tokens,

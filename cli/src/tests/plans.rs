@@ -207,7 +207,8 @@ fn a_plan_that_cannot_be_written_is_named_and_nothing_is_listed() {
     let command = format!("prune --older-than 1 --plan {}", file.display());
     let (code, out, err) = on_fake(&fake, &command, "");
 
-    assert_eq!((code, out.as_str()), (1, ""));
+    // Refused before anything is sent, as a plan to apply is.
+    assert_eq!((code, out.as_str()), (2, ""));
     assert!(
         err.starts_with(&format!(
             "error: could not write the plan {}: ",
@@ -218,6 +219,29 @@ fn a_plan_that_cannot_be_written_is_named_and_nothing_is_listed() {
     assert!(err.ends_with("; no plan was written\n"), "{err}");
     assert!(sent(&fake, seeding).is_empty());
     only_files(&dir, &[]);
+
+    // A directory under the plan's name would refuse only the rename, once
+    // every list was walked: it is refused first.
+    let taken = dir.join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    for command in ["prune --older-than 1", "user-revoke-all a@x b@x"] {
+        let line = format!("{command} --json --plan {}", taken.display());
+        let (code, out, err) = on_fake(&fake, &line, "");
+        let message = format!(
+            "could not write the plan {}: it is a directory; no plan was written",
+            taken.display()
+        );
+        assert_eq!((code, err), (2, format!("error: {message}\n")), "{command}");
+        let file = taken.display().to_string();
+        assert_eq!(
+            document(&out),
+            json!({"plan": file, "written": false, "tokens": 0, "error": message,
+                   "rate_limited": no_rate_limit()}),
+            "{command}"
+        );
+    }
+    assert!(sent(&fake, seeding).is_empty());
+    only_files(&dir, &["taken"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
