@@ -16,6 +16,8 @@ use crate::stop::Stop;
 pub(crate) struct Applied {
     pub(crate) plan: PathBuf,
     pub(crate) dry_run: bool,
+    /// `--parallel`, for the command that goes on.
+    pub(crate) parallel: usize,
     /// The plan's tokens, each id once.
     pub(crate) planned: usize,
     /// Of them, revoked or gone by the journal, this run's included.
@@ -60,6 +62,7 @@ pub(crate) fn apply<H: Applying>(job: &Job, file: &Path, dry_run: bool, hooks: &
     let mut report = Applied {
         plan: file.to_owned(),
         dry_run,
+        parallel: job.parallel(),
         ..Applied::default()
     };
     if let Err(stop) = steps(job, file, &mut report, hooks) {

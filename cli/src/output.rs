@@ -551,7 +551,7 @@ impl<'a> Output<'a> {
             (true, _) => Ok(()),
             (false, true) => self.close_applied(report),
             (false, false) => {
-                let text = applied_text(report, &self.prog);
+                let text = applied_text(report, &self.prog, self.json);
                 self.write_out(text.as_bytes())
                     .and_then(|()| self.flush_out())
             }
@@ -563,7 +563,7 @@ impl<'a> Output<'a> {
         if to_err {
             let _ = self
                 .err
-                .write_all(applied_text(report, &self.prog).as_bytes());
+                .write_all(applied_text(report, &self.prog, self.json).as_bytes());
         }
         if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
             code = code.max(self.fail(&Stop::Output(e)));

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::apply::Applied;
 use crate::connect::Target;
+use crate::flags::{DEFAULT_PARALLEL, JSON, PARALLEL};
 use crate::hiargs::Kind;
 use crate::jobs::{thousands, Planned, RateLimited, Report, Unshown};
 use crate::journal::journal_path;
@@ -249,8 +250,9 @@ pub(crate) fn planned_text(planned: &Planned) -> String {
 
 /// The end of an apply as text: this run's counts (a dry run has none),
 /// then the plan's: `planned P, done D, left L`, and when some are left
-/// after a run, the command that goes on.
-pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
+/// after a run, the command that goes on, with the options given that
+/// change what it does (`json` when `--json` was).
+pub(crate) fn applied_text(report: &Applied, prog: &str, json: bool) -> String {
     let mut text = String::new();
     if !report.dry_run {
         text.push_str(&format!(
@@ -268,8 +270,15 @@ pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
         report.planned, report.done
     ));
     if left > 0 && !report.dry_run {
+        let mut options = String::new();
+        if report.parallel != DEFAULT_PARALLEL {
+            options.push_str(&format!(" {} {}", PARALLEL.name, report.parallel));
+        }
+        if json {
+            options.push_str(&format!(" {}", JSON.name));
+        }
         text.push_str(&format!(
-            ": the same command goes on: {} apply -- {}",
+            ": the same command goes on: {} apply{options} -- {}",
             shell_quote(prog),
             shell_quote(&report.plan.to_string_lossy())
         ));

@@ -236,7 +236,7 @@ fn a_failed_revoke_is_journaled_with_its_error_and_the_same_command_goes_on() {
     assert!(
         out.ends_with(&format!(
             "revoked 2, gone 0, failed 1\nplanned 3, done 2, left 1: the same command goes on: \
-             magicbell-jwt apply -- {path}\n"
+             magicbell-jwt apply --parallel 1 -- {path}\n"
         )),
         "{out}"
     );
@@ -434,7 +434,7 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
     assert!(out.starts_with(&first), "{out}");
     let rest = format!(
         "revoked 16, gone 0, failed 0\nplanned 20, done 0, left 20: the same command goes on: \
-         magicbell-jwt apply -- {}\n",
+         magicbell-jwt apply --parallel 1 -- {}\n",
         file.display()
     );
     assert_eq!(out, first + &rest);
@@ -472,7 +472,7 @@ fn a_journal_that_fails_on_the_last_batch_leaves_that_batch_to_the_same_command(
     assert!(
         out.ends_with(&format!(
             "revoked 20, gone 0, failed 0\nplanned 20, done 16, left 4: the same command goes \
-             on: magicbell-jwt apply -- {}\n",
+             on: magicbell-jwt apply --parallel 1 -- {}\n",
             file.display()
         )),
         "{out}"
@@ -514,7 +514,7 @@ fn a_server_gone_part_way_leaves_the_rest_for_the_same_command() {
         out,
         format!(
             "revoked 0, gone 0, failed 8, not attempted 8\nplanned 20, done 0, left 20: the \
-             same command goes on: magicbell-jwt apply -- {}\n",
+             same command goes on: magicbell-jwt apply --parallel 1 -- {}\n",
             file.display()
         )
     );
@@ -544,7 +544,7 @@ fn apply_whose_stdout_fails_stops_after_the_batch_the_journal_holds() {
         err,
         format!(
             "{}{}revoked 16, gone 0, failed 0\nplanned 20, done 16, left 4: the same command \
-             goes on: magicbell-jwt apply -- {}\n",
+             goes on: magicbell-jwt apply --parallel 1 -- {}\n",
             unshown_batch(&ids[..16]),
             broken_pipe(),
             file.display()
@@ -552,6 +552,36 @@ fn apply_whose_stdout_fails_stops_after_the_batch_the_journal_holds() {
     );
     assert_eq!(sent(&fake, seeding), deletes_of(&ids[..16]));
     assert_eq!(journal(&file), each(&ids[..16], "revoked"));
+    remove(&file);
+}
+
+#[test]
+fn the_command_that_goes_on_repeats_the_options_given() {
+    let fake = FakeServer::start().unwrap();
+    let (_, file) = planned(&fake, "apply-options-again", 3);
+    let seeding = fake.requests().len();
+    let path = file.display();
+    let cases = [
+        (
+            "--json --parallel 16",
+            format!("apply --parallel 16 --json -- {path}"),
+        ),
+        ("--json", format!("apply --json -- {path}")),
+        // The default is no option to repeat.
+        ("--parallel 8 --json", format!("apply --json -- {path}")),
+    ];
+    for (options, again) in cases {
+        // stdout gone before anything is sent (the document opens before
+        // the first revoke): the counts go to stderr.
+        let mut out = Closing::after(0);
+        let line = format!("apply {path} {options}");
+        let (code, err) = on_fake_into(&fake, &line, &mut out);
+        assert_eq!(code, 1, "{options}");
+        let end =
+            format!("planned 3, done 0, left 3: the same command goes on: magicbell-jwt {again}\n");
+        assert!(err.ends_with(&end), "{options}: {err}");
+    }
+    assert!(sent(&fake, seeding).is_empty());
     remove(&file);
 }
 
