@@ -27,6 +27,10 @@ pub(crate) struct Applied {
     pub(crate) gone: usize,
     pub(crate) failed: usize,
     pub(crate) not_attempted: usize,
+    /// From the plan's first line: how many users it was listed for, and
+    /// those whose list failed, none of whose tokens it holds.
+    pub(crate) users: Option<usize>,
+    pub(crate) failed_users: Vec<String>,
     /// The line number of the journal's last line, left out because a
     /// kill cut it short: its token is sent again.
     pub(crate) torn: Option<usize>,
@@ -86,7 +90,7 @@ fn steps<H: Applying>(
             "line {n} of {shown} is not a planned token ({why}): nothing was sent"
         )),
     };
-    let plan = PlanReader::open(file).map_err(refused)?;
+    let mut plan = PlanReader::open(file).map_err(refused)?;
     let here = job.client().base_url();
     if plan.header.base_url != here {
         return Err(Stop::Refused(format!(
@@ -95,6 +99,8 @@ fn steps<H: Applying>(
             plan.header.base_url
         )));
     }
+    report.users = plan.header.users;
+    report.failed_users = plan.header.failed_users.take().unwrap_or_default();
     let mut pending = IdSet::default();
     for token in plan {
         pending.insert(&token.map_err(refused)?.1.id);

@@ -34,6 +34,13 @@ pub(crate) struct PlanHeader {
     /// `magicbell-jwt 0.1.0`.
     #[serde(default)]
     pub(crate) tool: String,
+    /// `user-revoke-all`: how many users were given, each once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) users: Option<usize>,
+    /// `user-revoke-all`: the users whose list failed, none of whose tokens
+    /// the plan holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) failed_users: Option<Vec<String>>,
 }
 
 /// Project or user token: which call revokes it.
@@ -69,19 +76,20 @@ pub(crate) struct PlanWriter {
     temporary: PathBuf,
     out: Option<BufWriter<File>>,
     tokens: usize,
+    /// The first line as written.
+    header: PlanHeader,
 }
 
 impl PlanWriter {
     /// Begins the plan `file` with its first line.
     pub(crate) fn create(file: &Path, header: &PlanHeader) -> io::Result<PlanWriter> {
-        let mut name = file.file_name().unwrap_or_default().to_owned();
-        name.push(format!(".{}.tmp", std::process::id()));
-        let temporary = file.with_file_name(name);
+        let temporary = beside(file, "tmp");
         let mut writer = PlanWriter {
             file: file.to_owned(),
             out: Some(BufWriter::new(File::create(&temporary)?)),
             temporary,
             tokens: 0,
+            header: header.clone(),
         };
         writer.line(header)?;
         Ok(writer)
@@ -108,11 +116,15 @@ impl PlanWriter {
         self.tokens
     }
 
-    /// Writes the plan out to disk and gives it its name. If it cannot be
-    /// written, the temporary file is removed (when dropped); if only the
-    /// rename fails, it is kept, whole, and named in the error.
-    pub(crate) fn finish(mut self) -> Result<(), Unfinished> {
+    /// Writes the plan out to disk, its first line `header` (what is known
+    /// only once every list is walked), and gives it its name. If it
+    /// cannot be written, the temporary file is removed (when dropped); if
+    /// only the rename fails, it is kept, whole, and named in the error.
+    pub(crate) fn finish(mut self, header: &PlanHeader) -> Result<(), Unfinished> {
         let unwritten = |error| Unfinished { error, kept: None };
+        if *header != self.header {
+            self.rehead(header).map_err(unwritten)?;
+        }
         if let Some(out) = self.out.as_mut() {
             out.flush().map_err(unwritten)?;
             out.get_ref().sync_all().map_err(unwritten)?;
@@ -139,6 +151,46 @@ pub(crate) struct Unfinished {
     pub(crate) error: io::Error,
     /// The temporary file, whole, when only its rename failed.
     pub(crate) kept: Option<PathBuf>,
+}
+
+impl PlanWriter {
+    /// The plan written again, `header` its first line: the tokens written
+    /// are moved to `FILE.PID.body.tmp`, and copied from there under the
+    /// new first line into `FILE.PID.tmp`, as they stand on disk.
+    fn rehead(&mut self, header: &PlanHeader) -> io::Result<()> {
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("closed"))?;
+        out.flush()?;
+        let body = beside(&self.file, "body.tmp");
+        fs::rename(&self.temporary, &body)?;
+        // Until a new one is made, no file is left to remove when dropped.
+        self.out = None;
+        let copied = (|| {
+            let mut read = BufReader::new(File::open(&body)?);
+            read.skip_until(b'\n')?;
+            self.out = Some(BufWriter::new(File::create(&self.temporary)?));
+            self.line(header)?;
+            io::copy(
+                &mut read,
+                self.out
+                    .as_mut()
+                    .ok_or_else(|| io::Error::other("closed"))?,
+            )
+        })();
+        let _ = fs::remove_file(&body);
+        copied?;
+        self.header = header.clone();
+        Ok(())
+    }
+}
+
+/// `FILE.PID.TAIL`, beside `file`.
+fn beside(file: &Path, tail: &str) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.{tail}", std::process::id()));
+    file.with_file_name(name)
 }
 
 impl Drop for PlanWriter {
@@ -330,13 +382,15 @@ mod tests {
             base_url: "http://127.0.0.1:1/v2".into(),
             listed_at: "2026-12-07T08:00:00Z".into(),
             tool: "magicbell-jwt 0.1.0".into(),
+            users: None,
+            failed_users: None,
         };
         let mut writer = PlanWriter::create(&file, &header).unwrap();
         writer.token(&token("t1")).unwrap();
         // A directory, not empty, took the plan's name while it was listed.
         fs::create_dir_all(file.join("in-the-way")).unwrap();
 
-        let unfinished = writer.finish().unwrap_err();
+        let unfinished = writer.finish(&header).unwrap_err();
 
         let temporary = dir.join(format!("plan.jsonl.{}.tmp", std::process::id()));
         assert_eq!(unfinished.kept.as_ref(), Some(&temporary));

@@ -270,13 +270,7 @@ pub(crate) fn applied_text(report: &Applied, prog: &str, json: bool) -> String {
         report.planned, report.done
     ));
     if left > 0 && !report.dry_run {
-        let mut options = String::new();
-        if report.parallel != DEFAULT_PARALLEL {
-            options.push_str(&format!(" {} {}", PARALLEL.name, report.parallel));
-        }
-        if json {
-            options.push_str(&format!(" {}", JSON.name));
-        }
+        let options = options_given(report.parallel, json);
         text.push_str(&format!(
             ": the same command goes on: {} apply{options} -- {}",
             shell_quote(prog),
@@ -287,13 +281,126 @@ pub(crate) fn applied_text(report: &Applied, prog: &str, json: bool) -> String {
     text
 }
 
-/// That the journal's last line was cut short, and is left out.
-pub(crate) fn torn_journal(plan: &Path, line: usize) -> String {
+/// ` --parallel N --json`: the options given that change what a command
+/// does, for a command to paste.
+fn options_given(parallel: usize, json: bool) -> String {
+    let mut options = String::new();
+    if parallel != DEFAULT_PARALLEL {
+        options.push_str(&format!(" {} {parallel}", PARALLEL.name));
+    }
+    if json {
+        options.push_str(&format!(" {}", JSON.name));
+    }
+    options
+}
+
+/// The most users named in a command to paste: more are read from the
+/// plan's first line.
+const USERS_NAMED: usize = 10;
+
+/// How to plan the users whose list failed, once a plan was written
+/// without them: the same command, with just them, into a second file (a
+/// line, or nothing).
+pub(crate) fn replan(report: &Report, prog: &str, json: bool) -> String {
+    let failed: Vec<&str> = (report.unlisted.iter().flatten())
+        .map(|(user, _)| user.as_str())
+        .collect();
+    let Some(planned) = report.planned.as_ref().filter(|p| p.written) else {
+        return String::new();
+    };
+    if failed.is_empty() {
+        return String::new();
+    }
+    let (file, next) = (&planned.file, next_plan(&planned.file));
+    let (file, next) = (file.to_string_lossy(), next.to_string_lossy());
+    let options = options_given(planned.parallel, json);
+    let command = format!(
+        "{} user-revoke-all{options} --plan {}",
+        shell_quote(prog),
+        shell_quote(&next)
+    );
+    let users = format!("{} user{}", lists_of(failed.len()), plural(failed.len()));
+    let again = if failed.len() <= USERS_NAMED {
+        let named: Vec<_> = failed.iter().map(|user| shell_quote(user)).collect();
+        format!("{command} -- {}", named.join(" "))
+    } else {
+        let read = format!("head -1 {} | jq -r '.failed_users[]'", shell_quote(&file));
+        format!("{read} | {command} -")
+    };
     format!(
-        "the last line of {} (line {line}) was cut short, as by a kill while it was written: \
-         it is left out, and its token is sent again (answered 404 if it was revoked)",
-        journal_path(plan).display()
+        "{users} failed, so {file} holds none of their tokens: plan them into a second \
+         file with: {again}\n"
     )
+}
+
+/// `the list of 1`, `the lists of 2`.
+fn lists_of(n: usize) -> String {
+    format!("the list{} of {n}", plural(n))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The name of a second plan beside `file`: `plan.jsonl` gives
+/// `plan-2.jsonl`, which gives `plan-3.jsonl`.
+fn next_plan(file: &Path) -> std::path::PathBuf {
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let (base, n) = match stem.rsplit_once('-') {
+        Some((base, n)) if !base.is_empty() => match n.parse::<u32>() {
+            Ok(n) => (base, n.saturating_add(1)),
+            Err(_) => (&*stem, 2),
+        },
+        _ => (&*stem, 2),
+    };
+    let mut name = format!("{base}-{n}");
+    if let Some(extension) = file.extension() {
+        name.push_str(&format!(".{}", extension.to_string_lossy()));
+    }
+    file.with_file_name(name)
+}
+
+/// What an apply warns of, a line each: the journal's last line cut
+/// short, and left out; the users whose lists failed when the plan was
+/// written, whose tokens it does not hold.
+pub(crate) fn applied_warnings(report: &Applied) -> String {
+    let mut text = String::new();
+    if let Some(line) = report.torn {
+        text.push_str(&format!(
+            "the last line of {} (line {line}) was cut short, as by a kill while it was \
+             written: it is left out, and its token is sent again (answered 404 if it was \
+             revoked)\n",
+            journal_path(&report.plan).display()
+        ));
+    }
+    let failed = &report.failed_users;
+    if !failed.is_empty() {
+        let mut named: Vec<&str> = failed
+            .iter()
+            .take(USERS_NAMED)
+            .map(String::as_str)
+            .collect();
+        if failed.len() > USERS_NAMED {
+            named.push("…");
+        }
+        let of = match report.users {
+            Some(n) => format!(" of the {n} user{}", plural(n)),
+            None => format!(" user{}", plural(failed.len())),
+        };
+        text.push_str(&format!(
+            "warning: {}{of} {} was listed for failed, so none of their tokens is in it, and \
+             applying it revokes none of them: {} (its first line names them all, in \
+             failed_users)\n",
+            lists_of(failed.len()),
+            report.plan.display(),
+            named.join(", ")
+        ));
+    }
+    text
 }
 
 /// `revoked N, failed M`, and `, not attempted K` when K is not 0.
@@ -344,6 +451,16 @@ mod tests {
         assert_eq!(reason(K::AddrNotAvailable), Some("address not available"));
         assert_eq!(reason(K::TimedOut), None);
     }
+    #[test]
+    fn a_second_plan_is_named_beside_the_first_with_the_next_number() {
+        let next = |file: &str| next_plan(Path::new(file)).display().to_string();
+        assert_eq!(next("plan.jsonl"), "plan-2.jsonl");
+        assert_eq!(next("dir/plan-2.jsonl"), "dir/plan-3.jsonl");
+        assert_eq!(next("plan"), "plan-2");
+        assert_eq!(next("incident-a.jsonl"), "incident-a-2.jsonl");
+        assert_eq!(next("-1.jsonl"), "-1-2.jsonl");
+    }
+
     #[test]
     fn the_rate_limit_a_job_met_is_one_line_only_when_it_met_any() {
         let line = |throttled, held_ms| {

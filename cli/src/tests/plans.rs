@@ -14,6 +14,20 @@ fn header(fake: &FakeServer, command: &str, arguments: &[&str]) -> serde_json::V
     })
 }
 
+/// The plan's first line for `user-revoke-all` of `arguments` (`users`
+/// users given), with the users whose list failed.
+fn users_header(
+    fake: &FakeServer,
+    arguments: &[&str],
+    users: usize,
+    failed: &[&str],
+) -> serde_json::Value {
+    let mut header = header(fake, "user-revoke-all", arguments);
+    header["users"] = json!(users);
+    header["failed_users"] = json!(failed);
+    header
+}
+
 /// A plan's line for `token`, of `user` when it is a user's.
 fn line(token: &AccessToken, user: Option<&str>) -> serde_json::Value {
     json!({
@@ -117,7 +131,7 @@ fn user_revoke_all_plan_holds_each_users_live_tokens_in_order_each_once() {
         assert_eq!(
             json_lines(&file),
             [
-                header(&fake, "user-revoke-all", &["-"]),
+                users_header(&fake, &["-"], 2, &[]),
                 // Newest first, as the lists give them.
                 line(&of(&b, &b2), Some("b@x")),
                 line(&of(&b, &b1), Some("b@x")),
@@ -150,9 +164,19 @@ fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
     let (code, out, err) = on_fake(&fake, &command, "");
 
     assert_eq!(code, 1);
+    // How to plan the user left out: the same command, into a second file.
+    let second = dir.join("plan-2.jsonl");
+    let again = format!(
+        "magicbell-jwt user-revoke-all --parallel 1 --json --plan {} -- a@x",
+        second.display()
+    );
     assert_eq!(
         err,
-        format!("failed to list the tokens of a@x: {FAKE_500}\n")
+        format!(
+            "failed to list the tokens of a@x: {FAKE_500}\nthe list of 1 user failed, so {} \
+             holds none of their tokens: plan them into a second file with: {again}\n",
+            file.display()
+        )
     );
     assert_eq!(
         document(&out),
@@ -163,9 +187,88 @@ fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
         })
     );
     let lines = json_lines(&file);
-    assert_eq!(lines[0]["arguments"], json!(["a@x", "b@x"]));
+    assert_eq!(lines[0], users_header(&fake, &["a@x", "b@x"], 2, &["a@x"]));
     assert_eq!(lines[1..].len(), 1);
     assert_eq!(lines[1]["id"], json!(b1));
+
+    // Applied, or counted, it says who it is short of.
+    let warning = format!(
+        "warning: the list of 1 of the 2 users {} was listed for failed, so none of their \
+         tokens is in it, and applying it revokes none of them: a@x (its first line names \
+         them all, in failed_users)\n",
+        file.display()
+    );
+    for options in ["--dry-run", ""] {
+        let line = format!("apply {} {options}", file.display());
+        let (code, _, err) = on_fake(&fake, &line, "");
+        assert_eq!((code, err.as_str()), (0, warning.as_str()), "{options}");
+    }
+
+    // The command given plans the user left out.
+    let again = again.strip_prefix("magicbell-jwt ").unwrap();
+    let (code, _, err) = on_fake(&fake, again, "");
+    assert_eq!((code, err.as_str()), (0, ""));
+    let lines = json_lines(&second);
+    assert_eq!(lines[0], users_header(&fake, &["a@x"], 1, &[]));
+    assert_eq!(lines[1]["user"], json!("a@x"));
+    // No temporary file is left by writing the first line again.
+    only_files(&dir, &["plan-2.jsonl", "plan.jsonl", "plan.jsonl.journal"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn more_users_left_out_than_a_command_line_names_are_read_from_the_plan() {
+    let fake = FakeServer::start().unwrap();
+    let users: Vec<String> = (0..12).map(|i| format!("u{i}@x")).collect();
+    let dir = scratch("users-plan-failed-many");
+    let file = dir.join("plan.jsonl");
+    // Each list is one request: the first 11 fail.
+    fake.inject(11, FakeFault::Status(500));
+
+    let command = format!(
+        "user-revoke-all {} --parallel 1 --plan {}",
+        users.join(" "),
+        file.display()
+    );
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!("planned 0 tokens of 1 user into {}\n", file.display())
+    );
+    let path = file.display();
+    let last = err.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "the lists of 11 users failed, so {path} holds none of their tokens: plan them \
+             into a second file with: head -1 {path} | jq -r '.failed_users[]' | \
+             magicbell-jwt user-revoke-all --parallel 1 --plan {} -",
+            dir.join("plan-2.jsonl").display()
+        )
+    );
+    let failed: Vec<&str> = users[..11].iter().map(String::as_str).collect();
+    let header = users_header(
+        &fake,
+        &users.iter().map(String::as_str).collect::<Vec<_>>(),
+        12,
+        &failed,
+    );
+    assert_eq!(json_lines(&file), [header]);
+    only_files(&dir, &["plan.jsonl"]);
+
+    let (code, _, err) = on_fake(&fake, &format!("apply {path}"), "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        err,
+        format!(
+            "warning: the lists of 11 of the 12 users {path} was listed for failed, so none \
+             of their tokens is in it, and applying it revokes none of them: {}, … (its first \
+             line names them all, in failed_users)\n",
+            failed[..10].join(", ")
+        )
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
