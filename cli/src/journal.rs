@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::IdSet;
+use crate::plan::{IdSet, MAX_LINE};
 
 /// What became of one revoke of a plan.
 #[derive(Debug)]
@@ -161,10 +161,6 @@ fn special(meta: &fs::Metadata) -> &'static str {
     }
     "a special file"
 }
-
-/// The longest line a journal is read with: far more than an entry takes,
-/// so that a file that is no journal is refused without being held whole.
-const MAX_LINE: u64 = 1 << 20;
 
 /// A journal open for appending.
 pub(crate) struct Journal {

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,7 @@ pub(crate) const PLAN_FORMAT: u32 = 1;
 
 /// A plan's first line: the job it was listed for. It has no `id`, which
 /// is how it is told from a token's line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PlanHeader {
     /// [`PLAN_FORMAT`].
     pub(crate) plan: u32,
@@ -213,10 +213,16 @@ pub(crate) enum PlanError {
     Line(usize, String),
 }
 
+/// The longest line a plan or a journal is read with: far more than a
+/// line of either takes, so that a file that is neither is refused without
+/// being held whole.
+pub(crate) const MAX_LINE: u64 = 1 << 20;
+
 /// A plan read line by line: its first line, then its tokens, blank lines
 /// skipped, each with its line number.
 pub(crate) struct PlanReader {
-    lines: io::Lines<BufReader<File>>,
+    read: BufReader<File>,
+    line: Vec<u8>,
     number: usize,
     pub(crate) header: PlanHeader,
 }
@@ -224,31 +230,53 @@ pub(crate) struct PlanReader {
 impl PlanReader {
     /// Opens `file` and reads its first line.
     pub(crate) fn open(file: &Path) -> Result<PlanReader, PlanError> {
-        let mut lines = BufReader::new(File::open(file).map_err(PlanError::Read)?).lines();
-        let first = match lines.next() {
-            None => return Err(PlanError::NoHeader("the file is empty".into())),
-            Some(line) => line.map_err(PlanError::Read)?,
+        let read = BufReader::new(File::open(file).map_err(PlanError::Read)?);
+        let mut plan = PlanReader {
+            read,
+            line: Vec::new(),
+            number: 0,
+            header: PlanHeader::default(),
         };
-        let value: serde_json::Value = serde_json::from_str(&first)
+        if !plan.next_line()? {
+            return Err(PlanError::NoHeader("the file is empty".into()));
+        }
+        let value: serde_json::Value = serde_json::from_slice(&plan.line)
             .map_err(|e| PlanError::NoHeader(format!("its first line is not JSON: {e}")))?;
         if value.get("id").is_some() {
             let why =
                 "its first line is a token's, not the job's (a plan's first line has no \"id\")";
             return Err(PlanError::NoHeader(why.into()));
         }
-        let header: PlanHeader = serde_json::from_value(value)
+        plan.header = serde_json::from_value(value)
             .map_err(|e| PlanError::NoHeader(format!("its first line is not a job's: {e}")))?;
-        if header.plan != PLAN_FORMAT {
+        if plan.header.plan != PLAN_FORMAT {
             return Err(PlanError::NoHeader(format!(
                 "it is of plan format {}, and this tool reads format {PLAN_FORMAT}",
-                header.plan
+                plan.header.plan
             )));
         }
-        Ok(PlanReader {
-            lines,
-            number: 1,
-            header,
-        })
+        Ok(plan)
+    }
+
+    /// Reads the next line into `self.line`: whether there was one.
+    fn next_line(&mut self) -> Result<bool, PlanError> {
+        self.line.clear();
+        let n = (&mut self.read)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut self.line)
+            .map_err(PlanError::Read)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        self.number += 1;
+        if n as u64 == MAX_LINE && self.line.last() != Some(&b'\n') {
+            let why = format!("it is longer than {MAX_LINE} bytes");
+            return Err(match self.number {
+                1 => PlanError::NoHeader(format!("its first line {why}")),
+                n => PlanError::Line(n, why),
+            });
+        }
+        Ok(true)
     }
 }
 
@@ -258,16 +286,16 @@ impl Iterator for PlanReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let line = match self.lines.next()? {
-                Ok(line) => line,
-                Err(e) => return Some(Err(PlanError::Read(e))),
-            };
-            self.number += 1;
-            if line.trim().is_empty() {
+            match self.next_line() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+            if self.line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             let number = self.number;
-            let token = serde_json::from_str::<PlannedToken>(&line)
+            let token = serde_json::from_slice::<PlannedToken>(&self.line)
                 .map_err(|e| PlanError::Line(number, e.to_string()))
                 .and_then(|token| match token.id.trim() {
                     "" => Err(PlanError::Line(number, "its id is empty".into())),
@@ -279,7 +307,8 @@ impl Iterator for PlanReader {
 }
 
 /// A set of token ids, compact for UUIDs (16 bytes each, as the API's ids
-/// are), any other id kept as its text.
+/// are, in either case: a UUID's hex digits name the same id in upper or
+/// lower case), any other id kept as its text.
 #[derive(Debug, Default)]
 pub(crate) struct IdSet {
     uuids: HashSet<u128>,
@@ -308,9 +337,9 @@ impl IdSet {
     }
 }
 
-/// `id` as a number when it is a UUID in its canonical text, lowercase
-/// (`8-4-4-4-12` hex digits): the one text that number stands for, so two
-/// ids are the same number only when they are the same text.
+/// `id` as a number when it is a UUID in its canonical text (`8-4-4-4-12`
+/// hex digits, in either case), so two ids are the same number only when
+/// they are the same text but for the case of its digits.
 fn uuid(id: &str) -> Option<u128> {
     let bytes = id.as_bytes();
     if bytes.len() != 36 {
@@ -327,6 +356,7 @@ fn uuid(id: &str) -> Option<u128> {
         let digit = match b {
             b'0'..=b'9' => b - b'0',
             b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
             _ => return None,
         };
         n = n << 4 | u128::from(digit);
@@ -418,12 +448,14 @@ mod tests {
         let lower = "0190a5b4-8c1e-4f6a-9d2b-3e4f5a6b7c8d";
         assert!(set.insert(lower));
         assert!(!set.insert(lower));
-        // Another text, so another id, though the same number in hex.
-        assert!(set.insert(&lower.to_uppercase()));
+        // The same UUID in upper case: the same id, kept as its number.
+        let upper = lower.to_uppercase();
+        assert!(!set.insert(&upper));
+        assert!(set.insert("0190A5B4-8C1E-4F6A-9D2B-3E4F5A6B7C8E"));
         assert!(set.insert("t1"));
-        assert_eq!((set.uuids.len(), set.others.len()), (1, 2));
+        assert_eq!((set.uuids.len(), set.others.len()), (2, 1));
         assert!(set.remove("t1") && !set.remove("t1"));
-        assert!(set.remove(lower));
+        assert!(set.remove(&upper) && !set.remove(lower));
         assert_eq!(set.len(), 1);
         assert_eq!(uuid("0190a5b4-8c1e-4f6a-9d2b-3e4f5a6b7c8"), None);
         assert_eq!(uuid("0190a5b4x8c1e-4f6a-9d2b-3e4f5a6b7c8d"), None);

@@ -7,7 +7,7 @@ use magicbell_jwt::{AccessToken, FetchTokensParams};
 
 use crate::hiargs::{PlanTo, PruneRule};
 use crate::jobs::{each_live, pruned, walk_users, Hooks, Job, Planned, Report};
-use crate::plan::{rfc3339, IdSet, PlanHeader, PlanWriter, PlannedToken, TokenKind, PLAN_FORMAT};
+use crate::plan::{rfc3339, PlanHeader, PlanWriter, PlannedToken, TokenKind, PLAN_FORMAT};
 use crate::stop::Stop;
 
 /// `prune --plan FILE`: the live project tokens `prune` would revoke, into
@@ -60,7 +60,9 @@ pub(crate) fn plan_user_revoke_all(
         Err(stop) => return job.done(with_error(report, stop)),
     };
     let mut unlisted = Vec::new();
-    let mut seen = IdSet::default();
+    // A token listed under two users (an email and an external id of one
+    // person) is written twice rather than held to be told apart: `apply`
+    // revokes it once, and memory stays bounded by the lists in flight.
     let mut failed: Option<io::Error> = None;
     walk_users(job, users, hooks, |user, listed| {
         let tokens = match listed {
@@ -71,8 +73,7 @@ pub(crate) fn plan_user_revoke_all(
             }
         };
         for token in tokens {
-            let new = token.id.as_deref().is_some_and(|id| seen.insert(id));
-            if new && failed.is_none() {
+            if token.id.is_some() && failed.is_none() {
                 let line = planned(token, TokenKind::User, Some(user));
                 failed = writer.token(&line).err();
             }

@@ -143,6 +143,27 @@ fn a_plan_edited_by_hand_revokes_only_the_lines_left() {
 }
 
 #[test]
+fn a_uuid_given_in_upper_and_lower_case_is_one_token_revoked_once() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-uuid-case", 2);
+    let upper = ids[0].to_uppercase();
+    assert_ne!(upper, ids[0]);
+    write_plan(
+        &file,
+        &fake.base_url(),
+        &[ids[0].clone(), upper, ids[1].clone()],
+    );
+    let seeding = fake.requests().len();
+
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 0);
+    assert!(out.ends_with("planned 2, done 2, left 0\n"), "{out}");
+    assert_eq!(sent(&fake, seeding), deletes_of(&ids));
+    remove(&file);
+}
+
+#[test]
 fn a_rerun_sends_only_what_the_journal_does_not_say_is_done() {
     let fake = FakeServer::start().unwrap();
     let (ids, file) = planned(&fake, "apply-rerun", 5);
@@ -313,6 +334,13 @@ fn a_plan_that_is_missing_not_a_plan_or_malformed_is_refused_before_anything_is_
             format!("error: {path} is not a plan: the file is empty\n"),
         ),
     ];
+    // A line no plan has, read no further than its first MiB.
+    let long = format!("{text}{{\"id\": \"{}\"}}\n", "x".repeat(1 << 20));
+    let long_message = format!(
+        "error: line 4 of {path} is not a planned token (it is longer than 1048576 bytes): \
+         nothing was sent\n"
+    );
+    let cases = cases.into_iter().chain([(long, long_message)]);
     for (plan, message) in cases {
         std::fs::write(&file, plan).unwrap();
         let (code, out, err) = apply(&fake, &file, "");

@@ -149,6 +149,40 @@ fn user_revoke_all_plan_holds_each_users_live_tokens_in_order_each_once() {
 }
 
 #[test]
+fn a_token_listed_under_two_users_is_planned_twice_and_applied_once() {
+    let fake = FakeServer::start().unwrap();
+    let request = CreateUserTokenRequest::for_email("ann@x").external_id("u-1");
+    let id = fake.client().create_user_jwt(&request).unwrap().token_id;
+    let dir = scratch("users-plan-shared");
+    let file = dir.join("plan.jsonl");
+
+    let command = format!("user-revoke-all ann@x u-1 --plan {}", file.display());
+    let (code, out, _) = on_fake(&fake, &command, "");
+
+    // The planned count counts lines.
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("planned 2 tokens of 2 users into {}\n", file.display())
+    );
+    let lines = json_lines(&file);
+    let listed: Vec<_> = lines[1..].iter().map(|l| (&l["id"], &l["user"])).collect();
+    assert_eq!(
+        listed,
+        [(&json!(id), &json!("ann@x")), (&json!(id), &json!("u-1"))]
+    );
+    let seeding = fake.requests().len();
+    let (code, out, _) = on_fake(&fake, &format!("apply {}", file.display()), "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("revoked {id}\nrevoked 1, gone 0, failed 0\nplanned 1, done 1, left 0\n")
+    );
+    assert_eq!(sent(&fake, seeding).len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
     let fake = FakeServer::start().unwrap();
     seed_user(&fake, "a@x");
