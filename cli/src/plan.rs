@@ -297,12 +297,26 @@ impl Iterator for PlanReader {
             let number = self.number;
             let token = serde_json::from_slice::<PlannedToken>(&self.line)
                 .map_err(|e| PlanError::Line(number, e.to_string()))
-                .and_then(|token| match token.id.trim() {
-                    "" => Err(PlanError::Line(number, "its id is empty".into())),
-                    _ => Ok((number, token)),
+                .and_then(|token| match disagrees(&token) {
+                    Some(why) => Err(PlanError::Line(number, why.into())),
+                    None => Ok((number, token)),
                 });
             return Some(token);
         }
+    }
+}
+
+/// Why a token's line cannot be applied as it stands: an empty id, or a
+/// `kind` its `user` contradicts (which call revokes it would be a guess,
+/// and a wrong guess is answered 404, which reads as done).
+fn disagrees(token: &PlannedToken) -> Option<&'static str> {
+    if token.id.trim().is_empty() {
+        return Some("its id is empty");
+    }
+    match (token.kind, &token.user) {
+        (TokenKind::Project, Some(_)) => Some("its kind is project, and it names a user"),
+        (TokenKind::User, None) => Some("its kind is user, and it names no user"),
+        _ => None,
     }
 }
 

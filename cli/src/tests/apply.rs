@@ -333,6 +333,28 @@ fn a_plan_that_is_missing_not_a_plan_or_malformed_is_refused_before_anything_is_
             String::new(),
             format!("error: {path} is not a plan: the file is empty\n"),
         ),
+        // A kind its user contradicts: the wrong call's 404 would read as
+        // done.
+        (
+            format!(
+                "{text}{}\n",
+                json!({"id": ids[0], "kind": "project", "user": "a@x"})
+            ),
+            format!(
+                "error: line 4 of {path} is not a planned token (its kind is project, and it \
+                 names a user): nothing was sent\n"
+            ),
+        ),
+        (
+            format!(
+                "{text}{}\n",
+                json!({"id": ids[0], "kind": "user", "user": null})
+            ),
+            format!(
+                "error: line 4 of {path} is not a planned token (its kind is user, and it \
+                 names no user): nothing was sent\n"
+            ),
+        ),
     ];
     // A line no plan has, read no further than its first MiB.
     let long = format!("{text}{{\"id\": \"{}\"}}\n", "x".repeat(1 << 20));
@@ -644,13 +666,18 @@ fn a_plan_of_both_kinds_revokes_each_by_its_own_call_and_needs_only_plan_and_bas
     let file = scratch("apply-kinds").join("plan.jsonl");
     // A first line trimmed by hand to what apply needs.
     let mut text = json!({"plan": 1, "base_url": fake.base_url()}).to_string();
-    for (id, kind) in [
-        (&project[0], "project"),
-        (&user[0], "user"),
-        (&user[1], "user"),
-        (&project[1], "project"),
+    for (id, kind, user) in [
+        (&project[0], "project", None),
+        (&user[0], "user", Some("a@x")),
+        (&user[1], "user", Some("a@x")),
+        (&project[1], "project", None),
     ] {
-        text.push_str(&format!("\n{}", json!({"id": id, "kind": kind})));
+        // `user` left out of a project token's line: null.
+        let mut line = json!({"id": id, "kind": kind});
+        if let Some(user) = user {
+            line["user"] = json!(user);
+        }
+        text.push_str(&format!("\n{line}"));
     }
     std::fs::write(&file, text).unwrap();
     let seeding = fake.requests().len();
