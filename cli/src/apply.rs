@@ -18,6 +18,8 @@ pub(crate) struct Applied {
     pub(crate) dry_run: bool,
     /// `--parallel`, for the command that goes on.
     pub(crate) parallel: usize,
+    /// `--assume-gone`: 404s are gone even where they suggest a mistake.
+    pub(crate) assume_gone: bool,
     /// The plan's tokens, each id once.
     pub(crate) planned: usize,
     /// Of them, revoked or gone by the journal, this run's included.
@@ -62,11 +64,18 @@ pub(crate) trait Applying: Hooks {
 /// twice, line by line: whole first, so that any flaw in it is refused
 /// before anything is sent, then batch by batch as it is applied; what is
 /// held is the set of ids left to send, and one batch.
-pub(crate) fn apply<H: Applying>(job: &Job, file: &Path, dry_run: bool, hooks: &mut H) -> Applied {
+pub(crate) fn apply<H: Applying>(
+    job: &Job,
+    file: &Path,
+    dry_run: bool,
+    assume_gone: bool,
+    hooks: &mut H,
+) -> Applied {
     let mut report = Applied {
         plan: file.to_owned(),
         dry_run,
         parallel: job.parallel(),
+        assume_gone,
         ..Applied::default()
     };
     if let Err(stop) = steps(job, file, &mut report, hooks) {
@@ -143,6 +152,7 @@ fn steps<H: Applying>(
     let mut batch = Batch {
         kind: TokenKind::Project,
         ids: Vec::with_capacity(size),
+        watch: !report.assume_gone && read.entries == 0 && read.torn.is_none(),
     };
     let changed = |e: PlanError| {
         let why = match e {
@@ -177,7 +187,19 @@ fn steps<H: Applying>(
 struct Batch {
     kind: TokenKind,
     ids: Vec<String>,
+    /// No answer but 404 met yet by this run (and `--assume-gone` not
+    /// given): a batch all answered 404 may be a mistake, not work done.
+    watch: bool,
 }
+
+/// The fewest ids in a batch answered all 404 that stop the first apply of
+/// a plan (its journal empty) before it has met any other answer. Such a
+/// batch is what a token of another project gets for every id (the same
+/// base URL, none of its tokens); with the plan's own token it means each
+/// was revoked outside the journal, which is worth a look. Fewer are let
+/// through: a plan of a few tokens revoked by hand meanwhile would stop for
+/// nothing.
+const SUSPECT_404S: usize = 4;
 
 /// Revokes a batch, journals it, then shows it. Whether to go on: not
 /// once the server could not be reached.
@@ -203,6 +225,13 @@ fn send<H: Applying>(
         },
     );
     let outcomes: Vec<Outcome> = results.into_iter().map(Outcome::of).collect();
+    if batch.watch {
+        batch.watch = outcomes.iter().all(|o| matches!(o, Outcome::Gone));
+        if batch.watch && ids.len() >= SUSPECT_404S {
+            // Nothing of it journaled, shown or counted.
+            return Err(Stop::Suspect(all_404(ids.len(), job, report)));
+        }
+    }
     let mut unreachable = false;
     for outcome in &outcomes {
         match outcome {
@@ -230,7 +259,8 @@ fn send<H: Applying>(
         return Err(Stop::File(format!(
             "could not write the journal {}: {e}; stopped before sending more. The batch \
              above was sent but is not in the journal: the same command sends it again once \
-             the journal can be written, and its revoked tokens then answer 404 (gone)",
+             the journal can be written, and its revoked tokens then answer 404 (gone; with \
+             nothing journaled yet, that takes --assume-gone)",
             journal_path(&report.plan).display()
         )));
     }
@@ -241,4 +271,19 @@ fn send<H: Applying>(
     let done = report.revoked + report.gone;
     hooks.progress(&revoked_progress(done, report.failed, total));
     Ok(true)
+}
+
+/// Why a run stopped on a batch of `n` answered all 404, none sent before:
+/// the likely causes, and how to go on.
+fn all_404(n: usize, job: &Job, report: &Applied) -> String {
+    format!(
+        "the first {n} tokens sent from {plan}, whose journal is empty, were all answered \
+         404 (not found): MAGICBELL_TOKEN may be another project's than the one the plan was \
+         listed from (requests go to {url}), or the plan was applied already, by someone \
+         else or by a run stopped before it journaled them. Stopped, none of them \
+         journaled. Check MAGICBELL_TOKEN; if it is the project's and these tokens are \
+         revoked, the same command with --assume-gone counts them gone and goes on",
+        plan = report.plan.display(),
+        url = job.client().base_url(),
+    )
 }

@@ -113,6 +113,12 @@ pub(crate) const PLAN: Flag = Flag {
     sets: Sets::Value("FILE", |a| &mut a.plan),
     help: "revoke nothing: write what would be revoked to FILE,\none JSON line a token, for review and `apply FILE`",
 };
+pub(crate) const ASSUME_GONE: Flag = Flag {
+    name: "--assume-gone",
+    sets: Sets::Switch(|a| &mut a.assume_gone),
+    help:
+        "go on when a first batch is answered all 404: count\nthose tokens gone (revoked already)",
+};
 /// Every command but `fake` takes it, before or after the command's name.
 pub(crate) const JSON: Flag = Flag {
     name: "--json",
@@ -346,7 +352,11 @@ pub(crate) const COMMANDS: &[CommandDef] = &[
         verb: Verb::Apply,
         section: Section::Jobs,
         positional: Positional::One("FILE"),
-        options: &[Takes::Maybe(&PARALLEL), Takes::Maybe(&DRY_RUN)],
+        options: &[
+            Takes::Maybe(&PARALLEL),
+            Takes::Maybe(&DRY_RUN),
+            Takes::Maybe(&ASSUME_GONE),
+        ],
         json: true,
         about: "revoke the tokens of a plan (--plan FILE);\nrun again, it goes on where it stopped",
         note: APPLY_NOTE,

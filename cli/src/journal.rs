@@ -77,6 +77,9 @@ pub(crate) fn journal_path(plan: &Path) -> PathBuf {
 pub(crate) struct JournalRead {
     /// How many ids it took out of the pending set, revoked or gone.
     pub(crate) done: usize,
+    /// How many entries it holds: none, and no revoke of the plan was ever
+    /// sent (but by a run stopped before its first batch was journaled).
+    pub(crate) entries: usize,
     /// The length of its whole lines, in bytes.
     whole: u64,
     /// The line number of a last line a kill cut short (it has no newline),
@@ -99,6 +102,22 @@ pub(crate) enum JournalError {
 /// Reads the journal at `path` (none there is an empty one), taking each id
 /// it says is revoked or gone out of `pending`: nothing more is held.
 pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRead, JournalError> {
+    let mut done = 0;
+    let mut read = read_entries(path, |id, outcome| {
+        if matches!(outcome, Final::Revoked | Final::Gone) && pending.remove(id) {
+            done += 1;
+        }
+    })?;
+    read.done = done;
+    Ok(read)
+}
+
+/// Hands each entry of the journal at `path` to `each`, up to its last
+/// whole line.
+fn read_entries(
+    path: &Path,
+    mut each: impl FnMut(&str, Final),
+) -> Result<JournalRead, JournalError> {
     // Looked at before it is opened: opening a FIFO waits for a writer.
     match fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(JournalRead::default()),
@@ -133,9 +152,8 @@ pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRe
         }
         let entry: Entry =
             serde_json::from_slice(&line).map_err(|e| JournalError::Line(number, e.to_string()))?;
-        if matches!(entry.outcome, Final::Revoked | Final::Gone) && pending.remove(&entry.id) {
-            read.done += 1;
-        }
+        read.entries += 1;
+        each(&entry.id, entry.outcome);
     }
     Ok(read)
 }

@@ -63,6 +63,7 @@ pub(crate) struct LowArgs {
     pub(crate) env_file: Option<String>,
     pub(crate) frozen_clock: bool,
     pub(crate) plan: Option<String>,
+    pub(crate) assume_gone: bool,
 }
 
 impl LowArgs {
@@ -89,6 +90,7 @@ impl LowArgs {
             env_file: None,
             frozen_clock: false,
             plan: None,
+            assume_gone: false,
         }
     }
 }

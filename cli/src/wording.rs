@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::apply::Applied;
 use crate::connect::Target;
-use crate::flags::{DEFAULT_PARALLEL, JSON, PARALLEL};
+use crate::flags::{ASSUME_GONE, DEFAULT_PARALLEL, JSON, PARALLEL};
 use crate::hiargs::Kind;
 use crate::jobs::{thousands, Planned, RateLimited, Report, Unshown};
 use crate::journal::journal_path;
@@ -70,7 +70,7 @@ pub(crate) fn words(failed: Failed<'_>, wording: Wording, voice: Voice<'_>) -> S
                 Wording::Stderr => format!("error: {line}\n"),
             };
         }
-        Failed::Stop(Stop::Refused(line) | Stop::File(line)) => {
+        Failed::Stop(Stop::Refused(line) | Stop::File(line) | Stop::Suspect(line)) => {
             return match wording {
                 Wording::Line => line.clone(),
                 Wording::Stderr => format!("error: {line}\n"),
@@ -269,8 +269,13 @@ pub(crate) fn applied_text(report: &Applied, prog: &str, json: bool) -> String {
         "planned {}, done {}, left {left}",
         report.planned, report.done
     ));
-    if left > 0 && !report.dry_run {
-        let options = options_given(report.parallel, json);
+    // Stopped on 404s that suggest a mistake: the error says how to go on.
+    let suspect = matches!(report.error, Some(Stop::Suspect(_)));
+    if left > 0 && !report.dry_run && !suspect {
+        let mut options = options_given(report.parallel, json);
+        if report.assume_gone {
+            options.push_str(&format!(" {}", ASSUME_GONE.name));
+        }
         text.push_str(&format!(
             ": the same command goes on: {} apply{options} -- {}",
             shell_quote(prog),

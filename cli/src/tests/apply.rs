@@ -501,9 +501,20 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
     let (_, dry, _) = apply(&fake, &file, "--dry-run");
     assert_eq!(dry, "planned 20, done 0, left 20\n");
 
-    // Once the journal can be written, the same command ends the plan: the
-    // batch sent before answers 404.
-    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    // Once the journal can be written, the same command sends the batch
+    // again: answered all 404 with nothing journaled yet, it stops, as a
+    // token of another project would; --assume-gone goes on.
+    let rerun = fake.requests().len();
+    let (code, out, err) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "revoked 0, gone 0, failed 0\nplanned 20, done 0, left 20\n"
+    );
+    assert!(err.contains("were all answered 404"), "{err}");
+    assert_eq!(sent(&fake, rerun), deletes_of(&ids[..16]));
+    assert!(journal(&file).is_empty());
+    let (code, out, _) = apply(&fake, &file, "--parallel 1 --assume-gone");
     assert_eq!(code, 0);
     assert!(out.ends_with("revoked 4, gone 16, failed 0\nplanned 20, done 20, left 0\n"));
     assert!(live_project_tokens(&fake).is_empty());
@@ -532,6 +543,84 @@ fn a_journal_that_fails_on_the_last_batch_leaves_that_batch_to_the_same_command(
     let (code, out, _) = apply(&fake, &file, "--parallel 1");
     assert_eq!(code, 0);
     assert!(out.ends_with("revoked 0, gone 4, failed 0\nplanned 20, done 20, left 0\n"));
+    remove(&file);
+}
+
+#[test]
+fn a_first_batch_all_404_stops_a_first_apply_as_another_projects_token_would_meet() {
+    let fake = FakeServer::start().unwrap();
+    // Ids the server does not know: what another project's token meets.
+    let ids: Vec<String> = (0..20)
+        .map(|i| format!("0190a5b4-8c1e-4f6a-9d2b-{i:012}"))
+        .collect();
+    let file = scratch("apply-all-404").join("plan.jsonl");
+    write_plan(&file, &fake.base_url(), &ids);
+
+    let (code, out, err) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 1);
+    // Nothing shown, counted or journaled of the batch; no command to go
+    // on but the one the error gives.
+    assert_eq!(
+        out,
+        "revoked 0, gone 0, failed 0\nplanned 20, done 0, left 20\n"
+    );
+    assert_eq!(
+        err,
+        format!(
+            "error: the first 16 tokens sent from {}, whose journal is empty, were all \
+             answered 404 (not found): MAGICBELL_TOKEN may be another project's than the one \
+             the plan was listed from (requests go to {}), or the plan was applied already, \
+             by someone else or by a run stopped before it journaled them. Stopped, none of \
+             them journaled. Check MAGICBELL_TOKEN; if it is the project's and these tokens \
+             are revoked, the same command with --assume-gone counts them gone and goes on\n",
+            file.display(),
+            fake.base_url()
+        )
+    );
+    assert_eq!(deletes(&fake).len(), 16);
+    assert!(journal(&file).is_empty());
+
+    // Checked and meant: counted gone, and the command that goes on keeps
+    // the option.
+    let (code, out, _) = apply(&fake, &file, "--parallel 1 --assume-gone");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 20, failed 0\nplanned 20, done 20, left 0\n"));
+    assert_eq!(journal(&file), each(&ids, "gone"));
+    remove(&file);
+}
+
+#[test]
+fn a_few_404s_or_a_journal_with_entries_do_not_stop_an_apply() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-some-404", 5);
+    // Three revoked outside the plan: fewer than the batch size that stops.
+    for id in &ids[..3] {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    let few = [ids[0].clone(), ids[1].clone(), ids[2].clone()];
+    write_plan(&file, &fake.base_url(), &few);
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 3, failed 0\nplanned 3, done 3, left 0\n"));
+
+    // A journal with an entry: a plan applied before, whose 404s are
+    // answers lost to a stop.
+    for id in &ids[3..] {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    let more: Vec<String> = (0..16).map(|_| seed(&fake, "ci", None)).collect();
+    for id in &more {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    write_plan(
+        &file,
+        &fake.base_url(),
+        &[few.to_vec(), more.clone()].concat(),
+    );
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 16, failed 0\nplanned 19, done 19, left 0\n"));
     remove(&file);
 }
 
