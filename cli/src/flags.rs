@@ -230,9 +230,8 @@ const APPLY_NOTE: &str = "
 It revokes only the plan's tokens not yet revoked or gone by FILE.journal,
 appended and flushed to disk at the end of each batch, before the batch is
 shown. A token answered 404 is gone (revoked already) and counts as done.
-Exit 0 when every planned token is revoked or gone; 1 when some are left
-(run the same command to go on); 2 when the plan or its journal is refused
-before anything is sent. The manual (cli/README.md) has an example.
+Run again, the same command goes on. Exit statuses, an example: see
+cli/README.md.
 ";
 
 /// Every command, in the order of the overview.
