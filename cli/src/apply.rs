@@ -16,6 +16,10 @@ use crate::stop::Stop;
 pub(crate) struct Applied {
     pub(crate) plan: PathBuf,
     pub(crate) dry_run: bool,
+    /// `--parallel`, for the command that goes on.
+    pub(crate) parallel: usize,
+    /// `--assume-gone`: 404s are gone even where they suggest a mistake.
+    pub(crate) assume_gone: bool,
     /// The plan's tokens, each id once.
     pub(crate) planned: usize,
     /// Of them, revoked or gone by the journal, this run's included.
@@ -25,6 +29,10 @@ pub(crate) struct Applied {
     pub(crate) gone: usize,
     pub(crate) failed: usize,
     pub(crate) not_attempted: usize,
+    /// From the plan's first line: how many users it was listed for, and
+    /// those whose list failed, none of whose tokens it holds.
+    pub(crate) users: Option<usize>,
+    pub(crate) failed_users: Vec<String>,
     /// The line number of the journal's last line, left out because a
     /// kill cut it short: its token is sent again.
     pub(crate) torn: Option<usize>,
@@ -56,10 +64,18 @@ pub(crate) trait Applying: Hooks {
 /// twice, line by line: whole first, so that any flaw in it is refused
 /// before anything is sent, then batch by batch as it is applied; what is
 /// held is the set of ids left to send, and one batch.
-pub(crate) fn apply<H: Applying>(job: &Job, file: &Path, dry_run: bool, hooks: &mut H) -> Applied {
+pub(crate) fn apply<H: Applying>(
+    job: &Job,
+    file: &Path,
+    dry_run: bool,
+    assume_gone: bool,
+    hooks: &mut H,
+) -> Applied {
     let mut report = Applied {
         plan: file.to_owned(),
         dry_run,
+        parallel: job.parallel(),
+        assume_gone,
         ..Applied::default()
     };
     if let Err(stop) = steps(job, file, &mut report, hooks) {
@@ -83,7 +99,7 @@ fn steps<H: Applying>(
             "line {n} of {shown} is not a planned token ({why}): nothing was sent"
         )),
     };
-    let plan = PlanReader::open(file).map_err(refused)?;
+    let mut plan = PlanReader::open(file).map_err(refused)?;
     let here = job.client().base_url();
     if plan.header.base_url != here {
         return Err(Stop::Refused(format!(
@@ -92,6 +108,8 @@ fn steps<H: Applying>(
             plan.header.base_url
         )));
     }
+    report.users = plan.header.users;
+    report.failed_users = plan.header.failed_users.take().unwrap_or_default();
     let mut pending = IdSet::default();
     for token in plan {
         pending.insert(&token.map_err(refused)?.1.id);
@@ -102,6 +120,11 @@ fn steps<H: Applying>(
     let read = read_journal(&journal, &mut pending).map_err(|e| match e {
         JournalError::Read(e) => Stop::Refused(format!(
             "could not read the journal {}: {e}; nothing was sent",
+            journal.display()
+        )),
+        JournalError::NotFile(what) => Stop::Refused(format!(
+            "could not read the journal {}: it is {what}, not a regular file, and a journal \
+             must keep what is written to it; nothing was sent",
             journal.display()
         )),
         JournalError::Line(n, why) => Stop::Refused(format!(
@@ -129,6 +152,7 @@ fn steps<H: Applying>(
     let mut batch = Batch {
         kind: TokenKind::Project,
         ids: Vec::with_capacity(size),
+        watch: !report.assume_gone && read.entries == 0 && read.torn.is_none(),
     };
     let changed = |e: PlanError| {
         let why = match e {
@@ -163,7 +187,19 @@ fn steps<H: Applying>(
 struct Batch {
     kind: TokenKind,
     ids: Vec<String>,
+    /// No answer but 404 met yet by this run (and `--assume-gone` not
+    /// given): a batch all answered 404 may be a mistake, not work done.
+    watch: bool,
 }
+
+/// The fewest ids in a batch answered all 404 that stop the first apply of
+/// a plan (its journal empty) before it has met any other answer. Such a
+/// batch is what a token of another project gets for every id (the same
+/// base URL, none of its tokens); with the plan's own token it means each
+/// was revoked outside the journal, which is worth a look. Fewer are let
+/// through: a plan of a few tokens revoked by hand meanwhile would stop for
+/// nothing.
+const SUSPECT_404S: usize = 4;
 
 /// Revokes a batch, journals it, then shows it. Whether to go on: not
 /// once the server could not be reached.
@@ -189,6 +225,13 @@ fn send<H: Applying>(
         },
     );
     let outcomes: Vec<Outcome> = results.into_iter().map(Outcome::of).collect();
+    if batch.watch {
+        batch.watch = outcomes.iter().all(|o| matches!(o, Outcome::Gone));
+        if batch.watch && ids.len() >= SUSPECT_404S {
+            // Nothing of it journaled, shown or counted.
+            return Err(Stop::Suspect(all_404(ids.len(), job, report)));
+        }
+    }
     let mut unreachable = false;
     for outcome in &outcomes {
         match outcome {
@@ -201,20 +244,23 @@ fn send<H: Applying>(
             }
         }
     }
-    report.done += outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::Revoked | Outcome::Gone))
-        .count();
     // To disk before the batch is shown: what stdout says was done, the
-    // journal holds.
+    // journal holds; and done only once there, so a rerun has it.
     let journaled = journal.append(ids, &outcomes);
+    if journaled.is_ok() {
+        report.done += outcomes
+            .iter()
+            .filter(|o| matches!(o, Outcome::Revoked | Outcome::Gone))
+            .count();
+    }
     let shown = hooks.applied(ids, &outcomes);
     batch.ids.clear();
     if let Err(e) = journaled {
         return Err(Stop::File(format!(
             "could not write the journal {}: {e}; stopped before sending more. The batch \
              above was sent but is not in the journal: the same command sends it again once \
-             the journal can be written, and its revoked tokens then answer 404 (gone)",
+             the journal can be written, and its revoked tokens then answer 404 (gone; with \
+             nothing journaled yet, that takes --assume-gone)",
             journal_path(&report.plan).display()
         )));
     }
@@ -225,4 +271,19 @@ fn send<H: Applying>(
     let done = report.revoked + report.gone;
     hooks.progress(&revoked_progress(done, report.failed, total));
     Ok(true)
+}
+
+/// Why a run stopped on a batch of `n` answered all 404, none sent before:
+/// the likely causes, and how to go on.
+fn all_404(n: usize, job: &Job, report: &Applied) -> String {
+    format!(
+        "the first {n} tokens sent from {plan}, whose journal is empty, were all answered \
+         404 (not found): MAGICBELL_TOKEN may be another project's than the one the plan was \
+         listed from (requests go to {url}), or the plan was applied already, by someone \
+         else or by a run stopped before it journaled them. Stopped, none of them \
+         journaled. Check MAGICBELL_TOKEN; if it is the project's and these tokens are \
+         revoked, the same command with --assume-gone counts them gone and goes on",
+        plan = report.plan.display(),
+        url = job.client().base_url(),
+    )
 }

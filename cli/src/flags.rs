@@ -146,6 +146,12 @@ pub(crate) const PLAN: Flag = Flag {
     sets: Sets::Value("FILE", |a| &mut a.plan),
     help: "revoke nothing: write what would be revoked to FILE,\none JSON line a token, for review and `apply FILE`",
 };
+pub(crate) const ASSUME_GONE: Flag = Flag {
+    name: "--assume-gone",
+    sets: Sets::Switch(|a| &mut a.assume_gone),
+    help:
+        "go on when a first batch is answered all 404: count\nthose tokens gone (revoked already)",
+};
 /// Every command but `fake` takes it, before or after the command's name.
 pub(crate) const JSON: Flag = Flag {
     name: "--json",
@@ -295,9 +301,8 @@ const APPLY_NOTE: &str = "
 It revokes only the plan's tokens not yet revoked or gone by FILE.journal,
 appended and flushed to disk at the end of each batch, before the batch is
 shown. A token answered 404 is gone (revoked already) and counts as done.
-Exit 0 when every planned token is revoked or gone; 1 when some are left
-(run the same command to go on); 2 when the plan or its journal is refused
-before anything is sent. The manual (cli/README.md) has an example.
+Run again, the same command goes on. Exit statuses, an example: see
+cli/README.md.
 ";
 
 /// Every command, in the order of the overview.
@@ -417,7 +422,11 @@ pub(crate) const COMMANDS: &[CommandDef] = &[
         verb: Verb::Apply,
         section: Section::Jobs,
         positional: Positional::One("FILE"),
-        options: &[Takes::Maybe(&PARALLEL), Takes::Maybe(&DRY_RUN)],
+        options: &[
+            Takes::Maybe(&PARALLEL),
+            Takes::Maybe(&DRY_RUN),
+            Takes::Maybe(&ASSUME_GONE),
+        ],
         json: true,
         about: "revoke the tokens of a plan (--plan FILE);\nrun again, it goes on where it stopped",
         note: APPLY_NOTE,

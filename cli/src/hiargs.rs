@@ -74,6 +74,7 @@ pub(crate) enum Command {
         file: PathBuf,
         dry_run: bool,
         parallel: usize,
+        assume_gone: bool,
     },
 }
 
@@ -284,6 +285,7 @@ pub(crate) fn resolve(args: LowArgs, input: &mut dyn BufRead) -> Result<Checked,
             file: PathBuf::from(argument),
             dry_run,
             parallel,
+            assume_gone: args.assume_gone,
         },
         Verb::UserRevokeAll => Command::UserRevokeAll {
             users: match positional.as_slice() {

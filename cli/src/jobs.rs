@@ -55,6 +55,8 @@ pub(crate) struct Planned {
     pub(crate) users: Option<usize>,
     /// Whether it was written whole, under its name.
     pub(crate) written: bool,
+    /// `--parallel`, for the command that plans the users left out.
+    pub(crate) parallel: usize,
 }
 
 /// What a job met of the API's rate limit: the answers `429`, and how long

@@ -1,12 +1,12 @@
 //! A plan's journal, `FILE.journal`: one JSON line per revoke sent (the id and its outcome), appended and flushed to disk a batch at a time, read back up to its last whole line.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::IdSet;
+use crate::plan::{IdSet, MAX_LINE};
 
 /// What became of one revoke of a plan.
 #[derive(Debug)]
@@ -77,6 +77,9 @@ pub(crate) fn journal_path(plan: &Path) -> PathBuf {
 pub(crate) struct JournalRead {
     /// How many ids it took out of the pending set, revoked or gone.
     pub(crate) done: usize,
+    /// How many entries it holds: none, and no revoke of the plan was ever
+    /// sent (but by a run stopped before its first batch was journaled).
+    pub(crate) entries: usize,
     /// The length of its whole lines, in bytes.
     whole: u64,
     /// The line number of a last line a kill cut short (it has no newline),
@@ -88,6 +91,9 @@ pub(crate) struct JournalRead {
 #[derive(Debug)]
 pub(crate) enum JournalError {
     Read(io::Error),
+    /// It is not a regular file (named here: `a directory`, `a device`): a
+    /// device such as `/dev/null` would keep nothing, a FIFO would block.
+    NotFile(&'static str),
     /// A whole line (numbered from 1) that is not an entry: the journal was
     /// not written by this tool alone.
     Line(usize, String),
@@ -96,17 +102,31 @@ pub(crate) enum JournalError {
 /// Reads the journal at `path` (none there is an empty one), taking each id
 /// it says is revoked or gone out of `pending`: nothing more is held.
 pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRead, JournalError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
+    let mut done = 0;
+    let mut read = read_entries(path, |id, outcome| {
+        if matches!(outcome, Final::Revoked | Final::Gone) && pending.remove(id) {
+            done += 1;
+        }
+    })?;
+    read.done = done;
+    Ok(read)
+}
+
+/// Hands each entry of the journal at `path` to `each`, up to its last
+/// whole line.
+fn read_entries(
+    path: &Path,
+    mut each: impl FnMut(&str, Final),
+) -> Result<JournalRead, JournalError> {
+    // Looked at before it is opened: opening a FIFO waits for a writer.
+    match fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(JournalRead::default()),
         Err(e) => return Err(JournalError::Read(e)),
-    };
-    let mut read = JournalRead::default();
-    let kind = file.metadata().map_err(JournalError::Read)?.file_type();
-    if !kind.is_file() && !kind.is_dir() {
-        // A device (`/dev/null`) keeps no record to read back.
-        return Ok(read);
+        Ok(meta) if !meta.is_file() => return Err(JournalError::NotFile(special(&meta))),
+        Ok(_) => {}
     }
+    let file = File::open(path).map_err(JournalError::Read)?;
+    let mut read = JournalRead::default();
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
     for number in 1.. {
@@ -132,16 +152,33 @@ pub(crate) fn read_journal(path: &Path, pending: &mut IdSet) -> Result<JournalRe
         }
         let entry: Entry =
             serde_json::from_slice(&line).map_err(|e| JournalError::Line(number, e.to_string()))?;
-        if matches!(entry.outcome, Final::Revoked | Final::Gone) && pending.remove(&entry.id) {
-            read.done += 1;
-        }
+        read.entries += 1;
+        each(&entry.id, entry.outcome);
     }
     Ok(read)
 }
 
-/// The longest line a journal is read with: far more than an entry takes,
-/// so that a file that is no journal is refused without being held whole.
-const MAX_LINE: u64 = 1 << 20;
+/// What a file that is not a regular file is, as a journal's refusal names it.
+fn special(meta: &fs::Metadata) -> &'static str {
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
+}
 
 /// A journal open for appending.
 pub(crate) struct Journal {
@@ -162,6 +199,10 @@ impl Journal {
     /// Appends one line per id, each with its outcome, and flushes them to
     /// disk (`sync_data`) before it returns.
     pub(crate) fn append(&mut self, ids: &[String], outcomes: &[Outcome]) -> io::Result<()> {
+        #[cfg(test)]
+        if tests::disk_full() {
+            return Err(io::ErrorKind::StorageFull.into());
+        }
         let mut text = Vec::new();
         for (id, outcome) in ids.iter().zip(outcomes) {
             let entry = Entry {
@@ -177,5 +218,39 @@ impl Journal {
         }
         self.file.write_all(&text)?;
         self.file.sync_data()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// The appends left before the disk fills, on this thread.
+        static APPENDS_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// From now on, on this thread, a journal takes `appends` more appends,
+    /// and every later one fails as on a full disk: a regular file whose
+    /// writes fail, which no file a test can make is.
+    pub(crate) fn fill_disk_after(appends: usize) {
+        APPENDS_LEFT.with(|left| left.set(Some(appends)));
+    }
+
+    /// The disk has room again.
+    pub(crate) fn empty_disk() {
+        APPENDS_LEFT.with(|left| left.set(None));
+    }
+
+    /// Whether this append fails.
+    pub(super) fn disk_full() -> bool {
+        APPENDS_LEFT.with(|left| match left.get() {
+            None => false,
+            Some(0) => true,
+            Some(n) => {
+                left.set(Some(n - 1));
+                false
+            }
+        })
     }
 }

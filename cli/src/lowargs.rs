@@ -68,6 +68,7 @@ pub(crate) struct LowArgs {
     pub(crate) faults: Vec<String>,
     pub(crate) request_log_limit: Option<String>,
     pub(crate) plan: Option<String>,
+    pub(crate) assume_gone: bool,
 }
 
 impl LowArgs {
@@ -98,6 +99,7 @@ impl LowArgs {
             faults: Vec::new(),
             request_log_limit: None,
             plan: None,
+            assume_gone: false,
         }
     }
 }

@@ -246,9 +246,10 @@ fn run(client: &Client, command: Command, now: SystemTime, output: &mut Output) 
             file,
             dry_run,
             parallel,
+            assume_gone,
         } => {
             let job = Job::new(client, parallel, dry_run);
-            let report = apply(&job, &file, dry_run, output);
+            let report = apply(&job, &file, dry_run, assume_gone, output);
             return output.applied_report(&report);
         }
     };

@@ -14,8 +14,8 @@ use crate::journal::Outcome;
 use crate::lowargs::ArgError;
 use crate::stop::Stop;
 use crate::wording::{
-    applied_text, count_line, rate_limited_text, refusal, report_text, shown_then_broken,
-    torn_journal, unshown, words, Failed, Voice, Wording,
+    applied_text, applied_warnings, count_line, rate_limited_text, refusal, replan, report_text,
+    shown_then_broken, unshown, words, Failed, Voice, Wording,
 };
 
 /// stdout and stderr, and how to write to them: the one writer of the
@@ -500,6 +500,9 @@ impl<'a> Output<'a> {
             let message = self.words(Failed::Call(e), Wording::Line);
             let _ = writeln!(self.err, "failed to list the tokens of {user}: {message}");
         }
+        let _ = self
+            .err
+            .write_all(replan(report, &self.prog, self.json).as_bytes());
         let printed = if self.json {
             self.close_document(report)
         } else {
@@ -535,35 +538,30 @@ impl<'a> Output<'a> {
         code
     }
 
-    /// The end of an apply, on every path: a journal line left out on
-    /// stderr; on stdout the counts (text), or the document's remaining
-    /// members and its close; then what stopped it. The exit status: 0 when
-    /// every planned token is revoked or gone (or a dry run counted them).
+    /// The end of an apply, on every path: its warnings on stderr; on
+    /// stdout the counts (text), or the document's remaining members and
+    /// its close; then what stopped it. The exit status: 0 when every
+    /// planned token is revoked or gone (or a dry run counted them).
     pub(crate) fn applied_report(&mut self, report: &Applied) -> u8 {
         self.clear_progress();
-        if let Some(line) = report.torn {
-            let _ = writeln!(self.err, "{}", torn_journal(&report.plan, line));
-        }
+        let _ = self.err.write_all(applied_warnings(report).as_bytes());
         let refused = matches!(report.error, Some(Stop::Refused(_)));
         // stdout stopped mid-apply: the counts go to stderr, after the error.
         let to_err = matches!(report.error, Some(Stop::Output(_)));
+        let text = applied_text(report, &self.prog, self.json);
         let printed = match (refused || to_err, self.json) {
             (true, _) => Ok(()),
             (false, true) => self.close_applied(report),
-            (false, false) => {
-                let text = applied_text(report, &self.prog);
-                self.write_out(text.as_bytes())
-                    .and_then(|()| self.flush_out())
-            }
+            (false, false) => self
+                .write_out(text.as_bytes())
+                .and_then(|()| self.flush_out()),
         };
         let mut code = u8::from(!report.dry_run && report.left() > 0);
         if let Some(stop) = &report.error {
             code = code.max(self.fail(stop));
         }
         if to_err {
-            let _ = self
-                .err
-                .write_all(applied_text(report, &self.prog).as_bytes());
+            let _ = self.err.write_all(text.as_bytes());
         }
         if let (Err(e), false) = (printed, matches!(report.error, Some(Stop::Output(_)))) {
             code = code.max(self.fail(&Stop::Output(e)));

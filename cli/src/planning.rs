@@ -7,7 +7,7 @@ use magicbell_jwt::{AccessToken, FetchTokensParams};
 
 use crate::hiargs::{PlanTo, PruneRule};
 use crate::jobs::{each_live, pruned, walk_users, Hooks, Job, Planned, Report};
-use crate::plan::{rfc3339, IdSet, PlanHeader, PlanWriter, PlannedToken, TokenKind, PLAN_FORMAT};
+use crate::plan::{rfc3339, PlanHeader, PlanWriter, PlannedToken, TokenKind, PLAN_FORMAT};
 use crate::stop::Stop;
 
 /// `prune --plan FILE`: the live project tokens `prune` would revoke, into
@@ -21,8 +21,8 @@ pub(crate) fn plan_prune(
     hooks: &mut dyn Hooks,
 ) -> Report {
     let mut report = planning(job, plan);
-    let mut writer = match begin(job, "prune", now, plan) {
-        Ok(writer) => writer,
+    let (mut writer, header) = match begin(job, "prune", now, plan, None) {
+        Ok(begun) => begun,
         Err(stop) => return job.done(with_error(report, stop)),
     };
     let mut failed = None;
@@ -39,14 +39,14 @@ pub(crate) fn plan_prune(
     report.error = match (listed, failed) {
         (Err(e), _) => Some(e.into()),
         (Ok(()), Some(e)) => Some(unwritten(plan, &e)),
-        (Ok(()), None) => end(writer, plan, None, &mut report).err(),
+        (Ok(()), None) => end(writer, &header, plan, None, &mut report).err(),
     };
     job.done(report)
 }
 
 /// `user-revoke-all --plan FILE`: each user's live tokens, into the plan in
-/// the order of `users`, a token listed under two of them once. A user
-/// whose list fails is left out of the plan and named, as the job does.
+/// the order of `users`. A user whose list fails is left out of the plan
+/// and named, as the job does, and in the plan's first line.
 pub(crate) fn plan_user_revoke_all(
     job: &Job,
     users: &[String],
@@ -55,12 +55,14 @@ pub(crate) fn plan_user_revoke_all(
     hooks: &mut dyn Hooks,
 ) -> Report {
     let mut report = planning(job, plan);
-    let mut writer = match begin(job, "user-revoke-all", now, plan) {
-        Ok(writer) => writer,
+    let (mut writer, mut header) = match begin(job, "user-revoke-all", now, plan, Some(users)) {
+        Ok(begun) => begun,
         Err(stop) => return job.done(with_error(report, stop)),
     };
     let mut unlisted = Vec::new();
-    let mut seen = IdSet::default();
+    // A token listed under two users (an email and an external id of one
+    // person) is written twice rather than held to be told apart: `apply`
+    // revokes it once, and memory stays bounded by the lists in flight.
     let mut failed: Option<io::Error> = None;
     walk_users(job, users, hooks, |user, listed| {
         let tokens = match listed {
@@ -71,8 +73,7 @@ pub(crate) fn plan_user_revoke_all(
             }
         };
         for token in tokens {
-            let new = token.id.as_deref().is_some_and(|id| seen.insert(id));
-            if new && failed.is_none() {
+            if token.id.is_some() && failed.is_none() {
                 let line = planned(token, TokenKind::User, Some(user));
                 failed = writer.token(&line).err();
             }
@@ -81,10 +82,11 @@ pub(crate) fn plan_user_revoke_all(
         failed.is_none()
     });
     let listed = users.len() - unlisted.len();
+    header.failed_users = Some(unlisted.iter().map(|(user, _)| user.clone()).collect());
     report.unlisted = Some(unlisted);
     report.error = match failed {
         Some(e) => Some(unwritten(plan, &e)),
-        None => end(writer, plan, Some(listed), &mut report).err(),
+        None => end(writer, &header, plan, Some(listed), &mut report).err(),
     };
     job.done(report)
 }
@@ -97,6 +99,7 @@ fn planning(job: &Job, plan: &PlanTo) -> Report {
             tokens: 0,
             users: None,
             written: false,
+            parallel: job.parallel(),
         }),
         ..job.report()
     }
@@ -107,8 +110,15 @@ fn with_error(mut report: Report, stop: Stop) -> Report {
     report
 }
 
-/// The plan begun with its first line.
-fn begin(job: &Job, command: &str, now: SystemTime, plan: &PlanTo) -> Result<PlanWriter, Stop> {
+/// The plan begun with its first line as it stands before any list (for
+/// `user-revoke-all`, of `users`, none failed yet), and that line.
+fn begin(
+    job: &Job,
+    command: &str,
+    now: SystemTime,
+    plan: &PlanTo,
+    users: Option<&[String]>,
+) -> Result<(PlanWriter, PlanHeader), Stop> {
     let header = PlanHeader {
         plan: PLAN_FORMAT,
         command: command.to_owned(),
@@ -116,25 +126,49 @@ fn begin(job: &Job, command: &str, now: SystemTime, plan: &PlanTo) -> Result<Pla
         base_url: job.client().base_url().to_owned(),
         listed_at: rfc3339(now),
         tool: format!("magicbell-jwt {}", env!("CARGO_PKG_VERSION")),
+        users: users.map(<[String]>::len),
+        failed_users: users.map(|_| Vec::new()),
     };
-    PlanWriter::create(&plan.file, &header).map_err(|e| unwritten(plan, &e))
+    // Before any list, so that a plan that cannot be written costs nothing:
+    // a directory under its name would take the rename, at the very end.
+    let refused = |why: String| {
+        let file = plan.file.display();
+        Stop::Refused(format!(
+            "could not write the plan {file}: {why}; no plan was written"
+        ))
+    };
+    if plan.file.is_dir() {
+        return Err(refused("it is a directory".into()));
+    }
+    let writer = PlanWriter::create(&plan.file, &header).map_err(|e| refused(e.to_string()))?;
+    Ok((writer, header))
 }
 
-/// The plan written whole under its name, and noted in `report`.
+/// The plan written whole under its name, `header` its first line, and
+/// noted in `report`.
 fn end(
     writer: PlanWriter,
+    header: &PlanHeader,
     plan: &PlanTo,
     users: Option<usize>,
     report: &mut Report,
 ) -> Result<(), Stop> {
     let tokens = writer.tokens();
-    writer.finish().map_err(|e| unwritten(plan, &e))?;
-    report.planned = Some(Planned {
-        file: plan.file.clone(),
-        tokens,
-        users,
-        written: true,
-    });
+    writer
+        .finish(header)
+        .map_err(|unfinished| match unfinished.kept {
+            None => unwritten(plan, &unfinished.error),
+            Some(kept) => Stop::File(format!(
+                "could not rename {} to {}: {}; the plan is kept whole in {0}: rename it, or \
+             apply it under that name",
+                kept.display(),
+                plan.file.display(),
+                unfinished.error
+            )),
+        })?;
+    if let Some(planned) = report.planned.as_mut() {
+        (planned.tokens, planned.users, planned.written) = (tokens, users, true);
+    }
     Ok(())
 }
 

@@ -24,6 +24,9 @@ pub(crate) enum Stop {
     /// What a command was given (a plan, its journal) is refused before
     /// anything is sent: the message says which file and why.
     Refused(String),
+    /// The command stopped itself part-way on answers that suggest a
+    /// mistake: the message says which, and how to go on.
+    Suspect(String),
     /// A file the command writes (a plan, a journal) could not be written:
     /// the message says which, and what became of the work.
     File(String),
@@ -66,7 +69,11 @@ impl Stop {
             Stop::NoToken
             | Stop::Refused(_)
             | Stop::Call(magicbell_jwt::Error::InvalidInput { .. }) => 2,
-            Stop::Call(_) | Stop::Create { .. } | Stop::Output(_) | Stop::File(_) => 1,
+            Stop::Call(_)
+            | Stop::Create { .. }
+            | Stop::Output(_)
+            | Stop::File(_)
+            | Stop::Suspect(_) => 1,
         }
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::apply::Applied;
 use crate::connect::Target;
+use crate::flags::{ASSUME_GONE, DEFAULT_PARALLEL, JSON, PARALLEL};
 use crate::hiargs::Kind;
 use crate::jobs::{thousands, Planned, RateLimited, Report, Unshown};
 use crate::journal::journal_path;
@@ -69,7 +70,7 @@ pub(crate) fn words(failed: Failed<'_>, wording: Wording, voice: Voice<'_>) -> S
                 Wording::Stderr => format!("error: {line}\n"),
             };
         }
-        Failed::Stop(Stop::Refused(line) | Stop::File(line)) => {
+        Failed::Stop(Stop::Refused(line) | Stop::File(line) | Stop::Suspect(line)) => {
             return match wording {
                 Wording::Line => line.clone(),
                 Wording::Stderr => format!("error: {line}\n"),
@@ -249,8 +250,9 @@ pub(crate) fn planned_text(planned: &Planned) -> String {
 
 /// The end of an apply as text: this run's counts (a dry run has none),
 /// then the plan's: `planned P, done D, left L`, and when some are left
-/// after a run, the command that goes on.
-pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
+/// after a run, the command that goes on, with the options given that
+/// change what it does (`json` when `--json` was).
+pub(crate) fn applied_text(report: &Applied, prog: &str, json: bool) -> String {
     let mut text = String::new();
     if !report.dry_run {
         text.push_str(&format!(
@@ -267,9 +269,15 @@ pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
         "planned {}, done {}, left {left}",
         report.planned, report.done
     ));
-    if left > 0 && !report.dry_run {
+    // Stopped on 404s that suggest a mistake: the error says how to go on.
+    let suspect = matches!(report.error, Some(Stop::Suspect(_)));
+    if left > 0 && !report.dry_run && !suspect {
+        let mut options = options_given(report.parallel, json);
+        if report.assume_gone {
+            options.push_str(&format!(" {}", ASSUME_GONE.name));
+        }
         text.push_str(&format!(
-            ": the same command goes on: {} apply -- {}",
+            ": the same command goes on: {} apply{options} -- {}",
             shell_quote(prog),
             shell_quote(&report.plan.to_string_lossy())
         ));
@@ -278,13 +286,126 @@ pub(crate) fn applied_text(report: &Applied, prog: &str) -> String {
     text
 }
 
-/// That the journal's last line was cut short, and is left out.
-pub(crate) fn torn_journal(plan: &Path, line: usize) -> String {
+/// ` --parallel N --json`: the options given that change what a command
+/// does, for a command to paste.
+fn options_given(parallel: usize, json: bool) -> String {
+    let mut options = String::new();
+    if parallel != DEFAULT_PARALLEL {
+        options.push_str(&format!(" {} {parallel}", PARALLEL.name));
+    }
+    if json {
+        options.push_str(&format!(" {}", JSON.name));
+    }
+    options
+}
+
+/// The most users named in a command to paste: more are read from the
+/// plan's first line.
+const USERS_NAMED: usize = 10;
+
+/// How to plan the users whose list failed, once a plan was written
+/// without them: the same command, with just them, into a second file (a
+/// line, or nothing).
+pub(crate) fn replan(report: &Report, prog: &str, json: bool) -> String {
+    let failed: Vec<&str> = (report.unlisted.iter().flatten())
+        .map(|(user, _)| user.as_str())
+        .collect();
+    let Some(planned) = report.planned.as_ref().filter(|p| p.written) else {
+        return String::new();
+    };
+    if failed.is_empty() {
+        return String::new();
+    }
+    let (file, next) = (&planned.file, next_plan(&planned.file));
+    let (file, next) = (file.to_string_lossy(), next.to_string_lossy());
+    let options = options_given(planned.parallel, json);
+    let command = format!(
+        "{} user-revoke-all{options} --plan {}",
+        shell_quote(prog),
+        shell_quote(&next)
+    );
+    let users = format!("{} user{}", lists_of(failed.len()), plural(failed.len()));
+    let again = if failed.len() <= USERS_NAMED {
+        let named: Vec<_> = failed.iter().map(|user| shell_quote(user)).collect();
+        format!("{command} -- {}", named.join(" "))
+    } else {
+        let read = format!("head -1 {} | jq -r '.failed_users[]'", shell_quote(&file));
+        format!("{read} | {command} -")
+    };
     format!(
-        "the last line of {} (line {line}) was cut short, as by a kill while it was written: \
-         it is left out, and its token is sent again (answered 404 if it was revoked)",
-        journal_path(plan).display()
+        "{users} failed, so {file} holds none of their tokens: plan them into a second \
+         file with: {again}\n"
     )
+}
+
+/// `the list of 1`, `the lists of 2`.
+fn lists_of(n: usize) -> String {
+    format!("the list{} of {n}", plural(n))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// The name of a second plan beside `file`: `plan.jsonl` gives
+/// `plan-2.jsonl`, which gives `plan-3.jsonl`.
+fn next_plan(file: &Path) -> std::path::PathBuf {
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let (base, n) = match stem.rsplit_once('-') {
+        Some((base, n)) if !base.is_empty() => match n.parse::<u32>() {
+            Ok(n) => (base, n.saturating_add(1)),
+            Err(_) => (&*stem, 2),
+        },
+        _ => (&*stem, 2),
+    };
+    let mut name = format!("{base}-{n}");
+    if let Some(extension) = file.extension() {
+        name.push_str(&format!(".{}", extension.to_string_lossy()));
+    }
+    file.with_file_name(name)
+}
+
+/// What an apply warns of, a line each: the journal's last line cut
+/// short, and left out; the users whose lists failed when the plan was
+/// written, whose tokens it does not hold.
+pub(crate) fn applied_warnings(report: &Applied) -> String {
+    let mut text = String::new();
+    if let Some(line) = report.torn {
+        text.push_str(&format!(
+            "the last line of {} (line {line}) was cut short, as by a kill while it was \
+             written: it is left out, and its token is sent again (answered 404 if it was \
+             revoked)\n",
+            journal_path(&report.plan).display()
+        ));
+    }
+    let failed = &report.failed_users;
+    if !failed.is_empty() {
+        let mut named: Vec<&str> = failed
+            .iter()
+            .take(USERS_NAMED)
+            .map(String::as_str)
+            .collect();
+        if failed.len() > USERS_NAMED {
+            named.push("…");
+        }
+        let of = match report.users {
+            Some(n) => format!(" of the {n} user{}", plural(n)),
+            None => format!(" user{}", plural(failed.len())),
+        };
+        text.push_str(&format!(
+            "warning: {}{of} {} was listed for failed, so none of their tokens is in it, and \
+             applying it revokes none of them: {} (its first line names them all, in \
+             failed_users)\n",
+            lists_of(failed.len()),
+            report.plan.display(),
+            named.join(", ")
+        ));
+    }
+    text
 }
 
 /// `revoked N, failed M`, and `, not attempted K` when K is not 0.
@@ -335,6 +456,16 @@ mod tests {
         assert_eq!(reason(K::AddrNotAvailable), Some("address not available"));
         assert_eq!(reason(K::TimedOut), None);
     }
+    #[test]
+    fn a_second_plan_is_named_beside_the_first_with_the_next_number() {
+        let next = |file: &str| next_plan(Path::new(file)).display().to_string();
+        assert_eq!(next("plan.jsonl"), "plan-2.jsonl");
+        assert_eq!(next("dir/plan-2.jsonl"), "dir/plan-3.jsonl");
+        assert_eq!(next("plan"), "plan-2");
+        assert_eq!(next("incident-a.jsonl"), "incident-a-2.jsonl");
+        assert_eq!(next("-1.jsonl"), "-1-2.jsonl");
+    }
+
     #[test]
     fn the_rate_limit_a_job_met_is_one_line_only_when_it_met_any() {
         let line = |throttled, held_ms| {

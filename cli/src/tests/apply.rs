@@ -143,6 +143,27 @@ fn a_plan_edited_by_hand_revokes_only_the_lines_left() {
 }
 
 #[test]
+fn a_uuid_given_in_upper_and_lower_case_is_one_token_revoked_once() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-uuid-case", 2);
+    let upper = ids[0].to_uppercase();
+    assert_ne!(upper, ids[0]);
+    write_plan(
+        &file,
+        &fake.base_url(),
+        &[ids[0].clone(), upper, ids[1].clone()],
+    );
+    let seeding = fake.requests().len();
+
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 0);
+    assert!(out.ends_with("planned 2, done 2, left 0\n"), "{out}");
+    assert_eq!(sent(&fake, seeding), deletes_of(&ids));
+    remove(&file);
+}
+
+#[test]
 fn a_rerun_sends_only_what_the_journal_does_not_say_is_done() {
     let fake = FakeServer::start().unwrap();
     let (ids, file) = planned(&fake, "apply-rerun", 5);
@@ -236,7 +257,7 @@ fn a_failed_revoke_is_journaled_with_its_error_and_the_same_command_goes_on() {
     assert!(
         out.ends_with(&format!(
             "revoked 2, gone 0, failed 1\nplanned 3, done 2, left 1: the same command goes on: \
-             magicbell-jwt apply -- {path}\n"
+             magicbell-jwt apply --parallel 1 -- {path}\n"
         )),
         "{out}"
     );
@@ -312,7 +333,36 @@ fn a_plan_that_is_missing_not_a_plan_or_malformed_is_refused_before_anything_is_
             String::new(),
             format!("error: {path} is not a plan: the file is empty\n"),
         ),
+        // A kind its user contradicts: the wrong call's 404 would read as
+        // done.
+        (
+            format!(
+                "{text}{}\n",
+                json!({"id": ids[0], "kind": "project", "user": "a@x"})
+            ),
+            format!(
+                "error: line 4 of {path} is not a planned token (its kind is project, and it \
+                 names a user): nothing was sent\n"
+            ),
+        ),
+        (
+            format!(
+                "{text}{}\n",
+                json!({"id": ids[0], "kind": "user", "user": null})
+            ),
+            format!(
+                "error: line 4 of {path} is not a planned token (its kind is user, and it \
+                 names no user): nothing was sent\n"
+            ),
+        ),
     ];
+    // A line no plan has, read no further than its first MiB.
+    let long = format!("{text}{{\"id\": \"{}\"}}\n", "x".repeat(1 << 20));
+    let long_message = format!(
+        "error: line 4 of {path} is not a planned token (it is longer than 1048576 bytes): \
+         nothing was sent\n"
+    );
+    let cases = cases.into_iter().chain([(long, long_message)]);
     for (plan, message) in cases {
         std::fs::write(&file, plan).unwrap();
         let (code, out, err) = apply(&fake, &file, "");
@@ -369,23 +419,63 @@ fn a_journal_that_cannot_be_opened_stops_apply_before_anything_is_sent() {
     );
     assert!(err.starts_with(&head), "{err}");
     assert!(err.ends_with("; nothing was sent\n"), "{err}");
+    assert_eq!(err, not_a_file(&file, "a directory"));
     assert!(deletes(&fake).is_empty());
     remove(&file);
 }
 
-// /dev/full: a file that opens for writing, and whose every write fails.
-#[cfg(target_os = "linux")]
+/// The refusal of a journal that is `what`, not a regular file.
+fn not_a_file(file: &Path, what: &str) -> String {
+    format!(
+        "error: could not read the journal {}: it is {what}, not a regular file, and a \
+         journal must keep what is written to it; nothing was sent\n",
+        crate::journal::journal_path(file).display()
+    )
+}
+
+// A device keeps nothing (`/dev/null`), a FIFO would block the read.
+#[cfg(unix)]
+#[test]
+fn a_journal_that_is_a_device_or_a_fifo_is_refused_before_anything_is_sent() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-journal-special", 2);
+    let journal_file = crate::journal::journal_path(&file);
+    std::os::unix::fs::symlink("/dev/null", &journal_file).unwrap();
+    let seeding = fake.requests().len();
+
+    for options in ["", "--dry-run"] {
+        let (code, out, err) = apply(&fake, &file, options);
+        assert_eq!((code, out.as_str()), (2, ""), "{options}");
+        assert_eq!(err, not_a_file(&file, "a device"), "{options}");
+    }
+
+    std::fs::remove_file(&journal_file).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&journal_file)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (code, out, err) = apply(&fake, &file, "");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, not_a_file(&file, "a FIFO"));
+
+    assert!(sent(&fake, seeding).is_empty());
+    assert_eq!(live_project_tokens(&fake).len(), ids.len());
+    remove(&file);
+}
+
 #[test]
 fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothing() {
     let fake = FakeServer::start().unwrap();
     let (ids, file) = planned(&fake, "apply-journal-full", 20);
     let journal_file = crate::journal::journal_path(&file);
-    std::os::unix::fs::symlink("/dev/full", &journal_file).unwrap();
+    crate::journal::tests::fill_disk_after(0);
     let seeding = fake.requests().len();
 
     let (code, out, err) = apply(&fake, &file, "--parallel 1");
 
-    // One batch of 16 sent and shown, then the stop.
+    // One batch of 16 sent and shown, then the stop: none of it is done
+    // until a journal holds it, as a dry run says too.
     let first: String = ids[..16]
         .iter()
         .map(|id| format!("revoked {id}\n"))
@@ -393,12 +483,12 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
     assert_eq!(code, 1);
     assert!(out.starts_with(&first), "{out}");
     let rest = format!(
-        "revoked 16, gone 0, failed 0\nplanned 20, done 16, left 4: the same command goes on: \
-         magicbell-jwt apply -- {}\n",
+        "revoked 16, gone 0, failed 0\nplanned 20, done 0, left 20: the same command goes on: \
+         magicbell-jwt apply --parallel 1 -- {}\n",
         file.display()
     );
     assert_eq!(out, first + &rest);
-    let full = io::Error::from_raw_os_error(28);
+    let full = io::Error::from(io::ErrorKind::StorageFull);
     assert!(
         err.starts_with(&format!(
             "error: could not write the journal {}: {full}; stopped before sending more.",
@@ -407,14 +497,130 @@ fn a_journal_that_cannot_be_written_stops_apply_after_the_batch_and_loses_nothin
         "{err}"
     );
     assert_eq!(sent(&fake, seeding), deletes_of(&ids[..16]));
+    crate::journal::tests::empty_disk();
+    let (_, dry, _) = apply(&fake, &file, "--dry-run");
+    assert_eq!(dry, "planned 20, done 0, left 20\n");
 
-    // Once the journal can be written, the same command ends the plan: the
-    // batch sent before answers 404.
-    std::fs::remove_file(&journal_file).unwrap();
-    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    // Once the journal can be written, the same command sends the batch
+    // again: answered all 404 with nothing journaled yet, it stops, as a
+    // token of another project would; --assume-gone goes on.
+    let rerun = fake.requests().len();
+    let (code, out, err) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "revoked 0, gone 0, failed 0\nplanned 20, done 0, left 20\n"
+    );
+    assert!(err.contains("were all answered 404"), "{err}");
+    assert_eq!(sent(&fake, rerun), deletes_of(&ids[..16]));
+    assert!(journal(&file).is_empty());
+    let (code, out, _) = apply(&fake, &file, "--parallel 1 --assume-gone");
     assert_eq!(code, 0);
     assert!(out.ends_with("revoked 4, gone 16, failed 0\nplanned 20, done 20, left 0\n"));
     assert!(live_project_tokens(&fake).is_empty());
+    remove(&file);
+}
+
+#[test]
+fn a_journal_that_fails_on_the_last_batch_leaves_that_batch_to_the_same_command() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-journal-full-last", 20);
+    crate::journal::tests::fill_disk_after(1);
+
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 1);
+    assert!(
+        out.ends_with(&format!(
+            "revoked 20, gone 0, failed 0\nplanned 20, done 16, left 4: the same command goes \
+             on: magicbell-jwt apply --parallel 1 -- {}\n",
+            file.display()
+        )),
+        "{out}"
+    );
+    assert_eq!(journal(&file), each(&ids[..16], "revoked"));
+    crate::journal::tests::empty_disk();
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 4, failed 0\nplanned 20, done 20, left 0\n"));
+    remove(&file);
+}
+
+#[test]
+fn a_first_batch_all_404_stops_a_first_apply_as_another_projects_token_would_meet() {
+    let fake = FakeServer::start().unwrap();
+    // Ids the server does not know: what another project's token meets.
+    let ids: Vec<String> = (0..20)
+        .map(|i| format!("0190a5b4-8c1e-4f6a-9d2b-{i:012}"))
+        .collect();
+    let file = scratch("apply-all-404").join("plan.jsonl");
+    write_plan(&file, &fake.base_url(), &ids);
+
+    let (code, out, err) = apply(&fake, &file, "--parallel 1");
+
+    assert_eq!(code, 1);
+    // Nothing shown, counted or journaled of the batch; no command to go
+    // on but the one the error gives.
+    assert_eq!(
+        out,
+        "revoked 0, gone 0, failed 0\nplanned 20, done 0, left 20\n"
+    );
+    assert_eq!(
+        err,
+        format!(
+            "error: the first 16 tokens sent from {}, whose journal is empty, were all \
+             answered 404 (not found): MAGICBELL_TOKEN may be another project's than the one \
+             the plan was listed from (requests go to {}), or the plan was applied already, \
+             by someone else or by a run stopped before it journaled them. Stopped, none of \
+             them journaled. Check MAGICBELL_TOKEN; if it is the project's and these tokens \
+             are revoked, the same command with --assume-gone counts them gone and goes on\n",
+            file.display(),
+            fake.base_url()
+        )
+    );
+    assert_eq!(deletes(&fake).len(), 16);
+    assert!(journal(&file).is_empty());
+
+    // Checked and meant: counted gone, and the command that goes on keeps
+    // the option.
+    let (code, out, _) = apply(&fake, &file, "--parallel 1 --assume-gone");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 20, failed 0\nplanned 20, done 20, left 0\n"));
+    assert_eq!(journal(&file), each(&ids, "gone"));
+    remove(&file);
+}
+
+#[test]
+fn a_few_404s_or_a_journal_with_entries_do_not_stop_an_apply() {
+    let fake = FakeServer::start().unwrap();
+    let (ids, file) = planned(&fake, "apply-some-404", 5);
+    // Three revoked outside the plan: fewer than the batch size that stops.
+    for id in &ids[..3] {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    let few = [ids[0].clone(), ids[1].clone(), ids[2].clone()];
+    write_plan(&file, &fake.base_url(), &few);
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 3, failed 0\nplanned 3, done 3, left 0\n"));
+
+    // A journal with an entry: a plan applied before, whose 404s are
+    // answers lost to a stop.
+    for id in &ids[3..] {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    let more: Vec<String> = (0..16).map(|_| seed(&fake, "ci", None)).collect();
+    for id in &more {
+        fake.client().discard_project_jwt(id).unwrap();
+    }
+    write_plan(
+        &file,
+        &fake.base_url(),
+        &[few.to_vec(), more.clone()].concat(),
+    );
+    let (code, out, _) = apply(&fake, &file, "--parallel 1");
+    assert_eq!(code, 0);
+    assert!(out.ends_with("revoked 0, gone 16, failed 0\nplanned 19, done 19, left 0\n"));
     remove(&file);
 }
 
@@ -447,7 +653,7 @@ fn a_server_gone_part_way_leaves_the_rest_for_the_same_command() {
         out,
         format!(
             "revoked 0, gone 0, failed 8, not attempted 8\nplanned 20, done 0, left 20: the \
-             same command goes on: magicbell-jwt apply -- {}\n",
+             same command goes on: magicbell-jwt apply --parallel 1 -- {}\n",
             file.display()
         )
     );
@@ -477,7 +683,7 @@ fn apply_whose_stdout_fails_stops_after_the_batch_the_journal_holds() {
         err,
         format!(
             "{}{}revoked 16, gone 0, failed 0\nplanned 20, done 16, left 4: the same command \
-             goes on: magicbell-jwt apply -- {}\n",
+             goes on: magicbell-jwt apply --parallel 1 -- {}\n",
             unshown_batch(&ids[..16]),
             broken_pipe(),
             file.display()
@@ -485,6 +691,36 @@ fn apply_whose_stdout_fails_stops_after_the_batch_the_journal_holds() {
     );
     assert_eq!(sent(&fake, seeding), deletes_of(&ids[..16]));
     assert_eq!(journal(&file), each(&ids[..16], "revoked"));
+    remove(&file);
+}
+
+#[test]
+fn the_command_that_goes_on_repeats_the_options_given() {
+    let fake = FakeServer::start().unwrap();
+    let (_, file) = planned(&fake, "apply-options-again", 3);
+    let seeding = fake.requests().len();
+    let path = file.display();
+    let cases = [
+        (
+            "--json --parallel 16",
+            format!("apply --parallel 16 --json -- {path}"),
+        ),
+        ("--json", format!("apply --json -- {path}")),
+        // The default is no option to repeat.
+        ("--parallel 8 --json", format!("apply --json -- {path}")),
+    ];
+    for (options, again) in cases {
+        // stdout gone before anything is sent (the document opens before
+        // the first revoke): the counts go to stderr.
+        let mut out = Closing::after(0);
+        let line = format!("apply {path} {options}");
+        let (code, err) = on_fake_into(&fake, &line, &mut out);
+        assert_eq!(code, 1, "{options}");
+        let end =
+            format!("planned 3, done 0, left 3: the same command goes on: magicbell-jwt {again}\n");
+        assert!(err.ends_with(&end), "{options}: {err}");
+    }
+    assert!(sent(&fake, seeding).is_empty());
     remove(&file);
 }
 
@@ -519,13 +755,18 @@ fn a_plan_of_both_kinds_revokes_each_by_its_own_call_and_needs_only_plan_and_bas
     let file = scratch("apply-kinds").join("plan.jsonl");
     // A first line trimmed by hand to what apply needs.
     let mut text = json!({"plan": 1, "base_url": fake.base_url()}).to_string();
-    for (id, kind) in [
-        (&project[0], "project"),
-        (&user[0], "user"),
-        (&user[1], "user"),
-        (&project[1], "project"),
+    for (id, kind, user) in [
+        (&project[0], "project", None),
+        (&user[0], "user", Some("a@x")),
+        (&user[1], "user", Some("a@x")),
+        (&project[1], "project", None),
     ] {
-        text.push_str(&format!("\n{}", json!({"id": id, "kind": kind})));
+        // `user` left out of a project token's line: null.
+        let mut line = json!({"id": id, "kind": kind});
+        if let Some(user) = user {
+            line["user"] = json!(user);
+        }
+        text.push_str(&format!("\n{line}"));
     }
     std::fs::write(&file, text).unwrap();
     let seeding = fake.requests().len();

@@ -180,7 +180,8 @@ fn plan_takes_a_file_and_notes_what_decided_the_plan_and_apply_takes_a_plan() {
         Command::Apply {
             file: "p.jsonl".into(),
             dry_run: true,
-            parallel: 3
+            parallel: 3,
+            assume_gone: false,
         }
     );
 }

@@ -14,6 +14,20 @@ fn header(fake: &FakeServer, command: &str, arguments: &[&str]) -> serde_json::V
     })
 }
 
+/// The plan's first line for `user-revoke-all` of `arguments` (`users`
+/// users given), with the users whose list failed.
+fn users_header(
+    fake: &FakeServer,
+    arguments: &[&str],
+    users: usize,
+    failed: &[&str],
+) -> serde_json::Value {
+    let mut header = header(fake, "user-revoke-all", arguments);
+    header["users"] = json!(users);
+    header["failed_users"] = json!(failed);
+    header
+}
+
 /// A plan's line for `token`, of `user` when it is a user's.
 fn line(token: &AccessToken, user: Option<&str>) -> serde_json::Value {
     json!({
@@ -117,7 +131,7 @@ fn user_revoke_all_plan_holds_each_users_live_tokens_in_order_each_once() {
         assert_eq!(
             json_lines(&file),
             [
-                header(&fake, "user-revoke-all", &["-"]),
+                users_header(&fake, &["-"], 2, &[]),
                 // Newest first, as the lists give them.
                 line(&of(&b, &b2), Some("b@x")),
                 line(&of(&b, &b1), Some("b@x")),
@@ -131,6 +145,40 @@ fn user_revoke_all_plan_holds_each_users_live_tokens_in_order_each_once() {
         .all(|(method, _)| method == "GET"));
     assert!(revoked_and_live(&fake.user_tokens("c@x")).1 == [c1]);
     assert_eq!(revoked_and_live(&fake.user_tokens("b@x")).1.len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_token_listed_under_two_users_is_planned_twice_and_applied_once() {
+    let fake = FakeServer::start().unwrap();
+    let request = CreateUserTokenRequest::for_email("ann@x").external_id("u-1");
+    let id = fake.client().create_user_jwt(&request).unwrap().token_id;
+    let dir = scratch("users-plan-shared");
+    let file = dir.join("plan.jsonl");
+
+    let command = format!("user-revoke-all ann@x u-1 --plan {}", file.display());
+    let (code, out, _) = on_fake(&fake, &command, "");
+
+    // The planned count counts lines.
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("planned 2 tokens of 2 users into {}\n", file.display())
+    );
+    let lines = json_lines(&file);
+    let listed: Vec<_> = lines[1..].iter().map(|l| (&l["id"], &l["user"])).collect();
+    assert_eq!(
+        listed,
+        [(&json!(id), &json!("ann@x")), (&json!(id), &json!("u-1"))]
+    );
+    let seeding = fake.requests().len();
+    let (code, out, _) = on_fake(&fake, &format!("apply {}", file.display()), "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("revoked {id}\nrevoked 1, gone 0, failed 0\nplanned 1, done 1, left 0\n")
+    );
+    assert_eq!(sent(&fake, seeding).len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -150,9 +198,19 @@ fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
     let (code, out, err) = on_fake(&fake, &command, "");
 
     assert_eq!(code, 1);
+    // How to plan the user left out: the same command, into a second file.
+    let second = dir.join("plan-2.jsonl");
+    let again = format!(
+        "magicbell-jwt user-revoke-all --parallel 1 --json --plan {} -- a@x",
+        second.display()
+    );
     assert_eq!(
         err,
-        format!("failed to list the tokens of a@x: {FAKE_500}\n")
+        format!(
+            "failed to list the tokens of a@x: {FAKE_500}\nthe list of 1 user failed, so {} \
+             holds none of their tokens: plan them into a second file with: {again}\n",
+            file.display()
+        )
     );
     assert_eq!(
         document(&out),
@@ -163,9 +221,88 @@ fn a_plan_leaves_out_a_user_whose_list_failed_names_them_and_exits_1() {
         })
     );
     let lines = json_lines(&file);
-    assert_eq!(lines[0]["arguments"], json!(["a@x", "b@x"]));
+    assert_eq!(lines[0], users_header(&fake, &["a@x", "b@x"], 2, &["a@x"]));
     assert_eq!(lines[1..].len(), 1);
     assert_eq!(lines[1]["id"], json!(b1));
+
+    // Applied, or counted, it says who it is short of.
+    let warning = format!(
+        "warning: the list of 1 of the 2 users {} was listed for failed, so none of their \
+         tokens is in it, and applying it revokes none of them: a@x (its first line names \
+         them all, in failed_users)\n",
+        file.display()
+    );
+    for options in ["--dry-run", ""] {
+        let line = format!("apply {} {options}", file.display());
+        let (code, _, err) = on_fake(&fake, &line, "");
+        assert_eq!((code, err.as_str()), (0, warning.as_str()), "{options}");
+    }
+
+    // The command given plans the user left out.
+    let again = again.strip_prefix("magicbell-jwt ").unwrap();
+    let (code, _, err) = on_fake(&fake, again, "");
+    assert_eq!((code, err.as_str()), (0, ""));
+    let lines = json_lines(&second);
+    assert_eq!(lines[0], users_header(&fake, &["a@x"], 1, &[]));
+    assert_eq!(lines[1]["user"], json!("a@x"));
+    // No temporary file is left by writing the first line again.
+    only_files(&dir, &["plan-2.jsonl", "plan.jsonl", "plan.jsonl.journal"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn more_users_left_out_than_a_command_line_names_are_read_from_the_plan() {
+    let fake = FakeServer::start().unwrap();
+    let users: Vec<String> = (0..12).map(|i| format!("u{i}@x")).collect();
+    let dir = scratch("users-plan-failed-many");
+    let file = dir.join("plan.jsonl");
+    // Each list is one request: the first 11 fail.
+    fake.inject(11, FakeFault::Status(500));
+
+    let command = format!(
+        "user-revoke-all {} --parallel 1 --plan {}",
+        users.join(" "),
+        file.display()
+    );
+    let (code, out, err) = on_fake(&fake, &command, "");
+
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!("planned 0 tokens of 1 user into {}\n", file.display())
+    );
+    let path = file.display();
+    let last = err.lines().last().unwrap();
+    assert_eq!(
+        last,
+        format!(
+            "the lists of 11 users failed, so {path} holds none of their tokens: plan them \
+             into a second file with: head -1 {path} | jq -r '.failed_users[]' | \
+             magicbell-jwt user-revoke-all --parallel 1 --plan {} -",
+            dir.join("plan-2.jsonl").display()
+        )
+    );
+    let failed: Vec<&str> = users[..11].iter().map(String::as_str).collect();
+    let header = users_header(
+        &fake,
+        &users.iter().map(String::as_str).collect::<Vec<_>>(),
+        12,
+        &failed,
+    );
+    assert_eq!(json_lines(&file), [header]);
+    only_files(&dir, &["plan.jsonl"]);
+
+    let (code, _, err) = on_fake(&fake, &format!("apply {path}"), "");
+    assert_eq!(code, 0);
+    assert_eq!(
+        err,
+        format!(
+            "warning: the lists of 11 of the 12 users {path} was listed for failed, so none \
+             of their tokens is in it, and applying it revokes none of them: {}, … (its first \
+             line names them all, in failed_users)\n",
+            failed[..10].join(", ")
+        )
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -207,7 +344,8 @@ fn a_plan_that_cannot_be_written_is_named_and_nothing_is_listed() {
     let command = format!("prune --older-than 1 --plan {}", file.display());
     let (code, out, err) = on_fake(&fake, &command, "");
 
-    assert_eq!((code, out.as_str()), (1, ""));
+    // Refused before anything is sent, as a plan to apply is.
+    assert_eq!((code, out.as_str()), (2, ""));
     assert!(
         err.starts_with(&format!(
             "error: could not write the plan {}: ",
@@ -218,6 +356,29 @@ fn a_plan_that_cannot_be_written_is_named_and_nothing_is_listed() {
     assert!(err.ends_with("; no plan was written\n"), "{err}");
     assert!(sent(&fake, seeding).is_empty());
     only_files(&dir, &[]);
+
+    // A directory under the plan's name would refuse only the rename, once
+    // every list was walked: it is refused first.
+    let taken = dir.join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    for command in ["prune --older-than 1", "user-revoke-all a@x b@x"] {
+        let line = format!("{command} --json --plan {}", taken.display());
+        let (code, out, err) = on_fake(&fake, &line, "");
+        let message = format!(
+            "could not write the plan {}: it is a directory; no plan was written",
+            taken.display()
+        );
+        assert_eq!((code, err), (2, format!("error: {message}\n")), "{command}");
+        let file = taken.display().to_string();
+        assert_eq!(
+            document(&out),
+            json!({"plan": file, "written": false, "tokens": 0, "error": message,
+                   "rate_limited": no_rate_limit()}),
+            "{command}"
+        );
+    }
+    assert!(sent(&fake, seeding).is_empty());
+    only_files(&dir, &["taken"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
