@@ -485,8 +485,11 @@ impl FakeServer {
     /// fault or none. A fault the client's retry rule lets it send again
     /// (see [`ClientBuilder::max_retries`](crate::ClientBuilder::max_retries)
     /// and [`Error::may_have_been_processed`](crate::Error::may_have_been_processed))
-    /// is retried away unless its `times` cover the retries too. To make a
-    /// fault stick, use a client that sends each request once:
+    /// is retried away unless its `times` cover the retries too (a 429 is
+    /// waited out within the client's
+    /// [`max_rate_limit_wait`](crate::ClientBuilder::max_rate_limit_wait),
+    /// not its retries). To make a fault stick, use a client that sends each
+    /// request once:
     ///
     /// ```
     /// use magicbell_jwt::{Client, CreateProjectTokenRequest, FakeFault, FakeRoute, FakeServer};

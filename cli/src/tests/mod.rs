@@ -388,7 +388,6 @@ const FAKE_500: &str = "server answered 500 Internal Server Error: internal_serv
                             this answer up; the next requests are answered normally once it is \
                             used)";
 
-#[cfg(test_servers)]
 #[track_caller]
 fn tool_at(url: &str, line: &str) -> (u8, String, String) {
     tool_with(
