@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::answer::{excerpt, Answer};
+use super::clock::latest_time;
 use super::faults::{check_rule, check_status, FakeFault};
 use super::request::{json_body, FakeRequest, Request};
 use super::routes::FakeRoute;
@@ -181,6 +182,11 @@ fn set_rate_limit(request: &Request, shared: &Shared) -> Answer {
             .ok_or_else(|| invalid("requests is missing; it is how many requests a window answers"))?;
         let requests = u32::try_from(requests)
             .map_err(|_| invalid(format!("requests is {requests}; at most {} are allowed", u32::MAX)))?;
+        if requests == 0 {
+            return Err(invalid(
+                "requests is 0; a window answers at least 1 (DELETE /_fake/rate_limit removes the limit)",
+            ));
+        }
         let per_ms = match count(&body, "per_ms")? {
             None => return Err(invalid("per_ms is missing; it is the window's length in milliseconds")),
             Some(0) => {
@@ -222,6 +228,15 @@ fn advance(request: &Request, shared: &Shared) -> Answer {
         Err(answer) => return answer,
     };
     let mut state = shared.lock();
+    // Dates past 9999 cannot be written as RFC 3339, and the clock never
+    // goes back: such a move would spoil every later answer.
+    let later = state.now().checked_add(Duration::from_secs(seconds));
+    if later.is_none_or(|later| later > latest_time()) {
+        return invalid(format!(
+            "advance_seconds is {seconds}; the clock would pass {}, the last time RFC 3339 can write",
+            format_rfc3339(latest_time())
+        ));
+    }
     state.clock.advance(Duration::from_secs(seconds));
     Answer::ok(200, json!({ "now": format_rfc3339(state.now()) }))
 }

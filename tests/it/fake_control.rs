@@ -315,6 +315,10 @@ fn a_bad_rate_limit_is_422_and_leaves_the_limit_as_it_was() {
             "headers is not true or false",
         ),
         (
+            r#"{"requests": 0, "per_ms": 1000}"#,
+            "requests is 0; a window answers at least 1 (DELETE /_fake/rate_limit removes the limit)",
+        ),
+        (
             r#"{"requests": 5, "per": 1}"#,
             "\"per\" is no field here; the fields are requests, per_ms, headers",
         ),
@@ -394,6 +398,14 @@ fn a_bad_clock_advance_is_422_and_moves_nothing() {
         (
             r#"{"seconds": 5}"#,
             "\"seconds\" is no field here; the fields are advance_seconds",
+        ),
+        (
+            r#"{"advance_seconds": 300000000000}"#,
+            "advance_seconds is 300000000000; the clock would pass 9999-12-31T23:59:59Z, the last time RFC 3339 can write",
+        ),
+        (
+            r#"{"advance_seconds": 18446744073709551615}"#,
+            "advance_seconds is 18446744073709551615; the clock would pass 9999-12-31T23:59:59Z, the last time RFC 3339 can write",
         ),
     ] {
         assert_refused(&call(&fake, "POST", "/_fake/clock", Some(body)), message);
