@@ -16,9 +16,19 @@ pub struct InFlightBuilder {
     patience: Duration,
     methods: Option<&'static [&'static str]>,
     give_up: bool,
+    first_goes: bool,
 }
 
 impl InFlightBuilder {
+    /// Answers the first request of each method at once, unheld: a bulk call
+    /// sends its first alone (to learn the rate limit before the rest go),
+    /// and holding it would only wait out a patience before the real test.
+    /// Off by default.
+    pub fn let_first_go(mut self) -> Self {
+        self.first_goes = true;
+        self
+    }
+
     /// Holds only requests with one of these methods; the others are
     /// answered at once. Every method is held by default.
     pub fn methods(mut self, methods: &'static [&'static str]) -> Self {
@@ -52,8 +62,15 @@ impl InFlightBuilder {
         let (most2, order2) = (most.clone(), order.clone());
         let server = FaultServer::start(move |_, request| {
             let method = request.method.clone();
-            lock(&order2).push(format!("{method} {}", request.target));
-            let held = self.methods.is_none_or(|m| m.contains(&method.as_str()));
+            let first = {
+                let mut order = lock(&order2);
+                let prefix = format!("{method} ");
+                let first = !order.iter().any(|seen| seen.starts_with(&prefix));
+                order.push(format!("{method} {}", request.target));
+                first
+            };
+            let held = self.methods.is_none_or(|m| m.contains(&method.as_str()))
+                && !(first && self.first_goes);
             if held {
                 let now = {
                     let mut flights = lock(&flights);
@@ -112,6 +129,7 @@ impl InFlightServer {
             patience,
             methods: None,
             give_up: false,
+            first_goes: false,
         }
     }
 
