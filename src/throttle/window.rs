@@ -39,8 +39,9 @@ impl Pacer {
             return;
         };
         // A limit below what is left is no limit (`Limit: 0` with requests
-        // remaining); one request more than is left was surely allowed.
-        let limit = quota.limit.filter(|&limit| limit >= remaining);
+        // remaining), nor is 0 on an answer (it proves at least one); one
+        // request more than is left was surely allowed.
+        let limit = quota.limit.filter(|&limit| limit > 0 && limit >= remaining);
         let seen_allowance = Some(remaining.saturating_add(1));
         // A reset read from the network: no overflow whatever it says.
         let reset_at = now.saturating_add(quota.reset);
@@ -330,5 +331,25 @@ mod tests {
         // (The four still in flight take what it has left.)
         assert_eq!(pacer.held_until(ms(730)), Some(ms(1730)));
         assert_eq!(pacer.seen(), Some(4));
+    }
+
+    #[test]
+    fn a_limit_of_0_with_none_remaining_on_an_answer_still_allows_one_a_window() {
+        let mut pacer = Pacer::default();
+        let answer = Signal {
+            quota: Some(Quota {
+                limit: Some(0),
+                remaining: Some(0),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        // One call a window: each was answered, so each window allows one.
+        for i in 0..20 {
+            let at = ms(1_100 * i);
+            assert_eq!(pacer.reserve(at), None, "held at {at:?}");
+            pacer.answered(at + ms(20), at, answer);
+        }
+        assert_eq!(pacer.stats(ms(22_000)).held, Duration::ZERO);
     }
 }
