@@ -209,7 +209,8 @@ impl ClientBuilder {
     /// A request held back for the whole budget is sent anyway, and the
     /// server has the last word. With a budget of 0 no 429 is waited out:
     /// each is returned at once. However often a server asks for no wait,
-    /// one call sends at most 100 times more after 429s.
+    /// one call sends at most 100 times more after 429s that asked for none;
+    /// 429s that ask for a wait are bounded by the budget alone.
     ///
     /// Defaults to 120 seconds.
     pub fn max_rate_limit_wait(mut self, wait: Duration) -> Self {

@@ -299,6 +299,8 @@ pub(crate) struct RateLimitSpent {
     pub(crate) waited: Duration,
     /// Sends after 429s.
     pub(crate) resends: u32,
+    /// Sends after 429s that asked for no wait.
+    pub(crate) unwaited: u32,
 }
 
 /// What a 429 asks of the client that waits it out.
@@ -387,17 +389,19 @@ impl RetryPolicy {
     /// Whether a call that met a 429 asking `asked` sends again, having
     /// `spent` so much on the rate limit (a send again is counted there):
     /// while a named wait fits in what is left of `max_rate_limit_wait` (or,
-    /// unnamed, while any is left), at most [`MAX_RATE_LIMITED_RESENDS`]
-    /// times.
+    /// unnamed, while any is left); after 429s asking for no wait, at most
+    /// [`MAX_RATE_LIMITED_RESENDS`] times.
     pub(crate) fn resend_after_429(&self, asked: Asked, spent: &mut RateLimitSpent) -> bool {
         let fits = if asked.named {
             spent.waited.saturating_add(asked.wait) < self.max_rate_limit_wait
         } else {
             spent.waited < self.max_rate_limit_wait
         };
-        let resend = fits && spent.resends < MAX_RATE_LIMITED_RESENDS;
+        let no_wait = asked.wait.is_zero();
+        let resend = fits && !(no_wait && spent.unwaited >= MAX_RATE_LIMITED_RESENDS);
         if resend {
             spent.resends += 1;
+            spent.unwaited += u32::from(no_wait);
         }
         resend
     }
@@ -664,6 +668,7 @@ mod tests {
         let spent = |secs, resends| RateLimitSpent {
             waited: Duration::from_secs(secs),
             resends,
+            unwaited: 0,
         };
         let mut at_59 = spent(59, 0);
         assert!(p.resend_after_429(named(60), &mut at_59));
@@ -685,6 +690,32 @@ mod tests {
             .count();
         assert_eq!(sends, 100);
         assert_eq!(spent.resends, 100);
+        assert_eq!(spent.unwaited, 100);
+    }
+
+    #[test]
+    fn only_429s_asking_for_no_wait_count_toward_the_cap_of_100_sends() {
+        // An hour's budget, `Retry-After: 1` 150 times: each waited out
+        // (as the throttle counts it) and sent again.
+        let p = RetryPolicy {
+            max_rate_limit_wait: Duration::from_secs(3600),
+            ..policy()
+        };
+        let mut spent = RateLimitSpent::default();
+        for i in 0..150 {
+            assert!(p.resend_after_429(named(1), &mut spent), "{i}");
+            spent.waited += Duration::from_secs(1);
+        }
+        assert_eq!(spent.resends, 150);
+        assert_eq!(spent.unwaited, 0);
+        // Then no wait, again and again: 100 sends more, whatever came before.
+        let sends = (0..1000)
+            .take_while(|_| p.resend_after_429(named(0), &mut spent))
+            .count();
+        assert_eq!(sends, 100);
+        assert_eq!((spent.resends, spent.unwaited), (250, 100));
+        // A 429 asking for a wait still goes after the cap.
+        assert!(p.resend_after_429(named(1), &mut spent));
     }
 
     #[test]

@@ -39,8 +39,9 @@ impl Pacer {
             return;
         };
         // A limit below what is left is no limit (`Limit: 0` with requests
-        // remaining); one request more than is left was surely allowed.
-        let limit = quota.limit.filter(|&limit| limit >= remaining);
+        // remaining), nor is 0 on an answer (it proves at least one); one
+        // request more than is left was surely allowed.
+        let limit = quota.limit.filter(|&limit| limit > 0 && limit >= remaining);
         let seen_allowance = Some(remaining.saturating_add(1));
         // A reset read from the network: no overflow whatever it says.
         let reset_at = now.saturating_add(quota.reset);
@@ -330,5 +331,87 @@ mod tests {
         // (The four still in flight take what it has left.)
         assert_eq!(pacer.held_until(ms(730)), Some(ms(1730)));
         assert_eq!(pacer.seen(), Some(4));
+    }
+
+    #[test]
+    fn a_limit_of_0_with_none_remaining_on_an_answer_still_allows_one_a_window() {
+        let mut pacer = Pacer::default();
+        let answer = Signal {
+            quota: Some(Quota {
+                limit: Some(0),
+                remaining: Some(0),
+                reset: Duration::from_secs(1),
+            }),
+            ..OK
+        };
+        // One call a window: each was answered, so each window allows one.
+        for i in 0..20 {
+            let at = ms(1_100 * i);
+            assert_eq!(pacer.reserve(at), None, "held at {at:?}");
+            pacer.answered(at + ms(20), at, answer);
+        }
+        assert_eq!(pacer.stats(ms(22_000)).held, Duration::ZERO);
+    }
+
+    /// A window of 3 left until 1,020 ms; a request sent at 1,000 ms is
+    /// answered at `at`, after that reset, with `remaining` left, a reset
+    /// `reset` away, and `seen` as what was left when it went. Returns how
+    /// many requests then go at once, and until when the next is held.
+    #[track_caller]
+    fn answered_after_the_old_reset(
+        at: u64,
+        remaining: u32,
+        reset: u64,
+        seen: Option<u32>,
+    ) -> (u32, Option<Duration>) {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(ms(20), ms(0), quota(3, 1));
+        assert_eq!(pacer.reserve(ms(1_000)), None);
+        let answer = Signal {
+            seen,
+            quota: Some(Quota {
+                limit: None,
+                remaining: Some(remaining),
+                reset: ms(reset),
+            }),
+            ..OK
+        };
+        pacer.answered(ms(at), ms(1_000), answer);
+        let now = ms(at + 10);
+        let mut went = 0;
+        while pacer.reserve(now).is_none() {
+            went += 1;
+            assert!(went < 100, "never held");
+        }
+        (went, pacer.held_until(now))
+    }
+
+    #[test]
+    fn after_the_old_reset_no_more_left_and_a_reset_within_a_window_is_the_same_window() {
+        // The old window renews (3 + 1 a window) and resets in step.
+        assert_eq!(
+            answered_after_the_old_reset(1_500, 2, 400, Some(3)),
+            (4, Some(ms(2_020)))
+        );
+    }
+
+    #[test]
+    fn after_the_old_reset_more_left_or_a_reset_a_window_beyond_is_a_new_window() {
+        // More left than the server last said: a new window, its reset.
+        assert_eq!(
+            answered_after_the_old_reset(1_500, 5, 400, None),
+            (5, Some(ms(1_900)))
+        );
+        // No more left, but a reset a whole window past the old one.
+        assert_eq!(
+            answered_after_the_old_reset(1_500, 2, 520, Some(3)),
+            (2, Some(ms(2_020)))
+        );
+        // Answered just as the old window reset, its reset a window on.
+        assert_eq!(
+            answered_after_the_old_reset(1_020, 2, 1_000, Some(3)),
+            (2, Some(ms(2_020)))
+        );
     }
 }
