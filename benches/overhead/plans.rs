@@ -30,8 +30,13 @@ const PARALLEL: usize = 16;
 const BATCH: usize = 16 * PARALLEL;
 const KILLS: usize = 5;
 
+/// The parts of the section, as `--parts` names them: the plan and apply
+/// without and with rate-limit headers, the plain job, the kills.
+const PARTS: [&str; 4] = ["no-headers", "headers", "plain", "kill"];
+
 /// `--only plans`: `--scale N` runs 1/N of the users; `--seed S` picks the
-/// kill moments (printed either way, so a run can be repeated).
+/// kill moments (printed either way, so a run can be repeated); `--parts
+/// A,B` runs only those of [`PARTS`].
 pub(super) fn only(args: &[String]) {
     let value = |flag: &str| {
         args.iter()
@@ -50,16 +55,26 @@ pub(super) fn only(args: &[String]) {
         Some(Some(s)) => s,
         Some(None) => usage(),
     };
+    let parts: Vec<&str> = match args.iter().position(|a| a == "--parts") {
+        None => PARTS.to_vec(),
+        Some(i) => match args.get(i + 1) {
+            Some(list) if list.split(',').all(|p| PARTS.contains(&p)) => list.split(',').collect(),
+            _ => usage(),
+        },
+    };
     println!("magicbell-jwt benchmark: {}", machine());
-    section(USERS / scale, scale, seed);
+    section(USERS / scale, scale, seed, &parts);
 }
 
 fn usage() -> ! {
-    eprintln!("--only plans takes --scale N (1/N of the users, N ≥ 1) and --seed S");
+    eprintln!(
+        "--only plans takes --scale N (1/N of the users, N ≥ 1), --seed S and --parts {}",
+        PARTS.join(",")
+    );
     std::process::exit(2);
 }
 
-fn section(users: usize, scale: usize, seed: u64) {
+fn section(users: usize, scale: usize, seed: u64, parts: &[&str]) {
     let tokens = users * TOKENS_PER_USER;
     println!("\n7. Plans at scale: {users} users with {TOKENS_PER_USER} tokens each ({tokens} tokens; scale 1/{scale}), plus");
     println!("   {OUTSIDE_USERS} users outside the plan with {TOKENS_PER_USER} each, seeded into an in-process FakeServer (request log off),");
@@ -77,6 +92,9 @@ fn section(users: usize, scale: usize, seed: u64) {
         "run", "headers", "requests", "wall s", "floor s", "÷ floor", "429s tool/fake", "peak RSS"
     );
     for headers in [false, true] {
+        if !parts.contains(&if headers { "headers" } else { "no-headers" }) {
+            continue;
+        }
         let bench = Bench::start(&names, headers);
         let plan = dir.join(format!("plan-{headers}.jsonl"));
         let planned = bench.plan(&plan);
@@ -100,7 +118,20 @@ fn section(users: usize, scale: usize, seed: u64) {
         applied.print(&format!("apply ({} left)", applied.count), headers, tokens);
         bench.finish();
     }
-    let bench = Bench::start(&names, false);
+    if parts.contains(&"plain") {
+        plain(&names, &dir);
+    }
+    println!("   load after: {}", load());
+    if parts.contains(&"kill") {
+        kill_and_resume(&names, seed, &dir);
+        println!("   load after: {}", load());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `user-revoke-all` without a plan, for its peak RSS.
+fn plain(names: &[String], dir: &Path) {
+    let bench = Bench::start(names, false);
     let plain = bench.run_measured(
         &[
             "user-revoke-all",
@@ -111,14 +142,11 @@ fn section(users: usize, scale: usize, seed: u64) {
         ],
         Some(&bench.stdin),
         None,
-        &dir,
+        dir,
     );
-    plain.print("user-revoke-all, no plan", false, users + tokens);
+    let requests = names.len() * (1 + TOKENS_PER_USER);
+    plain.print("user-revoke-all, no plan", false, requests);
     bench.finish();
-    println!("   load after: {}", load());
-    kill_and_resume(&names, seed, &dir);
-    println!("   load after: {}", load());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The apply killed with SIGKILL at `KILLS` random moments, each followed
@@ -364,6 +392,14 @@ impl Bench {
             .lines()
             .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
             .and_then(|v| v.trim().parse::<u64>().ok());
+        let seconds = |label: &str| {
+            stderr
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(label))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let cpu = seconds("User time (seconds):") + seconds("System time (seconds):");
         let count = key.and_then(|key| number_after(&stdout, key)).unwrap_or(0);
         Run {
             status,
@@ -373,6 +409,7 @@ impl Bench {
             throttled_fake: after.2 - before.2,
             throttled_tool: number_after(&stdout, "\"throttled\""),
             rss_kb,
+            cpu,
             count: count as usize,
         }
     }
@@ -450,6 +487,8 @@ struct Run {
     throttled_fake: usize,
     throttled_tool: Option<u64>,
     rss_kb: Option<u64>,
+    /// The tool's user and system CPU seconds.
+    cpu: f64,
     /// What the tool's JSON said it planned, or left.
     count: usize,
 }
@@ -475,8 +514,8 @@ impl Run {
             rss
         );
         println!(
-            "   {:<44} {} lists, {} revokes; the tool exited {}",
-            "", self.lists, self.revokes, self.status
+            "   {:<44} {} lists, {} revokes; the tool used {:.1} s of CPU and exited {}",
+            "", self.lists, self.revokes, self.cpu, self.status
         );
     }
 }
