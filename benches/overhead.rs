@@ -9,7 +9,7 @@
 //! resident memory (`VmHWM`) is its own. Sections 5 and 6 run against
 //! servers that answer after 20 ms, standing in for a real network; section
 //! 6's enforce a rate limit. Section 7 (`--only plans`, not run by default:
-//! it takes about twenty minutes) runs the built tool's plans at a million
+//! it takes most of an hour) runs the built tool's plans at a million
 //! tokens against `FakeServer`.
 
 use std::process::Command;

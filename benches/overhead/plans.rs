@@ -1,7 +1,7 @@
-//! Section 7 of `cargo bench`, `--only plans [--scale N] [--seed S]`: the
-//! built tool's plans at a million tokens against an in-process `FakeServer`
-//! under a rate limit. Not run by default: at full size it takes about
-//! twenty minutes.
+//! Section 7 of `cargo bench`, `--only plans [--scale N] [--seed S] [--parts
+//! A,B]`: the built tool's plans at a million tokens against an in-process
+//! `FakeServer` under a rate limit. Not run by default: at full size it
+//! takes most of an hour (BENCHMARKS.md says how long).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
