@@ -8,7 +8,9 @@
 //! pinned to different cores. Each walk runs in a child process so its peak
 //! resident memory (`VmHWM`) is its own. Sections 5 and 6 run against
 //! servers that answer after 20 ms, standing in for a real network; section
-//! 6's enforce a rate limit.
+//! 6's enforce a rate limit. Section 7 (`--only plans`, not run by default:
+//! it takes most of an hour) runs the built tool's plans at a million
+//! tokens against `FakeServer`.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +27,8 @@ mod footprint;
 mod network;
 #[path = "overhead/per_call.rs"]
 mod per_call;
+#[path = "overhead/plans.rs"]
+mod plans;
 #[path = "overhead/rate_limits.rs"]
 mod rate_limits;
 #[path = "overhead/server.rs"]
@@ -69,6 +73,9 @@ fn main() {
         let base = &args[i + 1];
         let probe = ConnectionProbe::new(base);
         return cpu_per_call(base, &|| probe.connections());
+    }
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "plans") {
+        return plans::only(&args);
     }
     if let Some(i) = args.iter().position(|a| a == "--only") {
         let latency = match args.iter().position(|a| a == "--latency-ms") {

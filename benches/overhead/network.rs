@@ -26,7 +26,7 @@ pub(super) const NETWORK_PARTS: [&str; 3] = ["revokes", "user-revoke-all", "retr
 
 /// `--only per-call|network|revokes|user-revoke-all|retry-after|rate-limits|
 /// rate-limits-tool [--latency-ms N]`: section 1, section 5 or one part of
-/// it, or section 6 or its part 6b, alone.
+/// it, or section 6 or its part 6b, alone (`--only plans`: `plans::only`).
 pub(super) fn only(part: &str, latency: Duration) {
     let parts: &[&str] = match part {
         "per-call" | "rate-limits" | "rate-limits-tool" => &[],
@@ -34,7 +34,7 @@ pub(super) fn only(part: &str, latency: Duration) {
         _ if NETWORK_PARTS.contains(&part) => &[part],
         _ => {
             eprintln!(
-                "--only takes per-call, network, {}, rate-limits, rate-limits-tool",
+                "--only takes per-call, network, {}, rate-limits, rate-limits-tool, plans",
                 NETWORK_PARTS.join(", ")
             );
             std::process::exit(2);
