@@ -21,10 +21,10 @@ pub(crate) fn stdout_is_null() -> bool {
         ) else {
             return false;
         };
-        let same_file = out.dev() == null.dev() && out.ino() == null.ino();
+        // The same device, whichever node names it (a /dev/null bound in
+        // from elsewhere too): /dev/null itself is one such node.
         let char_device = |m: &std::fs::Metadata| m.file_type().is_char_device();
-        let same_device = char_device(&out) && char_device(&null) && out.rdev() == null.rdev();
-        same_file || same_device
+        char_device(&out) && char_device(&null) && out.rdev() == null.rdev()
     }
     #[cfg(not(unix))]
     {
