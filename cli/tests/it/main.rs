@@ -554,6 +554,30 @@ fn create_into_a_file_is_not_taken_for_dev_null() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[cfg(unix)]
+#[test]
+fn create_into_another_character_device_is_not_taken_for_dev_null() {
+    // /dev/zero takes writes as /dev/null does, but it is another device:
+    // only /dev/null itself is refused.
+    let fake = magicbell_jwt::FakeServer::start().unwrap();
+    let zero = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/zero")
+        .unwrap();
+
+    let output = tool()
+        .args(["create", "deploy"])
+        .env("MAGICBELL_BASE_URL", fake.base_url())
+        .env("MAGICBELL_TOKEN", fake.admin_token())
+        .stdout(zero)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(fake.project_tokens().len(), 1);
+}
+
 /// The DELETEs the fake logged so far: (path, status).
 fn logged_deletes(fake: &Fake) -> Vec<(String, String)> {
     let lines = fake.stderr.lock().unwrap().clone();
