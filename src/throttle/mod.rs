@@ -426,11 +426,11 @@ mod simulation;
 mod tests {
     use super::*;
 
-    fn ms(n: u64) -> Duration {
+    pub(super) fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
 
-    const OK: Signal = Signal {
+    pub(super) const OK: Signal = Signal {
         waited_out: false,
         refused: false,
         ok: true,

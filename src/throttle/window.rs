@@ -100,21 +100,9 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{ms, OK};
     use super::super::Signal;
     use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    const OK: Signal = Signal {
-        waited_out: false,
-        refused: false,
-        ok: true,
-        retry_after: None,
-        quota: None,
-        seen: None,
-    };
 
     fn quota(remaining: u32, reset: u64) -> Signal {
         Signal {
