@@ -7,11 +7,13 @@
 //! - **A `Retry-After` pauses the client**: nothing goes before it ends.
 //! - **A send rate, AIMD**: the first 429 sets a rate, and a ceiling, from
 //!   the successes the server allowed in the window it ended (the count over
-//!   the `Retry-After`); each later 429 of a request sent at the current rate
-//!   cuts it to 70 %, though never below the pace at which the server let
-//!   the run since the last pause go (a server that refuses a share whatever
-//!   the pace is followed at the pace its `Retry-After`s allow), and puts
-//!   the ceiling just below the rate it came at;
+//!   the `Retry-After`); each later 429 of a request sent at the current
+//!   rate cuts it to 70 % and puts the ceiling just below the rate it came
+//!   at. If the client, slower, met 429s just the same and got less through
+//!   (successes a second from one 429 to the next, pauses included), the
+//!   server refuses a share whatever the pace: the cut is undone, and
+//!   until 8 more 429s have come requests go unspaced, paced by the
+//!   `Retry-After`s alone, before the pacer tries slower again;
 //!   every `rate` successes (about a second of traffic) take the rate half the
 //!   way back to the ceiling (a binary search, as BIC TCP does), never past
 //!   it, since probing above costs a 429 and a whole `Retry-After`. A calm
@@ -49,6 +51,12 @@ const CALM_RAISE: f64 = 1.25;
 const CEILING_CUT: f64 = 0.95;
 /// The wait after a 429 that names none, and the window assumed with it.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(1);
+/// Below this share of the successes a second it got before a cut, a
+/// client that still meets 429s takes the cut to have lost them.
+const SHARE_LOSS: f64 = 0.9;
+/// The 429s a pacer that found the server refusing a share lets by
+/// before it tries a slower pace again.
+const SHARE_HOLDS: u32 = 8;
 /// Successes remembered to estimate the rate a server allows.
 const MAX_RECENT: usize = 1024;
 
@@ -90,10 +98,20 @@ pub(crate) struct Pacer {
     ceiling: Option<f64>,
     /// When the first 429 set the rate, and the window it counted over.
     first_estimate: Option<(Duration, Duration)>,
-    /// When the requests of the current run could first go (the end of the
-    /// last pause), and the successes of those sent since.
+    /// When the last 429 that set or cut the rate came, and the successes
+    /// of the requests sent since.
     run_start: Duration,
     run_ok: u32,
+    /// The rate the client went at before the last cut, and the successes a
+    /// second (its pause included) it got at it: whether slowing down helped.
+    before_cut: Option<(f64, f64)>,
+    /// The current run began at a 429's pause: its successes a second can be
+    /// set beside the last run's.
+    run_paused: bool,
+    /// A cut was seen to lose successes without stopping the 429s (the
+    /// server refuses a share whatever the pace): the 429s still to come
+    /// before the pacer spaces requests and tries slower again.
+    holds: u32,
     /// When recent successes were answered, for the first estimate.
     recent: VecDeque<Duration>,
     window: Option<Window>,
@@ -145,7 +163,7 @@ impl Pacer {
                 return Some(window.reset_at - now);
             }
         }
-        if let Some(rate) = self.rate {
+        if let Some(rate) = self.pace() {
             if self.next_slot > now {
                 return Some(self.next_slot - now);
             }
@@ -195,13 +213,19 @@ impl Pacer {
     /// Takes a slot whatever the limits say: a request that has waited as
     /// long as it may goes, and the server has the last word.
     pub(crate) fn take(&mut self, now: Duration) {
-        if let Some(rate) = self.rate {
+        if let Some(rate) = self.pace() {
             self.next_slot = self.next_slot.max(now) + Duration::from_secs_f64(1.0 / rate);
         }
         if let Some(window) = &mut self.window {
             window.remaining = window.remaining.saturating_sub(1);
         }
         self.in_flight += 1;
+    }
+
+    /// The rate requests are spaced at, if any: none while a server that
+    /// refuses a share is followed, whose `Retry-After`s then pace.
+    fn pace(&self) -> Option<f64> {
+        self.rate.filter(|_| self.holds == 0)
     }
 
     /// What the server last said was left in its window, to hand back with
@@ -252,24 +276,41 @@ impl Pacer {
         if !at_this_rate {
             return;
         }
-        // The pace the server allowed the run this 429 ended: its successes
-        // over the time they went in.
-        let span = sent_at.saturating_sub(self.run_start).as_secs_f64();
+        // What the server let through since the last cut: successes a
+        // second, its pause included.
+        let span = now.saturating_sub(self.run_start).as_secs_f64();
         let allowed = if span > 0.0 {
             f64::from(self.run_ok) / span
         } else {
             0.0
         };
-        self.run_start = self.paused_until;
+        self.run_start = now;
         self.run_ok = 0;
+        let comparable = std::mem::replace(&mut self.run_paused, true);
         let rate = match self.rate {
             Some(rate) => {
                 self.first_estimate = None;
-                // Refused at `rate`: the limit is below it, unless the server
-                // let the run go at that pace and refuses a share whatever
-                // the pace (then its `Retry-After`s pace the client).
-                self.ceiling = Some(rate * CEILING_CUT);
-                (rate * BETA).max(allowed.min(rate))
+                let before = self.before_cut.take();
+                let lost =
+                    before.filter(|&(faster, got)| faster > rate && allowed < got * SHARE_LOSS);
+                if self.holds > 0 {
+                    self.holds -= 1;
+                    rate
+                } else if let Some((faster, _)) = lost {
+                    // Slower, the client met 429s just the same and got
+                    // less through: the server refuses a share whatever
+                    // the pace, and its `Retry-After`s pace the client. The
+                    // rate before the cut is where the next try starts.
+                    self.holds = SHARE_HOLDS;
+                    faster
+                } else {
+                    // Refused at `rate`: the limit is below it.
+                    if comparable {
+                        self.before_cut = Some((rate, allowed));
+                    }
+                    self.ceiling = Some(rate * CEILING_CUT);
+                    rate * BETA
+                }
             }
             // What the server allowed over the last window, spread over it.
             None => {
@@ -312,6 +353,9 @@ impl Pacer {
                 }
             });
             self.last_refusal = now;
+            // A run without a pause is not set beside one with it.
+            self.run_paused = false;
+            self.holds = 0;
         }
         match self.first_estimate {
             // Sent in the window the first 429 ended, and allowed in it: the
@@ -522,36 +566,93 @@ mod tests {
         assert_eq!(pacer.held_until(ms(1050)), Some(ms(2050)));
     }
 
-    #[test]
-    fn a_429_after_a_run_the_server_let_go_at_the_rate_does_not_cut_below_its_pace() {
+    /// Ten successes, then a 429 at 10 ms (the first: 10 a second, paused
+    /// until 1030 ms), then six successes 100 ms apart and a 429 at 1630 ms
+    /// (6 successes over 1.62 s, 3.70 a second: cut to 7 a second).
+    fn refused_at_10_then_cut_to_7() -> Pacer {
         let mut pacer = Pacer::default();
         for i in 0..10 {
             exchange(&mut pacer, ms(i), OK);
         }
         exchange(&mut pacer, ms(10), too_many(1));
         assert_eq!(pacer.rate(), Some(10.0));
-        // From the pause's end, 6 successes 100 ms apart, then a 429: the
-        // server allowed 10 a second; it refuses a share, not the pace.
         for i in 0..6 {
             exchange(&mut pacer, ms(1030 + 100 * i), OK);
         }
         exchange(&mut pacer, ms(1630), too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        pacer
+    }
+
+    #[test]
+    fn a_cut_that_lost_successes_and_met_429s_just_the_same_is_undone_for_8_429s() {
+        let mut pacer = refused_at_10_then_cut_to_7();
+        // At 7 a second, six successes again and a 429: 6 over 1.88 s, 3.19
+        // a second, below 90 % of the 3.70 before the cut. The server
+        // refuses a share: back to 10.
+        for i in 0..6 {
+            exchange(&mut pacer, ms(2650 + 143 * i), OK);
+        }
+        exchange(&mut pacer, ms(3508), too_many(1));
         assert_eq!(pacer.rate(), Some(10.0));
-        // Five successes over the same time: the pace falls to the 8.33 a
-        // second the server allowed, not to 70 %.
-        for i in 0..5 {
-            exchange(&mut pacer, ms(2650 + 120 * i), OK);
+        // Requests go unspaced once the pause ends: the Retry-Afters pace.
+        let mut at = ms(4528);
+        for _ in 0..12 {
+            exchange(&mut pacer, at, OK);
         }
-        exchange(&mut pacer, ms(3250), too_many(1));
-        let rate = pacer.rate().unwrap();
-        assert!((rate - 5.0 / 0.6).abs() < 1e-9, "{rate}");
-        // Three: 5 a second is below 70 % of that; the cut wins.
-        for i in 0..3 {
-            exchange(&mut pacer, ms(4270 + 200 * i), OK);
+        assert_eq!(pacer.rate(), Some(10.0));
+        // The next 8 429s cut nothing; the 9th tries slower again.
+        for _ in 0..8 {
+            exchange(&mut pacer, at, too_many(1));
+            assert_eq!(pacer.rate(), Some(10.0));
+            at += ms(1020);
         }
-        exchange(&mut pacer, ms(4870), too_many(1));
-        let rate = pacer.rate().unwrap();
-        assert!((rate - 0.7 * 5.0 / 0.6).abs() < 1e-9, "{rate}");
+        exchange(&mut pacer, at, too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0));
+        // Spaced again, at the slower rate.
+        at += ms(1020);
+        assert_eq!(pacer.reserve(at), None);
+        assert_eq!(pacer.reserve(at), Some(Duration::from_secs_f64(1.0 / 7.0)));
+    }
+
+    #[test]
+    fn a_cut_that_got_as_much_through_is_followed_by_another() {
+        let mut pacer = refused_at_10_then_cut_to_7();
+        // Seven successes before the 429 (the seventh takes the rate half
+        // way back to the ceiling: 8.25): 7 over 2.02 s, 3.46 a second, as
+        // much as before the cut, near enough. A limit, not a share: cut.
+        for i in 0..7 {
+            exchange(&mut pacer, ms(2650 + 143 * i), OK);
+        }
+        assert_eq!(pacer.rate(), Some(8.25));
+        exchange(&mut pacer, ms(3651), too_many(1));
+        assert_eq!(pacer.rate(), Some(8.25 * BETA));
+    }
+
+    #[test]
+    fn a_run_that_began_without_a_pause_is_not_set_beside_the_next() {
+        let mut pacer = Pacer::default();
+        for i in 0..8 {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, ms(10), too_many(1));
+        // A calm minute at 8 a second raises the ceiling; the rate climbs.
+        let mut at = ms(1100);
+        while at < ms(62_000) {
+            exchange(&mut pacer, at, OK);
+            at += ms(125);
+        }
+        let climbed = pacer.rate().unwrap();
+        assert_eq!(climbed, 9.0);
+        // A 429 cuts; a short run after it gets less through than the calm
+        // run did, which had no pause in it: the 429 ending it cuts again.
+        exchange(&mut pacer, at, too_many(1));
+        assert_eq!(pacer.rate(), Some(climbed * BETA));
+        at += ms(1020);
+        exchange(&mut pacer, at, OK);
+        at += ms(200);
+        exchange(&mut pacer, at, too_many(1));
+        assert_eq!(pacer.rate(), Some(climbed * BETA * BETA));
     }
 
     #[test]
@@ -729,23 +830,5 @@ mod tests {
             at += ms(52);
         }
         assert!(pacer.rate() > Some(20.0), "{:?}", pacer.rate());
-    }
-
-    #[test]
-    fn a_pace_above_the_ceiling_the_server_let_go_is_kept() {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
-        for i in 0..6 {
-            exchange(&mut pacer, ms(1030 + 100 * i), OK);
-        }
-        exchange(&mut pacer, ms(1630), too_many(1));
-        // Kept at 10 a second, above the ceiling of 9.5 the 429 left.
-        for i in 0..12 {
-            exchange(&mut pacer, ms(2650 + 100 * i), OK);
-        }
-        assert_eq!(pacer.rate(), Some(10.0));
     }
 }

@@ -201,21 +201,56 @@ fn with_rate_limit_headers_every_parallelism_runs_near_the_floor_without_a_429()
 
 #[test]
 fn a_server_refusing_a_fixed_share_is_followed_at_the_pace_its_retry_afters_allow() {
-    // Every 7th request 429 with `Retry-After: 1`, whatever the rate (a
-    // gateway whose nodes each keep their own count): the Retry-Afters
-    // alone take 150 / 7 seconds.
-    let mut count = 0u32;
-    let server = |_| {
-        count += 1;
-        let ok = count % 7 != 0;
-        Answer {
-            ok,
-            retry_after: (!ok).then_some(Duration::from_secs(1)),
-            quota: None,
+    // Every `k`th request 429 with `Retry-After: 1`, whatever the rate (a
+    // gateway whose nodes each keep their own count): the Retry-Afters of
+    // 150 requests alone take up to 150 / k seconds, and 150 answers 20 ms
+    // each one after another 3 s more.
+    for k in [3, 7, 20] {
+        for workers in [1, 16, 64] {
+            let mut count = 0u32;
+            let server = |_| {
+                count += 1;
+                let ok = count % k != 0;
+                Answer {
+                    ok,
+                    retry_after: (!ok).then_some(Duration::from_secs(1)),
+                    quota: None,
+                }
+            };
+            let (seconds, refused) = run(workers, 150, true, server);
+            eprintln!("1 in {k} refused, parallelism {workers}: {seconds:.2} s, {refused} 429s");
+            let bound = 2.0 * (150.0 / f64::from(k) + 3.0);
+            assert!(
+                seconds <= bound,
+                "1 in {k} refused, parallelism {workers}: {seconds} s, {refused} 429s"
+            );
         }
-    };
-    let (seconds, refused) = run(16, 150, true, server);
-    eprintln!("every 7th refused: {seconds:.2} s, {refused} 429s");
-    let pauses = 150.0 / 7.0;
-    assert!(seconds <= 2.0 * pauses, "{seconds} s, {refused} 429s");
+    }
+}
+
+#[test]
+fn without_headers_a_long_job_runs_near_the_floor() {
+    // 1000 revokes against 10 a second, and 2000 against 50: a pace the
+    // server refuses comes down, however fast the runs between its 429s
+    // went. Without headers each 429 costs up to a window (a `Retry-After`
+    // in whole seconds), and the ceiling's binary search meets a few.
+    let mut rows = Vec::new();
+    for (limit, jobs) in [(10, 1000), (50, 2000)] {
+        for workers in [1, 16, 64] {
+            for phase in [0, 300, 700, 950] {
+                let (seconds, refused) = simulate_at(ms(phase), limit, workers, jobs, false, true);
+                let floor = jobs as f64 / f64::from(limit);
+                rows.push((limit, workers, phase, seconds / floor, refused));
+            }
+        }
+    }
+    for row in &rows {
+        eprintln!("{row:?}");
+    }
+    for (limit, workers, phase, ratio, refused) in rows {
+        assert!(
+            ratio <= 1.15,
+            "{limit} a second, parallelism {workers}, phase {phase} ms: {ratio:.2} × the floor, {refused} 429s"
+        );
+    }
 }
