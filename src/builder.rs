@@ -166,6 +166,9 @@ impl ClientBuilder {
     /// The longest `Retry-After` (seconds or an HTTP date) that is waited
     /// out. It replaces the computed wait; an answer asking for longer is
     /// returned at once, with [`ApiError::retry_after`](crate::ApiError::retry_after) telling how long.
+    /// A date is read on the server's clock: against the answer's `Date`
+    /// header when it has one, so a client whose clock is off still waits
+    /// what the server meant.
     ///
     /// A 429 or 503 whose `Retry-After` is waited out holds back every
     /// request through this client and its clones, on every thread, until
@@ -185,7 +188,8 @@ impl ClientBuilder {
     /// again after the wait the server asks for: its `Retry-After`, else the
     /// reset in its rate-limit headers (`RateLimit-Reset`,
     /// `X-RateLimit-Reset` or the structured `RateLimit` field; seconds, or a
-    /// Unix time when above 10^9), else, when it names none, a backoff
+    /// Unix time when above 10^9, read on the server's clock as a
+    /// `Retry-After` date is), else, when it names none, a backoff
     /// doubling from [`retry_delay`](ClientBuilder::retry_delay) with the
     /// same jitter and cap as a failure's. So a call under a rate limit goes
     /// on until it is answered, or until this much time was spent held back;

@@ -340,14 +340,16 @@ impl ApiError {
         self.attempts
     }
 
-    /// The error an answer makes, with any echo of `secret` (the bearer
-    /// token), and anything shaped like a JWT, blanked out of every value it
-    /// keeps.
+    /// The error an answer made at `now` (its time, see
+    /// [`answer_time`](crate::time::answer_time)) makes, with any echo of
+    /// `secret` (the bearer token), and anything shaped like a JWT, blanked
+    /// out of every value it keeps.
     pub(crate) fn from_answer(
         status: u16,
         headers: &http::HeaderMap,
         body: &[u8],
         secret: &str,
+        now: SystemTime,
     ) -> ApiError {
         #[derive(Deserialize)]
         struct Body {
@@ -386,7 +388,7 @@ impl ApiError {
             body_excerpt,
             location: header("location"),
             retry_after: header_str(headers, "retry-after")
-                .and_then(|v| parse_retry_after(&v, SystemTime::now())),
+                .and_then(|v| parse_retry_after(&v, now)),
             request_id: header("x-request-id").or_else(|| header("request-id")),
             attempts: 1,
             processed_before: false,
@@ -441,7 +443,13 @@ fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
 /// error, for unit tests.
 #[cfg(test)]
 pub(crate) fn api(status: u16, retry_after: Option<u64>) -> Error {
-    let mut error = ApiError::from_answer(status, &http::HeaderMap::new(), b"", "secret");
+    let mut error = ApiError::from_answer(
+        status,
+        &http::HeaderMap::new(),
+        b"",
+        "secret",
+        SystemTime::now(),
+    );
     error.retry_after = retry_after.map(Duration::from_secs);
     Error::Api(Box::new(error))
 }

@@ -13,6 +13,7 @@ use crate::redact;
 use crate::settings::RetryPolicy;
 use crate::throttle::quota::{quota_from_headers, Quota};
 use crate::throttle::Signal;
+use crate::time::answer_time;
 use crate::{ApiError, Client, Error, TransportError};
 
 // An error answer is read only this far: enough for MagicBell's JSON, and a
@@ -225,7 +226,10 @@ impl Client {
             .map_err(|e| self.transport(e))?;
 
         let status = response.status().as_u16();
-        *quota = quota_from_headers(response.headers(), SystemTime::now());
+        // Dates and Unix times the answer names are read on the server's clock.
+        let date = response.headers().get(header::DATE);
+        let now = answer_time(date.and_then(|v| v.to_str().ok()), SystemTime::now());
+        *quota = quota_from_headers(response.headers(), now);
         if !(200..300).contains(&status) {
             let mut bytes = Vec::new();
             // Only the status matters once the answer is an error: a cut or
@@ -240,6 +244,7 @@ impl Client {
                 response.headers(),
                 &bytes,
                 self.bearer_token(),
+                now,
             ))));
         }
 

@@ -1,19 +1,40 @@
-//! Dates: `Retry-After` and RFC 3339 timestamps, read and written.
+//! Dates: `Retry-After`, an answer's `Date` and RFC 3339 timestamps, read and written.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A `Retry-After` value as the wait from `now`: whole seconds, or an HTTP
-/// date in any of the three forms RFC 9110 (section 5.6.7) asks recipients to
-/// accept, always GMT: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the
-/// obsolete RFC 850 form (`Sunday, 06-Nov-94 08:49:37 GMT`, its two-digit
-/// year taken as the latest past year that is no more than 50 years ahead)
-/// and asctime (`Sun Nov  6 08:49:37 1994`). A date in the past is no wait.
+/// A `Retry-After` value as the wait from `now` (the answer's time, see
+/// [`answer_time`]): whole seconds, or an HTTP date ([`parse_http_date`]).
+/// A date in the past is no wait.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let then = parse_http_date(value, now)?;
+    Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
+}
+
+/// When an answer was made, by the server's clock: its `Date` header, else
+/// `local` (the client's clock). Dates and Unix times an answer names are
+/// read against it, so a client whose clock is off still waits what the
+/// server meant.
+pub(crate) fn answer_time(date: Option<&str>, local: SystemTime) -> SystemTime {
+    let now = local
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    date.and_then(|date| parse_http_date(date.trim(), now))
+        .and_then(|then| u64::try_from(then).ok())
+        .map_or(local, |then| UNIX_EPOCH + Duration::from_secs(then))
+}
+
+/// An HTTP date as Unix seconds, in any of the three forms RFC 9110
+/// (section 5.6.7) asks recipients to accept, always GMT: IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 form (`Sunday,
+/// 06-Nov-94 08:49:37 GMT`, its two-digit year taken as the latest past year
+/// that is no more than 50 years ahead of `now`, Unix seconds) and asctime
+/// (`Sun Nov  6 08:49:37 1994`).
+fn parse_http_date(value: &str, now: i64) -> Option<i64> {
     let fields = value.split_whitespace().collect::<Vec<_>>();
     let (day, month, year, time) = match fields[..] {
         // IMF-fixdate; its weekday is not checked, as no date needs it.
@@ -60,8 +81,7 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
     if !in_range {
         return None;
     }
-    let then = days_from_civil(y, month, d) * 86_400 + h * 3600 + m * 60 + s;
-    Some(Duration::from_secs(then.saturating_sub(now).max(0) as u64))
+    Some(days_from_civil(y, month, d) * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
@@ -410,5 +430,24 @@ mod tests {
         ] {
             assert_eq!(parse_retry_after(value, now), None, "{value:?}");
         }
+    }
+
+    // --- Date ---
+
+    #[test]
+    fn an_answer_s_time_is_its_date_header_else_the_local_clock() {
+        let local = at(1_767_225_600);
+        let date = Some("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(answer_time(date, local), at(784_111_777));
+        assert_eq!(
+            answer_time(Some(" Sun Nov  6 08:49:37 1994 "), local),
+            at(784_111_777)
+        );
+        for unreadable in [None, Some(""), Some("784111777"), Some("yesterday")] {
+            assert_eq!(answer_time(unreadable, local), local, "{unreadable:?}");
+        }
+        // Before 1970 is no time a `SystemTime` from the epoch holds.
+        let before_1970 = Some("Thu, 01 Jan 1931 00:00:00 GMT");
+        assert_eq!(answer_time(before_1970, local), local);
     }
 }

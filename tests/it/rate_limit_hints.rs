@@ -1,6 +1,7 @@
 //! Throttling over HTTP: a 429 is waited out within `max_rate_limit_wait`,
 //! never counted against `max_retries`, whatever it names its wait with;
-//! rate-limit headers with huge numbers neither panic nor hold a call; a
+//! rate-limit headers with huge numbers neither panic nor hold a call; the
+//! dates an answer names are read on its `Date` header's clock; a
 //! server refusing a fixed share of requests is followed at the pace its
 //! `Retry-After`s allow. Decisions are counted, not timed, except where a
 //! test says why.
@@ -102,6 +103,49 @@ fn the_reset_a_429_names_is_waited_before_sending_again() {
         started.elapsed()
     );
     assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn dates_and_unix_resets_a_429_names_are_read_on_the_clock_of_its_date_header() {
+    // Each names a wait of 1 s by a server whose clock is far from this
+    // machine's. Read on the local clock, the 2100 ones would be decades
+    // away (past max_retry_after and the budget of 10 s: the 429 returned
+    // at once) and the 2005 one long past (sent again at once).
+    let cases = [
+        (
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            ("x-ratelimit-reset", "4102444801"),
+        ),
+        (
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+            ("retry-after", "Fri, 01 Jan 2100 00:00:01 GMT"),
+        ),
+        (
+            "Sat, 01 Jan 2005 00:00:00 GMT",
+            ("ratelimit-reset", "1104537601"),
+        ),
+    ];
+    for (date, (name, value)) in cases {
+        let server = refusing(1, vec![("date", date.to_owned()), (name, value.to_owned())]);
+        let client = Client::builder(TOKEN)
+            .base_url(server.url())
+            .max_rate_limit_wait(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let started = Instant::now();
+
+        let result = list(&client);
+
+        // A lower bound only: a busy machine makes the wait longer, never
+        // shorter.
+        let took = started.elapsed();
+        assert!(result.is_ok(), "{name}: {value} on {date}: {result:?}");
+        assert!(
+            took >= Duration::from_millis(900),
+            "{name}: {value}: {took:?}"
+        );
+        assert_eq!(server.requests(), 2);
+    }
 }
 
 #[test]
