@@ -3,12 +3,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A `Retry-After` value as the wait from `now` (the answer's time, see
-/// [`answer_time`]): whole seconds, or an HTTP date ([`parse_http_date`]).
+/// [`answer_time`]): whole seconds (more than `u64` holds is `u64::MAX`:
+/// longer than any wait, not none), or an HTTP date ([`parse_http_date`]).
 /// A date in the past is no wait.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     let then = parse_http_date(value, now)?;
@@ -377,6 +378,7 @@ mod tests {
         let cases = [
             ("120", Some(Duration::from_secs(120))),
             (" 0 ", Some(Duration::ZERO)),
+            ("99999999999999999999", Some(Duration::from_secs(u64::MAX))),
             ("Sun, 06 Nov 1994 08:49:37 GMT", ten),
             ("Sunday, 06-Nov-94 08:49:37 GMT", ten),
             ("Sun Nov  6 08:49:37 1994", ten),

@@ -152,13 +152,16 @@ fn retry_after_as_a_past_http_date_retries_at_once() {
 
 #[test]
 fn retry_after_beyond_the_cap_is_returned_at_once_with_the_wait() {
-    let server = FaultServer::start(|_, _| respond(429, &[("retry-after", "120")], "{}"));
+    // More seconds than a u64 holds is the longest wait, not none.
+    for (value, wait) in [("120", 120), ("99999999999999999999", u64::MAX)] {
+        let server = FaultServer::start(move |_, _| respond(429, &[("retry-after", value)], "{}"));
 
-    let err = list(&client(&server)).unwrap_err();
+        let err = list(&client(&server)).unwrap_err();
 
-    assert_eq!(server.requests(), 1);
-    let Error::Api(api) = err else { panic!() };
-    assert_eq!(api.retry_after(), Some(Duration::from_secs(120)));
+        assert_eq!(server.requests(), 1, "{value}");
+        let Error::Api(api) = err else { panic!() };
+        assert_eq!(api.retry_after(), Some(Duration::from_secs(wait)));
+    }
 }
 
 #[test]
