@@ -60,8 +60,16 @@ impl Client {
             let sent = waits_on_limits
                 .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited.waited));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
-            let asked =
-                sent.and_then(|sent| self.learn(sent, &result, quota, rate_limited.resends));
+            let asked = match sent {
+                Some(sent) => self.learn(sent, &result, quota, rate_limited.resends),
+                None => {
+                    // Not waited out, but met: the stats count it.
+                    if matches!(&result, Err(Error::Api(e)) if e.status == 429) {
+                        self.inner.throttle.lock().count_refusal();
+                    }
+                    None
+                }
+            };
             let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),

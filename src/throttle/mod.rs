@@ -192,6 +192,11 @@ impl Pacer {
         }
     }
 
+    /// Counts a 429 met by a client that takes no part in rate limits.
+    pub(crate) fn count_refusal(&mut self) {
+        self.refusals += 1;
+    }
+
     /// Holds every request back until `now + wait` (a `Retry-After`).
     pub(crate) fn pause(&mut self, now: Duration, wait: Duration) {
         self.paused_until = self.paused_until.max(now.saturating_add(wait));
@@ -421,7 +426,8 @@ impl Pacer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct RateLimitStats {
-    /// Answers `429 Too Many Requests` met, waited out or not.
+    /// Answers `429 Too Many Requests` met, waited out or not (by a client
+    /// with `max_retries(0)` too, which waits none out).
     pub throttled: u64,
     /// How long requests waited, held back by the server's rate limit (a
     /// `Retry-After` waited out, or a window its rate-limit headers said was
