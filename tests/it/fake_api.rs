@@ -762,9 +762,14 @@ fn the_request_feed_gets_each_request_as_it_is_logged_in_order() {
     let _ = fake
         .client()
         .create_project_jwt(&CreateProjectTokenRequest::new("x"));
-    // Each is in the feed by the time its call returns.
-    let fed: Vec<FakeRequest> = feed.try_iter().collect();
-    assert_eq!(fed, fake.requests()[1..]);
+    // Each is in the log by the time its call returns, and in the feed
+    // once its answer's last byte was written: a moment later.
+    let logged = fake.requests()[1..].to_vec();
+    let fed: Vec<FakeRequest> = logged
+        .iter()
+        .map(|_| feed.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    assert_eq!(fed, logged);
     assert_eq!(fed[2], req("POST", "/v2/jwt/project", None));
     // A second feed replaces the first, which ends; one dropped stops nothing.
     let second = fake.request_feed();
