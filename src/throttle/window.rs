@@ -70,13 +70,16 @@ impl Pacer {
                                     .reset_at
                                     .saturating_add(quota.reset.max(DEFAULT_WINDOW)))) =>
             {
-                if sent_at >= window.told_at {
-                    window.remaining = left;
-                    window.last_seen = remaining;
+                // The lowest count the server gave is its latest; less what
+                // is still in flight, it is what is surely left. Counted
+                // again at each answer, it grows back as a burst's answers
+                // come in, in whatever order the server counted them.
+                window.last_seen = if sent_at >= window.told_at {
+                    remaining
                 } else {
-                    window.remaining = window.remaining.min(left);
-                    window.last_seen = window.last_seen.min(remaining);
-                }
+                    window.last_seen.min(remaining)
+                };
+                window.remaining = window.last_seen.saturating_sub(self.in_flight);
                 window.told_at = now;
                 window.reset_at = window.reset_at.min(reset_at);
                 window.length = window.length.max(quota.reset);
@@ -177,14 +180,33 @@ mod tests {
         }
         pacer.answered(ms(20), ms(0), quota(9, 1));
         pacer.answered(ms(21), ms(1), quota(7, 1));
-        // Sent before the 7 was counted, answered after it: 7 less the one
-        // then in flight stays what is left.
+        // Counted before the 7, answered after it: the 7 is the server's
+        // latest count, and with nothing in flight, what is left.
         pacer.answered(ms(22), ms(2), quota(8, 1));
-        for i in 0..6 {
+        for i in 0..7 {
             assert_eq!(pacer.reserve(ms(30 + i)), None, "{i}");
         }
         assert_eq!(pacer.reserve(ms(40)), Some(ms(980)));
         assert_eq!(pacer.held_until(ms(40)), Some(ms(1020)));
+    }
+
+    #[test]
+    fn a_burst_answered_in_another_order_than_it_was_counted_leaves_nothing_unused() {
+        let mut pacer = Pacer::default();
+        assert_eq!(pacer.reserve(ms(0)), None);
+        pacer.answered(ms(20), ms(0), quota(9, 1));
+        // Eight at once: one left by the client's count.
+        for _ in 0..8 {
+            assert_eq!(pacer.reserve(ms(30)), None);
+        }
+        // Counted with 8, 7 … 1 left, answered in another order: the first
+        // answer, 1 left with 7 in flight, leaves none for now.
+        for (i, left) in [1, 8, 4, 2, 7, 3, 6, 5].into_iter().enumerate() {
+            pacer.answered(ms(50 + i as u64), ms(30), quota(left, 1));
+        }
+        // Nothing in flight, and the server's lowest count says 1: it goes.
+        assert_eq!(pacer.reserve(ms(60)), None);
+        assert_eq!(pacer.reserve(ms(61)), Some(ms(959)));
     }
 
     #[test]
