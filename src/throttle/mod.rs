@@ -57,8 +57,11 @@ const SHARE_LOSS: f64 = 0.9;
 /// The 429s a pacer that found the server refusing a share lets by
 /// before it tries a slower pace again.
 const SHARE_HOLDS: u32 = 8;
-/// Successes remembered to estimate the rate a server allows.
+/// Buckets of successes remembered to estimate the rate a server allows:
+/// at least 10 seconds of them, however fast they come.
 const MAX_RECENT: usize = 1024;
+/// How close together successes share a bucket.
+const RECENT_BUCKET: Duration = Duration::from_millis(10);
 
 /// What one answer said about the server's rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -112,8 +115,9 @@ pub(crate) struct Pacer {
     /// server refuses a share whatever the pace): the 429s still to come
     /// before the pacer spaces requests and tries slower again.
     holds: u32,
-    /// When recent successes were answered, for the first estimate.
-    recent: VecDeque<Duration>,
+    /// How many successes were answered when, in buckets of
+    /// [`RECENT_BUCKET`] from their first: for the first estimate.
+    recent: VecDeque<(Duration, u32)>,
     window: Option<Window>,
     in_flight: u32,
     /// 429s met, for [`RateLimitStats`].
@@ -323,7 +327,7 @@ impl Pacer {
                 // before it says nothing of the rate.
                 let window = if wait.is_zero() { DEFAULT_WINDOW } else { wait };
                 self.first_estimate = Some((now, window));
-                self.recent_count(now, window).max(1) as f64 / window.as_secs_f64()
+                self.recent_count(now, window).max(1.0) / window.as_secs_f64()
             }
         };
         self.rate = Some(rate.max(MIN_RATE));
@@ -340,16 +344,21 @@ impl Pacer {
         if sent_at >= self.run_start {
             self.run_ok = self.run_ok.saturating_add(1);
         }
-        if self.recent.len() == MAX_RECENT {
-            self.recent.pop_front();
+        match self.recent.back_mut() {
+            Some((at, count)) if now.saturating_sub(*at) < RECENT_BUCKET => *count += 1,
+            _ => {
+                if self.recent.len() == MAX_RECENT {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back((now, 1));
+            }
         }
-        self.recent.push_back(now);
         let Some(rate) = self.rate else { return };
         if now.saturating_sub(self.last_refusal) >= CALM {
             // A calm minute at the ceiling: the limit may have been raised;
             // look higher. A client sending less than that learns nothing
             // of the limit, and keeps the ceiling where a 429 put it.
-            let used = self.recent_count(now, DEFAULT_WINDOW) as f64;
+            let used = self.recent_count(now, DEFAULT_WINDOW);
             self.ceiling = self.ceiling.map(|c| {
                 if used >= 0.9 * c {
                     (c * CALM_RAISE).min(MAX_RATE)
@@ -395,14 +404,24 @@ impl Pacer {
         }
     }
 
-    /// Successes answered in the `span` before `now`.
-    fn recent_count(&self, now: Duration, span: Duration) -> usize {
+    /// Successes answered in the `span` before `now`. When the span reaches
+    /// back past what is remembered, the count is the pace of what is
+    /// remembered over the whole span.
+    fn recent_count(&self, now: Duration, span: Duration) -> f64 {
         let since = now.saturating_sub(span);
-        self.recent
+        let counted: u32 = self
+            .recent
             .iter()
             .rev()
-            .take_while(|&&t| t >= since)
-            .count()
+            .take_while(|&&(at, _)| at >= since)
+            .map(|&(_, count)| count)
+            .sum();
+        match self.recent.front() {
+            Some(&(oldest, _)) if self.recent.len() == MAX_RECENT && oldest > since => {
+                f64::from(counted) * span.as_secs_f64() / (now - oldest).as_secs_f64().max(1e-3)
+            }
+            _ => f64::from(counted),
+        }
     }
 }
 

@@ -289,3 +289,12 @@ fn without_headers_a_long_job_runs_near_the_floor() {
         );
     }
 }
+
+#[test]
+fn a_limit_of_thousands_a_second_is_followed_without_headers_too() {
+    // More successes a window than the pacer could remember one by one:
+    // the first 429's estimate counts them all. A 429 at the limit later
+    // cuts to 70 %, won back within seconds.
+    let (seconds, refused) = simulate(3000, 128, 30_000, false, true);
+    assert!(seconds <= 1.25 * 10.0, "{seconds} s, {refused} 429s");
+}
