@@ -201,7 +201,10 @@ impl ClientBuilder {
     /// The client holds back every clone and thread together: a
     /// `Retry-After` pauses them all until it ends, and after a 429 they pace
     /// themselves to the rate the server allows, so the requests a pause held
-    /// back do not all go at once. Where answers carry rate-limit headers
+    /// back do not all go at once. Unless a slower pace was seen to get less
+    /// through and meet 429s just the same (a server refusing a share of
+    /// requests whatever the pace): then, until 8 more 429s have come, the
+    /// `Retry-After`s alone pace them. Where answers carry rate-limit headers
     /// (`RateLimit-Remaining` and `RateLimit-Reset`, their `X-RateLimit-`
     /// forms, or the structured `RateLimit` field), requests wait for the
     /// window's reset once its remaining requests are spoken for, before the

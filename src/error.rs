@@ -323,8 +323,12 @@ impl ApiError {
     /// HTTP date), when it did. All three date forms RFC 9110 asks for are
     /// read: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
     /// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime
-    /// (`Sun Nov  6 08:49:37 1994`); a date already past is a zero wait, and a
-    /// value that is none of these is ignored.
+    /// (`Sun Nov  6 08:49:37 1994`), each on the server's clock: against the
+    /// answer's `Date` header when it has one, else this machine's clock. A
+    /// date already past is a zero wait, and a value that is none of these
+    /// is ignored. It is what the server said, however long: more seconds
+    /// than a `u64` holds are `u64::MAX` of them, so add it to an `Instant`
+    /// with `checked_add`.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

@@ -90,8 +90,8 @@ pub(crate) struct Pacer {
     next_slot: Duration,
     /// Until when a `Retry-After` holds every request back.
     paused_until: Duration,
-    /// When the rate was last cut: a 429 of a request sent before then was
-    /// sent at the old rate and does not cut it again.
+    /// When a 429 last set, cut or kept the rate: a 429 of a request sent
+    /// before then was sent at the old rate and does not count again.
     last_cut: Option<Duration>,
     /// When the last 429 waited out came, or the ceiling was last raised.
     last_refusal: Duration,
@@ -101,10 +101,15 @@ pub(crate) struct Pacer {
     ceiling: Option<f64>,
     /// When the first 429 set the rate, and the window it counted over.
     first_estimate: Option<(Duration, Duration)>,
-    /// When the last 429 that set or cut the rate came, and the successes
-    /// of the requests sent since.
+    /// When the current run began (the last 429 that set, cut or kept the
+    /// rate came), the successes of the requests sent since, and the time
+    /// since then the client was idle: nothing in flight, nobody waiting.
     run_start: Duration,
     run_ok: u32,
+    run_idle: Duration,
+    /// Until when the client is known busy: a request in flight, or one
+    /// told to come back then.
+    busy_until: Duration,
     /// The rate the client went at before the last cut, and the successes a
     /// second (its pause included) it got at it: whether slowing down helped.
     before_cut: Option<(f64, f64)>,
@@ -133,6 +138,26 @@ impl Pacer {
     /// When a request asked for at `now` may go: `None` to go now (its slot is
     /// taken), or how long to wait before asking again.
     pub(crate) fn reserve(&mut self, now: Duration) -> Option<Duration> {
+        self.active(now);
+        let wait = self.turn(now);
+        if let Some(wait) = wait {
+            self.busy_until = self.busy_until.max(now.saturating_add(wait));
+        }
+        wait
+    }
+
+    /// A request asks at `now`: time since the client was last busy, with
+    /// nothing in flight, was idle, and says nothing of what the server
+    /// allows.
+    fn active(&mut self, now: Duration) {
+        if self.in_flight == 0 {
+            self.run_idle += now.saturating_sub(self.busy_until);
+        }
+        self.busy_until = self.busy_until.max(now);
+    }
+
+    /// [`reserve`](Pacer::reserve)'s decision.
+    fn turn(&mut self, now: Duration) -> Option<Duration> {
         if self.paused_until > now {
             return Some(self.paused_until - now);
         }
@@ -183,6 +208,7 @@ impl Pacer {
     /// Learns from the answer, at `now`, to a request that went at `sent_at`.
     pub(crate) fn answered(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.busy_until = self.busy_until.max(now);
         if let Some(quota) = signal.quota {
             self.learn_window(now, sent_at, signal.seen, quota);
         }
@@ -222,6 +248,7 @@ impl Pacer {
     /// Takes a slot whatever the limits say: a request that has waited as
     /// long as it may goes, and the server has the last word.
     pub(crate) fn take(&mut self, now: Duration) {
+        self.active(now);
         if let Some(rate) = self.pace() {
             self.next_slot = self.next_slot.max(now) + Duration::from_secs_f64(1.0 / rate);
         }
@@ -271,6 +298,7 @@ impl Pacer {
     /// A 429 the client waits out: every request pauses, and the send rate
     /// is set or cut.
     fn slow_down(&mut self, now: Duration, sent_at: Duration, signal: Signal) {
+        let fresh = now.saturating_sub(self.last_refusal) < CALM;
         let wait = signal
             .retry_after
             .or(signal.quota.map(|q| q.reset))
@@ -286,22 +314,30 @@ impl Pacer {
             return;
         }
         // What the server let through since the last cut: successes a
-        // second, its pause included.
-        let span = now.saturating_sub(self.run_start).as_secs_f64();
+        // second, its pause included, the client's idle time not.
+        let span = now
+            .saturating_sub(self.run_start)
+            .saturating_sub(self.run_idle)
+            .as_secs_f64();
+        let ok = std::mem::take(&mut self.run_ok);
         let allowed = if span > 0.0 {
-            f64::from(self.run_ok) / span
+            f64::from(ok) / span
         } else {
             0.0
         };
         self.run_start = now;
-        self.run_ok = 0;
+        self.run_idle = Duration::ZERO;
         let comparable = std::mem::replace(&mut self.run_paused, true);
         let rate = match self.rate {
             Some(rate) => {
                 self.first_estimate = None;
-                let before = self.before_cut.take();
-                let lost =
-                    before.filter(|&(faster, got)| faster > rate && allowed < got * SHARE_LOSS);
+                // A run set beside the last: begun at a pause, within a
+                // minute, with a success (one without says nothing of a pace).
+                let before = self
+                    .before_cut
+                    .take()
+                    .filter(|_| comparable && fresh && ok > 0);
+                let lost = before.filter(|&(_, got)| allowed < got * SHARE_LOSS);
                 if self.holds > 0 {
                     self.holds -= 1;
                     rate
@@ -367,8 +403,10 @@ impl Pacer {
                 }
             });
             self.last_refusal = now;
-            // A run without a pause is not set beside one with it.
+            // A run without a pause is not set beside one with it, nor is
+            // one a minute old.
             self.run_paused = false;
+            self.before_cut = None;
             self.holds = 0;
         }
         match self.first_estimate {
@@ -591,6 +629,19 @@ mod tests {
         assert_eq!(pacer.held_until(ms(1050)), Some(ms(2050)));
     }
 
+    /// Requests one at a time, never idle: the first asks at `asked`, each
+    /// next one as the one before is answered; each is held back until its
+    /// time in `at`, and answered `OK`, the last `last`.
+    fn one_by_one(pacer: &mut Pacer, mut asked: Duration, at: &[Duration], last: Signal) {
+        for (i, &goes) in at.iter().enumerate() {
+            if asked < goes {
+                assert!(pacer.reserve(asked).is_some(), "not held back at {asked:?}");
+            }
+            exchange(pacer, goes, if i + 1 == at.len() { last } else { OK });
+            asked = goes + ms(20);
+        }
+    }
+
     /// Ten successes, then a 429 at 10 ms (the first: 10 a second, paused
     /// until 1030 ms), then six successes 100 ms apart and a 429 at 1630 ms
     /// (6 successes over 1.62 s, 3.70 a second: cut to 7 a second).
@@ -601,10 +652,8 @@ mod tests {
         }
         exchange(&mut pacer, ms(10), too_many(1));
         assert_eq!(pacer.rate(), Some(10.0));
-        for i in 0..6 {
-            exchange(&mut pacer, ms(1030 + 100 * i), OK);
-        }
-        exchange(&mut pacer, ms(1630), too_many(1));
+        let at: Vec<Duration> = (0..7).map(|i| ms(1030 + 100 * i)).collect();
+        one_by_one(&mut pacer, ms(30), &at, too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
         pacer
     }
@@ -615,10 +664,8 @@ mod tests {
         // At 7 a second, six successes again and a 429: 6 over 1.88 s, 3.19
         // a second, below 90 % of the 3.70 before the cut. The server
         // refuses a share: back to 10.
-        for i in 0..6 {
-            exchange(&mut pacer, ms(2650 + 143 * i), OK);
-        }
-        exchange(&mut pacer, ms(3508), too_many(1));
+        let at: Vec<Duration> = (0..7).map(|i| ms(2650 + 143 * i)).collect();
+        one_by_one(&mut pacer, ms(1650), &at, too_many(1));
         assert_eq!(pacer.rate(), Some(10.0));
         // Requests go unspaced once the pause ends: the Retry-Afters pace.
         let mut at = ms(4528);
@@ -646,12 +693,32 @@ mod tests {
         // Seven successes before the 429 (the seventh takes the rate half
         // way back to the ceiling: 8.25): 7 over 2.02 s, 3.46 a second, as
         // much as before the cut, near enough. A limit, not a share: cut.
-        for i in 0..7 {
-            exchange(&mut pacer, ms(2650 + 143 * i), OK);
-        }
+        let at: Vec<Duration> = (0..8).map(|i| ms(2650 + 143 * i)).collect();
+        one_by_one(&mut pacer, ms(1650), &at[..7], OK);
         assert_eq!(pacer.rate(), Some(8.25));
-        exchange(&mut pacer, ms(3651), too_many(1));
+        one_by_one(&mut pacer, ms(3528), &[ms(3651)], too_many(1));
         assert_eq!(pacer.rate(), Some(8.25 * BETA));
+    }
+
+    #[test]
+    fn time_the_client_was_idle_is_not_taken_for_successes_lost() {
+        // The run above, with 20 idle seconds in it: over the busy time, as
+        // much as before the cut; cut again, not undone.
+        let mut pacer = refused_at_10_then_cut_to_7();
+        let at: Vec<Duration> = (0..8).map(|i| ms(2650 + 143 * i)).collect();
+        one_by_one(&mut pacer, ms(1650), &at[..4], OK);
+        let later: Vec<Duration> = at[4..].iter().map(|&t| t + ms(20_000)).collect();
+        one_by_one(&mut pacer, ms(3100), &later[..3], OK);
+        one_by_one(&mut pacer, ms(23_528), &later[3..], too_many(1));
+        assert_eq!(pacer.rate(), Some(8.25 * BETA));
+        // Five idle minutes, then a 429 (another client used the window):
+        // a run that old, or without a success, says nothing of the pace.
+        let mut pacer = refused_at_10_then_cut_to_7();
+        one_by_one(&mut pacer, ms(300_000), &[ms(300_000)], too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0 * BETA));
+        let mut pacer = refused_at_10_then_cut_to_7();
+        one_by_one(&mut pacer, ms(1650), &[ms(2650)], too_many(1));
+        assert_eq!(pacer.rate(), Some(7.0 * BETA));
     }
 
     #[test]
@@ -723,6 +790,28 @@ mod tests {
         }
         // The ceiling went from 8 to 10 a minute after the 429.
         assert_eq!(rates, [8.0, 9.0, 9.5, 9.75, 9.875, 9.975, 10.0]);
+    }
+
+    #[test]
+    fn a_first_429_longer_than_the_successes_remembered_estimates_from_their_pace() {
+        // 1,500 successes 10 ms apart, one a bucket: the last 1,024 are
+        // remembered, over 10.23 s. A 429 asking for 20 s counts them at
+        // their pace over the whole 20 s: 100 a second, not 1,024 / 20.
+        let mut pacer = Pacer::default();
+        for i in 0..1500 {
+            exchange(&mut pacer, ms(10 * i), OK);
+        }
+        exchange(&mut pacer, ms(15_000), too_many(20));
+        let rate = pacer.rate().unwrap();
+        assert!((rate - 100.0).abs() < 0.2, "{rate}");
+        // Under 10 ms apart, successes share a bucket: 2,000 in 10 s, all
+        // remembered, counted as they are.
+        let mut pacer = Pacer::default();
+        for i in 0..2000 {
+            exchange(&mut pacer, ms(5 * i), OK);
+        }
+        exchange(&mut pacer, ms(10_000), too_many(10));
+        assert_eq!(pacer.rate(), Some(200.0));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use super::{Pacer, DEFAULT_WINDOW};
 pub(super) struct Window {
     /// Requests that may still go before `reset_at`.
     pub(super) remaining: u32,
-    /// The server's last word on what was left, to tell a new window (it grew).
+    /// The lowest count of what was left the server gave in this window,
+    /// its latest word: what is left, less what is in flight, and what
+    /// tells a new window (a count above it).
     pub(super) last_seen: u32,
     pub(super) reset_at: Duration,
     /// Requests a whole window allows, when known (a `limit`, or the most

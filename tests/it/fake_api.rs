@@ -751,7 +751,7 @@ fn the_request_log_shows_a_rotation_exactly() {
 }
 
 #[test]
-fn the_request_feed_gets_each_request_as_it_is_logged_in_order() {
+fn the_request_feed_gets_each_request_once_answered_in_order() {
     let fake = start();
     mint(&fake, 1);
     let feed = fake.request_feed();
