@@ -557,6 +557,17 @@ mod tests {
         }
     }
 
+    /// A pacer whose client had `successes` answered, one a millisecond
+    /// from 0, then a 429 asking for 1 s of a request sent `at`.
+    fn refused_after(successes: u64, at: Duration) -> Pacer {
+        let mut pacer = Pacer::default();
+        for i in 0..successes {
+            exchange(&mut pacer, ms(i), OK);
+        }
+        exchange(&mut pacer, at, too_many(1));
+        pacer
+    }
+
     /// Sends at `at` and answers at `at + 20 ms` with `signal`.
     fn exchange(pacer: &mut Pacer, at: Duration, signal: Signal) {
         assert_eq!(pacer.reserve(at), None, "held back at {at:?}");
@@ -618,11 +629,7 @@ mod tests {
 
     #[test]
     fn a_429_of_a_request_sent_at_the_current_rate_cuts_it_to_70_percent() {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(10, ms(10));
         assert_eq!(pacer.rate(), Some(10.0));
         exchange(&mut pacer, ms(1030), too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
@@ -646,11 +653,7 @@ mod tests {
     /// until 1030 ms), then six successes 100 ms apart and a 429 at 1630 ms
     /// (6 successes over 1.62 s, 3.70 a second: cut to 7 a second).
     fn refused_at_10_then_cut_to_7() -> Pacer {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(10, ms(10));
         assert_eq!(pacer.rate(), Some(10.0));
         let at: Vec<Duration> = (0..7).map(|i| ms(1030 + 100 * i)).collect();
         one_by_one(&mut pacer, ms(30), &at, too_many(1));
@@ -723,11 +726,7 @@ mod tests {
 
     #[test]
     fn a_run_that_began_without_a_pause_is_not_set_beside_the_next() {
-        let mut pacer = Pacer::default();
-        for i in 0..8 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(8, ms(10));
         // A calm minute at 8 a second raises the ceiling; the rate climbs.
         let mut at = ms(1100);
         while at < ms(62_000) {
@@ -749,11 +748,7 @@ mod tests {
 
     #[test]
     fn successes_climb_half_way_back_to_the_ceiling_and_never_past_it() {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(10, ms(10));
         // Refused at 10 a second: the ceiling is 9.5, the rate 7.
         exchange(&mut pacer, ms(1030), too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
@@ -770,11 +765,7 @@ mod tests {
 
     #[test]
     fn a_calm_minute_raises_the_ceiling_by_a_quarter() {
-        let mut pacer = Pacer::default();
-        for i in 0..8 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(8, ms(10));
         assert_eq!(pacer.rate(), Some(8.0));
         let mut at = ms(1100);
         while at < ms(59_000) {
@@ -828,11 +819,7 @@ mod tests {
 
     #[test]
     fn a_calm_minute_below_the_ceiling_keeps_it() {
-        let mut pacer = Pacer::default();
-        for i in 0..8 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(8, ms(10));
         let mut at = ms(1100);
         // Two a second, far below the 8 the server allowed: nothing learnt.
         while at < ms(130_000) {
@@ -863,11 +850,7 @@ mod tests {
 
     #[test]
     fn a_request_that_goes_anyway_takes_a_slot_and_counts_in_flight() {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(10, ms(10));
         // Paced at 10 a second, paused until 1030: one goes anyway at 500.
         pacer.take(ms(500));
         assert_eq!(pacer.reserve(ms(1030)), Some(ms(100)));
@@ -915,11 +898,7 @@ mod tests {
 
     #[test]
     fn successes_of_requests_sent_before_a_cut_do_not_win_the_rate_back() {
-        let mut pacer = Pacer::default();
-        for i in 0..10 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(10), too_many(1));
+        let mut pacer = refused_after(10, ms(10));
         exchange(&mut pacer, ms(1030), too_many(1));
         assert_eq!(pacer.rate(), Some(7.0));
         // Answers to requests that went before the cut at 1050 ms.
@@ -931,11 +910,7 @@ mod tests {
 
     #[test]
     fn a_calm_minute_near_the_ceiling_raises_it() {
-        let mut pacer = Pacer::default();
-        for i in 0..20 {
-            exchange(&mut pacer, ms(i), OK);
-        }
-        exchange(&mut pacer, ms(20), too_many(1));
+        let mut pacer = refused_after(20, ms(20));
         assert_eq!(pacer.rate(), Some(20.0));
         // 20 answers a second (19.2 sent): over 90 % of the ceiling.
         let mut at = ms(1100);

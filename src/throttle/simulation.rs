@@ -59,6 +59,32 @@ fn simulate_at(
     (seconds, refused)
 }
 
+/// [`simulate_at`] for each `(limit, jobs)` at each parallelism and phase
+/// (ms): rows of the limit, the parallelism, the phase, the seconds taken
+/// over the floor (`jobs / limit`) and the 429s met, each printed.
+fn grid(
+    runs: &[(u32, usize)],
+    parallelism: &[usize],
+    phases: &[u64],
+    headers: bool,
+) -> Vec<(u32, usize, u64, f64, u32)> {
+    let mut rows = Vec::new();
+    for &(limit, jobs) in runs {
+        for &workers in parallelism {
+            for &phase in phases {
+                let (seconds, refused) =
+                    simulate_at(ms(phase), limit, workers, jobs, headers, true);
+                let floor = jobs as f64 / f64::from(limit);
+                rows.push((limit, workers, phase, seconds / floor, refused));
+            }
+        }
+    }
+    for row in &rows {
+        eprintln!("{row:?}");
+    }
+    rows
+}
+
 /// A server's answer to one request.
 struct Answer {
     ok: bool,
@@ -214,19 +240,12 @@ fn threads_creating_on_one_client_meet_few_429s() {
 
 #[test]
 fn with_rate_limit_headers_every_parallelism_runs_near_the_floor_without_a_429() {
-    let mut rows = Vec::new();
-    for (limit, jobs) in [(10, 100), (50, 500)] {
-        for workers in [1, 8, 16, 64] {
-            for phase in [0, 300, 700, 950, 995] {
-                let (seconds, refused) = simulate_at(ms(phase), limit, workers, jobs, true, true);
-                let floor = jobs as f64 / f64::from(limit);
-                rows.push((limit, workers, phase, seconds / floor, refused));
-            }
-        }
-    }
-    for row in &rows {
-        eprintln!("{row:?}");
-    }
+    let rows = grid(
+        &[(10, 100), (50, 500)],
+        &[1, 8, 16, 64],
+        &[0, 300, 700, 950, 995],
+        true,
+    );
     for (limit, workers, phase, ratio, refused) in rows {
         assert!(
             ratio <= 1.10 && refused == 0,
@@ -271,19 +290,12 @@ fn without_headers_a_long_job_runs_near_the_floor() {
     // burst and a few more. Without headers each 429 costs up to a window
     // (a `Retry-After` in whole seconds), and the ceiling's binary search
     // meets a few.
-    let mut rows = Vec::new();
-    for (limit, jobs) in [(10, 1000), (50, 2000)] {
-        for workers in [1, 16, 64] {
-            for phase in [0, 300, 700, 950] {
-                let (seconds, refused) = simulate_at(ms(phase), limit, workers, jobs, false, true);
-                let floor = jobs as f64 / f64::from(limit);
-                rows.push((limit, workers, phase, seconds / floor, refused));
-            }
-        }
-    }
-    for row in &rows {
-        eprintln!("{row:?}");
-    }
+    let rows = grid(
+        &[(10, 1000), (50, 2000)],
+        &[1, 16, 64],
+        &[0, 300, 700, 950],
+        false,
+    );
     for (limit, workers, phase, ratio, refused) in rows {
         assert!(
             ratio <= 1.15 && refused <= workers as u32 + 10,
