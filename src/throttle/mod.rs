@@ -10,10 +10,11 @@
 //!   the `Retry-After`); each later 429 of a request sent at the current
 //!   rate cuts it to 70 % and puts the ceiling just below the rate it came
 //!   at. If the client, slower, met 429s just the same and got less through
-//!   (successes a second from one 429 to the next, pauses included), the
-//!   server refuses a share whatever the pace: the cut is undone, and
-//!   until 8 more 429s have come requests go unspaced, paced by the
-//!   `Retry-After`s alone, before the pacer tries slower again;
+//!   (successes a second from one 429 to the next, pauses included and its
+//!   own idle time not, of a run begun at a pause, within a minute, with a
+//!   success), the server refuses a share whatever the pace: the cut is
+//!   undone, and until 8 more 429s have come requests go unspaced, paced by
+//!   the `Retry-After`s alone, before the pacer tries slower again;
 //!   every `rate` successes (about a second of traffic) take the rate half the
 //!   way back to the ceiling (a binary search, as BIC TCP does), never past
 //!   it, since probing above costs a 429 and a whole `Retry-After`. A calm
@@ -151,7 +152,9 @@ impl Pacer {
     /// allows.
     fn active(&mut self, now: Duration) {
         if self.in_flight == 0 {
-            self.run_idle += now.saturating_sub(self.busy_until);
+            self.run_idle = self
+                .run_idle
+                .saturating_add(now.saturating_sub(self.busy_until));
         }
         self.busy_until = self.busy_until.max(now);
     }
