@@ -317,34 +317,30 @@ impl Pacer {
             return;
         }
         // What the server let through since the last cut: successes a
-        // second, its pause included, the client's idle time not.
+        // second, its pause included, the client's idle time not. A run
+        // without a success, or of no time, says nothing of a pace.
         let span = now
             .saturating_sub(self.run_start)
             .saturating_sub(self.run_idle)
             .as_secs_f64();
         let ok = std::mem::take(&mut self.run_ok);
-        let allowed = if span > 0.0 {
-            f64::from(ok) / span
-        } else {
-            0.0
-        };
+        let allowed = (ok > 0 && span > 0.0).then(|| f64::from(ok) / span);
         self.run_start = now;
         self.run_idle = Duration::ZERO;
         let comparable = std::mem::replace(&mut self.run_paused, true);
         let rate = match self.rate {
             Some(rate) => {
                 self.first_estimate = None;
-                // A run set beside the last: begun at a pause, within a
-                // minute, with a success (one without says nothing of a pace).
-                let before = self
-                    .before_cut
-                    .take()
-                    .filter(|_| comparable && fresh && ok > 0);
-                let lost = before.filter(|&(_, got)| allowed < got * SHARE_LOSS);
+                // A run set beside the last: both begun at a pause, this
+                // one within a minute of it.
+                let before = self.before_cut.take().filter(|_| comparable && fresh);
+                let lost = before
+                    .zip(allowed)
+                    .filter(|&((_, got), allowed)| allowed < got * SHARE_LOSS);
                 if self.holds > 0 {
                     self.holds -= 1;
                     rate
-                } else if let Some((faster, _)) = lost {
+                } else if let Some(((faster, _), _)) = lost {
                     // Slower, the client met 429s just the same and got
                     // less through: the server refuses a share whatever
                     // the pace, and its `Retry-After`s pace the client. The
@@ -354,7 +350,7 @@ impl Pacer {
                 } else {
                     // Refused at `rate`: the limit is below it.
                     if comparable {
-                        self.before_cut = Some((rate, allowed));
+                        self.before_cut = allowed.map(|allowed| (rate, allowed));
                     }
                     self.ceiling = Some(rate * CEILING_CUT);
                     rate * BETA

@@ -194,6 +194,36 @@ fn time_the_client_was_idle_is_not_taken_for_successes_lost() {
 }
 
 #[test]
+fn a_run_a_minute_after_the_last_429_or_of_no_time_is_not_set_beside_it() {
+    // The run after the cut to 7: one success, then the client idle until
+    // a 429 exactly a minute after the last. It would look lost; too old.
+    let mut pacer = refused_at_10_then_cut_to_7();
+    one_by_one(&mut pacer, ms(1650), &[ms(2650)], OK);
+    one_by_one(&mut pacer, ms(61_630), &[ms(61_630)], too_many(1));
+    assert_eq!(pacer.rate(), Some(7.0 * BETA));
+    // A run of no busy time (idle, then a success and a 429 at once, each
+    // answered as it went) is no pace: not compared, and nothing to
+    // compare the next run with, which is cut too.
+    let mut pacer = refused_at_10_then_cut_to_7();
+    for signal in [OK, too_many(1)] {
+        pacer.take(ms(5_000));
+        pacer.answered(ms(5_000), ms(5_000), signal);
+    }
+    assert_eq!(pacer.rate(), Some(7.0 * BETA));
+    one_by_one(&mut pacer, ms(6_000), &[ms(6_000), ms(9_000)], too_many(1));
+    assert_eq!(pacer.rate(), Some(7.0 * BETA * BETA));
+}
+
+#[test]
+fn a_429_of_a_request_sent_as_the_rate_was_cut_does_not_cut_it_again() {
+    let mut pacer = refused_after(10, ms(10));
+    // The cut came at 30 ms; a request that went then met the old rate.
+    pacer.take(ms(30));
+    pacer.answered(ms(50), ms(30), too_many(1));
+    assert_eq!(pacer.rate(), Some(10.0));
+}
+
+#[test]
 fn a_run_that_began_without_a_pause_is_not_set_beside_the_next() {
     let mut pacer = refused_after(8, ms(10));
     // A calm minute at 8 a second raises the ceiling; the rate climbs.
@@ -284,6 +314,10 @@ fn every_429_is_counted_waited_out_or_not() {
     };
     pacer.answered(ms(30), ms(10), not_waited_out);
     assert_eq!(pacer.stats(ms(40)).throttled, 2);
+    // And those of a client that takes no part in rate limits.
+    pacer.count_refusal();
+    pacer.count_refusal();
+    assert_eq!(pacer.stats(ms(40)).throttled, 4);
 }
 
 #[test]
