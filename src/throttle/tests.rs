@@ -214,6 +214,43 @@ fn a_run_a_minute_after_the_last_429_or_of_no_time_is_not_set_beside_it() {
     assert_eq!(pacer.rate(), Some(7.0 * BETA * BETA));
 }
 
+/// `count` successes one after another from `from`, `each` apart, each
+/// request going as the one before is answered; then one more request,
+/// answered `last` at `end`.
+fn chained(
+    pacer: &mut Pacer,
+    from: Duration,
+    each: Duration,
+    count: u32,
+    last: Signal,
+    end: Duration,
+) {
+    let mut at = from;
+    for _ in 0..count {
+        pacer.take(at);
+        pacer.answered(at + each, at, OK);
+        at += each;
+    }
+    pacer.take(at);
+    pacer.answered(end, at, last);
+}
+
+#[test]
+fn a_run_that_got_exactly_90_percent_of_the_last_did_not_lose() {
+    let mut pacer = refused_after(10, ms(10));
+    // 10 successes over the 2 s from the 429 (its pause held one request
+    // back, the client busy throughout): 5 a second. Cut to 7.
+    assert!(pacer.reserve(ms(30)).is_some());
+    chained(&mut pacer, ms(1030), ms(80), 10, too_many(1), ms(2030));
+    assert_eq!(pacer.rate(), Some(7.0));
+    // 18 over the next 4 s: 4.5 a second, 90 % of 5 exactly. Not less:
+    // cut again, not undone.
+    assert!(pacer.reserve(ms(2030)).is_some());
+    chained(&mut pacer, ms(3030), ms(150), 18, too_many(1), ms(6030));
+    let rate = pacer.rate().unwrap();
+    assert!(rate < 7.0, "{rate}");
+}
+
 #[test]
 fn a_429_of_a_request_sent_as_the_rate_was_cut_does_not_cut_it_again() {
     let mut pacer = refused_after(10, ms(10));
