@@ -331,13 +331,17 @@ fn a_first_429_longer_than_the_successes_remembered_estimates_from_their_pace() 
     exchange(&mut pacer, ms(15_000), too_many(20));
     let rate = pacer.rate().unwrap();
     assert!((rate - 100.0).abs() < 0.2, "{rate}");
-    // Under 10 ms apart, successes share a bucket: 2,000 in 10 s, all
-    // remembered, counted as they are.
+    // Under 10 ms apart, successes share a bucket: 1,500 in 4.5 s, then
+    // 500 in 5 s, all remembered (950 buckets) and counted as they are,
+    // not at the pace of the last 1,024.
     let mut pacer = Pacer::default();
-    for i in 0..2000 {
-        exchange(&mut pacer, ms(5 * i), OK);
+    for i in 0..1500 {
+        exchange(&mut pacer, ms(3 * i), OK);
     }
-    exchange(&mut pacer, ms(10_000), too_many(10));
+    for i in 0..500 {
+        exchange(&mut pacer, ms(4_500 + 10 * i), OK);
+    }
+    exchange(&mut pacer, ms(9_500), too_many(10));
     assert_eq!(pacer.rate(), Some(200.0));
 }
 
