@@ -10,9 +10,9 @@
 //!   the `Retry-After`); each later 429 of a request sent at the current
 //!   rate cuts it to 70 % and puts the ceiling just below the rate it came
 //!   at. If the client, slower, met 429s just the same and got less through
-//!   (successes a second from one 429 to the next, pauses included and its
-//!   own idle time not, of a run begun at a pause, within a minute, with a
-//!   success), the server refuses a share whatever the pace: the cut is
+//!   (successes a second from one 429 to the next over the client's busy
+//!   time, pauses waited out included, of a run begun at a pause, within a
+//!   minute of the last 429, with a success), the server refuses a share whatever the pace: the cut is
 //!   undone, and until 8 more 429s have come requests go unspaced, paced by
 //!   the `Retry-After`s alone, before the pacer tries slower again;
 //!   every `rate` successes (about a second of traffic) take the rate half the
@@ -112,7 +112,9 @@ pub(crate) struct Pacer {
     /// told to come back then.
     busy_until: Duration,
     /// The rate the client went at before the last cut, and the successes a
-    /// second (its pause included) it got at it: whether slowing down helped.
+    /// second it got at it (over its busy time: a pause a request waited
+    /// out counts, one nobody waited in is idle): whether slowing down
+    /// helped.
     before_cut: Option<(f64, f64)>,
     /// The current run began at a 429's pause: its successes a second can be
     /// set beside the last run's.

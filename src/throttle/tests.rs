@@ -183,9 +183,11 @@ fn time_the_client_was_idle_is_not_taken_for_successes_lost() {
     one_by_one(&mut pacer, ms(3100), &later[..3], OK);
     one_by_one(&mut pacer, ms(23_528), &later[3..], too_many(1));
     assert_eq!(pacer.rate(), Some(8.25 * BETA));
-    // Five idle minutes, then a 429 (another client used the window):
-    // a run that old, or without a success, says nothing of the pace.
+    // A success, five idle minutes, then a 429 (another client used the
+    // window): a run that old says nothing of the pace; nor does one
+    // without a success.
     let mut pacer = refused_at_10_then_cut_to_7();
+    one_by_one(&mut pacer, ms(1650), &[ms(2650)], OK);
     one_by_one(&mut pacer, ms(300_000), &[ms(300_000)], too_many(1));
     assert_eq!(pacer.rate(), Some(7.0 * BETA));
     let mut pacer = refused_at_10_then_cut_to_7();
@@ -332,7 +334,7 @@ fn a_first_429_longer_than_the_successes_remembered_estimates_from_their_pace() 
     let rate = pacer.rate().unwrap();
     assert!((rate - 100.0).abs() < 0.2, "{rate}");
     // Under 10 ms apart, successes share a bucket: 1,500 in 4.5 s, then
-    // 500 in 5 s, all remembered (950 buckets) and counted as they are,
+    // 500 in 5 s, all remembered (875 buckets) and counted as they are,
     // not at the pace of the last 1,024.
     let mut pacer = Pacer::default();
     for i in 0..1500 {
