@@ -60,16 +60,7 @@ impl Client {
             let sent = waits_on_limits
                 .then(|| self.wait_for_turn(&method, path_and_query, &mut rate_limited.waited));
             let (result, quota) = self.exchange(method.clone(), &url, body.as_deref());
-            let asked = match sent {
-                Some(sent) => self.learn(sent, &result, quota, rate_limited.resends),
-                None => {
-                    // Not waited out, but met: the stats count it.
-                    if matches!(&result, Err(Error::Api(e)) if e.status == 429) {
-                        self.inner.throttle.lock().count_refusal();
-                    }
-                    None
-                }
-            };
+            let asked = self.learn(sent, &result, quota, rate_limited.resends);
             let error = match result {
                 Ok((status, bytes)) => return decode(status, &bytes),
                 Err(e) => e.finish(attempts, effect, processed),
@@ -159,12 +150,14 @@ impl Client {
         }
     }
 
-    /// Tells the throttle what an answer said of the rate limit, and returns
-    /// what a 429 asks for when the client waits it out (so the call may go
-    /// on), or `None`.
+    /// Tells the throttle what an answer to a request that went as `sent`
+    /// said of the rate limit, and returns what a 429 asks for when the
+    /// client waits it out (so the call may go on), or `None`. A client that
+    /// takes no part in rate limits (`sent` is `None`) waits none out; its
+    /// 429s are still counted.
     fn learn(
         &self,
-        sent: Sent,
+        sent: Option<Sent>,
         result: &Answered,
         quota: Option<Quota>,
         resends: u32,
@@ -174,6 +167,12 @@ impl Client {
             Ok(_) => (200, None),
             Err(Error::Api(e)) => (e.status, e.retry_after),
             Err(_) => (0, None),
+        };
+        let Some(sent) = sent else {
+            if status == 429 {
+                self.inner.throttle.lock().count_refusal();
+            }
+            return None;
         };
         let asked = (status == 429)
             .then(|| retry.asked_by_429(retry_after, quota, resends, random()))
